@@ -1,0 +1,88 @@
+#pragma once
+/// The crawler: resolves many (name, type) queries at once through c-ares driven by an
+/// epoll loop (c-ares socket-state callback), and turns every reply into a ProbeResult.
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "fluxwatch/common/endpoint.h"
+#include "fluxwatch/common/types.h"
+
+namespace fluxwatch::crawler {
+
+/// How the crawler talks to DNS servers.
+struct CrawlerOptions {
+  /// Servers to ask; queries are spread over them. Empty: the system's /etc/resolv.conf.
+  std::vector<Endpoint> servers;
+  std::size_t max_in_flight = 2000;  ///< queries outstanding at once
+  std::chrono::milliseconds timeout{2000};  ///< per try
+  int tries = 2;                            ///< per server, including the first
+  bool recursion_desired = true;  ///< RD bit: true for recursive resolvers
+  bool edns = true;               ///< send EDNS0 (RFC 6891)
+  std::uint16_t edns_udp_size = 1232;
+  int socket_buffer_bytes = 4 << 20;  ///< SO_RCVBUF/SO_SNDBUF; small buffers drop answers
+};
+
+/// One query to make.
+struct Query {
+  std::int64_t domain_id = 0;
+  std::string name;  ///< already normalised
+  RrType type = RrType::A;
+};
+
+/// Counters of one run().
+struct CrawlStats {
+  std::size_t queries = 0;
+  std::size_t answered = 0;   ///< got a DNS reply (any rcode)
+  std::size_t timeouts = 0;
+  std::size_t tcp_retries = 0;
+  std::size_t failures = 0;   ///< ConnRefused, Malformed, NetError
+};
+
+/**
+ * Resolves queries concurrently on the calling thread.
+ *
+ * A truncated UDP answer is re-asked over TCP and the full answer reported with
+ * `via_tcp = true`. SERVFAIL, REFUSED, NXDOMAIN, timeouts and malformed answers are
+ * outcomes in the result, never exceptions.
+ * Thread affinity: one Crawler is used from one thread at a time.
+ * @throw fluxwatch::Error if c-ares or epoll cannot be set up.
+ */
+class Crawler {
+ public:
+  explicit Crawler(CrawlerOptions options);
+  ~Crawler();
+  Crawler(const Crawler&) = delete;
+  Crawler& operator=(const Crawler&) = delete;
+  Crawler(Crawler&&) noexcept;
+  Crawler& operator=(Crawler&&) noexcept;
+
+  using ResultSink = std::function<void(ProbeResult&&)>;
+  /// Resolves every query; `sink` is called exactly once per query, in completion order,
+  /// on this thread. Returns when all are done.
+  CrawlStats run(std::span<const Query> queries, const ResultSink& sink);
+
+  /// The servers in use ("ip:port"), e.g. for logging.
+  [[nodiscard]] std::vector<std::string> servers() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+/// Process-wide c-ares initialisation; create one in main() before any Crawler.
+class AresLibrary {
+ public:
+  AresLibrary();
+  ~AresLibrary();
+  AresLibrary(const AresLibrary&) = delete;
+  AresLibrary& operator=(const AresLibrary&) = delete;
+};
+
+}  // namespace fluxwatch::crawler

@@ -1,0 +1,67 @@
+#pragma once
+/// GeoIP and ASN enrichment from MaxMind-format databases (libmaxminddb), with a cache per
+/// address because flux domains repeat the same addresses round after round.
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "fluxwatch/common/types.h"
+
+namespace fluxwatch::geo {
+
+/// Metadata of one opened database.
+struct DatabaseInfo {
+  std::filesystem::path path;
+  std::string database_type;     ///< e.g. "GeoLite2-ASN"
+  std::uint64_t build_epoch = 0; ///< seconds since 1970 when the file was built
+  bool operator==(const DatabaseInfo&) const = default;
+};
+
+/// Where the databases are; an empty path means "not configured".
+struct GeoOptions {
+  std::filesystem::path asn_database;   ///< GeoLite2-ASN shaped
+  std::filesystem::path city_database;  ///< GeoLite2-City shaped (or Country)
+  std::size_t cache_entries = 1 << 20;  ///< addresses kept in the lookup cache
+};
+
+/**
+ * Looks addresses up in an ASN and a City database.
+ *
+ * A configured database whose file does not exist is skipped with one warning (its
+ * columns stay empty); a file that exists but is corrupt, or not an MMDB of the expected
+ * kind, throws fluxwatch::Error naming the file. Thread affinity: one thread at a time.
+ */
+class Enricher {
+ public:
+  explicit Enricher(const GeoOptions& options);
+  ~Enricher();
+  Enricher(const Enricher&) = delete;
+  Enricher& operator=(const Enricher&) = delete;
+  Enricher(Enricher&&) noexcept;
+  Enricher& operator=(Enricher&&) noexcept;
+
+  /// Data for an IPv4 or IPv6 address in text form; empty when unknown or not an address.
+  [[nodiscard]] const GeoRecord& lookup(std::string_view address);
+
+  /// Identifies the database build(s) in use, e.g. "GeoLite2-ASN@1704067200,GeoLite2-City@1704067200";
+  /// "none" when no database is open. Stored with every enrichment row.
+  [[nodiscard]] std::string build_tag() const;
+  [[nodiscard]] std::optional<DatabaseInfo> asn_info() const;
+  [[nodiscard]] std::optional<DatabaseInfo> city_info() const;
+  /// Warnings raised while opening (missing files), for the caller to show once.
+  [[nodiscard]] const std::vector<std::string>& warnings() const noexcept;
+
+  [[nodiscard]] std::uint64_t cache_hits() const noexcept;
+  [[nodiscard]] std::uint64_t cache_misses() const noexcept;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace fluxwatch::geo

@@ -1,0 +1,60 @@
+#pragma once
+/// Helpers for integration tests: where the fixture servers are, scratch databases, and
+/// waiting on a condition with a deadline (never sleeping and hoping).
+
+#include <chrono>
+#include <filesystem>
+#include <string>
+#include <thread>
+
+#include "fluxwatch/common/endpoint.h"
+
+namespace fluxwatch::testing {
+
+/// libpq DSN of the test PostgreSQL server (maintenance database), from
+/// FLUXWATCH_TEST_DSN or the fixture's default.
+[[nodiscard]] std::string server_dsn();
+/// The lab's authoritative DNS server (FLUXWATCH_LAB_SERVER or the fixture's).
+[[nodiscard]] Endpoint lab_server();
+/// The lab's never-answering server (FLUXWATCH_LAB_BLACKHOLE or the fixture's).
+[[nodiscard]] Endpoint lab_blackhole();
+/// The lab's generated files (FLUXWATCH_LAB_OUT): mmdb/lab-ASN.mmdb, mmdb/lab-City.mmdb, ...
+[[nodiscard]] std::filesystem::path lab_out_dir();
+/// The source tree (for deploy/lab/watchlist.txt, tests/data, ...).
+[[nodiscard]] std::filesystem::path source_dir();
+/// The built fluxwatch executable (FLUXWATCH_BINARY or the build's).
+[[nodiscard]] std::filesystem::path fluxwatch_binary();
+
+/**
+ * A fresh, empty database on the test server, dropped again by the destructor, so every
+ * test starts clean and tests can run in parallel.
+ */
+class ScratchDatabase {
+ public:
+  ScratchDatabase();
+  ~ScratchDatabase();
+  ScratchDatabase(const ScratchDatabase&) = delete;
+  ScratchDatabase& operator=(const ScratchDatabase&) = delete;
+  /// DSN of the scratch database.
+  [[nodiscard]] const std::string& dsn() const noexcept { return dsn_; }
+  [[nodiscard]] const std::string& name() const noexcept { return name_; }
+
+ private:
+  std::string name_;
+  std::string dsn_;
+};
+
+/// Polls `condition` until it is true or `deadline` passes; returns its last value.
+template <typename Condition>
+bool wait_until(Condition condition, std::chrono::milliseconds deadline) {
+  const auto until = std::chrono::steady_clock::now() + deadline;
+  while (!condition()) {
+    if (std::chrono::steady_clock::now() >= until) {
+      return condition();
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return true;
+}
+
+}  // namespace fluxwatch::testing
