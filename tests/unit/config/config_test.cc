@@ -1,0 +1,117 @@
+#include "fluxwatch/config/config.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "fluxwatch/common/error.h"
+
+namespace fluxwatch::config {
+namespace {
+
+using ::testing::HasSubstr;
+
+std::string error_of(std::string_view yaml) {
+  try {
+    (void)parse_config(yaml, "test.yaml");
+  } catch (const ConfigError& e) {
+    return e.what();
+  }
+  ADD_FAILURE() << "accepted:\n" << yaml;
+  return {};
+}
+
+TEST(Config, EmptyFileGivesDocumentedDefaults) {
+  const auto config = parse_config("", "empty.yaml");
+  EXPECT_EQ(config.probe.concurrency, 2000U);
+  EXPECT_EQ(config.probe.timeout, std::chrono::milliseconds(2000));
+  EXPECT_EQ(config.probe.tries, 2);
+  EXPECT_EQ(config.probe.record_types,
+            (std::vector<RrType>{RrType::A, RrType::AAAA, RrType::NS}));
+  EXPECT_TRUE(config.resolvers.empty());
+  EXPECT_TRUE(config.database.dsn.empty());
+  EXPECT_FALSE(config.state_dir.empty());
+}
+
+TEST(Config, ReadsEverySetting) {
+  const auto config = parse_config(R"(
+state_dir: /tmp/fw-state
+database:
+  dsn: "host=/tmp dbname=x"
+resolvers: ["127.0.0.1:5300", "[::1]:53", 10.0.0.1]
+probe:
+  record_types: [a, NS, NS]
+  concurrency: 500
+  timeout_ms: 750
+  tries: 3
+  recursion: false
+  edns: false
+  edns_udp_size: 4096
+  socket_buffer_bytes: 1048576
+  batch_size: 100
+geoip:
+  asn_database: /x/asn.mmdb
+  city_database: /x/city.mmdb
+  cache_entries: 10
+log:
+  level: debug
+)",
+                                   "full.yaml");
+  EXPECT_EQ(config.state_dir, "/tmp/fw-state");
+  EXPECT_EQ(config.database.dsn, "host=/tmp dbname=x");
+  ASSERT_EQ(config.resolvers.size(), 3U);
+  EXPECT_EQ(config.resolvers[0], (Endpoint{"127.0.0.1", 5300}));
+  EXPECT_EQ(config.resolvers[1], (Endpoint{"::1", 53}));
+  EXPECT_EQ(config.resolvers[2], (Endpoint{"10.0.0.1", 53}));
+  EXPECT_EQ(config.probe.record_types, (std::vector<RrType>{RrType::A, RrType::NS}));
+  EXPECT_EQ(config.probe.concurrency, 500U);
+  EXPECT_EQ(config.probe.timeout, std::chrono::milliseconds(750));
+  EXPECT_EQ(config.probe.tries, 3);
+  EXPECT_FALSE(config.probe.recursion);
+  EXPECT_FALSE(config.probe.edns);
+  EXPECT_EQ(config.probe.edns_udp_size, 4096);
+  EXPECT_EQ(config.probe.socket_buffer_bytes, 1 << 20);
+  EXPECT_EQ(config.probe.batch_size, 100U);
+  EXPECT_EQ(config.geoip.asn_database, "/x/asn.mmdb");
+  EXPECT_EQ(config.geoip.city_database, "/x/city.mmdb");
+  EXPECT_EQ(config.geoip.cache_entries, 10U);
+  EXPECT_EQ(config.log.level, "debug");
+}
+
+TEST(Config, UnknownKeysAreRejectedWithLineAndPath) {
+  const auto message = error_of("probe:\n  concurrency: 10\n  timout_ms: 5\n");
+  EXPECT_THAT(message, HasSubstr("test.yaml:3: probe.timout_ms: unknown setting"));
+  EXPECT_THAT(message, HasSubstr("timeout_ms"));  // lists what is known there
+  EXPECT_THAT(error_of("colour: red\n"), HasSubstr("test.yaml:1: colour: unknown setting"));
+}
+
+TEST(Config, BadValuesAreRejectedWithLineAndPath) {
+  EXPECT_THAT(error_of("probe:\n  concurrency: lots\n"),
+              HasSubstr("test.yaml:2: probe.concurrency: 'lots' is not a whole number"));
+  EXPECT_THAT(error_of("probe:\n  concurrency: 0\n"),
+              HasSubstr("probe.concurrency: 0 is out of range"));
+  EXPECT_THAT(error_of("\nresolvers: [\"127.0.0.1:99999\"]\n"),
+              HasSubstr("test.yaml:2: resolvers: '127.0.0.1:99999' is not ip[:port]"));
+  EXPECT_THAT(error_of("probe:\n  record_types: [A, MX]\n"),
+              HasSubstr("probe.record_types: unknown record type 'MX'"));
+  EXPECT_THAT(error_of("probe:\n  record_types: []\n"), HasSubstr("non-empty list"));
+  EXPECT_THAT(error_of("probe:\n  edns: maybe\n"), HasSubstr("probe.edns: 'maybe' is not true or false"));
+  EXPECT_THAT(error_of("log:\n  level: loud\n"), HasSubstr("log.level: 'loud' is not one of"));
+  EXPECT_THAT(error_of("probe: 5\n"), HasSubstr("probe: expected a mapping"));
+  EXPECT_THAT(error_of("probe: [\n"), HasSubstr("not valid YAML"));
+}
+
+TEST(Config, YamlRoundTrip) {
+  auto config = parse_config("resolvers: [127.0.0.1:5300]\nprobe:\n  tries: 4\n", "a.yaml");
+  const auto again = parse_config(to_yaml(config), "b.yaml");
+  EXPECT_EQ(again.resolvers, config.resolvers);
+  EXPECT_EQ(again.probe.tries, 4);
+  EXPECT_EQ(again.state_dir, config.state_dir);
+}
+
+TEST(Config, JsonDoesNotLeakTheDsn) {
+  auto config = parse_config("database:\n  dsn: \"password=secret\"\n", "a.yaml");
+  EXPECT_THAT(to_json(config), ::testing::Not(HasSubstr("secret")));
+}
+
+}  // namespace
+}  // namespace fluxwatch::config

@@ -1,0 +1,46 @@
+#pragma once
+/// Parsing watchlists: one domain per line, '#' comments, optional CSV columns.
+/// Input is untrusted (feeds, files from strangers): every line is checked and normalised;
+/// a bad line is reported with its number and the rest is kept.
+
+#include <cstddef>
+#include <istream>
+#include <string>
+#include <vector>
+
+namespace fluxwatch::watchlist {
+
+/// One accepted domain.
+struct Entry {
+  std::string domain;             ///< normalised (lower case, IDNA A-labels, no trailing dot)
+  std::vector<std::string> tags;  ///< from the tags column, plus duplicates' tags merged
+  std::size_t line = 0;           ///< first line it appeared on (1-based)
+  bool operator==(const Entry&) const = default;
+};
+
+/// One rejected line.
+struct Problem {
+  std::size_t line = 0;  ///< 1-based
+  std::string text;      ///< the line as read (cut to 200 characters)
+  std::string message;   ///< why it was rejected
+};
+
+struct ParseResult {
+  std::vector<Entry> entries;      ///< in first-seen order, each domain once
+  std::vector<Problem> problems;   ///< in line order
+  std::size_t duplicates = 0;      ///< lines naming a domain seen earlier
+  std::size_t lines = 0;           ///< lines read
+};
+
+/**
+ * Parses a watchlist.
+ *
+ * Format: blank lines and lines starting with '#' are skipped; text after " #" is a
+ * comment. A line is either a bare domain or CSV: `domain,tags` where tags are separated by
+ * ';' or '|'. A first line with a field "domain" is a header naming the columns
+ * (`domain` is required, `tags` optional, others ignored). A URL (`http://host/path`) is
+ * read as its host. Lines over 4096 bytes are rejected without being kept whole.
+ */
+[[nodiscard]] ParseResult parse(std::istream& in);
+
+}  // namespace fluxwatch::watchlist
