@@ -2,7 +2,14 @@
 
 #include <fmt/format.h>
 
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <array>
 #include <atomic>
+#include <cerrno>
 #include <cstdlib>
 #include <pqxx/pqxx>
 #include <random>
@@ -43,6 +50,77 @@ std::filesystem::path source_dir() {
 }
 std::filesystem::path fluxwatch_binary() {
   return env_or("FLUXWATCH_BINARY", FLUXWATCH_BINARY_DEFAULT);
+}
+
+CommandResult run_command(const std::vector<std::string>& argv, const std::string& input) {
+  std::array<int, 2> in_pipe{};
+  std::array<int, 2> out_pipe{};
+  std::array<int, 2> err_pipe{};
+  if (pipe2(in_pipe.data(), O_CLOEXEC) != 0 || pipe2(out_pipe.data(), O_CLOEXEC) != 0 ||
+      pipe2(err_pipe.data(), O_CLOEXEC) != 0) {
+    throw std::runtime_error("pipe failed");
+  }
+  std::vector<char*> args;
+  for (const auto& arg : argv) {
+    args.push_back(const_cast<char*>(arg.c_str()));  // NOLINT: execv's historical signature
+  }
+  args.push_back(nullptr);
+  const pid_t pid = fork();
+  if (pid < 0) {
+    throw std::runtime_error("fork failed");
+  }
+  if (pid == 0) {
+    dup2(in_pipe[0], 0);
+    dup2(out_pipe[1], 1);
+    dup2(err_pipe[1], 2);
+    execv(args[0], args.data());
+    _exit(127);
+  }
+  close(in_pipe[0]);
+  close(out_pipe[1]);
+  close(err_pipe[1]);
+  // Feed stdin and drain stdout/stderr together so no pipe fills up and blocks the child.
+  CommandResult result;
+  std::size_t written = 0;
+  int in_fd = in_pipe[1];
+  if (input.empty()) {
+    close(in_fd);
+    in_fd = -1;
+  }
+  std::array<pollfd, 3> fds{pollfd{out_pipe[0], POLLIN, 0}, pollfd{err_pipe[0], POLLIN, 0},
+                            pollfd{in_fd, POLLOUT, 0}};
+  while (fds[0].fd >= 0 || fds[1].fd >= 0) {
+    if (poll(fds.data(), fds.size(), -1) < 0 && errno != EINTR) {
+      break;
+    }
+    for (int i = 0; i < 2; ++i) {
+      if (fds[i].fd >= 0 && (fds[i].revents & (POLLIN | POLLHUP)) != 0) {
+        std::array<char, 65536> buffer{};
+        const auto n = read(fds[i].fd, buffer.data(), buffer.size());
+        if (n <= 0) {
+          close(fds[i].fd);
+          fds[i].fd = -1;
+        } else {
+          (i == 0 ? result.out : result.err).append(buffer.data(), static_cast<std::size_t>(n));
+        }
+      }
+    }
+    if (fds[2].fd >= 0 && (fds[2].revents & (POLLOUT | POLLERR | POLLHUP)) != 0) {
+      const auto n = write(fds[2].fd, input.data() + written, input.size() - written);
+      written += n > 0 ? static_cast<std::size_t>(n) : 0;
+      if (n <= 0 || written == input.size()) {
+        close(fds[2].fd);
+        fds[2].fd = -1;
+      }
+    }
+  }
+  if (fds[2].fd >= 0) {
+    close(fds[2].fd);
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return result;
 }
 
 ScratchDatabase::ScratchDatabase() {

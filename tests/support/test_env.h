@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "fluxwatch/common/endpoint.h"
 
@@ -43,6 +44,17 @@ class ScratchDatabase {
   std::string name_;
   std::string dsn_;
 };
+
+/// What a finished child process left behind.
+struct CommandResult {
+  int exit_code = -1;  ///< exit status, or 128 + signal number
+  std::string out;     ///< standard output
+  std::string err;     ///< standard error
+};
+
+/// Runs `argv` (no shell) with `input` on its standard input and waits for it.
+[[nodiscard]] CommandResult run_command(const std::vector<std::string>& argv,
+                                        const std::string& input = {});
 
 /// Polls `condition` until it is true or `deadline` passes; returns its last value.
 template <typename Condition>

@@ -1,0 +1,71 @@
+#pragma once
+/// One probe round: every watched domain x every record type, resolved by the crawler,
+/// enriched with GeoIP/ASN data, and written to PostgreSQL in COPY batches by a writer
+/// thread while resolution goes on.
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "fluxwatch/common/types.h"
+#include "fluxwatch/crawler/crawler.h"
+
+namespace fluxwatch::geo {
+class Enricher;
+}
+namespace fluxwatch::storage {
+class Database;
+}
+
+namespace fluxwatch::scheduler {
+
+struct RoundOptions {
+  std::vector<RrType> record_types{RrType::A};
+  std::size_t batch_size = 5000;    ///< results per COPY transaction
+  std::size_t queued_batches = 4;   ///< batches waiting for the writer before probing pauses
+  std::string settings_json = "{}";  ///< recorded with the run
+};
+
+/// Where a round is; handed to the progress callback.
+struct Progress {
+  std::size_t done = 0;
+  std::size_t total = 0;
+  std::size_t errors = 0;  ///< timeouts and other failures (not NXDOMAIN/SERVFAIL answers)
+  std::chrono::steady_clock::duration elapsed{};
+};
+
+struct RoundSummary {
+  std::int64_t run_id = 0;
+  std::size_t queries = 0;
+  std::size_t records = 0;
+  std::size_t errors = 0;
+  std::map<Outcome, std::size_t> outcomes;
+  std::size_t tcp_retries = 0;
+  std::size_t enrichment_rows = 0;
+  std::chrono::duration<double> elapsed{};
+};
+
+using ProgressCallback = std::function<void(const Progress&)>;
+
+/// True for outcomes that mean "no answer was measured" (as opposed to an answer that
+/// said NXDOMAIN, SERVFAIL, ...).
+[[nodiscard]] bool is_failure(Outcome outcome) noexcept;
+
+/// The queries of one round, domain-major so a domain's types are asked together.
+[[nodiscard]] std::vector<crawler::Query> plan_round(const std::vector<WatchedDomain>& domains,
+                                                    const std::vector<RrType>& types);
+
+/**
+ * Runs one round over `domains` and stores everything. `writer` is used only from the
+ * writer thread while this runs; the caller must not use it concurrently.
+ * @throw fluxwatch::Error if storing fails after the storage layer's retries.
+ */
+RoundSummary run_round(const std::vector<WatchedDomain>& domains, crawler::Crawler& crawler,
+                       geo::Enricher& enricher, storage::Database& writer,
+                       const RoundOptions& options, const ProgressCallback& progress = {});
+
+}  // namespace fluxwatch::scheduler
