@@ -17,8 +17,8 @@ namespace fluxwatch::geo {
 /// Metadata of one opened database.
 struct DatabaseInfo {
   std::filesystem::path path;
-  std::string database_type;     ///< e.g. "GeoLite2-ASN"
-  std::uint64_t build_epoch = 0; ///< seconds since 1970 when the file was built
+  std::string database_type;      ///< e.g. "GeoLite2-ASN"
+  std::uint64_t build_epoch = 0;  ///< seconds since 1970 when the file was built
   bool operator==(const DatabaseInfo&) const = default;
 };
 
@@ -45,11 +45,18 @@ class Enricher {
   Enricher(Enricher&&) noexcept;
   Enricher& operator=(Enricher&&) noexcept;
 
-  /// Data for an IPv4 or IPv6 address in text form; empty when unknown or not an address.
+  /**
+   * Data for an IPv4 or IPv6 address in text form (an IPv4-mapped IPv6 address is looked up
+   * as IPv4); empty when unknown or not an address. Never throws for a bad or unknown
+   * address: a database that is corrupt at this address leaves its columns empty (logged).
+   * The returned reference stays valid until the next call to lookup() (the cache may be
+   * cleared then): copy the record to keep it.
+   */
   [[nodiscard]] const GeoRecord& lookup(std::string_view address);
 
-  /// Identifies the database build(s) in use, e.g. "GeoLite2-ASN@1704067200,GeoLite2-City@1704067200";
-  /// "none" when no database is open. Stored with every enrichment row.
+  /// Identifies the database build(s) in use, e.g.
+  /// "GeoLite2-ASN@1704067200,GeoLite2-City@1704067200"; "none" when no database is open. Stored
+  /// with every enrichment row.
   [[nodiscard]] std::string build_tag() const;
   [[nodiscard]] std::optional<DatabaseInfo> asn_info() const;
   [[nodiscard]] std::optional<DatabaseInfo> city_info() const;

@@ -1,0 +1,49 @@
+#pragma once
+/// Internal: RAII owner of one opened MaxMind DB (libmaxminddb's MMDB_s). Not a public
+/// header: it includes <maxminddb.h>.
+
+#include <maxminddb.h>
+
+#include <filesystem>
+#include <initializer_list>
+#include <string_view>
+
+#include "fluxwatch/geo/enricher.h"
+
+namespace fluxwatch::geo::detail {
+
+/**
+ * One MaxMind DB opened with MMDB_open (memory-mapped) and closed with MMDB_close.
+ *
+ * MMDB_s is a value that libmaxminddb points into, so the handle can be neither copied nor
+ * moved; hold it in a std::optional or a std::unique_ptr. Lookups do not modify the
+ * database, but the owner (Enricher) is used from one thread at a time.
+ */
+class MmdbHandle {
+ public:
+  /**
+   * Opens `path` and checks that its metadata database_type contains one of
+   * `accepted_types` (e.g. {"ASN"}); an empty list accepts any type.
+   * @throw fluxwatch::Error naming the file and the libmaxminddb error (MMDB_strerror)
+   *        when it cannot be opened or is corrupt, or naming the file and the type found
+   *        when the type is not one of those accepted.
+   */
+  MmdbHandle(const std::filesystem::path& path,
+             std::initializer_list<std::string_view> accepted_types);
+  ~MmdbHandle();
+  MmdbHandle(const MmdbHandle&) = delete;
+  MmdbHandle& operator=(const MmdbHandle&) = delete;
+  MmdbHandle(MmdbHandle&&) = delete;
+  MmdbHandle& operator=(MmdbHandle&&) = delete;
+
+  /// The opened database, for MMDB_lookup_sockaddr (which takes a const MMDB_s*).
+  [[nodiscard]] const MMDB_s* get() const noexcept { return &db_; }
+  /// Path, database_type and build_epoch from the metadata.
+  [[nodiscard]] const DatabaseInfo& info() const noexcept { return info_; }
+
+ private:
+  MMDB_s db_{};
+  DatabaseInfo info_;
+};
+
+}  // namespace fluxwatch::geo::detail
