@@ -1,0 +1,632 @@
+// Integration tests of fluxwatch::storage against a real PostgreSQL (the ctest fixture
+// "postgres"): every test gets a fresh scratch database; assertions read the rows back with
+// plain SQL, the way researchers will.
+
+#include "fluxwatch/storage/database.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <pqxx/pqxx>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "fluxwatch/common/error.h"
+#include "support/test_env.h"
+
+namespace fluxwatch::storage {
+namespace {
+
+using namespace std::chrono;
+using fluxwatch::testing::ScratchDatabase;
+using ::testing::HasSubstr;
+
+const system_clock::time_point kT0 = sys_days{year{2026} / November / 22} + 10h;
+
+ResourceRecord rr(Section section, std::string owner, RrType type, std::uint32_t ttl,
+                  std::string data) {
+  return ResourceRecord{section, std::move(owner), static_cast<std::uint16_t>(type), ttl,
+                        std::move(data)};
+}
+
+ProbeResult probe(std::int64_t domain_id, std::string name, RrType qtype,
+                  system_clock::time_point sent_at, Outcome outcome, int rcode) {
+  ProbeResult result;
+  result.domain_id = domain_id;
+  result.name = std::move(name);
+  result.qtype = qtype;
+  result.resolver = "192.0.2.53:53";
+  result.sent_at = sent_at;
+  result.latency = microseconds(1500);
+  result.outcome = outcome;
+  result.rcode = rcode;
+  return result;
+}
+
+/// Runs one query on its own connection and returns the first field as text ("NULL" for
+/// NULL), for compact assertions. (Booleans read "t"/"f", also inside format().)
+std::string query_text(const std::string& dsn, const std::string& sql) {
+  pqxx::connection connection(dsn);
+  pqxx::read_transaction tx(connection);
+  const pqxx::result rows = tx.exec(sql);
+  if (rows.empty()) {
+    return "<no rows>";
+  }
+  return rows[0][0].is_null() ? "NULL" : rows[0][0].as<std::string>();
+}
+
+std::int64_t query_int(const std::string& dsn, const std::string& sql) {
+  return std::stoll(query_text(dsn, sql));
+}
+
+std::int64_t id_of(const std::vector<WatchedDomain>& domains, const std::string& name) {
+  for (const auto& domain : domains) {
+    if (domain.domain == name) {
+      return domain.id;
+    }
+  }
+  ADD_FAILURE() << "not on the watchlist: " << name;
+  return 0;
+}
+
+/// A scratch database with the schema and a small watchlist.
+class StorageTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    db_.migrate();
+    db_.import_watchlist({{"example-flux.test", "lab", {"flux"}},
+                          {"nx.test", "lab", {}},
+                          {"timeout.test", "lab", {}},
+                          {"cname.test", "lab", {}},
+                          {"never.test", "lab", {}}});
+    domains_ = db_.watched_domains();
+  }
+
+  std::int64_t id(const std::string& name) const { return id_of(domains_, name); }
+
+  /// The batch of the store/summary tests: every outcome shape the crawler produces.
+  ProbeBatch sample_batch(std::int64_t run_id) const {
+    ProbeBatch batch;
+    batch.run_id = run_id;
+
+    auto a = probe(id("example-flux.test"), "example-flux.test", RrType::A, kT0 + 123456789ns,
+                   Outcome::NoError, 0);
+    a.records = {
+        rr(Section::Answer, "example-flux.test", RrType::A, 300, "192.0.2.1"),
+        rr(Section::Answer, "example-flux.test", RrType::A, 60, "192.0.2.2"),
+        rr(Section::Authority, "example-flux.test", RrType::NS, 3600, "ns1.example-flux.test"),
+        // Glue: an address, but not an answer; it must not count as the domain's.
+        rr(Section::Additional, "ns1.example-flux.test", RrType::A, 3600, "198.51.100.53")};
+    auto aaaa = probe(id("example-flux.test"), "example-flux.test", RrType::AAAA, kT0 + 2s,
+                      Outcome::NoError, 0);
+    aaaa.via_tcp = true;
+    aaaa.records = {rr(Section::Answer, "example-flux.test", RrType::AAAA, 120, "2001:db8::1")};
+    auto ns = probe(id("example-flux.test"), "example-flux.test", RrType::NS, kT0 + 3s,
+                    Outcome::NoError, 0);
+    ns.records = {
+        rr(Section::Answer, "example-flux.test", RrType::NS, 3600, "ns1.example-flux.test"),
+        rr(Section::Answer, "example-flux.test", RrType::NS, 3600, "ns2.example-flux.test")};
+    // The latest probe of the domain, but not an A probe: last_outcome ignores it.
+    auto servfail = probe(id("example-flux.test"), "example-flux.test", RrType::AAAA, kT0 + 10s,
+                          Outcome::ServFail, 2);
+
+    auto nx = probe(id("nx.test"), "nx.test", RrType::A, kT0 + 1s, Outcome::NxDomain, 3);
+    nx.records = {rr(Section::Authority, "test", RrType::SOA, 300,
+                     "ns1.test hostmaster.test 2026112201 7200 3600 1209600 300")};
+
+    auto timeout =
+        probe(id("timeout.test"), "timeout.test", RrType::A, kT0 + 1s, Outcome::Timeout, -1);
+    timeout.latency = seconds(4);
+    timeout.detail = "no answer from 192.0.2.53:53 after 2 tries";
+
+    auto cname =
+        probe(id("cname.test"), "www.cname.test", RrType::A, kT0 + 1s, Outcome::NoError, 0);
+    cname.records = {rr(Section::Answer, "www.cname.test", RrType::CNAME, 600, "edge.cdn.test"),
+                     rr(Section::Answer, "edge.cdn.test", RrType::CNAME, 600, "edge2.cdn.test"),
+                     rr(Section::Answer, "edge2.cdn.test", RrType::A, 30, "203.0.113.7")};
+
+    batch.results = {a, aaaa, ns, servfail, nx, timeout, cname};
+    return batch;
+  }
+
+  ScratchDatabase scratch_;
+  Database db_{scratch_.dsn()};
+  std::vector<WatchedDomain> domains_;
+};
+
+GeoRecord geo(std::uint32_t asn, std::string org, std::string iso, std::string country,
+              std::string city, double latitude, double longitude) {
+  return GeoRecord{asn,      std::move(org), std::move(iso), std::move(country), std::move(city),
+                   latitude, longitude};
+}
+
+// --- migrations ---------------------------------------------------------------------------
+
+TEST(StorageMigrate, AppliesAllOnEmptyDatabaseThenNothing) {
+  ScratchDatabase scratch;
+  Database db(scratch.dsn());
+  EXPECT_EQ(db.schema_version(), 0);
+  const int applied = db.migrate();
+  EXPECT_GE(applied, 1);
+  EXPECT_EQ(query_int(scratch.dsn(), "SELECT count(*) FROM schema_migrations"), applied);
+  EXPECT_EQ(query_text(scratch.dsn(), "SELECT name FROM schema_migrations WHERE version = 1"),
+            "initial");
+  EXPECT_EQ(db.schema_version(),
+            query_int(scratch.dsn(), "SELECT max(version) FROM schema_migrations"));
+  EXPECT_EQ(db.migrate(), 0);
+  EXPECT_EQ(Database(scratch.dsn()).migrate(), 0);
+
+  // The enum has exactly the outcome_name() spellings, in order.
+  EXPECT_EQ(query_text(scratch.dsn(), "SELECT enum_range(NULL::dns_outcome)::text"),
+            "{NOERROR,NODATA,NXDOMAIN,SERVFAIL,REFUSED,FORMERR,OTHER_RCODE,TIMEOUT,"
+            "CONNREFUSED,MALFORMED,NETERROR}");
+  // Researchers read the comments.
+  EXPECT_NE(query_text(scratch.dsn(), "SELECT obj_description('probes'::regclass, 'pg_class')"),
+            "NULL");
+}
+
+TEST(StorageMigrate, ConcurrentMigrationsApplyEachOnce) {
+  ScratchDatabase scratch;
+  std::vector<int> applied(4, 0);
+  std::vector<std::thread> threads;
+  for (std::size_t i = 0; i < applied.size(); ++i) {
+    threads.emplace_back([&, i] {
+      Database db(scratch.dsn());
+      applied[i] = db.migrate();
+    });
+  }
+  for (auto& thread : threads) {
+    thread.join();
+  }
+  int total = 0;
+  for (const int count : applied) {
+    total += count;
+  }
+  EXPECT_EQ(total, query_int(scratch.dsn(), "SELECT count(*) FROM schema_migrations"));
+}
+
+// --- watchlist ----------------------------------------------------------------------------
+
+TEST(StorageWatchlist, ImportCountsAndMergesTags) {
+  ScratchDatabase scratch;
+  Database db(scratch.dsn());
+  db.migrate();
+  const auto first = db.import_watchlist({{"a.test", "list1.txt", {"flux", "botnet"}},
+                                          {"b.test", "list1.txt", {}},
+                                          {"a.test", "list1.txt", {"flux", "phish"}},
+                                          {"c.test", "", {""}}});
+  EXPECT_EQ(first.added, 3u);
+  EXPECT_EQ(first.existing, 0u);
+  EXPECT_EQ(query_text(scratch.dsn(), "SELECT tags::text FROM watchlist WHERE domain='a.test'"),
+            "{botnet,flux,phish}");
+  EXPECT_EQ(query_text(scratch.dsn(), "SELECT tags::text FROM watchlist WHERE domain='c.test'"),
+            "{}");
+  EXPECT_EQ(query_text(scratch.dsn(), "SELECT source FROM watchlist WHERE domain='c.test'"),
+            "NULL");
+
+  const auto second = db.import_watchlist({{"b.test", "feed", {"new"}},
+                                           {"a.test", "feed", {"flux"}},
+                                           {"d.test", "feed", {"x"}},
+                                           {"d.test", "feed", {"y"}}});
+  EXPECT_EQ(second.added, 1u);
+  EXPECT_EQ(second.existing, 2u);
+  EXPECT_EQ(query_int(scratch.dsn(), "SELECT count(*) FROM watchlist"), 4);
+  EXPECT_EQ(query_text(scratch.dsn(), "SELECT tags::text FROM watchlist WHERE domain='b.test'"),
+            "{new}");
+  EXPECT_EQ(query_text(scratch.dsn(), "SELECT tags::text FROM watchlist WHERE domain='a.test'"),
+            "{botnet,flux,phish}");
+  EXPECT_EQ(query_text(scratch.dsn(), "SELECT tags::text FROM watchlist WHERE domain='d.test'"),
+            "{x,y}");
+  // The first source stays.
+  EXPECT_EQ(query_text(scratch.dsn(), "SELECT source FROM watchlist WHERE domain='b.test'"),
+            "list1.txt");
+
+  const auto domains = db.watched_domains();
+  ASSERT_EQ(domains.size(), 4u);
+  EXPECT_EQ(domains[0].domain, "a.test");  // ids follow input order
+  EXPECT_EQ(domains[1].domain, "b.test");
+  EXPECT_EQ(domains[2].domain, "c.test");
+  EXPECT_EQ(domains[3].domain, "d.test");
+  EXPECT_LT(domains[0].id, domains[3].id);
+
+  EXPECT_EQ(db.import_watchlist({}).added, 0u);
+}
+
+TEST(StorageWatchlist, RejectsNamesThatAreNotNormalised) {
+  ScratchDatabase scratch;
+  Database db(scratch.dsn());
+  db.migrate();
+  EXPECT_THROW(db.import_watchlist({{"Upper.Test", "x", {}}}), Error);
+  EXPECT_THROW(db.import_watchlist({{"trailing.dot.", "x", {}}}), Error);
+  EXPECT_EQ(query_int(scratch.dsn(), "SELECT count(*) FROM watchlist"), 0);
+  // The connection stays usable after an SQL error.
+  EXPECT_EQ(db.import_watchlist({{"ok.test", "x", {}}}).added, 1u);
+}
+
+// --- runs -------------------------------------------------------------------------------
+
+TEST_F(StorageTest, RunsRecordSettingsAndTotals) {
+  const auto run = db_.begin_run("crawl", R"({"qps": 50, "resolver": "192.0.2.53:53"})");
+  EXPECT_GT(run, 0);
+  EXPECT_EQ(query_text(scratch_.dsn(), "SELECT settings->>'qps' FROM probe_runs WHERE run_id = " +
+                                           std::to_string(run)),
+            "50");
+  EXPECT_EQ(query_text(scratch_.dsn(), "SELECT finished_at FROM probe_runs"), "NULL");
+  db_.finish_run(run, RunTotals{7, 9, 1});
+  EXPECT_EQ(query_text(scratch_.dsn(),
+                       "SELECT format('%s/%s/%s/%s', probes, records, errors, "
+                       "finished_at >= started_at) FROM probe_runs"),
+            "7/9/1/t");
+  EXPECT_THROW(db_.finish_run(run + 1000, RunTotals{}), Error);
+  EXPECT_THROW(static_cast<void>(db_.begin_run("crawl", "{not json")), Error);
+  const auto bare = db_.begin_run("report", "");
+  EXPECT_EQ(query_text(scratch_.dsn(),
+                       "SELECT settings FROM probe_runs WHERE run_id = " + std::to_string(bare)),
+            "NULL");
+}
+
+// --- store --------------------------------------------------------------------------------
+
+TEST_F(StorageTest, StoreWritesProbesAndRecords) {
+  const auto run = db_.begin_run("crawl", "{}");
+  db_.store(sample_batch(run));
+  const auto& dsn = scratch_.dsn();
+
+  EXPECT_EQ(query_int(dsn, "SELECT count(*) FROM probes"), 7);
+  EXPECT_EQ(query_int(dsn, "SELECT count(*) FROM records"), 11);
+  EXPECT_EQ(query_int(dsn, "SELECT count(*) FROM probes WHERE run_id = " + std::to_string(run)), 7);
+  EXPECT_EQ(query_int(dsn, "SELECT count(DISTINCT probe_id) FROM probes"), 7);
+
+  // NOERROR A probe: enum text, rcode, NULL detail, latency, microsecond timestamp.
+  const std::string a_probe = "FROM probes WHERE qname = 'example-flux.test' AND qtype = 'A'";
+  EXPECT_EQ(query_text(dsn,
+                       "SELECT format('%s|%s|%s|%s|%s|%s', outcome, rcode, detail IS NULL, "
+                       "latency_us, via_tcp, resolver) " +
+                           a_probe),
+            "NOERROR|0|t|1500|f|192.0.2.53:53");
+  EXPECT_EQ(query_text(dsn, "SELECT sent_at = '2026-11-22 10:00:00.123456+00' " + a_probe), "t");
+  EXPECT_EQ(query_text(dsn,
+                       "SELECT to_char(sent_at AT TIME ZONE 'UTC', "
+                       "'YYYY-MM-DD HH24:MI:SS.US') " +
+                           a_probe),
+            "2026-11-22 10:00:00.123456");
+  EXPECT_EQ(query_text(dsn,
+                       "SELECT string_agg(host(address) || '/' || family(address) || '/' "
+                       "|| ttl, ',' ORDER BY address) FROM records r JOIN probes p USING "
+                       "(probe_id) WHERE p.qtype = 'A' AND p.qname = 'example-flux.test' "
+                       "AND r.section = 'answer'"),
+            "192.0.2.1/4/300,192.0.2.2/4/60");
+  EXPECT_EQ(query_text(dsn,
+                       "SELECT format('%s|%s|%s', section, target, address IS NULL) FROM "
+                       "records WHERE rtype = 'NS' AND section = 'authority'"),
+            "authority|ns1.example-flux.test|t");
+  EXPECT_EQ(query_text(dsn, "SELECT section FROM records WHERE address = '198.51.100.53'"),
+            "additional");
+
+  // AAAA over TCP.
+  EXPECT_EQ(query_text(dsn,
+                       "SELECT format('%s|%s|%s', r.address, family(r.address), p.via_tcp) "
+                       "FROM records r JOIN probes p USING (probe_id) WHERE r.rtype = "
+                       "'AAAA'"),
+            "2001:db8::1|6|t");
+  EXPECT_EQ(query_text(dsn, "SELECT count(*) FROM records WHERE address = '2001:db8::1'::inet"),
+            "1");
+
+  // NXDOMAIN: no answer records, the SOA in authority with its rdata as text.
+  EXPECT_EQ(query_text(dsn,
+                       "SELECT format('%s|%s', outcome, rcode) FROM probes WHERE qname = "
+                       "'nx.test'"),
+            "NXDOMAIN|3");
+  EXPECT_EQ(query_text(dsn,
+                       "SELECT format('%s|%s|%s|%s|%s', r.section, r.owner, r.rtype, "
+                       "r.target, r.address IS NULL) FROM records r JOIN probes p USING "
+                       "(probe_id) WHERE p.qname = 'nx.test'"),
+            "authority|test|SOA|ns1.test hostmaster.test 2026112201 7200 3600 1209600 300|t");
+
+  // TIMEOUT: no answer, so a NULL rcode, and the detail.
+  EXPECT_EQ(query_text(dsn,
+                       "SELECT format('%s|%s|%s|%s', outcome, rcode IS NULL, latency_us, "
+                       "detail) FROM probes WHERE qname = 'timeout.test'"),
+            "TIMEOUT|t|4000000|no answer from 192.0.2.53:53 after 2 tries");
+  EXPECT_EQ(query_int(dsn,
+                      "SELECT count(*) FROM records r JOIN probes p USING (probe_id) "
+                      "WHERE p.qname = 'timeout.test'"),
+            0);
+
+  // The CNAME chain: qname differs from the watched domain.
+  EXPECT_EQ(query_text(dsn,
+                       "SELECT w.domain FROM probes p JOIN watchlist w USING (domain_id) "
+                       "WHERE p.qname = 'www.cname.test'"),
+            "cname.test");
+  EXPECT_EQ(query_text(dsn,
+                       "SELECT string_agg(owner || '>' || coalesce(target, host(address)), "
+                       "' ' ORDER BY ttl DESC, owner DESC) FROM records r JOIN probes p "
+                       "USING (probe_id) WHERE p.qname = 'www.cname.test'"),
+            "www.cname.test>edge.cdn.test edge.cdn.test>edge2.cdn.test edge2.cdn.test>203.0.113.7");
+}
+
+TEST_F(StorageTest, StoreWritesNullsAndEscapesInCopy) {
+  ProbeBatch batch;  // run_id 0: no run
+  auto odd = probe(0, "not-watched.test", RrType::A, kT0, Outcome::NetError, -1);
+  odd.latency = microseconds(0);
+  odd.detail = "tab\there, newline\nthere, back\\slash, \\N, unicode: M\xc3\xbcnchen \xe2\x9c\x93";
+  odd.records = {rr(Section::Answer, "not-watched.test", RrType::A, 4294967295u, "not-an-ip"),
+                 ResourceRecord{Section::Answer, "not-watched.test", 16, 10, "\"v=spf1 -all\""},
+                 ResourceRecord{Section::Answer, "not-watched.test", 99, 10, ""}};
+  batch.results = {odd};
+  db_.store(batch);
+  const auto& dsn = scratch_.dsn();
+  EXPECT_EQ(query_text(dsn,
+                       "SELECT format('%s|%s|%s|%s', run_id IS NULL, domain_id IS NULL, "
+                       "rcode IS NULL, latency_us IS NULL) FROM probes"),
+            "t|t|t|t");
+  EXPECT_EQ(query_text(dsn, "SELECT detail FROM probes"), odd.detail);
+  // A garbled address lands in target rather than failing the batch.
+  EXPECT_EQ(query_text(dsn,
+                       "SELECT format('%s|%s|%s', address IS NULL, target, ttl) FROM "
+                       "records WHERE rtype = 'A'"),
+            "t|not-an-ip|4294967295");
+  EXPECT_EQ(query_text(dsn, "SELECT target FROM records WHERE rtype = 'TXT'"), "\"v=spf1 -all\"");
+  EXPECT_EQ(query_text(dsn, "SELECT target FROM records WHERE rtype = 'TYPE99'"), "NULL");
+}
+
+TEST_F(StorageTest, StoreEmptyBatchIsANoOp) {
+  db_.store(ProbeBatch{});
+  EXPECT_EQ(query_int(scratch_.dsn(), "SELECT count(*) FROM probes"), 0);
+}
+
+TEST_F(StorageTest, ProbeIdsComeFromBlocks) {
+  ProbeBatch batch;
+  for (int i = 0; i < 1001; ++i) {
+    batch.results.push_back(
+        probe(id("nx.test"), "nx.test", RrType::A, kT0 + seconds(i), Outcome::NxDomain, 3));
+  }
+  db_.store(batch);
+  db_.store(ProbeBatch{0, {batch.results.front()}, {}, {}});
+  const auto& dsn = scratch_.dsn();
+  EXPECT_EQ(query_int(dsn, "SELECT count(DISTINCT probe_id) FROM probes"), 1002);
+  EXPECT_EQ(query_int(dsn, "SELECT min(probe_id) FROM probes"), 1);
+  EXPECT_EQ(query_int(dsn, "SELECT max(probe_id) FROM probes"), 2001);  // third block
+}
+
+TEST_F(StorageTest, EnrichmentIsStoredOncePerAddressAndBuild) {
+  auto batch = sample_batch(0);
+  batch.geo_build = "GeoLite2-ASN 2026-11-20";
+  batch.enrichment = {
+      {"192.0.2.1", geo(64500, "Example AS", "NL", "Netherlands", "Amsterdam", 52.37, 4.89)},
+      {"192.0.2.2", geo(64501, "Soci\xc3\xa9t\xc3\xa9 Exemple", "DE", "Germany", "", 52.5, 13.4)},
+      {"2001:db8::1", geo(64500, "Example AS", "NL", "Netherlands", "", 52.37, 4.89)}};
+  db_.store(batch);
+
+  ProbeBatch second;
+  second.geo_build = "GeoLite2-ASN 2026-11-20";
+  second.enrichment = {
+      {"192.0.2.1", geo(64999, "Changed", "US", "United States", "", 1.0, 2.0)},  // ignored
+      {"203.0.113.7", geo(64502, "CDN", "US", "United States", "Ashburn", 39.0438, -77.4874)},
+      {"203.0.113.7", geo(64502, "CDN", "US", "United States", "Ashburn", 39.0438, -77.4874)}};
+  second.enrichment.push_back({"203.0.113.8", GeoRecord{}});  // nothing known: NULLs
+  db_.store(second);
+
+  const auto& dsn = scratch_.dsn();
+  EXPECT_EQ(query_int(dsn, "SELECT count(*) FROM geo_builds"), 1);
+  EXPECT_EQ(query_int(dsn, "SELECT count(*) FROM address_geo"), 5);
+  EXPECT_EQ(query_text(dsn,
+                       "SELECT format('%s|%s|%s|%s|%s', asn, as_org, country, city, "
+                       "latitude) FROM address_geo WHERE address = '192.0.2.1'"),
+            "64500|Example AS|NL|Amsterdam|52.37");
+  EXPECT_EQ(query_text(dsn, "SELECT as_org FROM address_geo WHERE address = '192.0.2.2'"),
+            "Soci\xc3\xa9t\xc3\xa9 Exemple");
+  EXPECT_EQ(query_text(dsn,
+                       "SELECT format('%s|%s', city IS NULL, longitude) FROM address_geo "
+                       "WHERE address = '203.0.113.7'"),
+            "f|-77.4874");
+  EXPECT_EQ(query_text(dsn,
+                       "SELECT format('%s|%s|%s|%s', asn IS NULL, as_org IS NULL, country "
+                       "IS NULL, latitude IS NULL) FROM address_geo WHERE address = "
+                       "'203.0.113.8'"),
+            "t|t|t|t");
+
+  // A new build is another row per address.
+  ProbeBatch rebuilt;
+  rebuilt.geo_build = "GeoLite2-ASN 2026-12-01";
+  rebuilt.enrichment = {{"192.0.2.1", geo(64999, "Moved", "FR", "France", "", 48.8, 2.3)}};
+  db_.store(rebuilt);
+  EXPECT_EQ(query_int(dsn, "SELECT count(*) FROM geo_builds"), 2);
+  EXPECT_EQ(query_int(dsn, "SELECT count(*) FROM address_geo WHERE address = '192.0.2.1'"), 2);
+}
+
+// --- summaries ----------------------------------------------------------------------------
+
+TEST_F(StorageTest, SummariesAggregateEveryWatchedDomain) {
+  auto batch = sample_batch(0);
+  batch.geo_build = "lab";
+  batch.enrichment = {
+      {"192.0.2.1", geo(64500, "Example AS", "NL", "Netherlands", "", 52.37, 4.89)},
+      {"192.0.2.2", geo(64501, "Other AS", "DE", "Germany", "", 52.5, 13.4)},
+      {"2001:db8::1", geo(64500, "Example AS", "NL", "Netherlands", "", 52.37, 4.89)},
+      {"198.51.100.53", geo(64999, "Glue AS", "SE", "Sweden", "", 59.3, 18.1)},  // glue only
+      {"203.0.113.7", geo(64502, "CDN", "US", "United States", "", 39.0, -77.5)}};
+  db_.store(batch);
+
+  const auto at = [](system_clock::time_point tp) {
+    return std::optional<system_clock::time_point>(floor<microseconds>(tp));
+  };
+  const std::vector<DomainSummary> expected = {
+      {"cname.test", 1, 1, 0, 1, 1, 0, 30, "NOERROR", at(kT0 + 1s)},
+      {"example-flux.test", 4, 2, 1, 2, 2, 2, 60, "NOERROR", at(kT0 + 10s)},
+      {"never.test", 0, 0, 0, 0, 0, 0, std::nullopt, "", std::nullopt},
+      {"nx.test", 1, 0, 0, 0, 0, 0, std::nullopt, "NXDOMAIN", at(kT0 + 1s)},
+      {"timeout.test", 1, 0, 0, 0, 0, 0, std::nullopt, "TIMEOUT", at(kT0 + 1s)},
+  };
+  const auto summaries = db_.summaries();
+  ASSERT_EQ(summaries.size(), expected.size());
+  for (std::size_t i = 0; i < expected.size(); ++i) {
+    EXPECT_EQ(summaries[i], expected[i]) << "domain " << expected[i].domain;
+  }
+
+  // Without any A probe, the latest probe of any type decides.
+  ProbeBatch only_ns;
+  only_ns.results = {
+      probe(id("never.test"), "never.test", RrType::NS, kT0, Outcome::Refused, 5),
+      probe(id("never.test"), "never.test", RrType::AAAA, kT0 + 5s, Outcome::NoData, 0)};
+  db_.store(only_ns);
+  for (const auto& summary : db_.summaries()) {
+    if (summary.domain == "never.test") {
+      EXPECT_EQ(summary.last_outcome, "NODATA");
+      EXPECT_EQ(summary.probes, 2);
+    }
+  }
+}
+
+// --- connections ------------------------------------------------------------------------
+
+TEST(StorageConnection, BadDsnThrowsHelpfulError) {
+  try {
+    Database db("host=/nonexistent/fluxwatch-test port=1 dbname=nothing connect_timeout=2");
+    FAIL() << "connected to a server that does not exist";
+  } catch (const Error& error) {
+    EXPECT_THAT(error.what(), HasSubstr("cannot connect to PostgreSQL"));
+    EXPECT_THAT(error.what(), HasSubstr("host=/nonexistent/fluxwatch-test"));
+    EXPECT_THAT(error.what(), HasSubstr("dbname=nothing"));
+    EXPECT_THAT(error.what(), HasSubstr("PGHOST/PGDATABASE"));
+  }
+  EXPECT_THROW(Database("this is not = a dsn ="), Error);
+}
+
+TEST_F(StorageTest, StoreSurvivesATerminatedBackend) {
+  // Kill every other session on the scratch database (that is, db_'s), as a server restart
+  // or a network failure would.
+  pqxx::connection admin(scratch_.dsn());
+  {
+    pqxx::nontransaction tx(admin);
+    const auto killed = tx.exec(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+        "WHERE datname = current_database() AND pid <> pg_backend_pid()");
+    ASSERT_GE(killed.size(), 1u);
+  }
+  ASSERT_TRUE(fluxwatch::testing::wait_until(
+      [&] {
+        pqxx::nontransaction tx(admin);
+        return tx.exec(
+                     "SELECT count(*) FROM pg_stat_activity WHERE datname = "
+                     "current_database() AND pid <> pg_backend_pid()")[0][0]
+                   .as<int>() == 0;
+      },
+      seconds(10)));
+
+  db_.store(sample_batch(0));
+  EXPECT_EQ(query_int(scratch_.dsn(), "SELECT count(*) FROM probes"), 7);
+  EXPECT_EQ(query_int(scratch_.dsn(), "SELECT count(*) FROM records"), 11);
+  // And the connection is good for the next call.
+  EXPECT_EQ(db_.summaries().size(), 5u);
+}
+
+// --- ManagedCluster -----------------------------------------------------------------------
+
+std::filesystem::path unique_dir(const std::string& prefix) {
+  std::random_device random;
+  return std::filesystem::path(FLUXWATCH_STORAGE_TEST_TMP) /
+         (prefix + "-" + std::to_string(random() % 100000000));
+}
+
+/// Stops the cluster even when an assertion fails half-way.
+struct ClusterGuard {
+  ManagedCluster& cluster;
+  ~ClusterGuard() {
+    try {
+      cluster.stop();
+    } catch (const std::exception&) {
+    }
+  }
+};
+
+TEST(StorageManagedCluster, FindsTheServerPrograms) {
+  const auto bindir = find_postgres_bindir();
+  ASSERT_FALSE(bindir.empty());
+  EXPECT_TRUE(std::filesystem::exists(std::filesystem::path(bindir) / "pg_ctl"));
+}
+
+TEST(StorageManagedCluster, CreatesStartsStopsAndRestartsWithDataKept) {
+  const auto dir = unique_dir("managed");
+  std::filesystem::remove_all(dir);
+  ManagedCluster cluster(dir.string());
+  ClusterGuard guard{cluster};
+  EXPECT_FALSE(cluster.running());
+  EXPECT_EQ(cluster.dsn(), "host=" + dir.string() + " port=5432 user=postgres dbname=fluxwatch");
+
+  cluster.ensure_running();
+  EXPECT_TRUE(cluster.running());
+  EXPECT_TRUE(std::filesystem::exists(dir / "data" / "PG_VERSION"));
+  EXPECT_TRUE(std::filesystem::exists(dir / ".s.PGSQL.5432"));
+  EXPECT_TRUE(std::filesystem::exists(dir / "server.log"));
+  {
+    Database db(cluster.dsn());
+    EXPECT_GE(db.migrate(), 1);
+    db.import_watchlist({{"kept.test", "test", {"t"}}});
+    EXPECT_EQ(query_text(cluster.dsn(), "SHOW listen_addresses"), "");
+    cluster.ensure_running();  // already running: a no-op
+
+    cluster.stop();
+    EXPECT_FALSE(cluster.running());
+    // The server is gone: store() reconnects with backoff, then gives up with an Error.
+    ProbeBatch batch;
+    batch.results = {probe(0, "kept.test", RrType::A, kT0, Outcome::Timeout, -1)};
+    try {
+      db.store(batch);
+      ADD_FAILURE() << "stored into a stopped server";
+    } catch (const Error& error) {
+      EXPECT_THAT(error.what(), HasSubstr("store"));
+    }
+  }
+
+  cluster.ensure_running();
+  EXPECT_TRUE(cluster.running());
+  Database db(cluster.dsn());
+  EXPECT_EQ(db.migrate(), 0);
+  ASSERT_EQ(db.watched_domains().size(), 1u);
+  EXPECT_EQ(db.watched_domains()[0].domain, "kept.test");
+  cluster.stop();
+  EXPECT_FALSE(cluster.running());
+  cluster.stop();  // stopping a stopped cluster is fine
+  std::filesystem::remove_all(dir);
+}
+
+TEST(StorageManagedCluster, RejectsPathsPgCtlCannotTakeSafely) {
+  ManagedCluster cluster(std::string(FLUXWATCH_STORAGE_TEST_TMP) + "/with space");
+  try {
+    cluster.ensure_running();
+    FAIL() << "accepted a path with a space";
+  } catch (const Error& error) {
+    EXPECT_THAT(error.what(), HasSubstr("characters"));
+  }
+  EXPECT_FALSE(std::filesystem::exists(std::string(FLUXWATCH_STORAGE_TEST_TMP) + "/with space"));
+  EXPECT_THROW(ManagedCluster("/" + std::string(120, 'x')).ensure_running(), Error);
+}
+
+TEST(StorageManagedCluster, AsRootExplainsAnUnreachableStateDirectory) {
+  if (geteuid() != 0) {
+    GTEST_SKIP() << "only root hands the server to the postgres user";
+  }
+  const auto locked = unique_dir("locked");
+  std::filesystem::create_directories(locked);
+  ASSERT_EQ(chmod(locked.c_str(), 0700), 0);  // like /root
+  ManagedCluster cluster((locked / "pg").string());
+  try {
+    cluster.ensure_running();
+    cluster.stop();
+    FAIL() << "started a server the postgres user cannot reach";
+  } catch (const Error& error) {
+    EXPECT_THAT(error.what(), HasSubstr("choose a state directory the postgres user can reach"));
+    EXPECT_THAT(error.what(), HasSubstr(locked.string()));
+  }
+  std::filesystem::remove_all(locked);
+}
+
+}  // namespace
+}  // namespace fluxwatch::storage
