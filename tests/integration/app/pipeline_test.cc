@@ -192,7 +192,9 @@ TEST_F(PipelineTest, ReportSummarisesEachDomain) {
   must(result);
   EXPECT_THAT(result.out, ::testing::StartsWith("domain,probes,ipv4,ipv6,asns,countries,ns_names,"
                                                 "min_ttl,last_outcome,last_probe\n"));
-  EXPECT_THAT(result.out, HasSubstr("\nbenign-news.test,9,2,1,1,1,1,3600,NOERROR,"));
+  // Two fixed IPv4 addresses in one ASN plus one IPv6 address in another (lab-networks.psv).
+  EXPECT_THAT(result.out, HasSubstr("\nbenign-news.test,9,2,1,2,2,1,3600,NOERROR,"));
+  EXPECT_THAT(result.out, HasSubstr("\nrr-shop.test,9,3,0,1,1,1,600,NOERROR,"));
   EXPECT_THAT(result.out, HasSubstr("\ndoes-not-exist.errors.test,9,0,0,0,0,0,,NXDOMAIN,"));
 }
 
