@@ -21,7 +21,9 @@ struct CrawlerOptions {
   /// Servers to ask; queries are spread over them. Empty: the system's /etc/resolv.conf.
   std::vector<Endpoint> servers;
   std::size_t max_in_flight = 2000;  ///< queries outstanding at once
-  std::chrono::milliseconds timeout{2000};  ///< per try
+  /// Timeout of the first try; c-ares 1.18 doubles it on each retry (2 tries x 2000 ms
+  /// wait up to 6 s in all).
+  std::chrono::milliseconds timeout{2000};
   int tries = 2;                            ///< per server, including the first
   bool recursion_desired = true;  ///< RD bit: true for recursive resolvers
   bool edns = true;               ///< send EDNS0 (RFC 6891)

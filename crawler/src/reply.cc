@@ -1,0 +1,310 @@
+#include "fluxwatch/crawler/reply.h"
+
+#include <arpa/inet.h>
+#include <fmt/format.h>
+#include <ldns/ldns.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <array>
+#include <cstdlib>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace fluxwatch::crawler {
+namespace {
+
+constexpr std::size_t kHeaderSize = 12;  // RFC 1035 4.1.1
+constexpr std::uint8_t kQrBit = 0x80;    // in header byte 2
+constexpr std::uint8_t kTcBit = 0x02;    // in header byte 2
+constexpr std::uint16_t kTypeOpt = 41;   // RFC 6891: a pseudo-record, not data
+constexpr int kMaxCnameHops = 16;        // longer chains are treated as broken
+
+/// Owns an ldns_pkt from ldns_wire2pkt.
+struct LdnsPktDeleter {
+  void operator()(ldns_pkt* packet) const noexcept { ldns_pkt_free(packet); }
+};
+using LdnsPacket = std::unique_ptr<ldns_pkt, LdnsPktDeleter>;
+
+/// Owns a string from ldns_rdf2str (malloc'ed by ldns).
+struct MallocDeleter {
+  void operator()(char* text) const noexcept {
+    std::free(text);  // NOLINT(cppcoreguidelines-no-malloc): ldns allocates with malloc
+  }
+};
+using LdnsString = std::unique_ptr<char, MallocDeleter>;
+
+char to_lower_ascii(char c) noexcept {
+  return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c;
+}
+
+std::string lower_no_dot(std::string_view name) {
+  if (!name.empty() && name.back() == '.') {
+    name.remove_suffix(1);
+  }
+  std::string out(name);
+  std::transform(out.begin(), out.end(), out.begin(), to_lower_ascii);
+  return out;
+}
+
+/**
+ * A wire-format domain name (as ldns keeps it: uncompressed labels ending in the root
+ * label) as lower-case text without the trailing dot; the root is "". Characters that
+ * are special in presentation format (RFC 1035 5.1) are escaped as ldns does.
+ */
+std::string dname_text(const ldns_rdf* rdf) {
+  std::string out;
+  if (rdf == nullptr) {
+    return out;
+  }
+  const std::uint8_t* data = ldns_rdf_data(rdf);
+  const std::size_t size = ldns_rdf_size(rdf);
+  out.reserve(size);
+  std::size_t pos = 0;
+  while (pos < size) {
+    const std::size_t length = data[pos];
+    if (length == 0 || pos + 1 + length > size) {
+      break;
+    }
+    if (!out.empty()) {
+      out.push_back('.');
+    }
+    for (std::size_t i = pos + 1; i <= pos + length; ++i) {
+      const auto c = static_cast<unsigned char>(data[i]);
+      if (c == '.' || c == ';' || c == '(' || c == ')' || c == '\\' || c == '"') {
+        out.push_back('\\');
+        out.push_back(static_cast<char>(c));
+      } else if (c <= 0x20 || c >= 0x7f) {
+        out += fmt::format("\\{:03d}", c);
+      } else {
+        out.push_back(to_lower_ascii(static_cast<char>(c)));
+      }
+    }
+    pos += 1 + length;
+  }
+  return out;
+}
+
+std::string address_text(const ldns_rdf* rdf, int family) {
+  std::array<char, INET6_ADDRSTRLEN> buffer{};
+  if (inet_ntop(family, ldns_rdf_data(rdf), buffer.data(), buffer.size()) == nullptr) {
+    return {};
+  }
+  return {buffer.data()};
+}
+
+bool rdf_is(const ldns_rr* rr, std::size_t index, ldns_rdf_type type, std::size_t size = 0) {
+  const ldns_rdf* rdf = ldns_rr_rdf(rr, index);
+  return rdf != nullptr && ldns_rdf_get_type(rdf) == type &&
+         (size == 0 || ldns_rdf_size(rdf) == size);
+}
+
+/// RDATA in presentation format, every field as ldns prints it, joined by spaces.
+std::string generic_rdata_text(const ldns_rr* rr) {
+  std::string out;
+  const std::size_t count = ldns_rr_rd_count(rr);
+  for (std::size_t i = 0; i < count; ++i) {
+    const LdnsString text(ldns_rdf2str(ldns_rr_rdf(rr, i)));
+    if (i > 0) {
+      out.push_back(' ');
+    }
+    if (text) {
+      out += text.get();
+    }
+  }
+  return out;
+}
+
+/// The `data` of a ResourceRecord: see its documentation in types.h.
+std::string rdata_text(const ldns_rr* rr) {
+  const std::size_t count = ldns_rr_rd_count(rr);
+  switch (ldns_rr_get_type(rr)) {
+    case LDNS_RR_TYPE_A:
+      if (count == 1 && rdf_is(rr, 0, LDNS_RDF_TYPE_A, 4)) {
+        return address_text(ldns_rr_rdf(rr, 0), AF_INET);
+      }
+      break;
+    case LDNS_RR_TYPE_AAAA:
+      if (count == 1 && rdf_is(rr, 0, LDNS_RDF_TYPE_AAAA, 16)) {
+        return address_text(ldns_rr_rdf(rr, 0), AF_INET6);
+      }
+      break;
+    case LDNS_RR_TYPE_NS:
+    case LDNS_RR_TYPE_CNAME:
+      if (count == 1 && rdf_is(rr, 0, LDNS_RDF_TYPE_DNAME)) {
+        return dname_text(ldns_rr_rdf(rr, 0));
+      }
+      break;
+    case LDNS_RR_TYPE_SOA:
+      if (count == 7 && rdf_is(rr, 0, LDNS_RDF_TYPE_DNAME) && rdf_is(rr, 1, LDNS_RDF_TYPE_DNAME)) {
+        std::string out = dname_text(ldns_rr_rdf(rr, 0));
+        out.push_back(' ');
+        out += dname_text(ldns_rr_rdf(rr, 1));
+        for (std::size_t i = 2; i < 7; ++i) {
+          const ldns_rdf* field = ldns_rr_rdf(rr, i);
+          if (ldns_rdf_size(field) != 4) {
+            return generic_rdata_text(rr);
+          }
+          out += fmt::format(" {}", ldns_rdf2native_int32(field));
+        }
+        return out;
+      }
+      break;
+    default:
+      break;
+  }
+  return generic_rdata_text(rr);
+}
+
+void append_section(const ldns_rr_list* list, Section section,
+                    std::vector<ResourceRecord>& records) {
+  const std::size_t count = ldns_rr_list_rr_count(list);
+  for (std::size_t i = 0; i < count; ++i) {
+    const ldns_rr* rr = ldns_rr_list_rr(list, i);
+    const auto type = static_cast<std::uint16_t>(ldns_rr_get_type(rr));
+    if (type == kTypeOpt) {
+      continue;
+    }
+    records.push_back(ResourceRecord{.section = section,
+                                     .owner = dname_text(ldns_rr_owner(rr)),
+                                     .type = type,
+                                     .ttl = ldns_rr_ttl(rr),
+                                     .data = rdata_text(rr)});
+  }
+}
+
+/**
+ * True when the answer section holds a record of `qtype` for `qname` or at the end of
+ * the CNAME chain starting at `qname` (RFC 1034 3.6.2, 4.3.2). A chain longer than
+ * kMaxCnameHops or one that loops has no end, so it gives false.
+ */
+bool chain_ends_in_data(const std::vector<ResourceRecord>& records, const std::string& qname,
+                        std::uint16_t qtype) {
+  const auto cname = static_cast<std::uint16_t>(RrType::CNAME);
+  std::vector<const std::string*> visited;
+  const std::string* current = &qname;
+  for (int hop = 0; hop <= kMaxCnameHops; ++hop) {
+    const std::string* next = nullptr;
+    for (const ResourceRecord& record : records) {
+      if (record.section != Section::Answer || record.owner != *current) {
+        continue;
+      }
+      if (record.type == qtype) {
+        return true;
+      }
+      if (record.type == cname && next == nullptr) {
+        next = &record.data;
+      }
+    }
+    if (next == nullptr) {
+      return false;
+    }
+    visited.push_back(current);
+    const bool loops = std::any_of(visited.begin(), visited.end(),
+                                   [next](const std::string* seen) { return *seen == *next; });
+    if (loops) {
+      return false;
+    }
+    current = next;
+  }
+  return false;
+}
+
+Outcome outcome_of(int rcode) noexcept {
+  switch (rcode) {
+    case 0:
+      return Outcome::NoError;
+    case 1:
+      return Outcome::FormErr;
+    case 2:
+      return Outcome::ServFail;
+    case 3:
+      return Outcome::NxDomain;
+    case 5:
+      return Outcome::Refused;
+    default:
+      return Outcome::OtherRcode;
+  }
+}
+
+void set_malformed(ProbeResult& result, std::string detail) {
+  result.outcome = Outcome::Malformed;
+  result.records.clear();
+  result.detail = std::move(detail);
+}
+
+}  // namespace
+
+bool map_reply(std::span<const std::uint8_t> wire, ProbeResult& result) {
+  result.records.clear();
+  result.detail.clear();
+  result.rcode = -1;
+  if (wire.size() < kHeaderSize) {
+    set_malformed(result,
+                  fmt::format("reply of {} bytes is shorter than a DNS header", wire.size()));
+    return false;
+  }
+  // The header is readable even when the rest is not: keep its RCODE.
+  result.rcode = wire[3] & 0x0f;
+  const bool header_qr = (wire[2] & kQrBit) != 0;
+  const bool header_tc = (wire[2] & kTcBit) != 0;
+
+  ldns_pkt* raw = nullptr;
+  const ldns_status status = ldns_wire2pkt(&raw, wire.data(), wire.size());
+  const LdnsPacket packet(raw);
+  if (status != LDNS_STATUS_OK || !packet) {
+    set_malformed(result, fmt::format("unparsable reply ({} bytes): {}", wire.size(),
+                                      ldns_get_errorstr_by_id(status)));
+    // A UDP reply cut short (TC=1) may end mid-record; the full one comes over TCP.
+    return header_qr && header_tc;
+  }
+  const ldns_pkt* pkt = packet.get();
+  // RFC 6891 6.1.3: the OPT record carries the upper 8 bits of a 12-bit RCODE.
+  result.rcode = (static_cast<int>(ldns_pkt_edns_extended_rcode(pkt)) << 4) |
+                 static_cast<int>(ldns_pkt_get_rcode(pkt));
+  const bool truncated = ldns_pkt_tc(pkt);
+  if (!ldns_pkt_qr(pkt)) {
+    set_malformed(result, "not a response (QR bit clear)");
+    return false;
+  }
+
+  const std::string qname = lower_no_dot(result.name);
+  const auto qtype = static_cast<std::uint16_t>(result.qtype);
+  const ldns_rr_list* question = ldns_pkt_question(pkt);
+  const std::size_t qdcount = ldns_rr_list_rr_count(question);
+  if (qdcount == 1) {
+    const ldns_rr* asked = ldns_rr_list_rr(question, 0);
+    const std::string owner = dname_text(ldns_rr_owner(asked));
+    const auto type = static_cast<std::uint16_t>(ldns_rr_get_type(asked));
+    const auto klass = static_cast<int>(ldns_rr_get_class(asked));
+    if (owner != qname || type != qtype || klass != LDNS_RR_CLASS_IN) {
+      set_malformed(result, fmt::format("reply is for {} {} class {}, asked {} {}", owner,
+                                        rrtype_name(type), klass, qname, rrtype_name(qtype)));
+      return false;
+    }
+  } else if (!(qdcount == 0 && result.rcode != 0)) {
+    // RFC 1035 4.1.2 echoes the one question. Error replies (FORMERR, NOTIMP, ...) may
+    // come without it; a NOERROR reply without it cannot be tied to the query.
+    set_malformed(result, fmt::format("reply has {} questions, expected 1", qdcount));
+    return false;
+  }
+
+  std::vector<ResourceRecord>& records = result.records;
+  records.reserve(ldns_rr_list_rr_count(ldns_pkt_answer(pkt)) +
+                  ldns_rr_list_rr_count(ldns_pkt_authority(pkt)) +
+                  ldns_rr_list_rr_count(ldns_pkt_additional(pkt)));
+  append_section(ldns_pkt_answer(pkt), Section::Answer, records);
+  append_section(ldns_pkt_authority(pkt), Section::Authority, records);
+  append_section(ldns_pkt_additional(pkt), Section::Additional, records);
+
+  result.outcome = outcome_of(result.rcode);
+  if (result.outcome == Outcome::NoError && !chain_ends_in_data(records, qname, qtype)) {
+    result.outcome = Outcome::NoData;  // RFC 2308 2.2
+  }
+  return truncated;
+}
+
+}  // namespace fluxwatch::crawler
