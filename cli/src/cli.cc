@@ -68,7 +68,7 @@ void setup_logging(const config::Config& config, const GlobalFlags& flags) {
 
 config::Config load_config(const GlobalFlags& flags) {
   const std::filesystem::path path =
-      flags.config_path.empty() ? config::default_config_path() : flags.config_path;
+      flags.config_path.empty() ? config::default_config_path() : std::filesystem::path(flags.config_path);
   auto config = path.empty() ? config::default_config() : config::load_config_file(path);
   if (!flags.state_dir.empty()) {
     config.state_dir = flags.state_dir;
