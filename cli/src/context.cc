@@ -1,0 +1,76 @@
+#include "context.h"
+
+#include <spdlog/spdlog.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdlib>
+
+namespace fluxwatch::cli {
+namespace {
+
+bool libpq_environment_set() {
+  for (const char* name : {"PGHOST", "PGHOSTADDR", "PGDATABASE", "PGSERVICE", "PGPORT"}) {
+    const char* value = std::getenv(name);
+    if (value != nullptr && *value != '\0') {
+      return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
+config::Config load_config(const GlobalFlags& flags) {
+  const std::filesystem::path path = flags.config_path.empty()
+                                         ? config::default_config_path()
+                                         : std::filesystem::path(flags.config_path);
+  auto config = path.empty() ? config::default_config() : config::load_config_file(path);
+  if (!flags.state_dir.empty()) {
+    config.state_dir = flags.state_dir;
+  }
+  if (!flags.dsn.empty()) {
+    config.database.dsn = flags.dsn;
+  }
+  config.validate();
+  return config;
+}
+
+storage::ManagedCluster managed_cluster(const config::Config& config) {
+  return storage::ManagedCluster((config.state_dir / "postgres").string());
+}
+
+bool uses_managed_cluster(const config::Config& config) {
+  return config.database.dsn.empty() && !libpq_environment_set();
+}
+
+std::string database_dsn(const config::Config& config) {
+  if (!config.database.dsn.empty()) {
+    return config.database.dsn;
+  }
+  if (libpq_environment_set()) {
+    return "";  // libpq reads PGHOST, PGDATABASE, ... itself
+  }
+  auto cluster = managed_cluster(config);
+  if (!cluster.running()) {
+    spdlog::info("starting fluxwatch's own PostgreSQL in {}", cluster.data_dir());
+  }
+  cluster.ensure_running();
+  return cluster.dsn();
+}
+
+storage::Database open_database(const config::Config& config) {
+  storage::Database db(database_dsn(config));
+  db.migrate();
+  return db;
+}
+
+int CommandTable::dispatch(const config::Config& config) const {
+  for (const auto& [subcommand, handler] : entries_) {
+    if (subcommand->parsed()) {
+      return handler(config);
+    }
+  }
+  return kExitUsage;
+}
+
+}  // namespace fluxwatch::cli
