@@ -266,6 +266,7 @@ bool map_reply(std::span<const std::uint8_t> wire, ProbeResult& result) {
   result.rcode = (static_cast<int>(ldns_pkt_edns_extended_rcode(pkt)) << 4) |
                  static_cast<int>(ldns_pkt_get_rcode(pkt));
   const bool truncated = ldns_pkt_tc(pkt);
+  result.authoritative = ldns_pkt_aa(pkt);
   if (!ldns_pkt_qr(pkt)) {
     set_malformed(result, "not a response (QR bit clear)");
     return false;

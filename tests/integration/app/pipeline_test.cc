@@ -134,6 +134,11 @@ TEST_F(PipelineTest, DoubleFluxNsSetRotates) {
 TEST_F(PipelineTest, BenignDomainHasOneStableAnswer) {
   EXPECT_EQ(distinct_answers("benign-news.test", "A", "r.address"), 2);
   EXPECT_EQ(outcomes("benign-news.test", "A"), std::vector<std::string>{"NOERROR"});
+  // The lab server is authoritative for its zones: every answer carries the AA bit.
+  EXPECT_EQ(scalar<long>("SELECT count(*) FROM probes p JOIN watchlist w USING (domain_id) "
+                         "WHERE w.domain = $1 AND p.authoritative",
+                         "benign-news.test"),
+            9);
   EXPECT_EQ(scalar<long>("SELECT count(DISTINCT ttl) FROM probes p JOIN watchlist w USING "
                          "(domain_id) JOIN records r USING (probe_id) WHERE w.domain = $1 AND "
                          "r.rtype = 'A'",

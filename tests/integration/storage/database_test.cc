@@ -376,6 +376,28 @@ TEST_F(StorageTest, StoreWritesNullsAndEscapesInCopy) {
   EXPECT_EQ(query_text(dsn, "SELECT target FROM records WHERE rtype = 'TYPE99'"), "NULL");
 }
 
+TEST_F(StorageTest, StoreWritesScheduleContextAndTheAaBit) {
+  ProbeBatch batch;
+  auto scheduled = probe(0, "scheduled.test", RrType::A, kT0 + 2500ms, Outcome::NoError, 0);
+  scheduled.authoritative = true;
+  scheduled.due_at = kT0;
+  scheduled.campaign = "nightly";
+  scheduled.vantage = "lab-1";
+  auto timeout = probe(0, "silent.test", RrType::A, kT0, Outcome::Timeout, -1);
+  timeout.authoritative = true;  // no answer: stored as unknown, not as true
+  batch.results = {scheduled, timeout};
+  db_.store(batch);
+  const auto& dsn = scratch_.dsn();
+  EXPECT_EQ(query_text(dsn,
+                       "SELECT format('%s|%s|%s|%s', authoritative, sent_at - due_at, campaign, "
+                       "vantage) FROM probes WHERE qname = 'scheduled.test'"),
+            "t|00:00:02.5|nightly|lab-1");
+  EXPECT_EQ(query_text(dsn,
+                       "SELECT format('%s|%s|%s|%s', authoritative IS NULL, due_at IS NULL, "
+                       "campaign IS NULL, vantage IS NULL) FROM probes WHERE qname = 'silent.test'"),
+            "t|t|t|t");
+}
+
 TEST_F(StorageTest, StoreEmptyBatchIsANoOp) {
   db_.store(ProbeBatch{});
   EXPECT_EQ(query_int(scratch_.dsn(), "SELECT count(*) FROM probes"), 0);

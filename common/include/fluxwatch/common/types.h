@@ -68,8 +68,14 @@ struct ProbeResult {
   Outcome outcome = Outcome::NetError;
   int rcode = -1;        ///< the DNS RCODE, -1 when no answer was received
   bool via_tcp = false;  ///< the UDP answer was truncated and the stored one came over TCP
+  bool authoritative = false;  ///< the AA bit of the stored answer (RFC 1035 4.1.1)
   std::vector<ResourceRecord> records;  ///< answer, authority and additional sections
   std::string detail;                   ///< human-readable detail for failures, else empty
+
+  // Context set by whoever scheduled the probe (empty / unset when not applicable).
+  std::optional<std::chrono::system_clock::time_point> due_at;  ///< when the probe was due
+  std::string campaign;  ///< campaign name
+  std::string vantage;   ///< vantage-point label (where the probe was sent from)
 };
 
 /// GeoIP/ASN data for one address; empty members mean "not known".
