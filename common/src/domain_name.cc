@@ -56,7 +56,7 @@ std::optional<NameError> check_hostname(std::string_view name) {
       return NameError{fmt::format("label '{}...' is {} characters long, the limit is {}",
                                    label.substr(0, 20), label.size(), kMaxLabelLength)};
     }
-    const auto bad = std::ranges::find_if_not(label, is_label_char);
+    const auto* const bad = std::ranges::find_if_not(label, is_label_char);
     if (bad != label.end()) {
       const auto code = static_cast<unsigned char>(*bad);
       return NameError{code >= 0x20 && code < 0x7f
