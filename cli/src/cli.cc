@@ -7,7 +7,9 @@
 #include <CLI/CLI.hpp>
 
 #include "context.h"
+#include "fetch_commands.h"
 #include "fluxwatch/common/error.h"
+#include "fluxwatch/fetch/curl_global.h"
 #include "progress.h"
 
 namespace fluxwatch::cli {
@@ -30,6 +32,7 @@ void setup_logging(const config::Config& config, const GlobalFlags& flags) {
 }  // namespace
 
 int run(int argc, char** argv) {
+  const fetch::CurlGlobal curl;  // libcurl's global set-up, once, before any thread starts
   CLI::App app{
       "fluxwatch: an active-probing fast-flux crawler and measurement service.\n"
       "Resolves a watchlist of suspect domains again and again, enriches every answer with\n"
@@ -58,6 +61,9 @@ int run(int argc, char** argv) {
   add_watchlist_commands(app, commands);
   add_probe_commands(app, commands);
   add_report_commands(app, commands);
+  add_fetch_commands(app, commands);
+  add_run_commands(app, commands);
+  add_score_commands(app, commands);
 
   try {
     app.parse(argc, argv);

@@ -1,27 +1,94 @@
-// `fluxwatch report`: the per-domain summary.
+// `fluxwatch report`: the per-domain summary, optionally with each domain's newest score
+// (`fluxwatch score`), filtered by label and sorted.
 #include <fmt/format.h>
 
 #include <CLI/CLI.hpp>
+#include <map>
 #include <memory>
 
 #include "context.h"
 #include "fluxwatch/report/report.h"
+#include "fluxwatch/scoring/score_store.h"
 
 namespace fluxwatch::cli {
+namespace {
+
+struct ReportFlags {
+  std::string format = "table";
+  bool scores = false;
+  std::vector<std::string> labels;
+  std::string sort = "domain";
+  bool descending = false;
+};
+
+int run_report(const config::Config& config, const ReportFlags& flags) {
+  auto db = open_database(config);
+  const auto summaries = db.summaries();
+  const bool scores =
+      flags.scores || !flags.labels.empty() || flags.sort == "label" || flags.sort == "score";
+  std::vector<report::ScoredRow> rows;
+  rows.reserve(summaries.size());
+  std::map<std::string, report::ScoreCells, std::less<>> by_domain;
+  if (scores) {
+    scoring::ScoreStore store(database_dsn(config));
+    for (auto& stored : store.latest_scores()) {
+      by_domain.emplace(stored.domain,
+                        report::ScoreCells{std::string(scoring::label_name(stored.verdict.label)),
+                                           stored.verdict.holz_score, stored.computed_at,
+                                           std::move(stored.verdict.reasons)});
+    }
+  }
+  for (const auto& summary : summaries) {
+    std::optional<report::ScoreCells> score;
+    if (const auto found = by_domain.find(summary.domain); found != by_domain.end()) {
+      score = found->second;
+    }
+    rows.push_back({summary, std::move(score)});
+  }
+  rows = report::select_rows(std::move(rows), flags.labels, *report::parse_sort_key(flags.sort),
+                             flags.descending);
+  const auto format = *report::parse_format(flags.format);
+  if (scores) {
+    fmt::print("{}", report::render_scored(rows, format));
+  } else {
+    std::vector<storage::DomainSummary> plain;
+    plain.reserve(rows.size());
+    for (auto& row : rows) {
+      plain.push_back(std::move(row.summary));
+    }
+    fmt::print("{}", report::render(plain, format));
+  }
+  return kExitOk;
+}
+
+}  // namespace
 
 void add_report_commands(CLI::App& app, CommandTable& table) {
-  auto format = std::make_shared<std::string>("table");
+  auto flags = std::make_shared<ReportFlags>();
   auto* report_cmd = app.add_subcommand(
       "report",
       "Per-domain summary: probes, distinct addresses, ASNs, countries, NS names, min TTL, "
-      "last outcome");
-  report_cmd->add_option("--format", *format, "table, csv or json (csv/json: stable for scripts)")
+      "last outcome; with --scores also the newest label and Holz flux-score");
+  report_cmd
+      ->add_option("--format", flags->format, "table, csv or json (csv/json: stable for scripts)")
       ->check(CLI::IsMember({"table", "csv", "json"}));
-  table.add(report_cmd, [format](const config::Config& config) {
-    auto db = open_database(config);
-    fmt::print("{}", report::render(db.summaries(), *report::parse_format(*format)));
-    return kExitOk;
-  });
+  report_cmd->add_flag("--scores", flags->scores,
+                       "Append label, holz_score and scored_at (from `fluxwatch score`); JSON "
+                       "also gets the reasons");
+  report_cmd
+      ->add_option("--label", flags->labels,
+                   "Only domains with this label (repeatable; implies --scores): fast_flux, "
+                   "double_flux, cdn_like, round_robin, stable, insufficient_data, unscored")
+      ->check(CLI::IsMember({"fast_flux", "double_flux", "cdn_like", "round_robin", "stable",
+                             "insufficient_data", "unscored"}))
+      ->delimiter(',');
+  report_cmd
+      ->add_option("--sort", flags->sort,
+                   "domain, label, score, addresses, asns or probes (label/score imply --scores)")
+      ->check(CLI::IsMember({"domain", "label", "score", "addresses", "asns", "probes"}));
+  report_cmd->add_flag("--desc", flags->descending, "Sort in descending order");
+  table.add(report_cmd,
+            [flags](const config::Config& config) { return run_report(config, *flags); });
 }
 
 }  // namespace fluxwatch::cli

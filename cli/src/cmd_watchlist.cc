@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "context.h"
+#include "fetch_commands.h"
 #include "fluxwatch/common/error.h"
 #include "fluxwatch/watchlist/parser.h"
 
@@ -21,9 +22,15 @@ struct ImportFlags {
   std::string source;
   std::vector<std::string> tags;
   bool strict = false;
+  std::string format = "plain";   // URL imports: plain, csv, jsonl
+  std::string column = "domain";  // URL imports: csv column / jsonl field
 };
 
 int run_import(const config::Config& config, const ImportFlags& flags) {
+  if (is_fetchable_url(flags.file)) {  // http, https, file: through the fetcher, as a feed
+    return import_watchlist_url(config, {flags.file, flags.source, flags.tags, flags.strict,
+                                         flags.format, flags.column});
+  }
   watchlist::ParseResult parsed;
   const bool from_stdin = flags.file == "-";
   std::string source = flags.source;
@@ -92,11 +99,16 @@ void add_watchlist_commands(CLI::App& app, CommandTable& table) {
       "Import domains from FILE ('-' for stdin): one per line, '#' comments, optional CSV\n"
       "columns domain,tags (tags separated by ';'). Bad lines are reported with their line\n"
       "number and skipped; re-importing never duplicates a domain.");
-  import->add_option("file", flags->file, "Watchlist file, or - for standard input")->required();
+  import->add_option("file", flags->file,
+                     "Watchlist file, - for standard input, or an http(s):// or file:// URL")
+      ->required();
   import->add_option("--source", flags->source,
                      "Source label stored with the domains (default: the file name)");
   import->add_option("--tag", flags->tags, "Tag to add to every imported domain (repeatable)");
   import->add_flag("--strict", flags->strict, "Exit with status 3 if any line was rejected");
+  import->add_option("--format", flags->format, "For URLs: plain, csv or jsonl")
+      ->check(CLI::IsMember({"plain", "csv", "jsonl"}));
+  import->add_option("--column", flags->column, "For URLs: the csv column / jsonl field");
   table.add(import, [flags](const config::Config& config) { return run_import(config, *flags); });
 
   auto format = std::make_shared<std::string>("text");

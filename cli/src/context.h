@@ -65,5 +65,7 @@ void add_database_commands(CLI::App& app, CommandTable& table);   // init, db, c
 void add_watchlist_commands(CLI::App& app, CommandTable& table);  // watchlist import|list
 void add_probe_commands(CLI::App& app, CommandTable& table);      // probe
 void add_report_commands(CLI::App& app, CommandTable& table);     // report
+void add_run_commands(CLI::App& app, CommandTable& table);        // run (scheduler)
+void add_score_commands(CLI::App& app, CommandTable& table);      // score, explain
 
 }  // namespace fluxwatch::cli

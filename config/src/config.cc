@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cmath>
 #include <cstdlib>
 #include <fstream>
 #include <functional>
@@ -13,6 +14,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "campaigns.h"
 #include "fluxwatch/common/error.h"
 
 namespace fluxwatch::config {
@@ -115,6 +117,116 @@ std::vector<Endpoint> parse_resolvers(const Reporter& reporter, const YAML::Node
   return out;
 }
 
+std::string optional_text(const Reporter& r, const YAML::Node& n, std::string_view k) {
+  return n.IsNull() ? std::string() : scalar<std::string>(r, n, k, "a string");
+}
+
+std::vector<std::string> text_list(const Reporter& r, const YAML::Node& n, std::string_view k) {
+  if (n.IsNull()) {
+    return {};
+  }
+  if (!n.IsSequence()) {
+    r.fail(n, k, "expected a list of strings");
+  }
+  std::vector<std::string> out;
+  for (const auto& item : n) {
+    out.push_back(scalar<std::string>(r, item, k, "a string"));
+  }
+  return out;
+}
+
+std::chrono::milliseconds millis(const Reporter& r, const YAML::Node& n, std::string_view k,
+                                 int low, int high) {
+  return std::chrono::milliseconds(integer_in<int>(r, n, k, low, high));
+}
+
+bool is_feed_url(std::string_view url) {
+  return url.starts_with("http://") || url.starts_with("https://") ||
+         url.starts_with("file://");
+}
+
+// `feeds`: a list of {url, format, column, tag, refresh_minutes}.
+std::vector<Config::Feed> parse_feeds(const Reporter& r, const YAML::Node& n,
+                                      std::string_view k) {
+  if (n.IsNull()) {
+    return {};
+  }
+  if (!n.IsSequence()) {
+    r.fail(n, k, "expected a list of feeds ({url: ..., format: plain|csv|jsonl, ...})");
+  }
+  std::vector<Config::Feed> feeds;
+  for (const auto& item : n) {
+    if (!item.IsMap()) {
+      r.fail(item, k, "expected a mapping with url, format, column, tag, refresh_minutes");
+    }
+    Config::Feed feed;
+    for (const auto& field : item) {
+      const auto name = field.first.as<std::string>();
+      const auto key = fmt::format("{}.{}", k, name);
+      if (name == "url") {
+        feed.url = scalar<std::string>(r, field.second, key, "a URL");
+        if (!is_feed_url(feed.url)) {
+          r.fail(field.second, key, "expected an http://, https:// or file:// URL");
+        }
+      } else if (name == "format") {
+        feed.format = scalar<std::string>(r, field.second, key, "plain, csv or jsonl");
+        if (feed.format != "plain" && feed.format != "csv" && feed.format != "jsonl") {
+          r.fail(field.second, key, fmt::format("'{}' is not plain, csv or jsonl", feed.format));
+        }
+      } else if (name == "column" || name == "field") {
+        feed.column = scalar<std::string>(r, field.second, key, "a column or field name");
+      } else if (name == "tag") {
+        feed.tag = optional_text(r, field.second, key);
+      } else if (name == "refresh_minutes") {
+        feed.refresh_interval = std::chrono::minutes(integer_in<int>(r, field.second, key, 1,
+                                                                     60 * 24 * 365));
+      } else {
+        r.fail(field.first, key,
+               "unknown setting (known here: url, format, column, field, tag, refresh_minutes)");
+      }
+    }
+    if (feed.url.empty()) {
+      r.fail(item, k, "a feed needs a url");
+    }
+    feeds.push_back(std::move(feed));
+  }
+  return feeds;
+}
+
+/// A `scoring.*` whole-number setting in [low, high].
+Key scoring_count(std::string_view path, std::int64_t Config::Scoring::*member, std::int64_t low,
+                  std::int64_t high) {
+  return {path, [member, low, high](Config& c, const Reporter& r, const YAML::Node& n,
+                                    std::string_view k) {
+            c.scoring.*member = integer_in<std::int64_t>(r, n, k, low, high);
+          }};
+}
+
+/// A `scoring.*` number setting in [low, high] (finite).
+template <typename Member>
+Key scoring_number(std::string_view path, Member member, double low, double high) {
+  return {path, [member, low, high](Config& c, const Reporter& r, const YAML::Node& n,
+                                    std::string_view k) {
+            const auto value = scalar<double>(r, n, k, "a number");
+            if (!(value >= low && value <= high)) {
+              r.fail(n, k, fmt::format("{} is out of range (a number from {} to {})", value, low,
+                                       high));
+            }
+            c.scoring.*member = value;
+          }};
+}
+
+/// A `scoring.holz.*` weight (any finite number).
+Key holz_weight(std::string_view path, double Config::Scoring::Holz::*member) {
+  return {path, [member](Config& c, const Reporter& r, const YAML::Node& n, std::string_view k) {
+            const auto value = scalar<double>(r, n, k, "a number");
+            if (!std::isfinite(value)) {
+              r.fail(n, k, "expected a finite number");
+            }
+            c.scoring.holz.*member = value;
+          }};
+}
+
 // The one table of settings: YAML key path -> how to apply it.
 const std::vector<Key>& keys() {
   static const std::vector<Key> table{
@@ -178,6 +290,139 @@ const std::vector<Key>& keys() {
        [](Config& c, const Reporter& r, const YAML::Node& n, std::string_view k) {
          c.geoip.cache_entries = integer_in<std::size_t>(r, n, k, 0, 1U << 28);
        }},
+      // --- geoip.update, feeds, fetch, http_probe (issue 7) ---
+      {"geoip.update.asn_url",
+       [](Config& c, const Reporter& r, const YAML::Node& n, std::string_view k) {
+         c.geoip.update.asn_url = optional_text(r, n, k);
+       }},
+      {"geoip.update.city_url",
+       [](Config& c, const Reporter& r, const YAML::Node& n, std::string_view k) {
+         c.geoip.update.city_url = optional_text(r, n, k);
+       }},
+      {"geoip.update.account_id",
+       [](Config& c, const Reporter& r, const YAML::Node& n, std::string_view k) {
+         c.geoip.update.account_id = optional_text(r, n, k);
+       }},
+      {"geoip.update.license_key",
+       [](Config& c, const Reporter& r, const YAML::Node& n, std::string_view k) {
+         c.geoip.update.license_key = optional_text(r, n, k);
+       }},
+      {"geoip.update.edition_ids",
+       [](Config& c, const Reporter& r, const YAML::Node& n, std::string_view k) {
+         c.geoip.update.edition_ids = text_list(r, n, k);
+       }},
+      {"geoip.update.maxmind_url",
+       [](Config& c, const Reporter& r, const YAML::Node& n, std::string_view k) {
+         c.geoip.update.maxmind_url = scalar<std::string>(r, n, k, "a URL");
+       }},
+      {"feeds",
+       [](Config& c, const Reporter& r, const YAML::Node& n, std::string_view k) {
+         c.feeds = parse_feeds(r, n, k);
+       }},
+      {"fetch.user_agent",
+       [](Config& c, const Reporter& r, const YAML::Node& n, std::string_view k) {
+         c.fetch.user_agent = scalar<std::string>(r, n, k, "a string");
+       }},
+      {"fetch.timeout_ms",
+       [](Config& c, const Reporter& r, const YAML::Node& n, std::string_view k) {
+         c.fetch.timeout = millis(r, n, k, 100, 3600000);
+       }},
+      {"fetch.connect_timeout_ms",
+       [](Config& c, const Reporter& r, const YAML::Node& n, std::string_view k) {
+         c.fetch.connect_timeout = millis(r, n, k, 10, 600000);
+       }},
+      {"fetch.retries",
+       [](Config& c, const Reporter& r, const YAML::Node& n, std::string_view k) {
+         c.fetch.retries = integer_in<int>(r, n, k, 0, 10);
+       }},
+      {"fetch.retry_backoff_ms",
+       [](Config& c, const Reporter& r, const YAML::Node& n, std::string_view k) {
+         c.fetch.retry_backoff = millis(r, n, k, 0, 600000);
+       }},
+      {"fetch.max_feed_bytes",
+       [](Config& c, const Reporter& r, const YAML::Node& n, std::string_view k) {
+         c.fetch.max_feed_bytes = integer_in<std::size_t>(r, n, k, 1, std::size_t{1} << 34);
+       }},
+      {"fetch.max_download_bytes",
+       [](Config& c, const Reporter& r, const YAML::Node& n, std::string_view k) {
+         c.fetch.max_download_bytes = integer_in<std::size_t>(r, n, k, 1, std::size_t{1} << 36);
+       }},
+      {"fetch.verify_tls",
+       [](Config& c, const Reporter& r, const YAML::Node& n, std::string_view k) {
+         c.fetch.verify_tls = scalar<bool>(r, n, k, "true or false");
+       }},
+      {"fetch.ca_file",
+       [](Config& c, const Reporter& r, const YAML::Node& n, std::string_view k) {
+         c.fetch.ca_file = optional_text(r, n, k);
+       }},
+      {"http_probe.enabled",
+       [](Config& c, const Reporter& r, const YAML::Node& n, std::string_view k) {
+         c.http_probe.enabled = scalar<bool>(r, n, k, "true or false");
+       }},
+      {"http_probe.user_agent",
+       [](Config& c, const Reporter& r, const YAML::Node& n, std::string_view k) {
+         c.http_probe.user_agent = scalar<std::string>(r, n, k, "a string");
+       }},
+      {"http_probe.https",
+       [](Config& c, const Reporter& r, const YAML::Node& n, std::string_view k) {
+         c.http_probe.https = scalar<bool>(r, n, k, "true or false");
+       }},
+      {"http_probe.connect_timeout_ms",
+       [](Config& c, const Reporter& r, const YAML::Node& n, std::string_view k) {
+         c.http_probe.connect_timeout = millis(r, n, k, 10, 60000);
+       }},
+      {"http_probe.timeout_ms",
+       [](Config& c, const Reporter& r, const YAML::Node& n, std::string_view k) {
+         c.http_probe.timeout = millis(r, n, k, 10, 300000);
+       }},
+      {"http_probe.max_body_bytes",
+       [](Config& c, const Reporter& r, const YAML::Node& n, std::string_view k) {
+         c.http_probe.max_body_bytes = integer_in<std::size_t>(r, n, k, 0, 64U << 20);
+       }},
+      {"http_probe.concurrency",
+       [](Config& c, const Reporter& r, const YAML::Node& n, std::string_view k) {
+         c.http_probe.concurrency = integer_in<std::size_t>(r, n, k, 1, 10000);
+       }},
+      {"http_probe.rate_per_second",
+       [](Config& c, const Reporter& r, const YAML::Node& n, std::string_view k) {
+         const auto rate = scalar<double>(r, n, k, "a number of requests per second");
+         if (!(rate > 0 && rate <= 100000)) {
+           r.fail(n, k, "expected a rate above 0 and at most 100000");
+         }
+         c.http_probe.rate_per_second = rate;
+       }},
+      {"http_probe.per_address_interval_ms",
+       [](Config& c, const Reporter& r, const YAML::Node& n, std::string_view k) {
+         c.http_probe.per_address_interval = millis(r, n, k, 0, 3600000);
+       }},
+      // --- campaigns and scheduler.* (issue 3, parsed in campaigns.cc) ---
+      {"campaigns",
+       [](Config& c, const Reporter& r, const YAML::Node& n, std::string_view k) {
+         c.campaigns = detail::parse_campaigns(
+             n, k, [&r](const YAML::Node& at, std::string_view key, std::string_view message) {
+               r.fail(at, key, message);
+             });
+       }},
+      {"scheduler.lease_seconds",
+       [](Config& c, const Reporter& r, const YAML::Node& n, std::string_view k) {
+         c.scheduler.lease = std::chrono::milliseconds(integer_in<int>(r, n, k, 1, 86400) * 1000);
+       }},
+      {"scheduler.lease_batch",
+       [](Config& c, const Reporter& r, const YAML::Node& n, std::string_view k) {
+         c.scheduler.lease_batch = integer_in<std::size_t>(r, n, k, 1, 1000000);
+       }},
+      {"scheduler.flush_ms",
+       [](Config& c, const Reporter& r, const YAML::Node& n, std::string_view k) {
+         c.scheduler.flush_interval = std::chrono::milliseconds(integer_in<int>(r, n, k, 10, 600000));
+       }},
+      {"scheduler.buffer_limit",
+       [](Config& c, const Reporter& r, const YAML::Node& n, std::string_view k) {
+         c.scheduler.buffer_limit = integer_in<std::size_t>(r, n, k, 100, 100000000);
+       }},
+      {"scheduler.shutdown_grace_ms",
+       [](Config& c, const Reporter& r, const YAML::Node& n, std::string_view k) {
+         c.scheduler.shutdown_grace = std::chrono::milliseconds(integer_in<int>(r, n, k, 0, 3600000));
+       }},
       {"log.level",
        [](Config& c, const Reporter& r, const YAML::Node& n, std::string_view k) {
          auto level = scalar<std::string>(r, n, k, "a log level");
@@ -186,6 +431,31 @@ const std::vector<Key>& keys() {
          }
          c.log.level = level;
        }},
+      scoring_count("scoring.window_hours", &Config::Scoring::window_hours, 0, 24 * 366 * 100),
+      scoring_count("scoring.min_lookups", &Config::Scoring::min_lookups, 1, 1000000),
+      scoring_count("scoring.flux_min_addresses", &Config::Scoring::flux_min_addresses, 1, 1000000),
+      scoring_count("scoring.flux_min_asns", &Config::Scoring::flux_min_asns, 1, 1000000),
+      scoring_count("scoring.flux_max_ttl", &Config::Scoring::flux_max_ttl, 0, 4294967295LL),
+      scoring_number("scoring.flux_min_change_ratio", &Config::Scoring::flux_min_change_ratio, 0,
+                     1),
+      scoring_count("scoring.double_flux_min_ns_names", &Config::Scoring::double_flux_min_ns_names,
+                    1, 1000000),
+      scoring_number("scoring.double_flux_min_ns_change_ratio",
+                     &Config::Scoring::double_flux_min_ns_change_ratio, 0, 1),
+      scoring_count("scoring.double_flux_min_ns_addresses",
+                    &Config::Scoring::double_flux_min_ns_addresses, 1, 1000000),
+      scoring_count("scoring.double_flux_min_ns_asns", &Config::Scoring::double_flux_min_ns_asns, 1,
+                    1000000),
+      scoring_count("scoring.cdn_min_addresses", &Config::Scoring::cdn_min_addresses, 1, 1000000),
+      scoring_count("scoring.cdn_max_asns", &Config::Scoring::cdn_max_asns, 1, 1000000),
+      scoring_count("scoring.round_robin_min_answer", &Config::Scoring::round_robin_min_answer, 1,
+                    1000000),
+      scoring_count("scoring.round_robin_max_addresses",
+                    &Config::Scoring::round_robin_max_addresses, 1, 1000000),
+      holz_weight("scoring.holz.w_a", &Config::Scoring::Holz::w_a),
+      holz_weight("scoring.holz.w_asn", &Config::Scoring::Holz::w_asn),
+      holz_weight("scoring.holz.w_ns", &Config::Scoring::Holz::w_ns),
+      holz_weight("scoring.holz.bias", &Config::Scoring::Holz::bias),
   };
   return table;
 }
@@ -244,6 +514,58 @@ void apply_map(Config& config, const Reporter& reporter, const YAML::Node& map,
                     fmt::format("unknown setting (known here: {})", known_keys_under(prefix)));
     }
   }
+}
+
+// geoip.update (inside the open geoip map, then closes it) when `top_level` is false; feeds,
+// fetch and http_probe when true. The licence key is never printed.
+void emit_fetch_sections(YAML::Emitter& out, const Config& config, bool top_level) {
+  if (!top_level) {
+    const auto& u = config.geoip.update;
+    out << YAML::Key << "update" << YAML::Value << YAML::BeginMap;
+    out << YAML::Key << "asn_url" << YAML::Value << u.asn_url;
+    out << YAML::Key << "city_url" << YAML::Value << u.city_url;
+    out << YAML::Key << "account_id" << YAML::Value << u.account_id;
+    out << YAML::Key << "license_key" << YAML::Value << (u.license_key.empty() ? "" : "(set)");
+    out << YAML::Key << "edition_ids" << YAML::Value << YAML::Flow << u.edition_ids;
+    out << YAML::Key << "maxmind_url" << YAML::Value << u.maxmind_url;
+    out << YAML::EndMap << YAML::EndMap;
+    return;
+  }
+  out << YAML::Key << "feeds" << YAML::Value << YAML::BeginSeq;
+  for (const auto& feed : config.feeds) {
+    out << YAML::BeginMap << YAML::Key << "url" << YAML::Value << feed.url;
+    out << YAML::Key << "format" << YAML::Value << feed.format;
+    out << YAML::Key << "column" << YAML::Value << feed.column;
+    out << YAML::Key << "tag" << YAML::Value << feed.tag;
+    out << YAML::Key << "refresh_minutes" << YAML::Value
+        << std::chrono::duration_cast<std::chrono::minutes>(feed.refresh_interval).count();
+    out << YAML::EndMap;
+  }
+  out << YAML::EndSeq;
+  const auto& f = config.fetch;
+  out << YAML::Key << "fetch" << YAML::Value << YAML::BeginMap;
+  out << YAML::Key << "user_agent" << YAML::Value << f.user_agent;
+  out << YAML::Key << "timeout_ms" << YAML::Value << f.timeout.count();
+  out << YAML::Key << "connect_timeout_ms" << YAML::Value << f.connect_timeout.count();
+  out << YAML::Key << "retries" << YAML::Value << f.retries;
+  out << YAML::Key << "retry_backoff_ms" << YAML::Value << f.retry_backoff.count();
+  out << YAML::Key << "max_feed_bytes" << YAML::Value << f.max_feed_bytes;
+  out << YAML::Key << "max_download_bytes" << YAML::Value << f.max_download_bytes;
+  out << YAML::Key << "verify_tls" << YAML::Value << f.verify_tls;
+  out << YAML::Key << "ca_file" << YAML::Value << f.ca_file;
+  out << YAML::EndMap;
+  const auto& h = config.http_probe;
+  out << YAML::Key << "http_probe" << YAML::Value << YAML::BeginMap;
+  out << YAML::Key << "enabled" << YAML::Value << h.enabled;
+  out << YAML::Key << "user_agent" << YAML::Value << h.user_agent;
+  out << YAML::Key << "https" << YAML::Value << h.https;
+  out << YAML::Key << "connect_timeout_ms" << YAML::Value << h.connect_timeout.count();
+  out << YAML::Key << "timeout_ms" << YAML::Value << h.timeout.count();
+  out << YAML::Key << "max_body_bytes" << YAML::Value << h.max_body_bytes;
+  out << YAML::Key << "concurrency" << YAML::Value << h.concurrency;
+  out << YAML::Key << "rate_per_second" << YAML::Value << h.rate_per_second;
+  out << YAML::Key << "per_address_interval_ms" << YAML::Value << h.per_address_interval.count();
+  out << YAML::EndMap;
 }
 
 }  // namespace
@@ -319,6 +641,36 @@ std::filesystem::path default_config_path() {
   return std::filesystem::exists(candidate, ec) ? candidate : std::filesystem::path();
 }
 
+/// The `scoring:` section of to_yaml().
+static void emit_scoring_section(YAML::Emitter& out, const Config::Scoring& s) {
+  out << YAML::Key << "scoring" << YAML::Value << YAML::BeginMap;
+  const std::pair<const char*, std::int64_t> counts[] = {
+      {"window_hours", s.window_hours},
+      {"min_lookups", s.min_lookups},
+      {"flux_min_addresses", s.flux_min_addresses},
+      {"flux_min_asns", s.flux_min_asns},
+      {"flux_max_ttl", s.flux_max_ttl},
+      {"double_flux_min_ns_names", s.double_flux_min_ns_names},
+      {"double_flux_min_ns_addresses", s.double_flux_min_ns_addresses},
+      {"double_flux_min_ns_asns", s.double_flux_min_ns_asns},
+      {"cdn_min_addresses", s.cdn_min_addresses},
+      {"cdn_max_asns", s.cdn_max_asns},
+      {"round_robin_min_answer", s.round_robin_min_answer},
+      {"round_robin_max_addresses", s.round_robin_max_addresses}};
+  for (const auto& [key, value] : counts) {
+    out << YAML::Key << key << YAML::Value << value;
+  }
+  out << YAML::Key << "flux_min_change_ratio" << YAML::Value << s.flux_min_change_ratio;
+  out << YAML::Key << "double_flux_min_ns_change_ratio" << YAML::Value
+      << s.double_flux_min_ns_change_ratio;
+  out << YAML::Key << "holz" << YAML::Value << YAML::BeginMap;
+  out << YAML::Key << "w_a" << YAML::Value << s.holz.w_a;
+  out << YAML::Key << "w_asn" << YAML::Value << s.holz.w_asn;
+  out << YAML::Key << "w_ns" << YAML::Value << s.holz.w_ns;
+  out << YAML::Key << "bias" << YAML::Value << s.holz.bias;
+  out << YAML::EndMap << YAML::EndMap;
+}
+
 std::string to_yaml(const Config& config) {
   YAML::Emitter out;
   out << YAML::BeginMap;
@@ -349,9 +701,12 @@ std::string to_yaml(const Config& config) {
   out << YAML::Key << "asn_database" << YAML::Value << config.geoip.asn_database.string();
   out << YAML::Key << "city_database" << YAML::Value << config.geoip.city_database.string();
   out << YAML::Key << "cache_entries" << YAML::Value << config.geoip.cache_entries;
-  out << YAML::EndMap;
+  emit_fetch_sections(out, config, false);
+  emit_fetch_sections(out, config, true);
   out << YAML::Key << "log" << YAML::Value << YAML::BeginMap << YAML::Key << "level"
       << YAML::Value << config.log.level << YAML::EndMap;
+  emit_scoring_section(out, config.scoring);
+  detail::emit_campaigns(out, config);
   out << YAML::EndMap;
   return std::string(out.c_str()) + "\n";
 }
@@ -381,6 +736,7 @@ std::string to_json(const Config& config) {
       {"geoip",
        {{"asn_database", config.geoip.asn_database.string()},
         {"city_database", config.geoip.city_database.string()}}},
+      {"http_probe", {{"enabled", config.http_probe.enabled}}},
   };
   return json.dump();
 }

@@ -137,13 +137,17 @@ struct Crawler::Impl {
   Impl& operator=(Impl&&) = delete;
 
   CrawlStats run(std::span<const Query> queries, const ResultSink& sink);
+  void prepare_slots(std::size_t slots);
+  bool submit(const Query& query);
+  std::size_t poll(std::chrono::milliseconds max_wait, const ResultSink& sink);
+  [[nodiscard]] std::size_t in_flight() const noexcept { return slots_.size() - free_.size(); }
 
   void open_channels();
   std::unique_ptr<Channel> make_channel(const std::string& server, std::size_t index, bool tcp);
   void start(const Query& query);
   void send(Channel& channel, Pending& pending);
   void deliver(const ResultSink& sink);
-  void wait_and_process();
+  void wait_and_process(int cap_ms = kMaxWaitMs);
   void process_timeouts(SteadyClock::time_point now);
   void abort_run() noexcept;
   void on_reply(Pending& pending, int status, const unsigned char* answer, int length);
@@ -287,23 +291,11 @@ CrawlStats Crawler::Impl::run(std::span<const Query> queries, const ResultSink& 
   if (queries.empty()) {
     return stats_;
   }
+  if (in_flight() != 0) {
+    throw Error("crawler: run() while submitted queries are in flight");
+  }
   const std::size_t slots = std::min(max_in_flight_, queries.size());
-  if (slots_.size() != slots) {
-    slots_ = std::vector<Pending>(slots);
-  }
-  free_.clear();
-  free_.reserve(slots);
-  for (Pending& pending : slots_) {
-    free_.push_back(&pending);
-  }
-  // Callbacks push into these without allocating (they must not throw into C code).
-  completed_.clear();
-  completed_.reserve(slots);
-  truncated_.clear();
-  truncated_.reserve(slots);
-  batch_.clear();
-  batch_.reserve(slots);
-  loop_error_.clear();
+  prepare_slots(slots);
 
   std::size_t next = 0;
   try {
@@ -328,11 +320,77 @@ CrawlStats Crawler::Impl::run(std::span<const Query> queries, const ResultSink& 
   return stats_;
 }
 
+void Crawler::Impl::prepare_slots(std::size_t slots) {
+  if (slots_.size() != slots) {
+    slots_ = std::vector<Pending>(slots);
+  }
+  free_.clear();
+  free_.reserve(slots);
+  for (Pending& pending : slots_) {
+    free_.push_back(&pending);
+  }
+  // Callbacks push into these without allocating (they must not throw into C code).
+  completed_.clear();
+  completed_.reserve(slots);
+  truncated_.clear();
+  truncated_.reserve(slots);
+  batch_.clear();
+  batch_.reserve(slots);
+  loop_error_.clear();
+}
+
+bool Crawler::Impl::submit(const Query& query) {
+  if (slots_.size() != max_in_flight_) {  // first submit(), or after a run()
+    prepare_slots(max_in_flight_);        // run() returns with nothing in flight
+  }
+  if (free_.empty()) {
+    return false;
+  }
+  ++stats_.queries;
+  start(query);
+  return true;
+}
+
+std::size_t Crawler::Impl::poll(std::chrono::milliseconds max_wait, const ResultSink& sink) {
+  std::size_t delivered = 0;
+  const ResultSink counting = [&](ProbeResult&& result) {
+    ++delivered;
+    sink(std::move(result));
+  };
+  try {
+    deliver(counting);
+    if (delivered > 0) {
+      return delivered;
+    }
+    const int cap = static_cast<int>(std::clamp<std::int64_t>(max_wait.count(), 0, kMaxWaitMs));
+    if (slots_.empty() || in_flight() == 0) {
+      if (cap > 0) {  // nothing to wait for but time: still honour the wait
+        epoll_wait(epoll_.get(), events_.data(), static_cast<int>(events_.size()), cap);
+      }
+      return 0;
+    }
+    wait_and_process(cap);
+    if (!loop_error_.empty()) {
+      throw Error(loop_error_);
+    }
+    deliver(counting);
+  } catch (...) {
+    abort_run();
+    throw;
+  }
+  return delivered;
+}
+
 void Crawler::Impl::start(const Query& query) {
   Pending& pending = *free_.back();
   free_.pop_back();
-  Channel& channel = *udp_[next_server_];
-  next_server_ = (next_server_ + 1) % udp_.size();
+  std::size_t index = next_server_;
+  if (query.server != Query::kAnyServer) {
+    index = query.server % udp_.size();
+  } else {
+    next_server_ = (next_server_ + 1) % udp_.size();
+  }
+  Channel& channel = *udp_[index];
 
   pending.result = ProbeResult{};
   pending.result.domain_id = query.domain_id;
@@ -406,13 +464,13 @@ void Crawler::Impl::deliver(const ResultSink& sink) {
   }
 }
 
-void Crawler::Impl::wait_and_process() {
+void Crawler::Impl::wait_and_process(int cap_ms) {
   auto now = SteadyClock::now();
   int wait_ms = 0;
   if (next_timeout_check_ > now) {
     const auto left =
         std::chrono::ceil<std::chrono::milliseconds>(next_timeout_check_ - now).count();
-    wait_ms = static_cast<int>(std::min<std::int64_t>(left, kMaxWaitMs));
+    wait_ms = static_cast<int>(std::min<std::int64_t>(left, cap_ms));
   }
   const int ready =
       epoll_wait(epoll_.get(), events_.data(), static_cast<int>(events_.size()), wait_ms);
@@ -652,6 +710,30 @@ CrawlStats Crawler::run(std::span<const Query> queries, const ResultSink& sink) 
     throw Error("crawler: run() on a moved-from Crawler");
   }
   return impl_->run(queries, sink);
+}
+
+bool Crawler::submit(const Query& query) {
+  if (!impl_) {
+    throw Error("crawler: submit() on a moved-from Crawler");
+  }
+  return impl_->submit(query);
+}
+
+std::size_t Crawler::poll(std::chrono::milliseconds max_wait, const ResultSink& sink) {
+  if (!impl_) {
+    throw Error("crawler: poll() on a moved-from Crawler");
+  }
+  return impl_->poll(max_wait, sink);
+}
+
+std::size_t Crawler::in_flight() const noexcept { return impl_ ? impl_->in_flight() : 0; }
+
+std::size_t Crawler::capacity_left() const noexcept {
+  if (!impl_) {
+    return 0;
+  }
+  return impl_->slots_.size() == impl_->max_in_flight_ ? impl_->free_.size()
+                                                       : impl_->max_in_flight_ - impl_->in_flight();
 }
 
 std::vector<std::string> Crawler::servers() const {

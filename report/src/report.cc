@@ -6,14 +6,17 @@
 #include <algorithm>
 #include <array>
 #include <nlohmann/json.hpp>
+#include <tuple>
 
 namespace fluxwatch::report {
 namespace {
 
 // The columns, in order, shared by the table and the CSV header.
 constexpr std::array<std::string_view, 10> kColumns{
-    "domain", "probes", "ipv4", "ipv6", "asns", "countries", "ns_names", "min_ttl",
-    "last_outcome", "last_probe"};
+    "domain",    "probes",   "ipv4",    "ipv6",         "asns",
+    "countries", "ns_names", "min_ttl", "last_outcome", "last_probe"};
+// Appended by render_scored(), after kColumns (the CSV only ever grows at its end).
+constexpr std::array<std::string_view, 3> kScoreColumns{"label", "holz_score", "scored_at"};
 
 std::string time_text(const std::optional<std::chrono::system_clock::time_point>& when) {
   if (!when) {
@@ -36,16 +39,49 @@ std::vector<std::string> cells(const storage::DomainSummary& row) {
           time_text(row.last_probe)};
 }
 
-std::string render_table(const std::vector<storage::DomainSummary>& rows) {
-  if (rows.empty()) {
+std::vector<std::string> score_cells(const std::optional<ScoreCells>& score) {
+  if (!score) {
+    return {"", "", ""};
+  }
+  return {score->label, fmt::format("{:.2f}", score->holz_score), time_text(score->scored_at)};
+}
+
+/// Header and cells of every row, with or without the score columns.
+struct Grid {
+  std::vector<std::string_view> header;
+  std::vector<std::vector<std::string>> rows;
+  std::vector<bool> numeric;  ///< right-aligned columns
+};
+
+Grid make_grid(const std::vector<ScoredRow>& rows, bool scores) {
+  Grid grid;
+  grid.header.assign(kColumns.begin(), kColumns.end());
+  for (std::size_t i = 0; i < kColumns.size(); ++i) {
+    grid.numeric.push_back(i >= 1 && i <= 7);  // the counts
+  }
+  if (scores) {
+    grid.header.insert(grid.header.end(), kScoreColumns.begin(), kScoreColumns.end());
+    grid.numeric.insert(grid.numeric.end(), {false, true, false});
+  }
+  for (const auto& row : rows) {
+    auto line = cells(row.summary);
+    if (scores) {
+      auto extra = score_cells(row.score);
+      line.insert(line.end(), extra.begin(), extra.end());
+    }
+    grid.rows.push_back(std::move(line));
+  }
+  return grid;
+}
+
+std::string render_table(const Grid& grid) {
+  if (grid.rows.empty()) {
     return "no domains on the watchlist (add some with: fluxwatch watchlist import FILE)\n";
   }
   std::vector<std::vector<std::string>> table;
-  table.emplace_back(kColumns.begin(), kColumns.end());
-  for (const auto& row : rows) {
-    table.push_back(cells(row));
-  }
-  std::vector<std::size_t> widths(kColumns.size(), 0);
+  table.emplace_back(grid.header.begin(), grid.header.end());
+  table.insert(table.end(), grid.rows.begin(), grid.rows.end());
+  std::vector<std::size_t> widths(grid.header.size(), 0);
   for (const auto& line : table) {
     for (std::size_t i = 0; i < line.size(); ++i) {
       widths[i] = std::max(widths[i], line[i].size());
@@ -54,9 +90,8 @@ std::string render_table(const std::vector<storage::DomainSummary>& rows) {
   std::string out;
   for (const auto& line : table) {
     for (std::size_t i = 0; i < line.size(); ++i) {
-      const bool numeric = i >= 1 && i <= 7;  // right-align the counts
-      out += numeric ? fmt::format("{:>{}}", line[i], widths[i])
-                     : fmt::format("{:<{}}", line[i], widths[i]);
+      out += grid.numeric[i] ? fmt::format("{:>{}}", line[i], widths[i])
+                             : fmt::format("{:<{}}", line[i], widths[i]);
       out += i + 1 < line.size() ? "  " : "";
     }
     while (!out.empty() && out.back() == ' ') {
@@ -67,13 +102,12 @@ std::string render_table(const std::vector<storage::DomainSummary>& rows) {
   return out;
 }
 
-std::string render_csv(const std::vector<storage::DomainSummary>& rows) {
+std::string render_csv(const Grid& grid) {
   std::string out;
-  for (std::size_t i = 0; i < kColumns.size(); ++i) {
-    out += std::string(kColumns[i]) + (i + 1 < kColumns.size() ? "," : "\n");
+  for (std::size_t i = 0; i < grid.header.size(); ++i) {
+    out += std::string(grid.header[i]) + (i + 1 < grid.header.size() ? "," : "\n");
   }
-  for (const auto& row : rows) {
-    const auto line = cells(row);
+  for (const auto& line : grid.rows) {
     for (std::size_t i = 0; i < line.size(); ++i) {
       out += csv_field(line[i]) + (i + 1 < line.size() ? "," : "\n");
     }
@@ -81,25 +115,50 @@ std::string render_csv(const std::vector<storage::DomainSummary>& rows) {
   return out;
 }
 
-std::string render_json(const std::vector<storage::DomainSummary>& rows) {
+nlohmann::json summary_json(const storage::DomainSummary& row) {
+  return {
+      {"domain", row.domain},
+      {"probes", row.probes},
+      {"ipv4", row.ipv4_addresses},
+      {"ipv6", row.ipv6_addresses},
+      {"asns", row.asns},
+      {"countries", row.countries},
+      {"ns_names", row.ns_names},
+      {"min_ttl", row.min_ttl ? nlohmann::json(*row.min_ttl) : nlohmann::json(nullptr)},
+      {"last_outcome",
+       row.last_outcome.empty() ? nlohmann::json(nullptr) : nlohmann::json(row.last_outcome)},
+      {"last_probe",
+       row.last_probe ? nlohmann::json(time_text(row.last_probe)) : nlohmann::json(nullptr)},
+  };
+}
+
+std::string render_json(const std::vector<ScoredRow>& rows, bool scores) {
   auto array = nlohmann::json::array();
   for (const auto& row : rows) {
-    array.push_back({
-        {"domain", row.domain},
-        {"probes", row.probes},
-        {"ipv4", row.ipv4_addresses},
-        {"ipv6", row.ipv6_addresses},
-        {"asns", row.asns},
-        {"countries", row.countries},
-        {"ns_names", row.ns_names},
-        {"min_ttl", row.min_ttl ? nlohmann::json(*row.min_ttl) : nlohmann::json(nullptr)},
-        {"last_outcome",
-         row.last_outcome.empty() ? nlohmann::json(nullptr) : nlohmann::json(row.last_outcome)},
-        {"last_probe",
-         row.last_probe ? nlohmann::json(time_text(row.last_probe)) : nlohmann::json(nullptr)},
-    });
+    auto object = summary_json(row.summary);
+    if (scores) {
+      const auto& score = row.score;
+      object["label"] = score ? nlohmann::json(score->label) : nlohmann::json(nullptr);
+      object["holz_score"] = score ? nlohmann::json(score->holz_score) : nlohmann::json(nullptr);
+      object["scored_at"] =
+          score ? nlohmann::json(time_text(score->scored_at)) : nlohmann::json(nullptr);
+      object["reasons"] = score ? nlohmann::json(score->reasons) : nlohmann::json::array();
+    }
+    array.push_back(std::move(object));
   }
   return array.dump(2) + "\n";
+}
+
+std::string render_rows(const std::vector<ScoredRow>& rows, Format format, bool scores) {
+  switch (format) {
+    case Format::Csv:
+      return render_csv(make_grid(rows, scores));
+    case Format::Json:
+      return render_json(rows, scores);
+    case Format::Table:
+      break;
+  }
+  return render_table(make_grid(rows, scores));
 }
 
 }  // namespace
@@ -117,6 +176,86 @@ std::optional<Format> parse_format(std::string_view text) {
   return std::nullopt;
 }
 
+std::optional<SortKey> parse_sort_key(std::string_view text) {
+  constexpr std::array<std::pair<std::string_view, SortKey>, 6> kKeys{{
+      {"domain", SortKey::Domain},
+      {"label", SortKey::Label},
+      {"score", SortKey::Score},
+      {"addresses", SortKey::Addresses},
+      {"asns", SortKey::Asns},
+      {"probes", SortKey::Probes},
+  }};
+  for (const auto& [name, key] : kKeys) {
+    if (name == text) {
+      return key;
+    }
+  }
+  return std::nullopt;
+}
+
+std::vector<ScoredRow> select_rows(std::vector<ScoredRow> rows,
+                                   const std::vector<std::string>& labels, SortKey key,
+                                   bool descending) {
+  if (!labels.empty()) {
+    std::erase_if(rows, [&](const ScoredRow& row) {
+      const std::string label = row.score ? row.score->label : "unscored";
+      return std::ranges::find(labels, label) == labels.end();
+    });
+  }
+  // Compares a < b by the key only (nullopt for "equal"); ties fall back to the domain.
+  const auto compare = [&](const ScoredRow& a, const ScoredRow& b) -> std::optional<bool> {
+    const auto& x = a.summary;
+    const auto& y = b.summary;
+    switch (key) {
+      case SortKey::Label:
+      case SortKey::Score: {
+        if (a.score.has_value() != b.score.has_value()) {
+          return std::nullopt;  // handled below: unscored rows go last
+        }
+        if (!a.score) {
+          return std::nullopt;
+        }
+        if (key == SortKey::Label) {
+          if (a.score->label == b.score->label) {
+            return std::nullopt;
+          }
+          return a.score->label < b.score->label;
+        }
+        if (a.score->holz_score == b.score->holz_score) {
+          return std::nullopt;
+        }
+        return a.score->holz_score < b.score->holz_score;
+      }
+      case SortKey::Addresses: {
+        const auto m = x.ipv4_addresses + x.ipv6_addresses;
+        const auto n = y.ipv4_addresses + y.ipv6_addresses;
+        return m == n ? std::nullopt : std::optional<bool>(m < n);
+      }
+      case SortKey::Asns:
+        return x.asns == y.asns ? std::nullopt : std::optional<bool>(x.asns < y.asns);
+      case SortKey::Probes:
+        return x.probes == y.probes ? std::nullopt : std::optional<bool>(x.probes < y.probes);
+      case SortKey::Domain:
+        break;
+    }
+    return std::nullopt;
+  };
+  const bool score_key = key == SortKey::Label || key == SortKey::Score;
+  std::ranges::stable_sort(rows, [&](const ScoredRow& a, const ScoredRow& b) {
+    if (score_key && a.score.has_value() != b.score.has_value()) {
+      return a.score.has_value();  // scored first, in either direction
+    }
+    if (key != SortKey::Domain) {
+      if (const auto less = compare(a, b)) {
+        return descending ? !*less : *less;
+      }
+      return a.summary.domain < b.summary.domain;
+    }
+    return descending ? b.summary.domain < a.summary.domain : a.summary.domain < b.summary.domain;
+  });
+  return rows;
+}
+
 std::string csv_field(std::string_view text) {
   if (text.find_first_of(",\"\r\n") == std::string_view::npos) {
     return std::string(text);
@@ -132,15 +271,16 @@ std::string csv_field(std::string_view text) {
 }
 
 std::string render(const std::vector<storage::DomainSummary>& rows, Format format) {
-  switch (format) {
-    case Format::Csv:
-      return render_csv(rows);
-    case Format::Json:
-      return render_json(rows);
-    case Format::Table:
-      break;
+  std::vector<ScoredRow> plain;
+  plain.reserve(rows.size());
+  for (const auto& row : rows) {
+    plain.push_back({row, std::nullopt});
   }
-  return render_table(rows);
+  return render_rows(plain, format, false);
+}
+
+std::string render_scored(const std::vector<ScoredRow>& rows, Format format) {
+  return render_rows(rows, format, true);
 }
 
 }  // namespace fluxwatch::report

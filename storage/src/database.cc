@@ -35,6 +35,7 @@
 #include "copy_text.h"
 #include "fluxwatch/common/error.h"
 #include "migrations.h"
+#include "schedule_sql.h"
 
 namespace fluxwatch::storage {
 namespace {
@@ -348,6 +349,8 @@ struct Database::Impl {
   }
 
   void store_once(pqxx::connection& connection, const ProbeBatch& batch);
+  std::size_t store_once(pqxx::connection& connection, const ProbeBatch& batch,
+                         const ScheduleCommit* commit);
 
   std::string dsn_;
   std::unique_ptr<pqxx::connection> connection_;
@@ -355,7 +358,24 @@ struct Database::Impl {
 };
 
 void Database::Impl::store_once(pqxx::connection& connection, const ProbeBatch& batch) {
+  store_once(connection, batch, nullptr);
+}
+
+std::size_t Database::Impl::store_once(pqxx::connection& connection, const ProbeBatch& all,
+                                       const ScheduleCommit* commit) {
   pqxx::work tx(connection, "store");
+  // Scheduled probes: only those of domains whose lease this worker still holds.
+  ProbeBatch fenced;
+  if (commit != nullptr) {
+    const auto held = detail::apply_schedule_commit(tx, *commit);
+    fenced = ProbeBatch{all.run_id, {}, all.enrichment, all.geo_build};
+    for (const ProbeResult& result : all.results) {
+      if (held.contains(result.domain_id)) {
+        fenced.results.push_back(result);
+      }
+    }
+  }
+  const ProbeBatch& batch = commit != nullptr ? fenced : all;
 
   // Probe ids, hi/lo: one nextval() reserves kProbeIdBlock ids (see 0001_initial.sql).
   std::vector<std::int64_t> probe_ids;
@@ -486,6 +506,7 @@ void Database::Impl::store_once(pqxx::connection& connection, const ProbeBatch& 
     logger()->warn("storage: {} A/AAAA record(s) or enrichment row(s) had no valid IP address",
                    bad_addresses);
   }
+  return batch.results.size();
 }
 
 // --- Database ---------------------------------------------------------------------------
@@ -617,6 +638,12 @@ void Database::finish_run(std::int64_t run_id, const RunTotals& totals) {
       throw Error(fmt::format("storage: finish_run: there is no probe run {}", run_id));
     }
     tx.commit();
+  });
+}
+
+std::size_t Database::store(const ProbeBatch& batch, const ScheduleCommit& commit) {
+  return impl_->run("store", [&](pqxx::connection& connection) {
+    return impl_->store_once(connection, batch, &commit);
   });
 }
 

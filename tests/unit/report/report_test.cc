@@ -49,9 +49,81 @@ TEST(Report, TableAlignsColumns) {
   const auto first_newline = table.find('\n');
   const auto header = table.substr(0, first_newline);
   EXPECT_THAT(header, StartsWith("domain"));
-  const auto row = table.substr(first_newline + 1, table.find('\n', first_newline + 1) - first_newline - 1);
+  const auto row =
+      table.substr(first_newline + 1, table.find('\n', first_newline + 1) - first_newline - 1);
   EXPECT_EQ(header.find("probes") + 6, row.find(" 9") + 2);  // right-aligned under its header
   EXPECT_THAT(render({}, Format::Table), HasSubstr("no domains"));
+}
+
+std::vector<ScoredRow> scored_sample() {
+  const auto rows = sample();
+  ScoredRow flux{
+      rows[0],
+      ScoreCells{"fast_flux", 32.346, rows[0].last_probe.value(), {"many ASNs", "say \"flux\""}}};
+  storage::DomainSummary cdn_summary;
+  cdn_summary.domain = "cdn.test";
+  cdn_summary.ipv4_addresses = 40;
+  cdn_summary.asns = 1;
+  ScoredRow cdn{cdn_summary, ScoreCells{"cdn_like", -71.04, {}, {"one ASN"}}};
+  storage::DomainSummary other_flux_summary;
+  other_flux_summary.domain = "a-flux.test";
+  other_flux_summary.ipv4_addresses = 30;
+  ScoredRow other_flux{other_flux_summary, ScoreCells{"fast_flux", 99.5, {}, {}}};
+  return {flux, ScoredRow{rows[1], std::nullopt}, cdn, other_flux};
+}
+
+std::vector<std::string> domains(const std::vector<ScoredRow>& rows) {
+  std::vector<std::string> out;
+  for (const auto& row : rows) {
+    out.push_back(row.summary.domain);
+  }
+  return out;
+}
+
+TEST(Report, ScoreColumnsAreAppendedAtTheEnd) {
+  const auto csv = render_scored(scored_sample(), Format::Csv);
+  EXPECT_THAT(csv, StartsWith("domain,probes,ipv4,ipv6,asns,countries,ns_names,min_ttl,"
+                              "last_outcome,last_probe,label,holz_score,scored_at\n"));
+  EXPECT_THAT(csv, HasSubstr("\nflux-alpha.test,9,15,0,12,11,0,30,NOERROR,2023-11-14T22:13:20Z,"
+                             "fast_flux,32.35,2023-11-14T22:13:20Z\n"));
+  EXPECT_THAT(csv, HasSubstr("\n\"never,probed.test\",0,0,0,0,0,0,,,,,,\n"));
+  const auto json = nlohmann::json::parse(render_scored(scored_sample(), Format::Json));
+  EXPECT_EQ(json[0]["label"], "fast_flux");
+  EXPECT_EQ(json[0]["reasons"][1], "say \"flux\"");
+  EXPECT_TRUE(json[1]["label"].is_null());
+  EXPECT_TRUE(json[1]["reasons"].empty());
+  EXPECT_THAT(render_scored(scored_sample(), Format::Table), HasSubstr("holz_score"));
+  // Without scores the output is exactly the old one.
+  EXPECT_EQ(render(sample(), Format::Csv).find("label"), std::string::npos);
+}
+
+TEST(Report, FiltersByLabel) {
+  EXPECT_EQ(domains(select_rows(scored_sample(), {"fast_flux"}, SortKey::Domain, false)),
+            (std::vector<std::string>{"a-flux.test", "flux-alpha.test"}));
+  EXPECT_EQ(domains(select_rows(scored_sample(), {"unscored", "cdn_like"}, SortKey::Domain, false)),
+            (std::vector<std::string>{"cdn.test", "never,probed.test"}));
+  EXPECT_TRUE(select_rows(scored_sample(), {"double_flux"}, SortKey::Domain, false).empty());
+  EXPECT_EQ(select_rows(scored_sample(), {}, SortKey::Domain, false).size(), 4U);
+}
+
+TEST(Report, SortsByScoreLabelAndCounts) {
+  EXPECT_EQ(domains(select_rows(scored_sample(), {}, SortKey::Score, true)),
+            (std::vector<std::string>{"a-flux.test", "flux-alpha.test", "cdn.test",
+                                      "never,probed.test"}));
+  EXPECT_EQ(domains(select_rows(scored_sample(), {}, SortKey::Score, false)),
+            (std::vector<std::string>{"cdn.test", "flux-alpha.test", "a-flux.test",
+                                      "never,probed.test"}));
+  EXPECT_EQ(domains(select_rows(scored_sample(), {}, SortKey::Label, false)),
+            (std::vector<std::string>{"cdn.test", "a-flux.test", "flux-alpha.test",
+                                      "never,probed.test"}));
+  EXPECT_EQ(domains(select_rows(scored_sample(), {}, SortKey::Addresses, true)),
+            (std::vector<std::string>{"cdn.test", "a-flux.test", "flux-alpha.test",
+                                      "never,probed.test"}));
+  EXPECT_EQ(domains(select_rows(scored_sample(), {}, SortKey::Domain, true)),
+            (std::vector<std::string>{"never,probed.test", "flux-alpha.test", "cdn.test",
+                                      "a-flux.test"}));
+  EXPECT_EQ(parse_sort_key("score"), SortKey::Score);
+  EXPECT_FALSE(parse_sort_key("holz").has_value());
 }
 
 TEST(Report, ParsesFormats) {

@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -15,6 +16,24 @@
 #include "fluxwatch/common/types.h"
 
 namespace fluxwatch::config {
+
+/// One entry of `campaigns:`: what `fluxwatch run` probes and how often (docs/scheduler.md).
+struct Campaign {
+  std::string name;                  ///< `name`: unique; stored with every probe
+  std::vector<std::string> tags;     ///< `tags`: watchlist entries with any of these tags
+  std::vector<std::string> sources;  ///< `sources`: ... or from any of these sources
+  std::vector<RrType> record_types;  ///< `record_types`: empty = probe.record_types
+  std::vector<Endpoint> resolvers;   ///< `resolvers`: empty = the top-level resolvers
+  std::chrono::milliseconds base_interval{std::chrono::hours(1)};  ///< `base_interval` (s)
+  std::chrono::milliseconds min_interval{std::chrono::minutes(1)};  ///< `min_interval` (s)
+  std::chrono::milliseconds max_interval{std::chrono::hours(24)};  ///< `max_interval` (s)
+  double jitter = 0.05;  ///< `jitter`: fraction of the interval
+  std::optional<std::chrono::system_clock::time_point> start;  ///< `start`: ISO 8601 UTC
+  std::optional<std::chrono::system_clock::time_point> end;    ///< `end`
+  std::string vantage;          ///< `vantage`: label stored with every probe
+  double qps = 0;               ///< `qps`: queries per second overall, 0 = unlimited
+  double qps_per_resolver = 0;  ///< `qps_per_resolver`: per resolver, 0 = unlimited
+};
 
 /// Every setting, with its default. The YAML keys mirror the member names.
 struct Config {
@@ -46,7 +65,92 @@ struct Config {
     std::filesystem::path asn_database;   ///< `geoip.asn_database`: GeoLite2-ASN shaped MMDB
     std::filesystem::path city_database;  ///< `geoip.city_database`: GeoLite2-City shaped MMDB
     std::size_t cache_entries = 1 << 20;  ///< `geoip.cache_entries`
+    /// `geoip.update`: where `fluxwatch geo update` downloads the databases from: a URL per
+    /// database (plain MMDB, .gz or .tar.gz), or MaxMind with account and licence key.
+    struct Update {
+      std::string asn_url;                   ///< `geoip.update.asn_url`
+      std::string city_url;                  ///< `geoip.update.city_url`
+      std::string account_id;                ///< `geoip.update.account_id` (MaxMind)
+      std::string license_key;               ///< `geoip.update.license_key` (MaxMind)
+      std::vector<std::string> edition_ids;  ///< `geoip.update.edition_ids`, e.g. GeoLite2-ASN
+      std::string maxmind_url = "https://download.maxmind.com";  ///< `geoip.update.maxmind_url`
+    } update;
   } geoip;
+
+  /// `feeds`: watchlists fetched over http(s)/file and refreshed on their interval.
+  struct Feed {
+    std::string url;                            ///< http, https or file URL
+    std::string format = "plain";               ///< plain (watchlist format), csv, jsonl
+    std::string column = "domain";              ///< csv column / jsonl field with the domain
+    std::string tag;                            ///< tag added to every entry (optional)
+    std::chrono::seconds refresh_interval{3600};  ///< `refresh_minutes`
+    bool operator==(const Feed&) const = default;
+  };
+  std::vector<Feed> feeds;
+
+  /// `fetch`: the HTTP client of feeds and GeoIP downloads (libcurl).
+  struct Fetch {
+    std::string user_agent = "fluxwatch";          ///< `fetch.user_agent`
+    std::chrono::milliseconds timeout{60000};        ///< `fetch.timeout_ms`: whole transfer
+    std::chrono::milliseconds connect_timeout{10000};  ///< `fetch.connect_timeout_ms`
+    int retries = 3;                                ///< `fetch.retries` after the first try
+    std::chrono::milliseconds retry_backoff{1000};  ///< `fetch.retry_backoff_ms`, doubled each time
+    std::size_t max_feed_bytes = 64U << 20;         ///< `fetch.max_feed_bytes` (decoded)
+    std::size_t max_download_bytes = 1024U << 20;   ///< `fetch.max_download_bytes` (GeoIP)
+    bool verify_tls = true;                         ///< `fetch.verify_tls`
+    std::string ca_file;                            ///< `fetch.ca_file`: extra CA bundle
+  } fetch;
+
+  /// `http_probe`: opt-in HTTP fetches of `http://DOMAIN/` from each newly seen address.
+  struct HttpProbe {
+    bool enabled = false;                               ///< `http_probe.enabled`
+    std::string user_agent = "Mozilla/5.0 (compatible; fluxwatch)";  ///< `http_probe.user_agent`
+    bool https = false;                                 ///< `http_probe.https`: also https://
+    std::chrono::milliseconds connect_timeout{3000};    ///< `http_probe.connect_timeout_ms`
+    std::chrono::milliseconds timeout{10000};           ///< `http_probe.timeout_ms`
+    std::size_t max_body_bytes = 256U << 10;            ///< `http_probe.max_body_bytes`
+    std::size_t concurrency = 200;                      ///< `http_probe.concurrency`
+    double rate_per_second = 50;                        ///< `http_probe.rate_per_second`
+    std::chrono::milliseconds per_address_interval{1000};  ///< `http_probe.per_address_interval_ms`
+  } http_probe;
+
+  /// `scoring`: the window and thresholds of `fluxwatch score` (fluxwatch::scoring; the
+  /// rules are described in docs/queries.md). Defaults equal scoring::Thresholds{} (tested).
+  struct Scoring {
+    std::int64_t window_hours = 0;              ///< `scoring.window_hours`: 0 = all history
+    std::int64_t min_lookups = 3;               ///< `scoring.min_lookups`
+    std::int64_t flux_min_addresses = 6;        ///< `scoring.flux_min_addresses`
+    std::int64_t flux_min_asns = 3;             ///< `scoring.flux_min_asns`
+    std::int64_t flux_max_ttl = 300;            ///< `scoring.flux_max_ttl` (seconds)
+    double flux_min_change_ratio = 0.5;         ///< `scoring.flux_min_change_ratio`
+    std::int64_t double_flux_min_ns_names = 4;  ///< `scoring.double_flux_min_ns_names`
+    double double_flux_min_ns_change_ratio = 0.3;  ///< `scoring.double_flux_min_ns_change_ratio`
+    std::int64_t double_flux_min_ns_addresses = 6;  ///< `scoring.double_flux_min_ns_addresses`
+    std::int64_t double_flux_min_ns_asns = 3;   ///< `scoring.double_flux_min_ns_asns`
+    std::int64_t cdn_min_addresses = 4;         ///< `scoring.cdn_min_addresses`
+    std::int64_t cdn_max_asns = 2;              ///< `scoring.cdn_max_asns`
+    std::int64_t round_robin_min_answer = 2;    ///< `scoring.round_robin_min_answer`
+    std::int64_t round_robin_max_addresses = 16;  ///< `scoring.round_robin_max_addresses`
+    /// `scoring.holz`: Holz et al. (NDSS 2008) flux-score
+    /// f = w_a nA + w_asn nASN + w_ns nNS - bias.
+    struct Holz {
+      double w_a = 1.32;
+      double w_asn = 18.54;
+      double w_ns = 0.0;
+      double bias = 142.38;
+    } holz;
+  } scoring;
+
+  /// `campaigns`: empty = one campaign "default" over the whole watchlist.
+  std::vector<Campaign> campaigns;
+
+  struct Scheduler {
+    std::chrono::milliseconds lease{60000};           ///< `scheduler.lease_seconds`
+    std::size_t lease_batch = 1000;                   ///< `scheduler.lease_batch`
+    std::chrono::milliseconds flush_interval{1000};   ///< `scheduler.flush_ms`
+    std::size_t buffer_limit = 100000;                ///< `scheduler.buffer_limit`
+    std::chrono::milliseconds shutdown_grace{15000};  ///< `scheduler.shutdown_grace_ms`
+  } scheduler;
 
   struct Log {
     std::string level = "info";  ///< `log.level`: trace, debug, info, warn, error, off

@@ -24,7 +24,7 @@ struct CrawlerOptions {
   /// Timeout of the first try; c-ares 1.18 doubles it on each retry (2 tries x 2000 ms
   /// wait up to 6 s in all).
   std::chrono::milliseconds timeout{2000};
-  int tries = 2;                            ///< per server, including the first
+  int tries = 2;                  ///< per server, including the first
   bool recursion_desired = true;  ///< RD bit: true for recursive resolvers
   bool edns = true;               ///< send EDNS0 (RFC 6891)
   std::uint16_t edns_udp_size = 1232;
@@ -36,15 +36,18 @@ struct Query {
   std::int64_t domain_id = 0;
   std::string name;  ///< already normalised
   RrType type = RrType::A;
+  /// Index into servers() to ask; kAnyServer spreads queries over them in turn.
+  std::size_t server = kAnyServer;
+  static constexpr std::size_t kAnyServer = static_cast<std::size_t>(-1);
 };
 
 /// Counters of one run().
 struct CrawlStats {
   std::size_t queries = 0;
-  std::size_t answered = 0;   ///< got a DNS reply (any rcode)
+  std::size_t answered = 0;  ///< got a DNS reply (any rcode)
   std::size_t timeouts = 0;
   std::size_t tcp_retries = 0;
-  std::size_t failures = 0;   ///< ConnRefused, Malformed, NetError
+  std::size_t failures = 0;  ///< ConnRefused, Malformed, NetError
 };
 
 /**
@@ -69,6 +72,23 @@ class Crawler {
   /// Resolves every query; `sink` is called exactly once per query, in completion order,
   /// on this thread. Returns when all are done.
   CrawlStats run(std::span<const Query> queries, const ResultSink& sink);
+
+  /**
+   * Continuous use (the scheduler): starts `query` now, while others are in flight.
+   * Returns false, starting nothing, when max_in_flight queries are in flight. Its result
+   * comes from a later poll(). Do not mix with run() while queries are in flight.
+   */
+  bool submit(const Query& query);
+  /**
+   * Waits at most `max_wait` for replies and timeouts and hands every finished result to
+   * `sink` (on this thread). With nothing in flight it just waits. Returns how many
+   * results were delivered.
+   */
+  std::size_t poll(std::chrono::milliseconds max_wait, const ResultSink& sink);
+  /// Queries started by submit() whose result has not been delivered yet.
+  [[nodiscard]] std::size_t in_flight() const noexcept;
+  /// How many more queries submit() would take now.
+  [[nodiscard]] std::size_t capacity_left() const noexcept;
 
   /// The servers in use ("ip:port"), e.g. for logging.
   [[nodiscard]] std::vector<std::string> servers() const;

@@ -14,6 +14,8 @@
 
 namespace fluxwatch::storage {
 
+struct ScheduleCommit;  // schedule_store.h
+
 /// One line of a watchlist, normalised, ready to import.
 struct WatchEntry {
   std::string domain;
@@ -98,6 +100,10 @@ class Database {
   /// Writes a batch in one transaction with COPY: probes, their records, and new
   /// enrichment rows (address, build) not yet stored. Safe to call with an empty batch.
   void store(const ProbeBatch& batch);
+  /// store() for the scheduler: in the same transaction, applies `commit` (schedule_store.h)
+  /// and writes only the results of domains whose lease is still held. Returns how many
+  /// results were written.
+  std::size_t store(const ProbeBatch& batch, const ScheduleCommit& commit);
 
   /// Summaries of every watched domain (also those never probed), ordered by domain.
   [[nodiscard]] std::vector<DomainSummary> summaries();

@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# score-bench.sh - `fluxwatch score` over DOMAINS x PROBES synthetic probes (docs/performance.md,
+# "Scoring"), and EXPLAIN ANALYZE of the main view queries.
+#   Data (all generated in SQL with generate_series, in the fluxwatch-managed PostgreSQL of a
+#   temporary state directory): DOMAINS watched domains, PROBES probes each, 10 minutes apart
+#   (every 10th an NS probe, the others A). 10% fast flux (4 of 20,000 addresses in 400 ASNs
+#   per answer, TTL 30), 20% CDN-like (4 of 64 addresses of one ASN, TTL 300), 70% stable (2
+#   fixed addresses, TTL 3600). Every address is enriched.
+# Usage: bench/score-bench.sh [DOMAINS] [PROBES]        (defaults 100000 100 = 10M probes)
+# Needs a build (FLUXWATCH_BUILD_DIR, default build/). The cluster is stopped at the end.
+set -euo pipefail
+src="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+build="${FLUXWATCH_BUILD_DIR:-$src/build}"
+domains="${1:-100000}"
+probes="${2:-100}"
+[[ "$domains" =~ ^[0-9]+$ && "$probes" =~ ^[0-9]+$ ]] || { echo "usage: $0 [DOMAINS] [PROBES]" >&2; exit 2; }
+work="$(mktemp -d "${TMPDIR:-/tmp}/fluxwatch-scorebench.XXXXXX")"
+chmod 755 "$work"
+fw=("$build/app/fluxwatch" --state-dir "$work/state" -q)
+cleanup() {
+    "${fw[@]}" db stop >/dev/null 2>&1 || true
+    rm -rf "$work"
+}
+[[ "${BENCH_KEEP:-}" == 1 ]] || trap cleanup EXIT
+"${fw[@]}" init >/dev/null
+dsn="$("${fw[@]}" db dsn)"
+psql_() { psql "$dsn" -X -q -v ON_ERROR_STOP=1 -v domains="$domains" -v probes="$probes" "$@"; }
+secs() { awk -v s="$1" -v e="$2" 'BEGIN { printf "%.1f", e - s }'; }
+
+start=$(date +%s.%N)
+psql_ <<'SQL'
+SET synchronous_commit = off;
+INSERT INTO watchlist (domain, source)
+SELECT format('d%s.bench.test', d), 'bench' FROM generate_series(1, :domains) d;
+INSERT INTO geo_builds (tag) VALUES ('bench');
+-- Address pools: flux 10.0.0.0 + 0..19999 (400 ASNs, 40 countries), CDN 10.200.0.0 + 64 per
+-- CDN customer group (one ASN each), stable 10.100.0.0 + 2 per domain.
+INSERT INTO address_geo (address, geo_build_id, asn, as_org, country, latitude, longitude)
+SELECT '10.0.0.0'::inet + i, 1, 64512 + i % 400, 'flux', chr(65 + i % 20) || chr(65 + i % 40 / 20),
+       -60 + i % 120, -180 + (i * 7) % 360
+FROM generate_series(0, 19999) i;
+INSERT INTO address_geo (address, geo_build_id, asn, as_org, country, latitude, longitude)
+SELECT '10.200.0.0'::inet + i, 1, 65000 + i / 64, 'cdn', 'US', 40, -74 + i % 8
+FROM generate_series(0, 64 * 100 - 1) i;
+INSERT INTO address_geo (address, geo_build_id, asn, as_org, country, latitude, longitude)
+SELECT '10.100.0.0'::inet + i, 1, 65500 + i % 10, 'hoster', 'DE', 50, 8
+FROM generate_series(0, 2 * :domains + 1) i;
+SQL
+psql_ <<'SQL'
+SET synchronous_commit = off;
+SET maintenance_work_mem = '512MB';
+-- Load without indexes, then rebuild them (as a bulk load would).
+DROP INDEX probes_domain_sent_idx, probes_run_idx, records_probe_idx, records_address_idx,
+           records_ns_cname_target_idx;
+ALTER TABLE records DROP CONSTRAINT records_probe_id_fkey;
+INSERT INTO probes (probe_id, domain_id, qname, qtype, resolver, sent_at, latency_us, outcome,
+                    rcode, via_tcp)
+SELECT d::bigint * 1000 + k, d, format('d%s.bench.test', d), CASE WHEN k % 10 = 0 THEN 'NS' ELSE 'A' END,
+       '127.0.0.1:53', now() - interval '2 days' + k * interval '10 minutes', 1000, 'NOERROR', 0,
+       false
+FROM generate_series(1, :domains) d, generate_series(1, :probes) k;
+-- A answers.
+INSERT INTO records (probe_id, section, owner, rtype, ttl, address)
+SELECT d::bigint * 1000 + k, 'answer', format('d%s.bench.test', d), 'A',
+       CASE WHEN d % 10 = 0 THEN 30 WHEN d % 10 < 3 THEN 300 ELSE 3600 END,
+       CASE WHEN d % 10 = 0 THEN '10.0.0.0'::inet + ((d * 7919 + k * 104729 + j * 15485863) % 20000)
+            WHEN d % 10 < 3 THEN '10.200.0.0'::inet + ((d % 100) * 64 + (k * 4 + j) % 64)
+            ELSE '10.100.0.0'::inet + (d * 2 + j % 2) END
+FROM generate_series(1, :domains) d, generate_series(1, :probes) k, generate_series(0, 3) j
+WHERE k % 10 <> 0 AND (d % 10 < 3 OR j < 2);
+-- NS answers: two names per domain.
+INSERT INTO records (probe_id, section, owner, rtype, ttl, target)
+SELECT d::bigint * 1000 + k, 'answer', format('d%s.bench.test', d), 'NS', 3600,
+       format('ns%s.d%s.bench.test', j, d)
+FROM generate_series(1, :domains) d, generate_series(1, :probes) k, generate_series(1, 2) j
+WHERE k % 10 = 0;
+CREATE INDEX probes_domain_sent_idx ON probes (domain_id, sent_at);
+CREATE INDEX probes_run_idx ON probes (run_id);
+CREATE INDEX records_probe_idx ON records (probe_id);
+CREATE INDEX records_address_idx ON records (address) WHERE address IS NOT NULL;
+CREATE INDEX records_ns_cname_target_idx ON records (target) WHERE rtype IN ('NS', 'CNAME');
+ALTER TABLE records ADD CONSTRAINT records_probe_id_fkey FOREIGN KEY (probe_id)
+  REFERENCES probes ON DELETE CASCADE;
+VACUUM ANALYZE;
+SQL
+end=$(date +%s.%N)
+counts="$(psql_ -At -c "SELECT (SELECT count(*) FROM probes) || ' probes, ' || (SELECT count(*) FROM records) || ' records'")"
+echo "generated $counts for $domains domains in $(secs "$start" "$end") s"
+if [[ "${BENCH_KEEP:-}" == 1 ]]; then
+    echo "BENCH_KEEP=1: data left in $work (dsn: $dsn); stop with: ${fw[*]} db stop"
+    exit 0
+fi
+
+start=$(date +%s.%N)
+"${fw[@]}" score --format json
+end=$(date +%s.%N)
+echo "fluxwatch score: $(secs "$start" "$end") s wall"
+psql_ -At -c "SELECT label, count(*) FROM latest_scores GROUP BY 1 ORDER BY 1"
+
+echo "--- EXPLAIN ANALYZE: one domain's history (answers view)"
+psql_ -c "EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) SELECT sent_at, qtype, host(address), asn, country FROM answers WHERE domain = 'd4242.bench.test' ORDER BY sent_at"
+echo "--- EXPLAIN ANALYZE: one address across domains (domain_addresses view)"
+psql_ -c "EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) SELECT domain, first_seen, last_seen, times_seen FROM domain_addresses WHERE address = '10.0.0.77'"
+echo "--- EXPLAIN ANALYZE: newest score of one domain (latest_scores view)"
+psql_ -c "EXPLAIN (ANALYZE, COSTS OFF) SELECT label, holz_score FROM latest_scores WHERE domain = 'd4242.bench.test'"

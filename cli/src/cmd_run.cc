@@ -1,0 +1,312 @@
+// `fluxwatch run`: the continuous scheduler (daemon), or `--once` for cron. One
+// scheduler::Worker per campaign, each on its own thread; signals are turned into flags the
+// workers poll: SIGTERM/SIGINT stop gracefully, SIGHUP reloads the config and GeoIP data.
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <CLI/CLI.hpp>
+#include <atomic>
+#include <csignal>
+#include <cstdio>
+#include <exception>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <thread>
+
+#include "context.h"
+#include "fluxwatch/common/error.h"
+#include "fluxwatch/crawler/crawler.h"
+#include "fluxwatch/scheduler/worker.h"
+#include "fluxwatch/storage/schedule_store.h"
+#include "progress.h"
+
+namespace fluxwatch::cli {
+namespace {
+
+/// `fluxwatch run --once` found another run of the campaign holding its lock.
+constexpr int kExitBusy = 4;
+
+// Set by signal handlers, read by the workers' loops (lock-free atomics are
+// async-signal-safe).
+std::atomic<bool> g_stop{false};
+std::atomic<bool> g_reload{false};
+
+extern "C" void on_stop_signal(int /*signal*/) { g_stop.store(true); }
+extern "C" void on_reload_signal(int /*signal*/) { g_reload.store(true); }
+
+void install_signal_handlers() {
+  struct sigaction action {};
+  sigemptyset(&action.sa_mask);
+  action.sa_handler = &on_stop_signal;
+  sigaction(SIGTERM, &action, nullptr);
+  sigaction(SIGINT, &action, nullptr);
+  action.sa_handler = &on_reload_signal;
+  sigaction(SIGHUP, &action, nullptr);
+}
+
+struct RunFlags {
+  std::vector<std::string> campaigns;
+  bool once = false;
+  std::string vantage;
+  std::string worker_id;
+  std::string progress = "auto";
+};
+
+/// The configured campaigns, or one "default" campaign over the whole watchlist.
+std::vector<config::Campaign> effective_campaigns(const config::Config& config) {
+  if (!config.campaigns.empty()) {
+    return config.campaigns;
+  }
+  config::Campaign campaign;
+  campaign.name = "default";
+  return {campaign};
+}
+
+std::vector<config::Campaign> selected_campaigns(const config::Config& config,
+                                                 const RunFlags& flags) {
+  auto all = effective_campaigns(config);
+  if (flags.campaigns.empty()) {
+    if (flags.once && all.size() > 1) {
+      throw ConfigError("--once needs --campaign NAME when several campaigns are configured");
+    }
+    return all;
+  }
+  std::vector<config::Campaign> chosen;
+  for (const auto& name : flags.campaigns) {
+    const auto found =
+        std::ranges::find_if(all, [&](const config::Campaign& c) { return c.name == name; });
+    if (found == all.end()) {
+      std::string known;
+      for (const auto& c : all) {
+        known += (known.empty() ? "" : ", ") + c.name;
+      }
+      throw ConfigError(
+          fmt::format("--campaign {}: no such campaign (configured: {})", name, known));
+    }
+    chosen.push_back(*found);
+  }
+  return chosen;
+}
+
+crawler::CrawlerOptions crawler_options(const config::Config& config,
+                                        const config::Campaign& campaign) {
+  crawler::CrawlerOptions options;
+  options.servers = campaign.resolvers.empty() ? config.resolvers : campaign.resolvers;
+  options.max_in_flight = config.probe.concurrency;
+  options.timeout = config.probe.timeout;
+  options.tries = config.probe.tries;
+  options.recursion_desired = config.probe.recursion;
+  options.edns = config.probe.edns;
+  options.edns_udp_size = config.probe.edns_udp_size;
+  options.socket_buffer_bytes = config.probe.socket_buffer_bytes;
+  return options;
+}
+
+geo::GeoOptions geo_options(const config::Config& config) {
+  return geo::GeoOptions{config.geoip.asn_database, config.geoip.city_database,
+                         config.geoip.cache_entries};
+}
+
+scheduler::IntervalPolicy intervals(const config::Campaign& campaign) {
+  return scheduler::IntervalPolicy{campaign.base_interval, campaign.min_interval,
+                                   campaign.max_interval, campaign.jitter};
+}
+
+scheduler::WorkerOptions worker_options(const config::Config& config,
+                                        const config::Campaign& campaign, const RunFlags& flags) {
+  scheduler::WorkerOptions options;
+  options.campaign = campaign.name;
+  options.selection = storage::CampaignSelection{campaign.tags, campaign.sources};
+  options.record_types =
+      campaign.record_types.empty() ? config.probe.record_types : campaign.record_types;
+  options.intervals = intervals(campaign);
+  options.start = campaign.start;
+  options.end = campaign.end;
+  options.vantage = flags.vantage.empty() ? campaign.vantage : flags.vantage;
+  options.qps = campaign.qps;
+  options.qps_per_resolver = campaign.qps_per_resolver;
+  options.worker_id =
+      flags.worker_id.empty() ? scheduler::make_worker_id() : flags.worker_id + ":" + campaign.name;
+  options.lease = config.scheduler.lease;
+  options.lease_batch = config.scheduler.lease_batch;
+  options.batch_size = config.probe.batch_size;
+  options.flush_interval = config.scheduler.flush_interval;
+  options.buffer_limit = config.scheduler.buffer_limit;
+  options.shutdown_grace = config.scheduler.shutdown_grace;
+  options.once = flags.once;
+  auto settings = nlohmann::json::parse(config::to_json(config));
+  settings["campaign"] = {{"name", campaign.name},
+                          {"tags", campaign.tags},
+                          {"sources", campaign.sources},
+                          {"min_interval_ms", campaign.min_interval.count()},
+                          {"max_interval_ms", campaign.max_interval.count()},
+                          {"base_interval_ms", campaign.base_interval.count()},
+                          {"jitter", campaign.jitter},
+                          {"vantage", options.vantage},
+                          {"qps", campaign.qps},
+                          {"qps_per_resolver", campaign.qps_per_resolver},
+                          {"once", flags.once}};
+  options.settings_json = settings.dump();
+  return options;
+}
+
+/// Re-reads the configuration as the command line selected it (for SIGHUP).
+config::Config reread_config(const CLI::App& run_command) {
+  GlobalFlags global;
+  const CLI::App* parent = run_command.get_parent();
+  auto text_of = [&](const char* name) -> std::string {
+    const CLI::Option* option = parent->get_option_no_throw(name);
+    return option != nullptr && option->count() > 0 ? option->as<std::string>() : std::string();
+  };
+  global.config_path = text_of("--config");
+  global.state_dir = text_of("--state-dir");
+  global.dsn = text_of("--dsn");
+  return load_config(global);
+}
+
+int run_scheduler(const config::Config& config, const RunFlags& flags, const CLI::App& command) {
+  const auto campaigns = selected_campaigns(config, flags);
+  crawler::AresLibrary ares;
+  { auto db = open_database(config); }  // create or upgrade the schema
+  const std::string dsn = database_dsn(config);
+  g_stop.store(false);
+  g_reload.store(false);
+  install_signal_handlers();
+
+  // Cron mode: one run per campaign at a time, decided by a session advisory lock.
+  std::optional<storage::ScheduleStore> lock_holder;
+  if (flags.once) {
+    lock_holder.emplace(dsn);
+    if (!lock_holder->try_lock_campaign(campaigns.front().name)) {
+      spdlog::warn(
+          "campaign {}: another `fluxwatch run --once` of this campaign is running; skipped "
+          "(exit status {})",
+          campaigns.front().name, kExitBusy);
+      return kExitBusy;
+    }
+  }
+
+  std::vector<std::unique_ptr<scheduler::Worker>> workers;
+  for (const auto& campaign : campaigns) {
+    workers.push_back(std::make_unique<scheduler::Worker>(worker_options(config, campaign, flags),
+                                                          crawler_options(config, campaign),
+                                                          geo_options(config), dsn));
+  }
+  std::vector<scheduler::WorkerStats> stats(workers.size());
+  std::vector<std::exception_ptr> failures(workers.size());
+  std::atomic<std::size_t> running{workers.size()};
+  std::vector<std::thread> threads;
+  for (std::size_t i = 0; i < workers.size(); ++i) {
+    threads.emplace_back([&, i] {
+      try {
+        stats[i] = workers[i]->run(g_stop);
+      } catch (...) {
+        failures[i] = std::current_exception();
+        g_stop.store(true);  // one campaign failing stops the others cleanly
+      }
+      --running;
+    });
+  }
+
+  const bool show_progress =
+      flags.progress == "always" || (flags.progress == "auto" && stderr_is_terminal());
+  const auto started = std::chrono::steady_clock::now();
+  while (running.load() > 0) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    if (g_reload.exchange(false)) {
+      try {
+        const auto fresh = reread_config(command);
+        const auto fresh_campaigns = effective_campaigns(fresh);
+        for (std::size_t i = 0; i < campaigns.size(); ++i) {
+          const auto found = std::ranges::find_if(
+              fresh_campaigns, [&](const auto& c) { return c.name == campaigns[i].name; });
+          if (found == fresh_campaigns.end()) {
+            spdlog::warn(
+                "reload: campaign {} is no longer configured; it keeps running until "
+                "restart",
+                campaigns[i].name);
+            continue;
+          }
+          workers[i]->reload(scheduler::ReloadableSettings{
+              intervals(*found), flags.vantage.empty() ? found->vantage : flags.vantage, found->qps,
+              found->qps_per_resolver, geo_options(fresh)});
+        }
+        spdlog::info("reload: configuration re-read");
+      } catch (const std::exception& error) {
+        spdlog::error("reload: keeping the running configuration: {}", error.what());
+      }
+    }
+    if (show_progress) {
+      std::size_t stored = 0;
+      std::size_t sent = 0;
+      for (const auto& worker : workers) {
+        const auto now = worker->snapshot();
+        stored += now.probes_stored;
+        sent += now.queries_sent;
+      }
+      const double seconds =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+      fmt::print(stderr, "\r\033[Krun: {} queries sent, {} probes stored, {:.0f}/s{}", sent, stored,
+                 seconds > 0 ? static_cast<double>(stored) / seconds : 0.0,
+                 g_stop.load() ? " (stopping)" : "");
+      std::fflush(stderr);
+    }
+  }
+  for (auto& thread : threads) {
+    thread.join();
+  }
+  if (show_progress) {
+    fmt::print(stderr, "\r\033[K");
+  }
+
+  int status = kExitOk;
+  for (std::size_t i = 0; i < workers.size(); ++i) {
+    if (failures[i]) {
+      try {
+        std::rethrow_exception(failures[i]);
+      } catch (const std::exception& error) {
+        spdlog::error("campaign {}: {}", campaigns[i].name, error.what());
+      }
+      status = kExitFailure;
+      continue;
+    }
+    const auto& s = stats[i];
+    spdlog::info(
+        "campaign {}: {} domains probed, {} queries sent, {} probes stored, {} dropped (lease "
+        "lost), {} unwritten, {} errors",
+        campaigns[i].name, s.domains_probed, s.queries_sent, s.probes_stored, s.probes_dropped,
+        s.probes_unwritten, s.errors);
+    if (s.probes_unwritten > 0) {
+      status = kExitFailure;
+    }
+  }
+  return status;
+}
+
+}  // namespace
+
+void add_run_commands(CLI::App& app, CommandTable& table) {
+  auto flags = std::make_shared<RunFlags>();
+  auto* run = app.add_subcommand(
+      "run",
+      "Re-probe every watched domain when it is due, until SIGTERM/SIGINT (SIGHUP reloads);\n"
+      "with --once, probe what is due now and exit (cron). Exit status 4: --once skipped\n"
+      "because another run of the campaign holds its lock");
+  run->add_option("--campaign", flags->campaigns,
+                  "Campaign(s) to run (repeatable; default: every configured campaign)");
+  run->add_flag("--once", flags->once,
+                "Probe the campaign's domains that are due now, store them and exit");
+  run->add_option("--vantage", flags->vantage,
+                  "Vantage-point label stored with every probe (overrides the campaign's)");
+  run->add_option("--worker-id", flags->worker_id,
+                  "Lease owner name prefix (default: host:pid:random)");
+  run->add_option("--progress", flags->progress,
+                  "Status line: auto (only on a terminal), always, never")
+      ->check(CLI::IsMember({"auto", "always", "never"}));
+  table.add(run, [flags, run](const config::Config& config) {
+    return run_scheduler(config, *flags, *run);
+  });
+}
+
+}  // namespace fluxwatch::cli

@@ -1,0 +1,112 @@
+#pragma once
+/// Storage of scores in PostgreSQL (libpqxx, migration 0004_scoring.sql): computing the
+/// features of every watched domain over a window in one set-based SQL pass, writing the
+/// verdicts with COPY, and reading scores back for `fluxwatch report` and `explain`.
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "fluxwatch/scoring/classifier.h"
+#include "fluxwatch/scoring/features.h"
+
+namespace fluxwatch::scoring {
+
+using TimePoint = std::chrono::system_clock::time_point;
+
+/// Which probes to score: sent_at in [since, until), optionally of one campaign.
+struct Window {
+  std::optional<TimePoint> since;  ///< nullopt: from the first probe
+  std::optional<TimePoint> until;  ///< nullopt: now (the time of scoring)
+  std::string campaign;            ///< empty: every probe
+  bool operator==(const Window&) const = default;
+};
+
+/// Features of one watched domain.
+struct DomainFeatures {
+  std::int64_t domain_id = 0;
+  std::string domain;
+  Features features;
+  bool operator==(const DomainFeatures&) const = default;
+};
+
+/// A stored score: the domain, its window and time of scoring, features and verdict.
+struct StoredScore {
+  std::string domain;
+  std::int64_t score_run_id = 0;
+  TimePoint computed_at{};
+  std::optional<TimePoint> window_start;
+  TimePoint window_end{};
+  Features features;
+  Verdict verdict;
+};
+
+/// One address behind a domain, for `fluxwatch explain`.
+struct AddressSeen {
+  std::string address;
+  std::optional<std::int64_t> asn;
+  std::string as_org;
+  std::string country;
+  std::int64_t times_seen = 0;
+  TimePoint first_seen{};
+  TimePoint last_seen{};
+  bool operator==(const AddressSeen&) const = default;
+};
+
+/// Ordering of stored scores.
+enum class SortKey { Domain, Label, HolzScore, Addresses, Asns };
+
+/**
+ * A connection to the fluxwatch database for scoring. The schema must be migrated.
+ * @throw fluxwatch::Error if it cannot connect or a statement fails.
+ * Thread affinity: one thread at a time.
+ */
+class ScoreStore {
+ public:
+  explicit ScoreStore(const std::string& dsn);
+  ~ScoreStore();
+  ScoreStore(const ScoreStore&) = delete;
+  ScoreStore& operator=(const ScoreStore&) = delete;
+  ScoreStore(ScoreStore&&) noexcept;
+  ScoreStore& operator=(ScoreStore&&) noexcept;
+
+  /// The features of every watched domain over `window` (domains without probes in it have
+  /// zero counts), in one set-based SQL pass, ordered by domain.
+  [[nodiscard]] std::vector<DomainFeatures> compute_features(const Window& window);
+
+  /**
+   * Classifies `rows`, stores them as one score run with `window` and `settings_json`, and
+   * returns the run id. Writes with COPY in one transaction.
+   */
+  std::int64_t save(const Window& window, const std::string& settings_json,
+                    const std::vector<DomainFeatures>& rows, const std::vector<Verdict>& verdicts);
+
+  /// The newest score of every domain that has one.
+  [[nodiscard]] std::vector<StoredScore> latest_scores(SortKey sort = SortKey::Domain,
+                                                       bool descending = false);
+  /// The newest score of `domain`, if any.
+  [[nodiscard]] std::optional<StoredScore> latest_score(const std::string& domain);
+  /// Every stored score of `domain`, oldest first.
+  [[nodiscard]] std::vector<StoredScore> score_history(const std::string& domain);
+  /// The addresses `domain` resolved to (A/AAAA answers) in `window`, most seen first.
+  [[nodiscard]] std::vector<AddressSeen> addresses(const std::string& domain, const Window& window);
+
+  /// The raw history of `domain` in `window` (the input of scoring::compute_features()), the
+  /// probes of the window that are not the domain's, and the enrichment of every address in
+  /// them. For tests and checks at small scale: it reads every probe of the window.
+  struct History {
+    std::vector<Observation> domain_probes;
+    std::vector<Observation> other_probes;
+    GeoTable geo;
+  };
+  [[nodiscard]] History history(const std::string& domain, const Window& window);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace fluxwatch::scoring

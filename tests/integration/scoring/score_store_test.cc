@@ -1,0 +1,344 @@
+// ScoreStore against a real PostgreSQL: hand-made histories written through the real COPY
+// writer (storage::Database::store), the set-based SQL features compared with the C++
+// reference and with values worked out by hand, windows and campaigns, storing and reading
+// scores, the read-only role, and migrations of several databases at once.
+#include "fluxwatch/scoring/score_store.h"
+
+#include <fmt/format.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <future>
+#include <map>
+#include <pqxx/pqxx>
+
+#include "feature_compare.h"
+#include "fluxwatch/scoring/classifier.h"
+#include "fluxwatch/storage/database.h"
+#include "support/test_env.h"
+
+namespace fluxwatch {
+namespace {
+
+using namespace std::chrono;
+using scoring::Features;
+using scoring::ScoreStore;
+using scoring::Window;
+using ::testing::HasSubstr;
+
+const system_clock::time_point kT0{seconds(1700000000)};  // in the past: windows end now
+
+ResourceRecord rr(Section section, const std::string& owner, RrType type, std::uint32_t ttl,
+                  const std::string& data) {
+  return {section, owner, static_cast<std::uint16_t>(type), ttl, data};
+}
+
+class ScoreStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    db_.migrate();
+    db_.import_watchlist({{"x.test", "t", {}},
+                          {"v6.test", "t", {}},
+                          {"down.test", "t", {}},
+                          {"never.test", "t", {}}});
+    for (const auto& d : db_.watched_domains()) {
+      ids_[d.domain] = d.id;
+    }
+  }
+
+  /// A probe of `name` (a watched domain, or any other name when `domain` is empty) at
+  /// kT0 + minute.
+  ProbeResult probe(const std::string& domain, const std::string& name, RrType type, int minute,
+                    Outcome outcome, std::vector<ResourceRecord> records = {}) {
+    ProbeResult p;
+    p.domain_id = domain.empty() ? 0 : ids_.at(domain);
+    p.name = name;
+    p.qtype = type;
+    p.resolver = "127.0.0.1:53";
+    p.sent_at = kT0 + minutes(minute);
+    p.latency = microseconds(500);
+    p.outcome = outcome;
+    p.rcode = outcome == Outcome::Timeout ? -1 : 0;
+    p.records = std::move(records);
+    return p;
+  }
+
+  ProbeResult a(const std::string& domain, int minute, std::vector<std::string> addresses,
+                std::uint32_t ttl = 30) {
+    std::vector<ResourceRecord> records;
+    for (const auto& address : addresses) {
+      records.push_back(rr(Section::Answer, domain, RrType::A, ttl, address));
+    }
+    return probe(domain, domain, RrType::A, minute, Outcome::NoError, std::move(records));
+  }
+
+  storage::AddressGeo geo(const std::string& address, std::uint32_t asn, const std::string& country,
+                          double lat, double lon) {
+    storage::AddressGeo g;
+    g.address = address;
+    g.geo.asn = asn;
+    g.geo.as_org = fmt::format("AS{} org", asn);
+    g.geo.country_iso = country;
+    g.geo.latitude = lat;
+    g.geo.longitude = lon;
+    return g;
+  }
+
+  /// The hand-made histories of x.test, v6.test and down.test (see the comments).
+  void store_histories(const std::string& campaign = "") {
+    storage::ProbeBatch batch;
+    batch.geo_build = "GeoLite2-ASN@1 GeoLite2-City@1";
+    auto& r = batch.results;
+    // x.test, A: {10.1.0.1, 10.1.0.2} -> timeout -> {10.1.0.3, 10.2.0.2} -> the same again
+    // through a CNAME chain; TTLs 30, 60, 10.
+    r.push_back(a("x.test", 0, {"10.1.0.1", "10.1.0.2"}, 30));
+    r.push_back(probe("x.test", "x.test", RrType::A, 1, Outcome::Timeout));
+    r.push_back(a("x.test", 2, {"10.1.0.3", "10.2.0.2"}, 60));
+    r.push_back(probe("x.test", "x.test", RrType::A, 3, Outcome::NoError,
+                      {rr(Section::Answer, "x.test", RrType::CNAME, 3600, "edge.x.test"),
+                       rr(Section::Answer, "edge.x.test", RrType::A, 10, "10.2.0.2"),
+                       rr(Section::Answer, "edge.x.test", RrType::A, 10, "10.1.0.3")}));
+    // x.test, AAAA: NODATA with the zone's SOA, serial 7 then 8.
+    for (const auto& [minute, serial] : {std::pair{0, 7}, std::pair{2, 7}, std::pair{3, 8}}) {
+      r.push_back(
+          probe("x.test", "x.test", RrType::AAAA, minute, Outcome::NoData,
+                {rr(Section::Authority, "x.test", RrType::SOA, 300,
+                    fmt::format("ns1.x.test hostmaster.x.test {} 3600 600 86400 300", serial))}));
+    }
+    // x.test, NS: {ns1, ns2} then {ns2, ns3} with glue for ns3.
+    r.push_back(probe("x.test", "x.test", RrType::NS, 0, Outcome::NoError,
+                      {rr(Section::Answer, "x.test", RrType::NS, 600, "ns1.x.test"),
+                       rr(Section::Answer, "x.test", RrType::NS, 600, "ns2.x.test")}));
+    r.push_back(probe("x.test", "x.test", RrType::NS, 2, Outcome::NoError,
+                      {rr(Section::Answer, "x.test", RrType::NS, 300, "ns2.x.test"),
+                       rr(Section::Answer, "x.test", RrType::NS, 300, "ns3.x.test"),
+                       rr(Section::Additional, "ns3.x.test", RrType::A, 300, "10.9.3.1")}));
+    // Probes of an NS host name that is not on the watchlist.
+    r.push_back(probe("", "ns1.x.test", RrType::A, 1, Outcome::NoError,
+                      {rr(Section::Answer, "ns1.x.test", RrType::A, 30, "10.9.1.1")}));
+    r.push_back(probe("", "ns1.x.test", RrType::AAAA, 1, Outcome::NoError,
+                      {rr(Section::Answer, "ns1.x.test", RrType::AAAA, 30, "2001:db8:9::1")}));
+    // v6.test: IPv6 only (A is NODATA), rotating.
+    for (int minute = 0; minute < 3; ++minute) {
+      r.push_back(probe("v6.test", "v6.test", RrType::A, minute, Outcome::NoData));
+      r.push_back(probe("v6.test", "v6.test", RrType::AAAA, minute, Outcome::NoError,
+                        {rr(Section::Answer, "v6.test", RrType::AAAA, 30,
+                            fmt::format("2001:db8:{}::1", minute + 1)),
+                         rr(Section::Answer, "v6.test", RrType::AAAA, 30, "2001:db9::1")}));
+    }
+    // down.test: nothing but timeouts.
+    for (int minute = 0; minute < 3; ++minute) {
+      r.push_back(probe("down.test", "down.test", RrType::A, minute, Outcome::Timeout));
+    }
+    for (auto& result : r) {
+      result.campaign = campaign;
+    }
+    batch.enrichment = {geo("10.1.0.1", 64501, "DE", 0.0, 0.0),
+                        geo("10.1.0.2", 64501, "DE", 0.0, 0.0),
+                        geo("10.1.0.3", 64502, "NL", 0.0, 90.0),
+                        geo("10.2.0.2", 64503, "US", 0.0, 90.0),
+                        geo("10.9.1.1", 64600, "FR", 48.0, 2.0),
+                        geo("2001:db8:9::1", 64601, "FR", 48.0, 2.0),
+                        geo("2001:db8:1::1", 64701, "JP", 35.0, 139.0),
+                        geo("2001:db8:2::1", 64702, "JP", 35.0, 139.0),
+                        geo("2001:db8:3::1", 64703, "KR", 37.0, 127.0),
+                        geo("2001:db9::1", 64701, "JP", 35.0, 139.0)};
+    db_.store(batch);
+  }
+
+  std::map<std::string, Features> sql_features(ScoreStore& store, const Window& window) {
+    std::map<std::string, Features> out;
+    for (auto& row : store.compute_features(window)) {
+      out[row.domain] = row.features;
+    }
+    return out;
+  }
+
+  testing::ScratchDatabase scratch_;
+  storage::Database db_{scratch_.dsn()};
+  std::map<std::string, std::int64_t> ids_;
+};
+
+TEST_F(ScoreStoreTest, SqlFeaturesMatchTheReferenceAndTheHandWorkedValues) {
+  store_histories();
+  ScoreStore store(scratch_.dsn());
+  const auto features = sql_features(store, {});
+  ASSERT_EQ(features.size(), 4U);
+  for (const auto& [domain, f] : features) {
+    const auto history = store.history(domain, {});
+    EXPECT_TRUE(testing::same_features(
+        f, scoring::compute_features(history.domain_probes, history.other_probes, history.geo)))
+        << domain;
+  }
+  const auto& x = features.at("x.test");
+  EXPECT_EQ(x.probes, 9);
+  EXPECT_EQ(x.address_probes, 7);
+  EXPECT_EQ(x.answered_lookups, 3);
+  EXPECT_EQ(x.ipv4_addresses, 4);  // 10.1.0.1, 10.1.0.2, 10.1.0.3, 10.2.0.2
+  EXPECT_EQ(x.asns, 3);
+  EXPECT_EQ(x.countries, 3);
+  EXPECT_EQ(x.prefixes, 2);  // 10.1/16, 10.2/16
+  // {1.1, 1.2} -> {1.3, 2.2}: 2/2 new, changed; -> {2.2, 1.3}: same. New 0.5, changed 0.5.
+  EXPECT_DOUBLE_EQ(x.new_address_ratio.value_or(-1), 0.5);
+  EXPECT_DOUBLE_EQ(x.set_change_ratio.value_or(-1), 0.5);
+  EXPECT_EQ(x.min_ttl, 10);
+  EXPECT_EQ(x.median_ttl, 30);  // 10 10 30 30 60 60 -> lower median 30
+  EXPECT_EQ(x.ns_names, 3);
+  EXPECT_EQ(x.ns_min_ttl, 300);
+  EXPECT_DOUBLE_EQ(x.ns_change_ratio.value_or(-1), 1.0);
+  EXPECT_EQ(x.ns_addresses, 3);  // ns1: 10.9.1.1 and 2001:db8:9::1 (probed); ns3: glue
+  EXPECT_EQ(x.ns_asns, 2);       // the glue address is not enriched
+  EXPECT_EQ(x.soa_serial_changes, 1);
+  // DE, DE, NL, US: H = 0.5 * 1 + 2 * 0.25 * 2 = 1.5 bits.
+  EXPECT_DOUBLE_EQ(x.country_entropy.value_or(-1), 1.5);
+  // Two addresses at (0,0), two at (0,90): centroid (0,45), each pi/4 away.
+  EXPECT_NEAR(x.geo_dispersion_km.value_or(-1), 6371.0088 * std::numbers::pi / 4, 1e-6);
+
+  const auto& v6 = features.at("v6.test");
+  EXPECT_EQ(v6.ipv4_addresses, 0);
+  EXPECT_EQ(v6.ipv6_addresses, 4);
+  EXPECT_EQ(v6.ipv4_asns, 0);
+  EXPECT_EQ(v6.asns, 3);
+  EXPECT_EQ(v6.prefixes, 2);  // 2001:db8::/32, 2001:db9::/32
+  EXPECT_EQ(v6.answered_lookups, 3);
+  EXPECT_DOUBLE_EQ(v6.set_change_ratio.value_or(-1), 1.0);
+  EXPECT_DOUBLE_EQ(v6.new_address_ratio.value_or(-1), 0.5);
+
+  const auto& down = features.at("down.test");
+  EXPECT_EQ(down.probes, 3);
+  EXPECT_EQ(down.answered_lookups, 0);
+  EXPECT_FALSE(down.min_ttl.has_value());
+  EXPECT_EQ(features.at("never.test"), Features{});
+}
+
+TEST_F(ScoreStoreTest, WindowAndCampaignSelectTheProbes) {
+  store_histories("spring");
+  ScoreStore store(scratch_.dsn());
+  // [T0 + 2 min, T0 + 3 min): only the probes sent at minute 2.
+  Window window;
+  window.since = kT0 + minutes(2);
+  window.until = kT0 + minutes(3);
+  const auto narrow = sql_features(store, window);
+  EXPECT_EQ(narrow.at("x.test").probes, 3);  // A, AAAA, NS at minute 2
+  EXPECT_EQ(narrow.at("x.test").ipv4_addresses, 2);
+  EXPECT_FALSE(narrow.at("x.test").set_change_ratio.has_value());
+  EXPECT_EQ(narrow.at("v6.test").probes, 2);
+  const auto history = store.history("x.test", window);
+  EXPECT_TRUE(testing::same_features(
+      narrow.at("x.test"),
+      scoring::compute_features(history.domain_probes, history.other_probes, history.geo)));
+
+  window = {};
+  window.campaign = "spring";
+  EXPECT_EQ(sql_features(store, window).at("x.test").probes, 9);
+  window.campaign = "autumn";
+  EXPECT_EQ(sql_features(store, window).at("x.test").probes, 0);
+}
+
+TEST_F(ScoreStoreTest, ScoresAreStoredWithTheirWindowAndReadBack) {
+  store_histories();
+  ScoreStore store(scratch_.dsn());
+  const auto rows = store.compute_features({});
+  std::vector<scoring::Verdict> verdicts;
+  for (const auto& row : rows) {
+    verdicts.push_back(scoring::classify(row.features, {}, {}));
+  }
+  // Reasons with the characters that need quoting in arrays and COPY.
+  verdicts[0].reasons.push_back(R"(quote " comma , backslash \ brace { tab	end)");
+  Window window;
+  window.until = kT0 + hours(1);
+  const auto first = store.save(window, R"({"test": true})", rows, verdicts);
+  const auto second = store.save(window, "{}", rows, verdicts);
+  EXPECT_GT(second, first);
+
+  const auto latest = store.latest_scores();
+  ASSERT_EQ(latest.size(), rows.size());
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    EXPECT_EQ(latest[i].domain, rows[i].domain);
+    EXPECT_EQ(latest[i].score_run_id, second);
+    EXPECT_EQ(latest[i].verdict, verdicts[i]);
+    EXPECT_TRUE(testing::same_features(latest[i].features, rows[i].features));
+    EXPECT_EQ(latest[i].window_end, kT0 + hours(1));
+    EXPECT_FALSE(latest[i].window_start.has_value());
+  }
+  EXPECT_EQ(store.score_history("x.test").size(), 2U);
+  EXPECT_EQ(store.latest_score("down.test")->verdict.label, scoring::Label::InsufficientData);
+  EXPECT_FALSE(store.latest_score("not-watched.test").has_value());
+  const auto addresses = store.addresses("x.test", {});
+  ASSERT_EQ(addresses.size(), 4U);
+  EXPECT_EQ(addresses[0].address, "10.1.0.3");  // seen twice, like 10.2.0.2, and sorts first
+  EXPECT_EQ(addresses[0].times_seen, 2);
+  EXPECT_EQ(addresses[0].asn, 64502);
+  EXPECT_EQ(addresses[0].country, "NL");
+  EXPECT_EQ(addresses[3].times_seen, 1);
+}
+
+/// Runs `sql` as fluxwatch_reader: "ok", "denied" (insufficient_privilege, SQLSTATE 42501),
+/// or the error.
+std::string as_reader(const std::string& dsn, const std::string& sql) {
+  pqxx::connection conn(dsn);
+  pqxx::work tx(conn);
+  tx.exec("SET ROLE fluxwatch_reader");
+  try {
+    tx.exec(sql);
+    return "ok";
+  } catch (const pqxx::insufficient_privilege&) {
+    return "denied";  // libpqxx 6.4 leaves sqlstate() empty on this subclass
+  } catch (const pqxx::sql_error& e) {
+    return e.sqlstate() == "42501" ? "denied" : std::string(e.what());
+  }
+}
+
+TEST_F(ScoreStoreTest, ReaderRoleReadsEverythingAndWritesNothing) {
+  store_histories();
+  ScoreStore store(scratch_.dsn());
+  const auto rows = store.compute_features({});
+  store.save({}, "{}", rows, std::vector<scoring::Verdict>(rows.size()));
+  for (const char* read : {"SELECT count(*) FROM latest_scores", "SELECT * FROM answers",
+                           "SELECT * FROM domain_addresses", "SELECT * FROM score_history",
+                           "SELECT * FROM probes JOIN records USING (probe_id)",
+                           "SELECT * FROM address_info", "SELECT * FROM schema_migrations"}) {
+    EXPECT_EQ(as_reader(scratch_.dsn(), read), "ok") << read;
+  }
+  for (const char* write :
+       {"INSERT INTO watchlist (domain) VALUES ('evil.test')", "DELETE FROM probes",
+        "UPDATE domain_scores SET label = 'stable'", "TRUNCATE records",
+        "INSERT INTO score_runs (window_end) VALUES (now())", "CREATE TABLE mine (x int)",
+        "SELECT nextval('probe_id_blocks')"}) {
+    EXPECT_EQ(as_reader(scratch_.dsn(), write), "denied") << write;
+  }
+  pqxx::connection conn(scratch_.dsn());
+  pqxx::work tx(conn);
+  EXPECT_EQ(tx.exec1("SELECT count(*) FROM watchlist WHERE domain = 'evil.test'")[0].as<int>(), 0);
+}
+
+TEST(ScoringMigration, ConcurrentMigrationsOfSeveralDatabasesAllSucceed) {
+  // The role is cluster-wide: four databases migrated at once must not trip over each other.
+  std::vector<std::unique_ptr<testing::ScratchDatabase>> databases;
+  for (int i = 0; i < 4; ++i) {
+    databases.push_back(std::make_unique<testing::ScratchDatabase>());
+  }
+  std::vector<std::future<int>> results;
+  for (const auto& database : databases) {
+    results.push_back(std::async(std::launch::async, [dsn = database->dsn()] {
+      storage::Database db(dsn);
+      return db.migrate();
+    }));
+  }
+  for (auto& result : results) {
+    EXPECT_GE(result.get(), 4);
+  }
+  pqxx::connection conn(databases[0]->dsn());
+  pqxx::work tx(conn);
+  EXPECT_EQ(tx.exec1("SELECT count(*) FROM pg_roles WHERE rolname = 'fluxwatch_reader' AND NOT "
+                     "rolcanlogin")[0]
+                .as<int>(),
+            1);
+  EXPECT_TRUE(tx.exec1("SELECT has_table_privilege('fluxwatch_reader', 'domain_scores', "
+                       "'SELECT') AND NOT has_table_privilege('fluxwatch_reader', "
+                       "'domain_scores', 'INSERT')")[0]
+                  .as<bool>());
+}
+
+}  // namespace
+}  // namespace fluxwatch

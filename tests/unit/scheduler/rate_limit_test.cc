@@ -1,0 +1,123 @@
+// Token buckets with a manual clock: the limits hold from start-up on.
+#include "fluxwatch/scheduler/rate_limit.h"
+
+#include <gtest/gtest.h>
+
+namespace fluxwatch::scheduler {
+namespace {
+
+using std::chrono::milliseconds;
+
+class ManualClock final : public Clock {
+ public:
+  [[nodiscard]] time_point now() const override { return now_; }
+  void advance(std::chrono::nanoseconds step) { now_ += step; }
+
+ private:
+  time_point now_{std::chrono::seconds(1000)};
+};
+
+/// Takes single tokens as fast as allowed for `span`, stepping the clock by `step`.
+int taken_over(RateLimiter& limiter, ManualClock& clock, std::size_t resolver,
+               std::chrono::nanoseconds span, std::chrono::nanoseconds step) {
+  int taken = 0;
+  const auto end = clock.now() + span;
+  while (clock.now() < end) {
+    while (limiter.try_acquire(resolver, 1)) {
+      ++taken;
+    }
+    clock.advance(step);
+  }
+  return taken;
+}
+
+TEST(TokenBucket, StartsWithItsCapacityOnly) {
+  ManualClock clock;
+  TokenBucket bucket(10, 1, clock.now());
+  EXPECT_TRUE(bucket.try_take(1, clock.now()));
+  EXPECT_FALSE(bucket.try_take(1, clock.now()));  // no start-up burst
+  clock.advance(milliseconds(99));
+  EXPECT_FALSE(bucket.try_take(1, clock.now()));
+  clock.advance(milliseconds(1));
+  EXPECT_TRUE(bucket.try_take(1, clock.now()));
+}
+
+TEST(TokenBucket, NeverHoldsMoreThanItsCapacity) {
+  ManualClock clock;
+  TokenBucket bucket(100, 3, clock.now());
+  clock.advance(std::chrono::seconds(60));
+  int taken = 0;
+  while (bucket.try_take(1, clock.now())) {
+    ++taken;
+  }
+  EXPECT_EQ(taken, 3);
+}
+
+TEST(TokenBucket, AvailableAtIsExact) {
+  ManualClock clock;
+  TokenBucket bucket(4, 2, clock.now());
+  ASSERT_TRUE(bucket.try_take(2, clock.now()));
+  const auto at = bucket.available_at(1, clock.now());
+  EXPECT_NEAR(std::chrono::duration<double>(at - clock.now()).count(), 0.25, 0.001);
+  clock.advance(at - clock.now());
+  EXPECT_TRUE(bucket.try_take(1, clock.now()));
+}
+
+TEST(TokenBucket, ZeroRateIsUnlimited) {
+  ManualClock clock;
+  TokenBucket bucket(0, 1, clock.now());
+  for (int i = 0; i < 1000; ++i) {
+    ASSERT_TRUE(bucket.try_take(1, clock.now()));
+  }
+}
+
+TEST(RateLimiter, OverallLimitHoldsOverAnySecond) {
+  ManualClock clock;
+  RateLimiter limiter(clock, 50, 0, 2, 1);
+  // Alternate resolvers: the overall bucket is the binding one.
+  int taken = 0;
+  for (int tick = 0; tick < 3000; ++tick) {  // 3 s in 1 ms steps
+    taken += limiter.try_acquire(static_cast<std::size_t>(tick % 2), 1) ? 1 : 0;
+    clock.advance(milliseconds(1));
+  }
+  EXPECT_GE(taken, 149);
+  EXPECT_LE(taken, 151);  // 50/s x 3 s + the one token it starts with
+}
+
+TEST(RateLimiter, PerResolverLimitHoldsWhenOverallAllowsMore) {
+  ManualClock clock;
+  RateLimiter limiter(clock, 1000, 20, 2, 1);
+  const int first = taken_over(limiter, clock, 0, std::chrono::seconds(2), milliseconds(1));
+  EXPECT_GE(first, 40);
+  EXPECT_LE(first, 41);
+  // The other resolver has its own bucket.
+  EXPECT_TRUE(limiter.try_acquire(1, 1));
+}
+
+TEST(RateLimiter, MultiTokenTakesNeedAllTokensInBothBuckets) {
+  ManualClock clock;
+  RateLimiter limiter(clock, 10, 10, 1, 3);
+  EXPECT_TRUE(limiter.try_acquire(0, 3));   // capacity is 3 (the largest take)
+  EXPECT_FALSE(limiter.try_acquire(0, 3));  // nothing partial was taken ...
+  clock.advance(milliseconds(299));
+  EXPECT_FALSE(limiter.try_acquire(0, 3));
+  clock.advance(milliseconds(2));
+  EXPECT_TRUE(limiter.try_acquire(0, 3));  // ... so 3 tokens after 0.3 s
+  EXPECT_GT(limiter.available_at(0, 3), clock.now());
+}
+
+TEST(RateLimiter, HighRatesAllowBurstsOfTenMillisecondsOnly) {
+  ManualClock clock;
+  RateLimiter limiter(clock, 10000, 0, 1, 1);
+  int burst = 0;
+  while (limiter.try_acquire(0, 1)) {
+    ++burst;
+  }
+  EXPECT_EQ(burst, 100);  // 10,000/s x 10 ms
+  const int second = taken_over(limiter, clock, 0, std::chrono::seconds(1), milliseconds(1));
+  EXPECT_GE(second, 9990);
+  EXPECT_LE(second, 10000);
+}
+
+}  // namespace
+}  // namespace fluxwatch::scheduler
