@@ -17,6 +17,7 @@
 #include "context.h"
 #include "fluxwatch/common/error.h"
 #include "fluxwatch/crawler/crawler.h"
+#include "fluxwatch/fetch/maintenance.h"
 #include "fluxwatch/scheduler/worker.h"
 #include "fluxwatch/storage/schedule_store.h"
 #include "progress.h"
@@ -165,6 +166,49 @@ config::Config reread_config(const CLI::App& run_command) {
   return load_config(global);
 }
 
+/// How often the daemon looks for due feeds and new addresses to HTTP-probe.
+constexpr auto kMaintenanceInterval = std::chrono::seconds(30);
+
+/// The daemon's side duties, on their own thread so a slow feed never delays probing:
+/// refresh the configured feeds when due, and HTTP-probe addresses found since start-up
+/// (only with http_probe.enabled). Failures are logged and retried next time.
+std::thread start_maintenance(const config::Config& config, const std::string& dsn) {
+  if (config.feeds.empty() && !config.http_probe.enabled) {
+    return {};
+  }
+  return std::thread([config, dsn] {
+    const auto started = std::chrono::system_clock::now();
+    std::optional<fetch::FetchMaintenance> maintenance;
+    auto next = std::chrono::steady_clock::now();
+    while (!g_stop.load()) {
+      if (std::chrono::steady_clock::now() >= next) {
+        next = std::chrono::steady_clock::now() + kMaintenanceInterval;
+        try {
+          if (!maintenance) {
+            maintenance.emplace(config, dsn);
+          }
+          for (const auto& feed :
+               maintenance->refresh_due_feeds(std::chrono::system_clock::now())) {
+            using Kind = fetch::FeedOutcome::Kind;
+            if (feed.kind == Kind::Imported) {
+              spdlog::info("feed {}: {} domains ({} new, {} delisted, {} rejected lines)", feed.url,
+                           feed.entries, feed.added, feed.delisted, feed.problems.size());
+            } else if (feed.kind == Kind::Failed) {
+              spdlog::warn("feed {}: {}; the previous import is kept", feed.url, feed.error);
+            }
+          }
+          (void)maintenance->probe_new_addresses({"", started, 10000, 0});  // logs its summary
+        } catch (const std::exception& error) {
+          spdlog::error("feeds/http probes: {} (retrying in {} s)", error.what(),
+                        kMaintenanceInterval.count());
+          maintenance.reset();
+        }
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+  });
+}
+
 int run_scheduler(const config::Config& config, const RunFlags& flags, const CLI::App& command) {
   const auto campaigns = selected_campaigns(config, flags);
   crawler::AresLibrary ares;
@@ -208,6 +252,8 @@ int run_scheduler(const config::Config& config, const RunFlags& flags, const CLI
       --running;
     });
   }
+
+  std::thread maintenance = flags.once ? std::thread() : start_maintenance(config, dsn);
 
   const bool show_progress =
       flags.progress == "always" || (flags.progress == "auto" && stderr_is_terminal());
@@ -255,6 +301,10 @@ int run_scheduler(const config::Config& config, const RunFlags& flags, const CLI
   }
   for (auto& thread : threads) {
     thread.join();
+  }
+  g_stop.store(true);  // workers are done: end the maintenance thread too
+  if (maintenance.joinable()) {
+    maintenance.join();
   }
   if (show_progress) {
     fmt::print(stderr, "\r\033[K");

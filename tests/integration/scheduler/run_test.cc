@@ -351,6 +351,27 @@ TEST_F(RunTest, SigtermWritesEveryBufferedResult) {
   EXPECT_EQ(probe_count(), sent);
 }
 
+TEST_F(RunTest, DaemonImportsConfiguredFeeds) {
+  // A feed listed in the config is fetched by the daemon itself (file:// needs no server)
+  // and its domains join the watchlist while probing goes on.
+  const auto feed = dir_ / "feed.txt";
+  std::ofstream(feed) << "# a feed\nfeed-one.test\nnot a name\nfeed-two.test\n";
+  configure("    min_interval: 5\n    max_interval: 5\n",
+            fmt::format("feeds:\n  - url: \"file://{}\"\n    tag: from-feed\n", feed.string()));
+  import("benign-news.test\n");
+  auto worker = start({"run"}, "worker");
+  EXPECT_TRUE(testing::wait_until(
+      [&] {
+        return scalar("SELECT count(*) FROM watchlist WHERE domain IN ('feed-one.test', "
+                      "'feed-two.test') AND 'from-feed' = ANY (tags)") == 2;
+      },
+      seconds(30)))
+      << worker->log();
+  worker->signal(SIGTERM);
+  ASSERT_EQ(worker->wait(seconds(30)), 0) << worker->log();
+  EXPECT_THAT(worker->log(), HasSubstr("2 domains (2 new"));
+}
+
 TEST_F(RunTest, RateLimitHolds) {
   configure(
       "    min_interval: 3600\n    max_interval: 3600\n    qps: 10\n    qps_per_resolver: 50\n",
