@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
+#include <optional>
 
 #include "context.h"
 #include "fetch_commands.h"
@@ -32,7 +33,7 @@ void setup_logging(const config::Config& config, const GlobalFlags& flags) {
 }  // namespace
 
 int run(int argc, char** argv) {
-  const fetch::CurlGlobal curl;  // libcurl's global set-up, once, before any thread starts
+  std::optional<fetch::CurlGlobal> curl;  // set up in the try below, before any thread starts
   CLI::App app{
       "fluxwatch: an active-probing fast-flux crawler and measurement service.\n"
       "Resolves a watchlist of suspect domains again and again, enriches every answer with\n"
@@ -72,6 +73,7 @@ int run(int argc, char** argv) {
   }
 
   try {
+    curl.emplace();
     const auto config = load_config(global);
     setup_logging(config, global);
     return commands.dispatch(config);
