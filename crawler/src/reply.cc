@@ -23,11 +23,64 @@ constexpr std::uint8_t kTcBit = 0x02;    // in header byte 2
 constexpr std::uint16_t kTypeOpt = 41;   // RFC 6891: a pseudo-record, not data
 constexpr int kMaxCnameHops = 16;        // longer chains are treated as broken
 
-/// Owns an ldns_pkt from ldns_wire2pkt.
-struct LdnsPktDeleter {
-  void operator()(ldns_pkt* packet) const noexcept { ldns_pkt_free(packet); }
+constexpr std::uint8_t kAaBit = 0x04;    // in header byte 2
+
+/// Owns one record from ldns_wire2rr.
+struct LdnsRrDeleter {
+  void operator()(ldns_rr* rr) const noexcept { ldns_rr_free(rr); }
 };
-using LdnsPacket = std::unique_ptr<ldns_pkt, LdnsPktDeleter>;
+using LdnsRr = std::unique_ptr<ldns_rr, LdnsRrDeleter>;
+
+/// The records of one message section, in wire order.
+using RecordList = std::vector<LdnsRr>;
+
+/// The four sections of a reply, each parsed by ldns record by record.
+struct ParsedSections {
+  RecordList question;
+  RecordList answer;
+  RecordList authority;
+  RecordList additional;
+};
+
+std::uint16_t read_u16(std::span<const std::uint8_t> wire, std::size_t offset) {
+  return static_cast<std::uint16_t>((wire[offset] << 8) | wire[offset + 1]);
+}
+
+/**
+ * Parses the sections after the header with ldns_wire2rr, one record at a time, each owned
+ * by an LdnsRr. (ldns_wire2pkt is not used: in ldns 1.8.3 it leaks a TSIG record of the
+ * additional section when a later record is broken, which a hostile server could repeat on
+ * every reply; found by fuzz/fuzz_dns_reply.) Returns an error text, empty on success.
+ */
+std::string parse_sections(std::span<const std::uint8_t> wire, ParsedSections& out) {
+  struct Part {
+    const char* name;
+    std::uint16_t count;
+    ldns_pkt_section section;
+    RecordList* records;
+  };
+  const std::array<Part, 4> parts{{
+      {"question", read_u16(wire, 4), LDNS_SECTION_QUESTION, &out.question},
+      {"answer", read_u16(wire, 6), LDNS_SECTION_ANSWER, &out.answer},
+      {"authority", read_u16(wire, 8), LDNS_SECTION_AUTHORITY, &out.authority},
+      {"additional", read_u16(wire, 10), LDNS_SECTION_ADDITIONAL, &out.additional},
+  }};
+  std::size_t pos = kHeaderSize;
+  for (const auto& part : parts) {
+    part.records->reserve(std::min<std::size_t>(part.count, wire.size() / 11));
+    for (std::uint16_t i = 0; i < part.count; ++i) {
+      ldns_rr* raw = nullptr;
+      const ldns_status status = ldns_wire2rr(&raw, wire.data(), wire.size(), &pos, part.section);
+      LdnsRr record(raw);
+      if (status != LDNS_STATUS_OK || !record) {
+        return fmt::format("{} section, record {} of {}: {}", part.name, i + 1, part.count,
+                           ldns_get_errorstr_by_id(status));
+      }
+      part.records->push_back(std::move(record));
+    }
+  }
+  return {};
+}
 
 /// Owns a string from ldns_rdf2str (malloc'ed by ldns).
 struct MallocDeleter {
@@ -159,11 +212,10 @@ std::string rdata_text(const ldns_rr* rr) {
   return generic_rdata_text(rr);
 }
 
-void append_section(const ldns_rr_list* list, Section section,
+void append_section(const RecordList& list, Section section,
                     std::vector<ResourceRecord>& records) {
-  const std::size_t count = ldns_rr_list_rr_count(list);
-  for (std::size_t i = 0; i < count; ++i) {
-    const ldns_rr* rr = ldns_rr_list_rr(list, i);
+  for (const auto& owned : list) {
+    const ldns_rr* rr = owned.get();
     const auto type = static_cast<std::uint16_t>(ldns_rr_get_type(rr));
     if (type == kTypeOpt) {
       continue;
@@ -252,32 +304,31 @@ bool map_reply(std::span<const std::uint8_t> wire, ProbeResult& result) {
   const bool header_qr = (wire[2] & kQrBit) != 0;
   const bool header_tc = (wire[2] & kTcBit) != 0;
 
-  ldns_pkt* raw = nullptr;
-  const ldns_status status = ldns_wire2pkt(&raw, wire.data(), wire.size());
-  const LdnsPacket packet(raw);
-  if (status != LDNS_STATUS_OK || !packet) {
-    set_malformed(result, fmt::format("unparsable reply ({} bytes): {}", wire.size(),
-                                      ldns_get_errorstr_by_id(status)));
+  ParsedSections sections;
+  if (auto error = parse_sections(wire, sections); !error.empty()) {
+    set_malformed(result, fmt::format("unparsable reply ({} bytes): {}", wire.size(), error));
     // A UDP reply cut short (TC=1) may end mid-record; the full one comes over TCP.
     return header_qr && header_tc;
   }
-  const ldns_pkt* pkt = packet.get();
-  // RFC 6891 6.1.3: the OPT record carries the upper 8 bits of a 12-bit RCODE.
-  result.rcode = (static_cast<int>(ldns_pkt_edns_extended_rcode(pkt)) << 4) |
-                 static_cast<int>(ldns_pkt_get_rcode(pkt));
-  const bool truncated = ldns_pkt_tc(pkt);
-  result.authoritative = ldns_pkt_aa(pkt);
-  if (!ldns_pkt_qr(pkt)) {
+  // RFC 6891 6.1.3: the OPT record's TTL field carries the upper 8 bits of a 12-bit RCODE.
+  for (const auto& record : sections.additional) {
+    if (static_cast<std::uint16_t>(ldns_rr_get_type(record.get())) == kTypeOpt) {
+      result.rcode |= static_cast<int>(ldns_rr_ttl(record.get()) >> 24) << 4;
+      break;
+    }
+  }
+  const bool truncated = header_tc;
+  result.authoritative = (wire[2] & kAaBit) != 0;
+  if (!header_qr) {
     set_malformed(result, "not a response (QR bit clear)");
     return false;
   }
 
   const std::string qname = lower_no_dot(result.name);
   const auto qtype = static_cast<std::uint16_t>(result.qtype);
-  const ldns_rr_list* question = ldns_pkt_question(pkt);
-  const std::size_t qdcount = ldns_rr_list_rr_count(question);
+  const std::size_t qdcount = sections.question.size();
   if (qdcount == 1) {
-    const ldns_rr* asked = ldns_rr_list_rr(question, 0);
+    const ldns_rr* asked = sections.question.front().get();
     const std::string owner = dname_text(ldns_rr_owner(asked));
     const auto type = static_cast<std::uint16_t>(ldns_rr_get_type(asked));
     const auto klass = static_cast<int>(ldns_rr_get_class(asked));
@@ -294,12 +345,11 @@ bool map_reply(std::span<const std::uint8_t> wire, ProbeResult& result) {
   }
 
   std::vector<ResourceRecord>& records = result.records;
-  records.reserve(ldns_rr_list_rr_count(ldns_pkt_answer(pkt)) +
-                  ldns_rr_list_rr_count(ldns_pkt_authority(pkt)) +
-                  ldns_rr_list_rr_count(ldns_pkt_additional(pkt)));
-  append_section(ldns_pkt_answer(pkt), Section::Answer, records);
-  append_section(ldns_pkt_authority(pkt), Section::Authority, records);
-  append_section(ldns_pkt_additional(pkt), Section::Additional, records);
+  records.reserve(sections.answer.size() + sections.authority.size() +
+                  sections.additional.size());
+  append_section(sections.answer, Section::Answer, records);
+  append_section(sections.authority, Section::Authority, records);
+  append_section(sections.additional, Section::Additional, records);
 
   result.outcome = outcome_of(result.rcode);
   if (result.outcome == Outcome::NoError && !chain_ends_in_data(records, qname, qtype)) {

@@ -311,6 +311,22 @@ TEST(MapReply, ErrorReplyWithoutQuestionIsAccepted) {
   EXPECT_EQ(result.outcome, Outcome::FormErr);
 }
 
+TEST(MapReply, TsigFollowedByABrokenRecordIsMalformed) {
+  // Found by fuzz/fuzz_dns_reply (the corpus keeps it as regress-tsig-then-truncated-leak):
+  // ldns_wire2pkt leaked the TSIG record here; records are now parsed and owned one by one.
+  // This test runs under valgrind/ASan in the sanitizer build, where a leak fails it.
+  const std::vector<std::uint8_t> wire{0x12, 0x34, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+                                       0x00, 0x00, 0x00, 0xfa,  // ARCOUNT 250
+                                       0x00, 0x00, 0xfa, 0x00, 0x00, 0x00, 0x00, 0x00,
+                                       0x00, 0x00, 0x00,  // root TSIG, empty RDATA
+                                       0x00, 0x00, 0xfa, 0x00, 0x00, 0x00, 0x00};  // cut
+  auto result = asked("www.example.test");
+  EXPECT_FALSE(map_reply(wire, result));
+  EXPECT_EQ(result.outcome, Outcome::Malformed);
+  EXPECT_NE(result.detail.find("additional section, record 2 of 250"), std::string::npos)
+      << result.detail;
+}
+
 TEST(MapReply, NoErrorWithoutQuestionIsMalformed) {
   Message message;
   message.questions.clear();
