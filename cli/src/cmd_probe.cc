@@ -77,19 +77,6 @@ config::Config apply_flags(config::Config config, const ProbeFlags& flags) {
   return config;
 }
 
-crawler::CrawlerOptions crawler_options(const config::Config& config) {
-  crawler::CrawlerOptions options;
-  options.servers = config.resolvers;
-  options.max_in_flight = config.probe.concurrency;
-  options.timeout = config.probe.timeout;
-  options.tries = config.probe.tries;
-  options.recursion_desired = config.probe.recursion;
-  options.edns = config.probe.edns;
-  options.edns_udp_size = config.probe.edns_udp_size;
-  options.socket_buffer_bytes = config.probe.socket_buffer_bytes;
-  return options;
-}
-
 void log_round(int round, const scheduler::RoundSummary& summary) {
   std::string outcomes;
   for (const auto& [outcome, count] : summary.outcomes) {
@@ -152,8 +139,9 @@ void add_probe_commands(CLI::App& app, CommandTable& table) {
   probe->add_option("--types", flags->types, "Record types, e.g. A,AAAA,NS")->delimiter(',');
   probe->add_option("--concurrency", flags->concurrency, "Queries in flight")
       ->check(CLI::Range(1, 100000));
-  probe->add_option("--timeout-ms", flags->timeout_ms,
-                    "Timeout of the first try in milliseconds (doubled on each retry)")
+  probe
+      ->add_option("--timeout-ms", flags->timeout_ms,
+                   "Timeout of the first try in milliseconds (doubled on each retry)")
       ->check(CLI::Range(10, 60000));
   probe->add_option("--tries", flags->tries, "Tries per query")->check(CLI::Range(1, 10));
   probe->add_flag("--no-recursion", flags->no_recursion,
@@ -163,8 +151,9 @@ void add_probe_commands(CLI::App& app, CommandTable& table) {
   probe->add_option("--rounds", flags->rounds, "Number of rounds")->check(CLI::Range(1, 1000000));
   probe->add_option("--interval", flags->interval_seconds, "Seconds between rounds")
       ->check(CLI::Range(0.0, 86400.0));
-  probe->add_option("--progress", flags->progress,
-                    "Progress line: auto (only on a terminal), always, never")
+  probe
+      ->add_option("--progress", flags->progress,
+                   "Progress line: auto (only on a terminal), always, never")
       ->check(CLI::IsMember({"auto", "always", "never"}));
   table.add(probe, [flags](const config::Config& config) { return run_probe(config, *flags); });
 }

@@ -90,17 +90,12 @@ std::vector<config::Campaign> selected_campaigns(const config::Config& config,
   return chosen;
 }
 
-crawler::CrawlerOptions crawler_options(const config::Config& config,
-                                        const config::Campaign& campaign) {
-  crawler::CrawlerOptions options;
-  options.servers = campaign.resolvers.empty() ? config.resolvers : campaign.resolvers;
-  options.max_in_flight = config.probe.concurrency;
-  options.timeout = config.probe.timeout;
-  options.tries = config.probe.tries;
-  options.recursion_desired = config.probe.recursion;
-  options.edns = config.probe.edns;
-  options.edns_udp_size = config.probe.edns_udp_size;
-  options.socket_buffer_bytes = config.probe.socket_buffer_bytes;
+crawler::CrawlerOptions campaign_crawler_options(const config::Config& config,
+                                                 const config::Campaign& campaign) {
+  auto options = crawler_options(config);  // a campaign may name its own resolvers
+  if (!campaign.resolvers.empty()) {
+    options.servers = campaign.resolvers;
+  }
   return options;
 }
 
@@ -233,9 +228,9 @@ int run_scheduler(const config::Config& config, const RunFlags& flags, const CLI
 
   std::vector<std::unique_ptr<scheduler::Worker>> workers;
   for (const auto& campaign : campaigns) {
-    workers.push_back(std::make_unique<scheduler::Worker>(worker_options(config, campaign, flags),
-                                                          crawler_options(config, campaign),
-                                                          geo_options(config), dsn));
+    workers.push_back(std::make_unique<scheduler::Worker>(
+        worker_options(config, campaign, flags), campaign_crawler_options(config, campaign),
+        geo_options(config), dsn));
   }
   std::vector<scheduler::WorkerStats> stats(workers.size());
   std::vector<std::exception_ptr> failures(workers.size());

@@ -64,6 +64,19 @@ storage::Database open_database(const config::Config& config) {
   return db;
 }
 
+crawler::CrawlerOptions crawler_options(const config::Config& config) {
+  crawler::CrawlerOptions options;
+  options.servers = config.resolvers;
+  options.max_in_flight = config.probe.concurrency;
+  options.timeout = config.probe.timeout;
+  options.tries = config.probe.tries;
+  options.recursion_desired = config.probe.recursion;
+  options.edns = config.probe.edns;
+  options.edns_udp_size = config.probe.edns_udp_size;
+  options.socket_buffer_bytes = config.probe.socket_buffer_bytes;
+  return options;
+}
+
 int CommandTable::dispatch(const config::Config& config) const {
   for (const auto& [subcommand, handler] : entries_) {
     if (subcommand->parsed()) {

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "fluxwatch/config/config.h"
+#include "fluxwatch/crawler/crawler.h"
 #include "fluxwatch/storage/database.h"
 
 namespace CLI {
@@ -42,6 +43,9 @@ struct GlobalFlags {
 [[nodiscard]] std::string database_dsn(const config::Config& config);
 /// Connects and applies pending migrations.
 [[nodiscard]] storage::Database open_database(const config::Config& config);
+
+/// The crawler settings of `probe.*` and `resolvers`.
+[[nodiscard]] crawler::CrawlerOptions crawler_options(const config::Config& config);
 
 /// "s" when count != 1, for messages.
 [[nodiscard]] inline const char* plural(std::size_t count) { return count == 1 ? "" : "s"; }

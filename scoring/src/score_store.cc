@@ -11,21 +11,10 @@
 
 #include "features_sql.h"
 #include "fluxwatch/common/error.h"
+#include "fluxwatch/common/time_text.h"
 
 namespace fluxwatch::scoring {
 namespace {
-
-std::string timestamp_text(TimePoint tp) {
-  using namespace std::chrono;
-  const auto micros = floor<microseconds>(tp);
-  const auto day = floor<days>(micros);
-  const year_month_day date{day};
-  const hh_mm_ss time{micros - day};
-  return fmt::format("{:04}-{:02}-{:02} {:02}:{:02}:{:02}.{:06}+00", static_cast<int>(date.year()),
-                     static_cast<unsigned>(date.month()), static_cast<unsigned>(date.day()),
-                     time.hours().count(), time.minutes().count(), time.seconds().count(),
-                     time.subseconds().count());
-}
 
 TimePoint from_micros(std::int64_t micros) { return TimePoint(std::chrono::microseconds(micros)); }
 
@@ -149,7 +138,7 @@ std::string sort_sql(SortKey sort, bool descending) {
 }
 
 std::string window_start_text(const Window& window) {
-  return window.since ? timestamp_text(*window.since) : "-infinity";
+  return window.since ? format_timestamp_utc(*window.since) : "-infinity";
 }
 
 }  // namespace
@@ -178,7 +167,7 @@ struct ScoreStore::Impl {
   /// The window's end as text: `until`, else the server's now().
   std::string window_end_text(pqxx::work& tx, const Window& window) const {
     if (window.until) {
-      return timestamp_text(*window.until);
+      return format_timestamp_utc(*window.until);
     }
     return tx.exec("SELECT now()::text")[0][0].as<std::string>();
   }

@@ -7,19 +7,6 @@
 
 namespace fluxwatch::storage::detail {
 
-std::string format_timestamp_utc(std::chrono::system_clock::time_point tp) {
-  using namespace std::chrono;
-  // floor, not duration_cast: a time before 1970 must not round towards the epoch.
-  const auto micros = floor<microseconds>(tp);
-  const auto day = floor<days>(micros);
-  const year_month_day date{day};
-  const hh_mm_ss time{micros - day};
-  return fmt::format("{:04}-{:02}-{:02} {:02}:{:02}:{:02}.{:06}+00", static_cast<int>(date.year()),
-                     static_cast<unsigned>(date.month()), static_cast<unsigned>(date.day()),
-                     time.hours().count(), time.minutes().count(), time.seconds().count(),
-                     time.subseconds().count());
-}
-
 std::chrono::system_clock::time_point from_unix_micros(long long micros) {
   return std::chrono::system_clock::time_point{
       std::chrono::duration_cast<std::chrono::system_clock::duration>(

@@ -7,12 +7,11 @@
 #include <string>
 #include <string_view>
 
+#include "fluxwatch/common/time_text.h"
+
 namespace fluxwatch::storage::detail {
 
-/// `tp` as a PostgreSQL timestamptz literal in UTC with microseconds, e.g.
-/// "2026-11-22 10:00:00.123456+00". Sub-microsecond parts are truncated towards the past
-/// (PostgreSQL stores microseconds).
-[[nodiscard]] std::string format_timestamp_utc(std::chrono::system_clock::time_point tp);
+using fluxwatch::format_timestamp_utc;
 
 /// Microseconds since the Unix epoch back to a time_point.
 [[nodiscard]] std::chrono::system_clock::time_point from_unix_micros(long long micros);
