@@ -99,8 +99,7 @@ int run_probe(const config::Config& base, const ProbeFlags& flags) {
     spdlog::warn("the watchlist is empty: add domains with 'fluxwatch watchlist import FILE'");
     return kExitOk;
   }
-  geo::Enricher enricher(geo::GeoOptions{config.geoip.asn_database, config.geoip.city_database,
-                                         config.geoip.cache_entries});
+  geo::Enricher enricher(geo_options(config));
   crawler::Crawler crawler(crawler_options(config));
   spdlog::info("probing {} domain{} x {} record type{} via {} (geo: {})", domains.size(),
                plural(domains.size()), config.probe.record_types.size(),

@@ -99,11 +99,6 @@ crawler::CrawlerOptions campaign_crawler_options(const config::Config& config,
   return options;
 }
 
-geo::GeoOptions geo_options(const config::Config& config) {
-  return geo::GeoOptions{config.geoip.asn_database, config.geoip.city_database,
-                         config.geoip.cache_entries};
-}
-
 scheduler::IntervalPolicy intervals(const config::Campaign& campaign) {
   return scheduler::IntervalPolicy{campaign.base_interval, campaign.min_interval,
                                    campaign.max_interval, campaign.jitter};

@@ -77,6 +77,11 @@ crawler::CrawlerOptions crawler_options(const config::Config& config) {
   return options;
 }
 
+geo::GeoOptions geo_options(const config::Config& config) {
+  return geo::GeoOptions{config.geoip.asn_database, config.geoip.city_database,
+                         config.geoip.cache_entries};
+}
+
 int CommandTable::dispatch(const config::Config& config) const {
   for (const auto& [subcommand, handler] : entries_) {
     if (subcommand->parsed()) {

@@ -9,6 +9,7 @@
 
 #include "fluxwatch/config/config.h"
 #include "fluxwatch/crawler/crawler.h"
+#include "fluxwatch/geo/enricher.h"
 #include "fluxwatch/storage/database.h"
 
 namespace CLI {
@@ -46,6 +47,9 @@ struct GlobalFlags {
 
 /// The crawler settings of `probe.*` and `resolvers`.
 [[nodiscard]] crawler::CrawlerOptions crawler_options(const config::Config& config);
+
+/// The GeoIP settings of `geoip.*`.
+[[nodiscard]] geo::GeoOptions geo_options(const config::Config& config);
 
 /// "s" when count != 1, for messages.
 [[nodiscard]] inline const char* plural(std::size_t count) { return count == 1 ? "" : "s"; }

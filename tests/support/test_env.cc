@@ -1,8 +1,7 @@
 #include "support/test_env.h"
 
-#include <fmt/format.h>
-
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <poll.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -11,6 +10,7 @@
 #include <atomic>
 #include <cerrno>
 #include <cstdlib>
+#include <fstream>
 #include <pqxx/pqxx>
 #include <random>
 #include <stdexcept>
@@ -44,7 +44,9 @@ Endpoint lab_server() {
 Endpoint lab_blackhole() {
   return endpoint_from(env_or("FLUXWATCH_LAB_BLACKHOLE", FLUXWATCH_LAB_BLACKHOLE_DEFAULT));
 }
-std::filesystem::path lab_out_dir() { return env_or("FLUXWATCH_LAB_OUT", FLUXWATCH_LAB_OUT_DEFAULT); }
+std::filesystem::path lab_out_dir() {
+  return env_or("FLUXWATCH_LAB_OUT", FLUXWATCH_LAB_OUT_DEFAULT);
+}
 std::filesystem::path source_dir() {
   return env_or("FLUXWATCH_SOURCE_DIR", FLUXWATCH_SOURCE_DIR_DEFAULT);
 }
@@ -121,6 +123,26 @@ CommandResult run_command(const std::vector<std::string>& argv, const std::strin
   waitpid(pid, &status, 0);
   result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   return result;
+}
+
+std::string write_lab_config(const std::string& name) {
+  const auto mmdb = lab_out_dir() / "mmdb";
+  const auto path =
+      std::filesystem::temp_directory_path() / fmt::format("fluxwatch-{}-{}.yaml", name, getpid());
+  std::ofstream(path) << fmt::format(
+      "resolvers: [\"{}\"]\n"
+      "probe:\n  timeout_ms: 1500\n  tries: 2\n  concurrency: 200\n"
+      "geoip:\n  asn_database: {}\n  city_database: {}\n",
+      lab_server().to_string(), (mmdb / "lab-ASN.mmdb").string(),
+      (mmdb / "lab-City.mmdb").string());
+  return path.string();
+}
+
+CommandResult run_fluxwatch(const std::string& config_path, const std::string& dsn,
+                            const std::vector<std::string>& args, const std::string& input) {
+  std::vector<std::string> argv{fluxwatch_binary().string(), "--config", config_path, "--dsn", dsn};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return run_command(argv, input);
 }
 
 ScratchDatabase::ScratchDatabase() {

@@ -56,6 +56,15 @@ struct CommandResult {
 [[nodiscard]] CommandResult run_command(const std::vector<std::string>& argv,
                                         const std::string& input = {});
 
+/// Writes a fluxwatch config pointed at the lab (its DNS server and MMDBs) to a temporary
+/// file named after `name` and this process, and returns its path.
+[[nodiscard]] std::string write_lab_config(const std::string& name);
+
+/// Runs the fluxwatch binary with `--config config_path --dsn dsn` and then `args`.
+[[nodiscard]] CommandResult run_fluxwatch(const std::string& config_path, const std::string& dsn,
+                                          const std::vector<std::string>& args,
+                                          const std::string& input = {});
+
 /// Polls `condition` until it is true or `deadline` passes; returns its last value.
 template <typename Condition>
 bool wait_until(Condition condition, std::chrono::milliseconds deadline) {

@@ -13,15 +13,15 @@
 namespace fluxwatch {
 namespace {
 
-using ::testing::HasSubstr;
 using testing::CommandResult;
+using ::testing::HasSubstr;
 using testing::run_command;
 
 class PipelineTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     database_ = new testing::ScratchDatabase();
-    config_path_ = new std::string(write_config("pipeline"));
+    config_path_ = new std::string(testing::write_lab_config("pipeline"));
     // Three rounds over the lab watchlist: the data every test below reads.
     must(fluxwatch({"init"}));
     must(fluxwatch({"watchlist", "import",
@@ -34,24 +34,8 @@ class PipelineTest : public ::testing::Test {
     delete config_path_;
   }
 
-  static std::string write_config(const std::string& name) {
-    const auto mmdb = testing::lab_out_dir() / "mmdb";
-    const auto path = std::filesystem::temp_directory_path() /
-                      fmt::format("fluxwatch-{}-{}.yaml", name, getpid());
-    std::ofstream(path) << fmt::format(
-        "resolvers: [\"{}\"]\n"
-        "probe:\n  timeout_ms: 1500\n  tries: 2\n  concurrency: 200\n"
-        "geoip:\n  asn_database: {}\n  city_database: {}\n",
-        testing::lab_server().to_string(), (mmdb / "lab-ASN.mmdb").string(),
-        (mmdb / "lab-City.mmdb").string());
-    return path.string();
-  }
-
   static CommandResult fluxwatch(std::vector<std::string> args, const std::string& input = {}) {
-    std::vector<std::string> argv{testing::fluxwatch_binary().string(), "--config", *config_path_,
-                                  "--dsn", database_->dsn()};
-    argv.insert(argv.end(), args.begin(), args.end());
-    return run_command(argv, input);
+    return testing::run_fluxwatch(*config_path_, database_->dsn(), args, input);
   }
 
   static void must(const CommandResult& result) {
@@ -105,9 +89,10 @@ TEST_F(PipelineTest, EveryDomainIsProbedEveryRoundForEveryType) {
       "SELECT count(*) FROM probes p JOIN watchlist w USING (domain_id) WHERE w.source = $1",
       "lab");
   EXPECT_EQ(probes, domains * 3 * 3);  // 3 rounds x A, AAAA, NS
-  EXPECT_EQ(scalar<long>("SELECT count(*) FROM probe_runs WHERE kind = $1 AND finished_at IS NOT NULL",
-                         "probe"),
-            3);
+  EXPECT_EQ(
+      scalar<long>("SELECT count(*) FROM probe_runs WHERE kind = $1 AND finished_at IS NOT NULL",
+                   "probe"),
+      3);
 }
 
 TEST_F(PipelineTest, FluxDomainShowsManyAddressesAndAsnsAcrossRounds) {
@@ -183,13 +168,15 @@ TEST_F(PipelineTest, EnrichmentNamesItsBuildAndLeavesUnknownAddressesEmpty) {
                                 "127.200.3.1")
                 .size(),
             2U);
-  EXPECT_EQ(scalar<long>("SELECT count(*) FROM address_geo WHERE address = $1::inet AND asn IS NULL",
-                         "127.250.0.1"),
-            1);
-  EXPECT_THAT(scalar<std::string>("SELECT string_agg(DISTINCT b.tag, ',') FROM address_geo g "
-                                  "JOIN geo_builds b USING (geo_build_id) WHERE g.address = $1::inet",
-                                  "127.200.3.1"),
-              HasSubstr("GeoLite2-ASN@"));
+  EXPECT_EQ(
+      scalar<long>("SELECT count(*) FROM address_geo WHERE address = $1::inet AND asn IS NULL",
+                   "127.250.0.1"),
+      1);
+  EXPECT_THAT(
+      scalar<std::string>("SELECT string_agg(DISTINCT b.tag, ',') FROM address_geo g "
+                          "JOIN geo_builds b USING (geo_build_id) WHERE g.address = $1::inet",
+                          "127.200.3.1"),
+      HasSubstr("GeoLite2-ASN@"));
 }
 
 TEST_F(PipelineTest, ReportSummarisesEachDomain) {
@@ -229,11 +216,11 @@ TEST_F(PipelineTest, BadWatchlistLinesAreReportedAndTheRestImported) {
 }
 
 TEST_F(PipelineTest, ConfigErrorsNameFileLineAndKey) {
-  const auto path = std::filesystem::temp_directory_path() /
-                    fmt::format("fluxwatch-bad-{}.yaml", getpid());
+  const auto path =
+      std::filesystem::temp_directory_path() / fmt::format("fluxwatch-bad-{}.yaml", getpid());
   std::ofstream(path) << "probe:\n  concurrency: 10\n  timout_ms: 5\n";
-  const auto result = run_command({testing::fluxwatch_binary().string(), "--config",
-                                   path.string(), "report"});
+  const auto result =
+      run_command({testing::fluxwatch_binary().string(), "--config", path.string(), "report"});
   EXPECT_EQ(result.exit_code, 2);
   EXPECT_THAT(result.err, HasSubstr(path.string() + ":3: probe.timout_ms: unknown setting"));
   std::filesystem::remove(path);

@@ -30,7 +30,7 @@ class LabScoringTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     database_ = new testing::ScratchDatabase();
-    config_path_ = new std::string(write_config());
+    config_path_ = new std::string(testing::write_lab_config("lab-scoring"));
     must(fluxwatch({"init"}));
     must(fluxwatch({"watchlist", "import",
                     (testing::source_dir() / "deploy/lab/watchlist.txt").string(), "--source",
@@ -57,24 +57,8 @@ class LabScoringTest : public ::testing::Test {
     delete config_path_;
   }
 
-  static std::string write_config() {
-    const auto mmdb = testing::lab_out_dir() / "mmdb";
-    const auto path = std::filesystem::temp_directory_path() /
-                      fmt::format("fluxwatch-lab-scoring-{}.yaml", getpid());
-    std::ofstream(path) << fmt::format(
-        "resolvers: [\"{}\"]\n"
-        "probe:\n  timeout_ms: 1500\n  tries: 2\n  concurrency: 200\n"
-        "geoip:\n  asn_database: {}\n  city_database: {}\n",
-        testing::lab_server().to_string(), (mmdb / "lab-ASN.mmdb").string(),
-        (mmdb / "lab-City.mmdb").string());
-    return path.string();
-  }
-
   static CommandResult fluxwatch(std::vector<std::string> args, const std::string& input = {}) {
-    std::vector<std::string> argv{testing::fluxwatch_binary().string(), "--config", *config_path_,
-                                  "--dsn", database_->dsn()};
-    argv.insert(argv.end(), args.begin(), args.end());
-    return testing::run_command(argv, input);
+    return testing::run_fluxwatch(*config_path_, database_->dsn(), args, input);
   }
 
   static void must(const CommandResult& result) {
