@@ -70,6 +70,7 @@ crawler::CrawlerOptions crawler_options(const config::Config& config) {
   options.max_in_flight = config.probe.concurrency;
   options.timeout = config.probe.timeout;
   options.tries = config.probe.tries;
+  options.stall_after = config.probe.stall_after;
   options.recursion_desired = config.probe.recursion;
   options.edns = config.probe.edns;
   options.edns_udp_size = config.probe.edns_udp_size;

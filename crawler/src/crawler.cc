@@ -11,6 +11,7 @@
 #include <array>
 #include <cerrno>
 #include <cstring>
+#include <deque>
 #include <exception>
 #include <limits>
 #include <random>
@@ -95,6 +96,9 @@ void validate(const CrawlerOptions& options) {
     throw ConfigError(
         fmt::format("crawler: timeout must be positive, got {} ms", options.timeout.count()));
   }
+  if (options.stall_after.count() < 0) {
+    throw ConfigError("crawler: stall_after must not be negative");
+  }
   if (options.tries < 1) {
     throw ConfigError(fmt::format("crawler: tries must be at least 1, got {}", options.tries));
   }
@@ -126,7 +130,16 @@ struct Crawler::Impl {
     Channel* channel = nullptr;  // where it is in flight now
     std::uint16_t qid = 0;
     SteadyClock::time_point started;
+    std::uint64_t serial = 0;  // which start() this is; 0 once delivered
+    bool stalled = false;      // no longer counted in active_
     ProbeResult result;
+  };
+
+  /// A start() in time order, to find the queries that have become stalled.
+  struct Started {
+    SteadyClock::time_point at;
+    Pending* pending = nullptr;
+    std::uint64_t serial = 0;
   };
 
   explicit Impl(CrawlerOptions options);
@@ -141,6 +154,11 @@ struct Crawler::Impl {
   bool submit(const Query& query);
   std::size_t poll(std::chrono::milliseconds max_wait, const ResultSink& sink);
   [[nodiscard]] std::size_t in_flight() const noexcept { return slots_.size() - free_.size(); }
+  [[nodiscard]] bool can_start() const noexcept {
+    return !free_.empty() && active_ < max_in_flight_;
+  }
+  void mark_stalled(SteadyClock::time_point now) noexcept;
+  [[nodiscard]] int wait_cap_ms(int cap_ms) const noexcept;
 
   void open_channels();
   std::unique_ptr<Channel> make_channel(const std::string& server, std::size_t index, bool tcp);
@@ -162,6 +180,10 @@ struct Crawler::Impl {
 
   CrawlerOptions options_;
   std::size_t max_in_flight_;
+  std::size_t slot_count_;  // max_in_flight_ plus room for stalled queries
+  std::size_t active_ = 0;  // in flight and not stalled
+  std::uint64_t serial_ = 0;
+  std::deque<Started> started_;  // oldest first
   UniqueFd epoll_;
   std::vector<Channel*> fd_owner_;  // by descriptor: the channel whose socket it is
   std::vector<epoll_event> events_;
@@ -185,6 +207,9 @@ struct Crawler::Impl {
 Crawler::Impl::Impl(CrawlerOptions options)
     : options_(std::move(options)),
       max_in_flight_(std::min(options_.max_in_flight, kMaxInFlight)),
+      slot_count_(options_.stall_after.count() > 0
+                      ? std::min(max_in_flight_ + options_.max_stalled, kMaxInFlight)
+                      : max_in_flight_),
       epoll_(epoll_create1(EPOLL_CLOEXEC)),
       events_(kEpollBatch),
       random_(std::random_device{}()) {
@@ -294,20 +319,20 @@ CrawlStats Crawler::Impl::run(std::span<const Query> queries, const ResultSink& 
   if (in_flight() != 0) {
     throw Error("crawler: run() while submitted queries are in flight");
   }
-  const std::size_t slots = std::min(max_in_flight_, queries.size());
+  const std::size_t slots = std::min(slot_count_, queries.size());
   prepare_slots(slots);
 
   std::size_t next = 0;
   try {
     while (next < queries.size() || free_.size() < slots) {
-      while (!free_.empty() && next < queries.size()) {
+      while (can_start() && next < queries.size()) {
         start(queries[next++]);
       }
       deliver(sink);
       if (free_.size() == slots) {
         continue;
       }
-      wait_and_process();
+      wait_and_process(wait_cap_ms(kMaxWaitMs));
       if (!loop_error_.empty()) {
         throw Error(loop_error_);
       }
@@ -337,14 +362,19 @@ void Crawler::Impl::prepare_slots(std::size_t slots) {
   batch_.clear();
   batch_.reserve(slots);
   loop_error_.clear();
+  active_ = 0;
+  started_.clear();
 }
 
 bool Crawler::Impl::submit(const Query& query) {
-  if (slots_.size() != max_in_flight_) {  // first submit(), or after a run()
-    prepare_slots(max_in_flight_);        // run() returns with nothing in flight
+  if (slots_.size() != slot_count_) {  // first submit(), or after a run()
+    prepare_slots(slot_count_);        // run() returns with nothing in flight
   }
-  if (free_.empty()) {
-    return false;
+  if (!can_start()) {
+    mark_stalled(SteadyClock::now());
+    if (!can_start()) {
+      return false;
+    }
   }
   ++stats_.queries;
   start(query);
@@ -369,7 +399,7 @@ std::size_t Crawler::Impl::poll(std::chrono::milliseconds max_wait, const Result
       }
       return 0;
     }
-    wait_and_process(cap);
+    wait_and_process(wait_cap_ms(cap));
     if (!loop_error_.empty()) {
       throw Error(loop_error_);
     }
@@ -399,6 +429,12 @@ void Crawler::Impl::start(const Query& query) {
   pending.result.resolver = channel.server;
   pending.result.sent_at = std::chrono::system_clock::now();
   pending.started = SteadyClock::now();
+  pending.serial = ++serial_;
+  pending.stalled = false;
+  ++active_;
+  if (options_.stall_after.count() > 0) {
+    started_.push_back({pending.started, &pending, pending.serial});
+  }
   send(channel, pending);
 }
 
@@ -457,6 +493,10 @@ void Crawler::Impl::deliver(const ResultSink& sink) {
           ++stats_.answered;
           break;
       }
+      if (!pending->stalled) {
+        --active_;
+      }
+      pending->serial = 0;
       free_.push_back(pending);
       sink(std::move(pending->result));
     }
@@ -502,6 +542,29 @@ void Crawler::Impl::wait_and_process(int cap_ms) {
     // Anything c-ares (re)sent just now is due no earlier than one timeout from now.
     next_timeout_check_ = std::min(next_timeout_check_, now + options_.timeout);
   }
+  mark_stalled(now);
+}
+
+void Crawler::Impl::mark_stalled(SteadyClock::time_point now) noexcept {
+  while (!started_.empty() && now - started_.front().at >= options_.stall_after) {
+    const Started& oldest = started_.front();
+    // Skipped if that query has been delivered since (its slot may hold a newer one).
+    if (oldest.pending->serial == oldest.serial && !oldest.pending->stalled) {
+      oldest.pending->stalled = true;
+      --active_;
+    }
+    started_.pop_front();
+  }
+}
+
+int Crawler::Impl::wait_cap_ms(int cap_ms) const noexcept {
+  // With the window full, the oldest query stalling is what lets the next one start.
+  if (active_ < max_in_flight_ || started_.empty() || free_.empty()) {
+    return cap_ms;
+  }
+  const auto due = started_.front().at + options_.stall_after;
+  const auto left = std::chrono::ceil<std::chrono::milliseconds>(due - SteadyClock::now()).count();
+  return static_cast<int>(std::clamp<std::int64_t>(left, 0, cap_ms));
 }
 
 void Crawler::Impl::process_timeouts(SteadyClock::time_point now) {
@@ -542,8 +605,11 @@ void Crawler::Impl::abort_run() noexcept {
   batch_.clear();
   free_.clear();
   for (Pending& pending : slots_) {
+    pending.serial = 0;
     free_.push_back(&pending);
   }
+  active_ = 0;
+  started_.clear();
   next_timeout_check_ = SteadyClock::time_point::max();
 }
 
@@ -732,8 +798,12 @@ std::size_t Crawler::capacity_left() const noexcept {
   if (!impl_) {
     return 0;
   }
-  return impl_->slots_.size() == impl_->max_in_flight_ ? impl_->free_.size()
-                                                       : impl_->max_in_flight_ - impl_->in_flight();
+  const Impl& impl = *impl_;
+  if (impl.slots_.size() != impl.slot_count_) {  // nothing submitted yet
+    return impl.max_in_flight_;
+  }
+  return std::min(impl.free_.size(),
+                  impl.max_in_flight_ - std::min(impl.active_, impl.max_in_flight_));
 }
 
 std::vector<std::string> Crawler::servers() const {

@@ -440,5 +440,86 @@ TEST(Crawler, BadOptionsAreRejected) {
   EXPECT_THROW(Crawler{no_timeout}, ConfigError);
 }
 
+// Queries to a silent server stall after stall_after and stop counting against
+// max_in_flight: the lab names behind them are all answered before the first timeout.
+TEST(Crawler, StalledQueriesDoNotHoldTheWindow) {
+  CrawlerOptions options = lab_options();
+  options.servers = {testing::lab_server(), testing::lab_blackhole()};
+  options.max_in_flight = 4;
+  options.stall_after = milliseconds(50);
+  options.timeout = milliseconds(3000);
+  options.tries = 1;
+  Crawler crawler(options);
+
+  std::vector<Query> queries;
+  for (int i = 0; i < 8; ++i) {
+    queries.push_back(Query{i, "benign-news.test", RrType::A, 1});  // to the blackhole
+  }
+  for (int i = 8; i < 108; ++i) {
+    queries.push_back(Query{i, "benign-news.test", RrType::A, 0});
+  }
+  const auto run = crawl(crawler, queries);
+  ASSERT_EQ(run.results.size(), queries.size());
+  std::size_t answered_before_first_timeout = 0;
+  for (const auto& result : run.results) {
+    if (result.outcome == Outcome::Timeout) {
+      break;
+    }
+    EXPECT_EQ(result.outcome, Outcome::NoError) << result.detail;
+    ++answered_before_first_timeout;
+  }
+  EXPECT_EQ(answered_before_first_timeout, 100U);
+  EXPECT_EQ(run.stats.timeouts, 8U);
+}
+
+// The same without the allowance: the silent server's queries fill the window, so the
+// first results are their timeouts (what probe.stall_ms: 0 gives).
+TEST(Crawler, WithoutStallAllowanceSilentQueriesHoldTheWindow) {
+  CrawlerOptions options = lab_options();
+  options.servers = {testing::lab_server(), testing::lab_blackhole()};
+  options.max_in_flight = 4;
+  options.stall_after = milliseconds(0);
+  options.timeout = milliseconds(300);
+  options.tries = 1;
+  Crawler crawler(options);
+  std::vector<Query> queries;
+  for (int i = 0; i < 4; ++i) {
+    queries.push_back(Query{i, "benign-news.test", RrType::A, 1});
+  }
+  for (int i = 4; i < 20; ++i) {
+    queries.push_back(Query{i, "benign-news.test", RrType::A, 0});
+  }
+  const auto run = crawl(crawler, queries);
+  ASSERT_EQ(run.results.size(), queries.size());
+  EXPECT_EQ(run.results.front().outcome, Outcome::Timeout);
+  EXPECT_EQ(run.stats.answered, 16U);
+}
+
+// Continuous use: capacity comes back once the submitted queries stall.
+TEST(Crawler, CapacityReturnsWhenQueriesStall) {
+  CrawlerOptions options = lab_options();
+  options.servers = {testing::lab_blackhole()};
+  options.max_in_flight = 2;
+  options.stall_after = milliseconds(50);
+  options.timeout = milliseconds(5000);
+  options.tries = 1;
+  Crawler crawler(options);
+  ASSERT_TRUE(crawler.submit(Query{1, "benign-news.test", RrType::A}));
+  ASSERT_TRUE(crawler.submit(Query{2, "benign-news.test", RrType::A}));
+  EXPECT_EQ(crawler.capacity_left(), 0U);
+  EXPECT_FALSE(crawler.submit(Query{3, "benign-news.test", RrType::A}));
+  std::size_t delivered = 0;
+  const bool reopened = testing::wait_until(
+      [&] {
+        delivered += crawler.poll(milliseconds(20), [](ProbeResult&&) {});
+        return crawler.capacity_left() == 2;
+      },
+      milliseconds(3000));
+  EXPECT_TRUE(reopened) << "capacity " << crawler.capacity_left();
+  EXPECT_EQ(delivered, 0U) << "nothing has timed out yet";
+  EXPECT_EQ(crawler.in_flight(), 2U);
+  EXPECT_TRUE(crawler.submit(Query{3, "benign-news.test", RrType::A}));
+}
+
 }  // namespace
 }  // namespace fluxwatch::crawler

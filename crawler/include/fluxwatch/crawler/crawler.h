@@ -20,7 +20,15 @@ namespace fluxwatch::crawler {
 struct CrawlerOptions {
   /// Servers to ask; queries are spread over them. Empty: the system's /etc/resolv.conf.
   std::vector<Endpoint> servers;
-  std::size_t max_in_flight = 2000;  ///< queries outstanding at once
+  /// Queries awaiting an answer at once, not counting stalled ones (see stall_after).
+  std::size_t max_in_flight = 2000;
+  /// A query unanswered for this long is "stalled": most likely lost, it stops counting
+  /// against max_in_flight while c-ares waits out its timeout and retries, so names that
+  /// never answer do not hold back the others. Zero: stalled queries keep counting.
+  std::chrono::milliseconds stall_after{500};
+  /// At most this many stalled queries are kept waiting besides max_in_flight (query
+  /// slots cost memory and query ids); when they are all taken, the window shrinks.
+  std::size_t max_stalled = 8192;
   /// Timeout of the first try; c-ares 1.18 doubles it on each retry (2 tries x 2000 ms
   /// wait up to 6 s in all).
   std::chrono::milliseconds timeout{2000};

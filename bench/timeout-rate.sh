@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# timeout-rate.sh - the probe rate against the offline lab when 5% of the names time out,
+# as a ratio to the rate when none do, measured alternately in the same process
+# (bench/timeout_rate.cc drives the crawler library; the silent names go to the lab's
+# never-answering server).
+#
+# Usage: bench/timeout-rate.sh [NAMES] [REPEATS] [CONCURRENCY] [TIMEOUT_SHARE]
+#        (defaults 20000, 3, 150, 0.05). Needs a build (deploy/build).
+# Prints per run and the medians: "round rate" counts the wait for the last timeout (one
+# timeout period, 2 tries = 6 s, is the floor of any round that has one); "answered-name
+# rate" is how fast the other names go on while the timeouts are pending.
+set -euo pipefail
+src="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+build="${FLUXWATCH_BUILD_DIR:-$src/build}"
+work="$(mktemp -d "${TMPDIR:-/tmp}/fluxwatch-timeouts.XXXXXX")"
+chmod 755 "$work"
+export LAB_OUT="$work/lab" LAB_PORT="${BENCH_LAB_PORT:-5330}" LAB_BLACKHOLE_PORT="${BENCH_LAB_BLACKHOLE_PORT:-5331}"
+cleanup() {
+    "$src/deploy/lab/stop-lab.sh" >/dev/null 2>&1 || true
+    rm -rf "$work"
+}
+trap cleanup EXIT
+"$src/deploy/lab/start-lab.sh" >/dev/null
+"$build/bench/fluxwatch_bench_timeout_rate" "127.0.0.1:$LAB_PORT" "127.0.0.1:$LAB_BLACKHOLE_PORT" \
+    "${1:-20000}" "${2:-3}" "${3:-150}" "${4:-0.05}"
