@@ -4,7 +4,8 @@
 // into a FeatureScan (feature_scan.h), in one read-only repeatable-read transaction.
 // COPY takes no bind parameters: the window, campaign and probe id range are set as
 // transaction-local settings (set_config with bind parameters) and read back with
-// current_setting() in one-row subqueries, evaluated once per statement.
+// current_setting() in scalar subqueries: InitPlans, evaluated once per statement (in a
+// plain expression or a joined one-row subquery they are evaluated, and parsed, per row).
 #include <cctype>
 #include <charconv>
 #include <cstdlib>
@@ -46,11 +47,11 @@ constexpr const char* kGeoCopySql =
 constexpr const char* kProbesCopySql =
     "(SELECT p.probe_id, p.domain_id, p.qtype, "
     "(date_part('epoch', p.sent_at) * 1000000)::bigint, "
-    "p.domain_id IS NOT NULL AND (w.campaign = '' OR p.campaign = w.campaign) "
-    "FROM probes p, (SELECT current_setting('fluxwatch.score_since')::timestamptz AS since, "
-    "current_setting('fluxwatch.score_until')::timestamptz AS until, "
-    "current_setting('fluxwatch.score_campaign') AS campaign) w "
-    "WHERE p.sent_at >= w.since AND p.sent_at < w.until)";
+    "p.domain_id IS NOT NULL AND ((SELECT current_setting('fluxwatch.score_campaign')) = '' "
+    "OR p.campaign = (SELECT current_setting('fluxwatch.score_campaign'))) "
+    "FROM probes p "
+    "WHERE p.sent_at >= (SELECT current_setting('fluxwatch.score_since')::timestamptz) "
+    "AND p.sent_at < (SELECT current_setting('fluxwatch.score_until')::timestamptz))";
 
 // probe_id, section, owner (A/AAAA only), rtype, ttl, address, target (NS/SOA only): the
 // records scoring uses, of the probes with ids in the window's range (the scan drops those of
@@ -58,9 +59,10 @@ constexpr const char* kProbesCopySql =
 constexpr const char* kRecordsCopySql =
     "(SELECT r.probe_id, r.section, CASE WHEN r.rtype IN ('A', 'AAAA') THEN r.owner END, "
     "r.rtype, r.ttl, r.address, CASE WHEN r.rtype IN ('NS', 'SOA') THEN r.target END "
-    "FROM records r, (SELECT current_setting('fluxwatch.score_min_probe')::bigint AS low, "
-    "current_setting('fluxwatch.score_max_probe')::bigint AS high) b "
-    "WHERE r.probe_id BETWEEN b.low AND b.high AND r.rtype IN ('A', 'AAAA', 'NS', 'SOA'))";
+    "FROM records r "
+    "WHERE r.probe_id BETWEEN (SELECT current_setting('fluxwatch.score_min_probe')::bigint) "
+    "AND (SELECT current_setting('fluxwatch.score_max_probe')::bigint) "
+    "AND r.rtype IN ('A', 'AAAA', 'NS', 'SOA'))";
 
 // When the window holds most probes, reading the records in index order costs more than one
 // sequential scan; the planner cannot know that from the parameters.

@@ -4,6 +4,7 @@
 #include "fluxwatch/scoring/score_store.h"
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include <pqxx/pqxx>
 #include <tuple>
@@ -188,6 +189,11 @@ std::vector<DomainFeatures> ScoreStore::compute_features(const Window& window) {
         connection, "features");
     const std::string until = impl_->window_end_text(tx, window);
     tx.exec_params(detail::kScanSettingsSql, window_start_text(window), until, window.campaign);
+    using Clock = std::chrono::steady_clock;
+    const auto ms = [](Clock::time_point since) {
+      return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - since).count();
+    };
+    auto phase = Clock::now();
     FeatureScan scan;
     std::vector<std::string> names;
     for (const auto& row : tx.exec(detail::kDomainsSql)) {
@@ -209,10 +215,15 @@ std::vector<DomainFeatures> ScoreStore::compute_features(const Window& window) {
       }
       scan.add_geo(fields.text(0), info);
     });
+    spdlog::debug("scoring: {} domains and their enrichment read in {} ms", names.size(),
+                  ms(phase));
+    phase = Clock::now();
     detail::copy_out(tx, detail::kProbesCopySql, fields, [&] {
       scan.add_probe(fields.int64(0), fields.null(1) ? 0 : fields.int64(1), fields.text(2),
                      fields.int64(3), fields.text(4) == "t");
     });
+    spdlog::debug("scoring: {} probes of the window read in {} ms", scan.probes(), ms(phase));
+    phase = Clock::now();
     if (const auto range = scan.probe_id_range()) {
       const auto table_probes = tx.exec(detail::kProbeRowsEstimateSql)[0][0].as<std::int64_t>();
       if (!window.since || static_cast<std::int64_t>(scan.probes()) * 4 > table_probes) {
@@ -226,8 +237,11 @@ std::vector<DomainFeatures> ScoreStore::compute_features(const Window& window) {
       });
     }
     tx.commit();
+    spdlog::debug("scoring: {} records of them read in {} ms", scan.records(), ms(phase));
+    phase = Clock::now();
     std::vector<DomainFeatures> out;
     auto features = scan.finish();
+    spdlog::debug("scoring: features computed in {} ms", ms(phase));
     out.reserve(features.size());
     for (std::size_t i = 0; i < features.size(); ++i) {
       out.push_back({features[i].first, std::move(names[i]), features[i].second});
