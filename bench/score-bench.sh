@@ -67,8 +67,13 @@ psql_ <<'SQL'
 SET synchronous_commit = off;
 SET maintenance_work_mem = '512MB';
 -- Load without indexes, then rebuild them (as a bulk load would).
-DROP INDEX probes_domain_sent_idx, probes_run_idx, records_probe_idx, records_address_idx,
-           records_ns_cname_target_idx;
+-- (whichever secondary indexes the migrations made: saved here, rebuilt after the load)
+CREATE TEMP TABLE bench_indexes AS
+SELECT indexname, indexdef FROM pg_indexes
+WHERE schemaname = 'public' AND tablename IN ('probes', 'records') AND indexname NOT LIKE '%_pkey';
+DO $$ DECLARE i record; BEGIN
+  FOR i IN SELECT * FROM bench_indexes LOOP EXECUTE format('DROP INDEX %I', i.indexname); END LOOP;
+END $$;
 ALTER TABLE records DROP CONSTRAINT records_probe_id_fkey;
 INSERT INTO probes (probe_id, domain_id, qname, qtype, resolver, sent_at, latency_us, outcome,
                     rcode, via_tcp)
@@ -91,11 +96,9 @@ SELECT d::bigint * 1000 + k, 'answer', format('d%s.bench.test', d), 'NS', 3600,
        format('ns%s.d%s.bench.test', j, d)
 FROM generate_series(1, :domains) d, generate_series(1, :probes) k, generate_series(1, 2) j
 WHERE k % 10 = 0;
-CREATE INDEX probes_domain_sent_idx ON probes (domain_id, sent_at);
-CREATE INDEX probes_run_idx ON probes (run_id);
-CREATE INDEX records_probe_idx ON records (probe_id);
-CREATE INDEX records_address_idx ON records (address) WHERE address IS NOT NULL;
-CREATE INDEX records_ns_cname_target_idx ON records (target) WHERE rtype IN ('NS', 'CNAME');
+DO $$ DECLARE i record; BEGIN
+  FOR i IN SELECT * FROM bench_indexes LOOP EXECUTE i.indexdef; END LOOP;
+END $$;
 ALTER TABLE records ADD CONSTRAINT records_probe_id_fkey FOREIGN KEY (probe_id)
   REFERENCES probes ON DELETE CASCADE;
 VACUUM ANALYZE;

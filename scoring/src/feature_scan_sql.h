@@ -39,8 +39,7 @@ constexpr const char* kProbeRowsEstimateSql =
 
 // address, asn, country, latitude, longitude: what the newest GeoIP build says.
 constexpr const char* kGeoCopySql =
-    "(SELECT DISTINCT ON (g.address) g.address, g.asn, g.country, g.latitude, g.longitude "
-    "FROM address_geo g ORDER BY g.address, g.geo_build_id DESC)";
+    "(SELECT address, asn, country, latitude, longitude FROM address_geo_newest)";
 
 // probe_id, domain_id, qtype, sent_at (microseconds since the epoch), own: every probe of the
 // window; own = it is a watched domain's and passes the campaign filter.
