@@ -1,4 +1,5 @@
-// ScoreStore: features in SQL (features_sql.h), verdicts stored with COPY, scores read back.
+// ScoreStore: features from one COPY pass over the window (feature_scan_sql.h, FeatureScan),
+// verdicts stored with COPY, scores read back.
 // libpqxx 6.4 cannot read std::optional (see storage/src/database.cc), so NULLs are checked
 // field by field.
 #include "fluxwatch/scoring/score_store.h"

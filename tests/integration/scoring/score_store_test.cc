@@ -1,5 +1,5 @@
 // ScoreStore against a real PostgreSQL: hand-made histories written through the real COPY
-// writer (storage::Database::store), the set-based SQL features compared with the C++
+// writer (storage::Database::store), the streamed features (ScoreStore) compared with the C++
 // reference and with values worked out by hand, windows and campaigns, storing and reading
 // scores, the read-only role, and migrations of several databases at once.
 #include "fluxwatch/scoring/score_store.h"
