@@ -8,11 +8,23 @@
 #   fixed addresses, TTL 3600). Every address is enriched.
 # Usage: bench/score-bench.sh [DOMAINS] [PROBES]        (defaults 100000 100 = 10M probes)
 # Needs a build (FLUXWATCH_BUILD_DIR, default build/). The cluster is stopped at the end.
+#   SCORE_BENCH_REPS=N   score N times (default 3) and report the median.
+#   FLUXWATCH_REFERENCE_BUILD=DIR  also time the `fluxwatch score` of another build (e.g. main
+#                        before a change) on the same data, first, and print the ratio.
+# Output (parseable, one figure per line):
+#   generated <P> probes, <R> records for <D> domains in <S> s
+#   reference copy: <S> s wall (median of N: ...)   COPY of every record to /dev/null
+#   [reference score: <S> s wall (median of N: ...)]      with FLUXWATCH_REFERENCE_BUILD
+#   fluxwatch score: <S> s wall (median of N: ...)
+#   ratio score/copy: <X>   [ratio score/reference score: <Y>]
+# then the label counts and EXPLAIN ANALYZE of the main view queries.
 set -euo pipefail
 src="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 build="${FLUXWATCH_BUILD_DIR:-$src/build}"
 domains="${1:-100000}"
 probes="${2:-100}"
+reps="${SCORE_BENCH_REPS:-3}"
+reference_build="${FLUXWATCH_REFERENCE_BUILD:-}"
 [[ "$domains" =~ ^[0-9]+$ && "$probes" =~ ^[0-9]+$ ]] || { echo "usage: $0 [DOMAINS] [PROBES]" >&2; exit 2; }
 work="$(mktemp -d "${TMPDIR:-/tmp}/fluxwatch-scorebench.XXXXXX")"
 chmod 755 "$work"
@@ -22,7 +34,12 @@ cleanup() {
     rm -rf "$work"
 }
 [[ "${BENCH_KEEP:-}" == 1 ]] || trap cleanup EXIT
-"${fw[@]}" init >/dev/null
+ref=("$reference_build/app/fluxwatch" --state-dir "$work/state" -q)
+if [[ -n "$reference_build" ]]; then
+    "${ref[@]}" init >/dev/null  # the reference's schema; ours migrates it later
+else
+    "${fw[@]}" init >/dev/null
+fi
 dsn="$("${fw[@]}" db dsn)"
 psql_() { psql "$dsn" -X -q -v ON_ERROR_STOP=1 -v domains="$domains" -v probes="$probes" "$@"; }
 secs() { awk -v s="$1" -v e="$2" 'BEGIN { printf "%.1f", e - s }'; }
@@ -50,8 +67,13 @@ psql_ <<'SQL'
 SET synchronous_commit = off;
 SET maintenance_work_mem = '512MB';
 -- Load without indexes, then rebuild them (as a bulk load would).
-DROP INDEX probes_domain_sent_idx, probes_run_idx, records_probe_idx, records_address_idx,
-           records_ns_cname_target_idx;
+-- (whichever secondary indexes the migrations made: saved here, rebuilt after the load)
+CREATE TEMP TABLE bench_indexes AS
+SELECT indexname, indexdef FROM pg_indexes
+WHERE schemaname = 'public' AND tablename IN ('probes', 'records') AND indexname NOT LIKE '%_pkey';
+DO $$ DECLARE i record; BEGIN
+  FOR i IN SELECT * FROM bench_indexes LOOP EXECUTE format('DROP INDEX %I', i.indexname); END LOOP;
+END $$;
 ALTER TABLE records DROP CONSTRAINT records_probe_id_fkey;
 INSERT INTO probes (probe_id, domain_id, qname, qtype, resolver, sent_at, latency_us, outcome,
                     rcode, via_tcp)
@@ -74,11 +96,9 @@ SELECT d::bigint * 1000 + k, 'answer', format('d%s.bench.test', d), 'NS', 3600,
        format('ns%s.d%s.bench.test', j, d)
 FROM generate_series(1, :domains) d, generate_series(1, :probes) k, generate_series(1, 2) j
 WHERE k % 10 = 0;
-CREATE INDEX probes_domain_sent_idx ON probes (domain_id, sent_at);
-CREATE INDEX probes_run_idx ON probes (run_id);
-CREATE INDEX records_probe_idx ON records (probe_id);
-CREATE INDEX records_address_idx ON records (address) WHERE address IS NOT NULL;
-CREATE INDEX records_ns_cname_target_idx ON records (target) WHERE rtype IN ('NS', 'CNAME');
+DO $$ DECLARE i record; BEGIN
+  FOR i IN SELECT * FROM bench_indexes LOOP EXECUTE i.indexdef; END LOOP;
+END $$;
 ALTER TABLE records ADD CONSTRAINT records_probe_id_fkey FOREIGN KEY (probe_id)
   REFERENCES probes ON DELETE CASCADE;
 VACUUM ANALYZE;
@@ -91,10 +111,35 @@ if [[ "${BENCH_KEEP:-}" == 1 ]]; then
     exit 0
 fi
 
-start=$(date +%s.%N)
-"${fw[@]}" score --format json
-end=$(date +%s.%N)
-echo "fluxwatch score: $(secs "$start" "$end") s wall"
+median() { sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.1f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+# time_reps LABEL COMMAND...: runs COMMAND $reps times, prints "LABEL: <median> s wall (...)"
+# and leaves the median in $med.
+time_reps() {
+    local label="$1" all="" start end
+    shift
+    for _ in $(seq "$reps"); do
+        start=$(date +%s.%N)
+        "$@" >/dev/null
+        end=$(date +%s.%N)
+        all+="$(secs "$start" "$end") "
+    done
+    med="$(tr ' ' '\n' <<<"$all" | grep . | median)"
+    echo "$label: $med s wall (median of $reps: ${all% })"
+}
+copy_records() { psql "$dsn" -X -q -c "COPY (SELECT probe_id, section, owner, rtype, ttl, address, target FROM records) TO STDOUT" >/dev/null; }
+time_reps "reference copy" copy_records  # COPY of every record to /dev/null: reading the data
+copy_s="$med"
+if [[ -n "$reference_build" ]]; then
+    time_reps "reference score" "${ref[@]}" score --format json
+    ref_s="$med"
+    "${fw[@]}" init >/dev/null  # applies our migrations before timing our score
+fi
+time_reps "fluxwatch score" "${fw[@]}" score --format json
+score_s="$med"
+awk -v s="$score_s" -v c="$copy_s" -v r="${ref_s:-}" 'BEGIN {
+    printf "ratio score/copy: %.2f", s / c
+    if (r != "") printf "   ratio score/reference score: %.3f", s / r
+    printf "\n" }'
 psql_ -At -c "SELECT label, count(*) FROM latest_scores GROUP BY 1 ORDER BY 1"
 
 echo "--- EXPLAIN ANALYZE: one domain's history (answers view)"

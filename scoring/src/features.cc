@@ -1,5 +1,6 @@
-// The reference implementation of the features (see features.h). The SQL in score_store.cc
-// computes the same values set-based; keep both in step (the integration tests compare them).
+// The reference implementation of the features (see features.h). The streaming scan
+// (FeatureScan, feature_scan.cc) computes the same values for every domain in one pass; keep
+// both in step (tests/unit/scoring/feature_scan_test.cc and the integration tests compare them).
 #include "fluxwatch/scoring/features.h"
 
 #include <arpa/inet.h>

@@ -1,17 +1,20 @@
-// ScoreStore: features in SQL (features_sql.h), verdicts stored with COPY, scores read back.
+// ScoreStore: features from one COPY pass over the window (feature_scan_sql.h, FeatureScan),
+// verdicts stored with COPY, scores read back.
 // libpqxx 6.4 cannot read std::optional (see storage/src/database.cc), so NULLs are checked
 // field by field.
 #include "fluxwatch/scoring/score_store.h"
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include <pqxx/pqxx>
 #include <tuple>
 #include <utility>
 
-#include "features_sql.h"
+#include "feature_scan_sql.h"
 #include "fluxwatch/common/error.h"
 #include "fluxwatch/common/time_text.h"
+#include "fluxwatch/scoring/feature_scan.h"
 
 namespace fluxwatch::scoring {
 namespace {
@@ -165,7 +168,7 @@ struct ScoreStore::Impl {
   }
 
   /// The window's end as text: `until`, else the server's now().
-  std::string window_end_text(pqxx::work& tx, const Window& window) const {
+  std::string window_end_text(pqxx::transaction_base& tx, const Window& window) const {
     if (window.until) {
       return format_timestamp_utc(*window.until);
     }
@@ -182,23 +185,68 @@ ScoreStore& ScoreStore::operator=(ScoreStore&&) noexcept = default;
 
 std::vector<DomainFeatures> ScoreStore::compute_features(const Window& window) {
   return impl_->run("computing features", [&](pqxx::connection& connection) {
-    pqxx::work tx(connection, "features");
-    const std::string since = window_start_text(window);
+    // One snapshot for every read; nothing is written.
+    pqxx::transaction<pqxx::isolation_level::repeatable_read, pqxx::readwrite_policy::read_only> tx(
+        connection, "features");
     const std::string until = impl_->window_end_text(tx, window);
-    tx.exec_params(detail::kWindowProbesSql, since, until, window.campaign);
-    tx.exec(detail::kWindowAddressesSql);
-    tx.exec(detail::kWindowNsSql);
-    tx.exec(detail::kAnalyzeSql);
-    tx.exec(detail::kPlannerSettingsSql);
-    std::vector<DomainFeatures> out;
-    for (const auto& row : tx.exec_params(detail::kFeaturesSql, since, until)) {
-      DomainFeatures d;
-      d.domain_id = row[0].as<std::int64_t>();
-      d.domain = row[1].as<std::string>();
-      d.features = read_features(row, 2);
-      out.push_back(std::move(d));
+    tx.exec_params(detail::kScanSettingsSql, window_start_text(window), until, window.campaign);
+    using Clock = std::chrono::steady_clock;
+    const auto ms = [](Clock::time_point since) {
+      return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - since).count();
+    };
+    auto phase = Clock::now();
+    FeatureScan scan;
+    std::vector<std::string> names;
+    for (const auto& row : tx.exec(detail::kDomainsSql)) {
+      scan.add_domain(row[0].as<std::int64_t>(), row[1].as<std::string>());
+      names.push_back(row[1].as<std::string>());
+    }
+    detail::CopyFields fields;
+    detail::copy_out(tx, detail::kGeoCopySql, fields, [&] {
+      AddressInfo info;
+      if (!fields.null(1)) {
+        info.asn = fields.int64(1);
+      }
+      if (!fields.null(2)) {
+        info.country = std::string(fields.text(2));
+      }
+      if (!fields.null(3) && !fields.null(4)) {
+        info.latitude = fields.float64(3);
+        info.longitude = fields.float64(4);
+      }
+      scan.add_geo(fields.text(0), info);
+    });
+    spdlog::debug("scoring: {} domains and their enrichment read in {} ms", names.size(),
+                  ms(phase));
+    phase = Clock::now();
+    detail::copy_out(tx, detail::kProbesCopySql, fields, [&] {
+      scan.add_probe(fields.int64(0), fields.null(1) ? 0 : fields.int64(1), fields.text(2),
+                     fields.int64(3), fields.text(4) == "t");
+    });
+    spdlog::debug("scoring: {} probes of the window read in {} ms", scan.probes(), ms(phase));
+    phase = Clock::now();
+    if (const auto range = scan.probe_id_range()) {
+      const auto table_probes = tx.exec(detail::kProbeRowsEstimateSql)[0][0].as<std::int64_t>();
+      if (!window.since || static_cast<std::int64_t>(scan.probes()) * 4 > table_probes) {
+        tx.exec(detail::kPreferSeqScanSql);
+      }
+      tx.exec_params(detail::kProbeRangeSql, std::to_string(range->first),
+                     std::to_string(range->second));
+      detail::copy_out(tx, detail::kRecordsCopySql, fields, [&] {
+        scan.add_record(fields.int64(0), fields.text(1), fields.text(2), fields.text(3),
+                        fields.int64(4), fields.text(5), fields.text(6));
+      });
     }
     tx.commit();
+    spdlog::debug("scoring: {} records of them read in {} ms", scan.records(), ms(phase));
+    phase = Clock::now();
+    std::vector<DomainFeatures> out;
+    auto features = scan.finish();
+    spdlog::debug("scoring: features computed in {} ms", ms(phase));
+    out.reserve(features.size());
+    for (std::size_t i = 0; i < features.size(); ++i) {
+      out.push_back({features[i].first, std::move(names[i]), features[i].second});
+    }
     return out;
   });
 }

@@ -1,5 +1,5 @@
 // ScoreStore against a real PostgreSQL: hand-made histories written through the real COPY
-// writer (storage::Database::store), the set-based SQL features compared with the C++
+// writer (storage::Database::store), the streamed features (ScoreStore) compared with the C++
 // reference and with values worked out by hand, windows and campaigns, storing and reading
 // scores, the read-only role, and migrations of several databases at once.
 #include "fluxwatch/scoring/score_store.h"
@@ -8,6 +8,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <future>
 #include <map>
 #include <pqxx/pqxx>
@@ -271,6 +272,55 @@ TEST_F(ScoreStoreTest, ScoresAreStoredWithTheirWindowAndReadBack) {
   EXPECT_EQ(addresses[0].asn, 64502);
   EXPECT_EQ(addresses[0].country, "NL");
   EXPECT_EQ(addresses[3].times_seen, 1);
+}
+
+TEST_F(ScoreStoreTest, AddressInfoFollowsTheNewestGeoBuild) {
+  store_histories();
+  pqxx::connection conn(scratch_.dsn());
+  const auto country = [&](const std::string& view) {
+    pqxx::work tx(conn);
+    // `view` is one of two fixed names.
+    const auto rows =
+        tx.exec("SELECT country FROM " + view + " WHERE address = '10.1.0.1' LIMIT 1");
+    return rows.empty() || rows[0][0].is_null() ? std::string("-") : rows[0][0].as<std::string>();
+  };
+  ASSERT_EQ(country("address_info"), "DE");
+  ASSERT_EQ(country("answers"), "DE");
+  {
+    // A newer build (higher id) wins; an older one written afterwards does not.
+    pqxx::work tx(conn);
+    tx.exec(
+        "INSERT INTO geo_builds (geo_build_id, tag) OVERRIDING SYSTEM VALUE "
+        "VALUES (100, 'new'), (50, 'older')");
+    tx.exec(
+        "INSERT INTO address_geo (address, geo_build_id, asn, country) "
+        "VALUES ('10.1.0.1', 100, 64999, 'NL')");
+    tx.exec(
+        "INSERT INTO address_geo (address, geo_build_id, asn, country) "
+        "VALUES ('10.1.0.1', 50, 64998, 'FR')");
+    tx.commit();
+  }
+  EXPECT_EQ(country("address_info"), "NL");
+  EXPECT_EQ(country("answers"), "NL");
+  ScoreStore store(scratch_.dsn());
+  const auto seen = store.addresses("x.test", {});
+  const auto found =
+      std::find_if(seen.begin(), seen.end(), [](const auto& a) { return a.address == "10.1.0.1"; });
+  ASSERT_NE(found, seen.end());
+  EXPECT_EQ(found->country, "NL");
+  {
+    // Deleting the newest build's row falls back to the next newest.
+    pqxx::work tx(conn);
+    tx.exec("DELETE FROM address_geo WHERE geo_build_id = 100");
+    tx.commit();
+  }
+  EXPECT_EQ(country("address_info"), "FR");
+  EXPECT_EQ(country("answers"), "FR");
+  {
+    pqxx::work tx(conn);
+    EXPECT_EQ(tx.exec1("SELECT count(*) FROM address_info")[0].as<int>(),
+              tx.exec1("SELECT count(DISTINCT address) FROM address_geo")[0].as<int>());
+  }
 }
 
 /// Runs `sql` as fluxwatch_reader: "ok", "denied" (insufficient_privilege, SQLSTATE 42501),

@@ -2,7 +2,8 @@
 /// Per-domain features of a probe history over a time window: the inputs of the Holz et al.
 /// flux-score and of the rule-based classifier. compute_features() is the reference
 /// implementation in C++ (unit-tested on hand-made histories); ScoreStore computes the same
-/// features set-based in SQL for every domain at once (docs/queries.md, "Features"), and the
+/// features for every domain at once in one streaming pass (FeatureScan, feature_scan.h;
+/// docs/queries.md, "Features"), and the
 /// integration tests check that both agree.
 
 #include <chrono>

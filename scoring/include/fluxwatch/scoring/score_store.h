@@ -1,6 +1,7 @@
 #pragma once
 /// Storage of scores in PostgreSQL (libpqxx, migration 0004_scoring.sql): computing the
-/// features of every watched domain over a window in one set-based SQL pass, writing the
+/// features of every watched domain over a window in one streaming pass (COPY into a
+/// FeatureScan), writing the
 /// verdicts with COPY, and reading scores back for `fluxwatch report` and `explain`.
 
 #include <chrono>
@@ -74,7 +75,7 @@ class ScoreStore {
   ScoreStore& operator=(ScoreStore&&) noexcept;
 
   /// The features of every watched domain over `window` (domains without probes in it have
-  /// zero counts), in one set-based SQL pass, ordered by domain.
+  /// zero counts), in one pass over the window's probes and records, ordered by domain.
   [[nodiscard]] std::vector<DomainFeatures> compute_features(const Window& window);
 
   /**

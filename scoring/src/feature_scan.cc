@@ -1,0 +1,467 @@
+// FeatureScan: every domain's features in one pass (see feature_scan.h). The definitions are
+// those of compute_features() in features.cc; the integration tests compare both.
+#include "fluxwatch/scoring/feature_scan.h"
+
+#include <arpa/inet.h>
+
+#include <algorithm>
+#include <charconv>
+#include <cstring>
+#include <tuple>
+
+namespace fluxwatch::scoring {
+namespace {
+
+constexpr std::uint8_t kOther = 0;
+constexpr std::uint8_t kA = 1;
+constexpr std::uint8_t kAaaa = 2;
+
+std::uint8_t qtype_code(std::string_view qtype) {
+  if (qtype == "A") {
+    return kA;
+  }
+  return qtype == "AAAA" ? kAaaa : kOther;
+}
+
+/// The serial of an SOA target "mname rname serial refresh retry expire minimum": the third
+/// space-separated field, 1 to 10 digits (as features.cc and the former SQL split_part()).
+std::optional<std::int64_t> soa_serial(std::string_view target) {
+  std::size_t start = 0;
+  for (int field = 0; field < 2; ++field) {
+    start = target.find(' ', start);
+    if (start == std::string_view::npos) {
+      return std::nullopt;
+    }
+    ++start;
+  }
+  const auto end = target.find(' ', start);
+  const auto text = target.substr(start, end == std::string_view::npos ? end : end - start);
+  if (text.empty() || text.size() > 10 ||
+      !std::ranges::all_of(text, [](char c) { return c >= '0' && c <= '9'; })) {
+    return std::nullopt;
+  }
+  std::int64_t value = 0;
+  std::from_chars(text.data(), text.data() + text.size(), value);
+  return value;
+}
+
+std::int64_t lower_median(std::vector<std::uint32_t>& values) {
+  const auto middle = values.begin() + static_cast<std::ptrdiff_t>((values.size() - 1) / 2);
+  std::nth_element(values.begin(), middle, values.end());
+  return *middle;
+}
+
+/// Consecutive-set statistics over sorted, distinct sets (as ChangeStats in features.cc).
+struct ChangeStats {
+  double new_fraction_sum = 0;
+  std::int64_t changed = 0;
+  std::int64_t pairs = 0;
+
+  template <typename T>
+  void add(const std::vector<T>& previous, const std::vector<T>& current) {
+    std::size_t fresh = 0;
+    auto p = previous.begin();
+    for (const auto& item : current) {
+      while (p != previous.end() && *p < item) {
+        ++p;
+      }
+      if (p == previous.end() || *p != item) {
+        ++fresh;
+      }
+    }
+    new_fraction_sum += static_cast<double>(fresh) / static_cast<double>(current.size());
+    changed += current != previous ? 1 : 0;
+    ++pairs;
+  }
+};
+
+template <typename T>
+void sort_unique(std::vector<T>& values) {
+  std::ranges::sort(values);
+  values.erase(std::unique(values.begin(), values.end()), values.end());
+}
+
+}  // namespace
+
+std::optional<BinaryAddress> BinaryAddress::parse(std::string_view text) {
+  if (const auto slash = text.find('/'); slash != std::string_view::npos) {
+    const auto length = text.substr(slash + 1);
+    text = text.substr(0, slash);
+    const bool v6 = text.find(':') != std::string_view::npos;
+    if (length != (v6 ? "128" : "32")) {
+      return std::nullopt;  // a network, not a host address
+    }
+  }
+  char buffer[INET6_ADDRSTRLEN + 1] = {};
+  if (text.empty() || text.size() > INET6_ADDRSTRLEN) {
+    return std::nullopt;
+  }
+  std::memcpy(buffer, text.data(), text.size());
+  BinaryAddress out;
+  if (inet_pton(AF_INET, buffer, out.bytes.data()) == 1) {
+    out.family = 4;
+    return out;
+  }
+  if (inet_pton(AF_INET6, buffer, out.bytes.data()) == 1) {
+    out.family = 6;
+    return out;
+  }
+  return std::nullopt;
+}
+
+std::size_t BinaryAddressHash::operator()(const BinaryAddress& a) const noexcept {
+  std::uint64_t lo = 0;
+  std::uint64_t hi = 0;
+  std::memcpy(&lo, a.bytes.data(), 8);
+  std::memcpy(&hi, a.bytes.data() + 8, 8);
+  std::uint64_t h = lo * 0x9E3779B97F4A7C15ULL ^ (hi + a.family) * 0xC2B2AE3D27D4EB4FULL;
+  return static_cast<std::size_t>(h ^ (h >> 29));
+}
+
+void FeatureScan::add_domain(std::int64_t domain_id, std::string domain) {
+  domain_index_.emplace(domain_id, static_cast<std::int32_t>(domains_.size()));
+  domains_.emplace_back(domain_id, std::move(domain));
+}
+
+void FeatureScan::add_geo(std::string_view address, const AddressInfo& info) {
+  const auto parsed = BinaryAddress::parse(address);
+  if (!parsed) {
+    return;
+  }
+  Geo geo;
+  geo.asn = info.asn;
+  if (info.country) {
+    const auto found = std::ranges::find(countries_, *info.country);
+    geo.country = static_cast<std::int32_t>(found - countries_.begin());
+    if (found == countries_.end()) {
+      countries_.push_back(*info.country);
+    }
+  }
+  if (info.latitude && info.longitude) {
+    geo.has_point = true;
+    geo.point = {*info.latitude, *info.longitude};
+  }
+  geo_.insert_or_assign(*parsed, geo);
+}
+
+void FeatureScan::add_probe(std::int64_t probe_id, std::int64_t domain_id, std::string_view qtype,
+                            std::int64_t sent_at_us, bool own) {
+  std::int32_t domain = -1;
+  if (own) {
+    if (const auto found = domain_index_.find(domain_id); found != domain_index_.end()) {
+      domain = found->second;
+    }
+  }
+  probes_.push_back({probe_id, sent_at_us, domain, qtype_code(qtype)});
+  sorted_ = false;
+}
+
+void FeatureScan::sort_probes() {
+  // The domain's probes in time order (ties by id), domains in output order, the others last:
+  // every later pass walks domains and probes in this order.
+  std::ranges::sort(probes_, [](const Probe& a, const Probe& b) {
+    const auto key = [](const Probe& p) {
+      return std::tuple(p.domain < 0 ? INT32_MAX : p.domain, p.sent_at_us, p.probe_id);
+    };
+    return key(a) < key(b);
+  });
+  by_id_.clear();
+  by_id_.reserve(probes_.size());
+  for (std::uint32_t i = 0; i < probes_.size(); ++i) {
+    by_id_.emplace_back(probes_[i].probe_id, i);
+  }
+  std::ranges::sort(by_id_);
+  last_found_ = 0;
+  sorted_ = true;
+}
+
+std::optional<std::pair<std::int64_t, std::int64_t>> FeatureScan::probe_id_range() const {
+  if (probes_.empty()) {
+    return std::nullopt;
+  }
+  const auto [low, high] = std::ranges::minmax_element(
+      probes_, [](const Probe& a, const Probe& b) { return a.probe_id < b.probe_id; });
+  return std::pair(low->probe_id, high->probe_id);
+}
+
+std::optional<std::uint32_t> FeatureScan::find_probe(std::int64_t probe_id) {
+  // Records arrive mostly in probe order: try the last hit and its successor first.
+  for (std::size_t at : {last_found_, last_found_ + 1}) {
+    if (at < by_id_.size() && by_id_[at].first == probe_id) {
+      last_found_ = at;
+      return by_id_[at].second;
+    }
+  }
+  const auto found = std::ranges::lower_bound(by_id_, std::pair(probe_id, std::uint32_t{0}));
+  if (found == by_id_.end() || found->first != probe_id) {
+    return std::nullopt;
+  }
+  last_found_ = static_cast<std::size_t>(found - by_id_.begin());
+  return found->second;
+}
+
+std::uint32_t FeatureScan::intern(std::string_view name) {
+  if (has_last_owner_ && name == last_owner_) {
+    return last_owner_id_;
+  }
+  std::string key(name);
+  const auto [entry, fresh] = names_.try_emplace(key, static_cast<std::uint32_t>(names_.size()));
+  last_owner_ = std::move(key);
+  last_owner_id_ = entry->second;
+  has_last_owner_ = true;
+  return entry->second;
+}
+
+void FeatureScan::add_record(std::int64_t probe_id, std::string_view section,
+                             std::string_view owner, std::string_view rtype, std::int64_t ttl,
+                             std::string_view address, std::string_view target) {
+  if (!sorted_) {
+    sort_probes();
+  }
+  const auto index = find_probe(probe_id);
+  if (!index) {
+    return;  // a probe outside the window
+  }
+  ++records_seen_;
+  const Probe& probe = probes_[*index];
+  const bool address_type = rtype == "A" || rtype == "AAAA";
+  std::optional<BinaryAddress> parsed;
+  if (address_type && !address.empty()) {
+    parsed = BinaryAddress::parse(address);
+  }
+  // Any probe of the window can tell an NS host's addresses (answer or glue).
+  if (parsed && (section == "answer" || section == "additional")) {
+    host_addresses_.push_back({intern(owner), *parsed});
+  }
+  if (probe.domain < 0) {
+    return;
+  }
+  const auto ttl32 = static_cast<std::uint32_t>(ttl);
+  if (parsed && section == "answer" && probe.qtype != kOther &&
+      rtype == (probe.qtype == kA ? "A" : "AAAA")) {
+    address_records_.push_back({*index, ttl32, *parsed});
+  } else if (rtype == "NS" && section == "answer" && !target.empty()) {
+    ns_records_.push_back({*index, ttl32, intern(target)});
+  } else if (rtype == "SOA") {
+    if (const auto serial = soa_serial(target)) {
+      serials_.push_back({*index, *serial});
+    }
+  }
+}
+
+std::vector<std::pair<std::int64_t, Features>> FeatureScan::finish() {
+  if (!sorted_) {
+    sort_probes();
+  }
+  const auto by_probe = [](const auto& a, const auto& b) { return a.probe < b.probe; };
+  std::ranges::sort(address_records_, [](const AddressRecord& a, const AddressRecord& b) {
+    return std::tie(a.probe, a.address) < std::tie(b.probe, b.address);
+  });
+  std::ranges::sort(ns_records_, [](const NameRecord& a, const NameRecord& b) {
+    return std::tie(a.probe, a.name) < std::tie(b.probe, b.name);
+  });
+  std::ranges::stable_sort(serials_, by_probe);
+
+  // Addresses of each name that is an NS target of some domain.
+  std::vector<bool> is_ns_name(names_.size(), false);
+  for (const auto& record : ns_records_) {
+    is_ns_name[record.name] = true;
+  }
+  std::vector<std::vector<BinaryAddress>> name_addresses(names_.size());
+  for (const auto& host : host_addresses_) {
+    if (is_ns_name[host.owner]) {
+      name_addresses[host.owner].push_back(host.address);
+    }
+  }
+  host_addresses_.clear();
+  host_addresses_.shrink_to_fit();
+  for (auto& list : name_addresses) {
+    sort_unique(list);
+  }
+
+  std::vector<std::pair<std::int64_t, Features>> out;
+  out.reserve(domains_.size());
+  std::size_t probe_at = 0;
+  std::size_t address_at = 0;
+  std::size_t ns_at = 0;
+  std::size_t serial_at = 0;
+  for (std::int32_t d = 0; d < static_cast<std::int32_t>(domains_.size()); ++d) {
+    out.emplace_back(domains_[static_cast<std::size_t>(d)].first,
+                     features_of(d, probe_at, address_at, ns_at, serial_at, name_addresses));
+  }
+  return out;
+}
+
+Features FeatureScan::features_of(
+    std::int32_t domain, std::size_t& probe_at, std::size_t& address_at, std::size_t& ns_at,
+    std::size_t& serial_at, const std::vector<std::vector<BinaryAddress>>& name_addresses) const {
+  Features f;
+  while (probe_at < probes_.size() && probes_[probe_at].domain == domain) {
+    f.probes += 1;
+    f.address_probes += probes_[probe_at].qtype != kOther ? 1 : 0;
+    ++probe_at;
+  }
+  const auto end = static_cast<std::uint32_t>(probe_at);
+
+  // Lookups: the distinct addresses of each answered A/AAAA probe, in time order.
+  std::vector<BinaryAddress> previous[3];
+  bool has_previous[3] = {false, false, false};
+  std::int64_t lookups[3] = {0, 0, 0};
+  ChangeStats change;
+  std::vector<std::uint32_t> ttls;
+  std::vector<BinaryAddress> distinct;
+  std::vector<BinaryAddress> current;
+  while (address_at < address_records_.size() && address_records_[address_at].probe < end) {
+    const auto probe = address_records_[address_at].probe;
+    current.clear();
+    for (; address_at < address_records_.size() && address_records_[address_at].probe == probe;
+         ++address_at) {
+      const auto& record = address_records_[address_at];
+      ttls.push_back(record.ttl);
+      if (current.empty() || current.back() != record.address) {
+        current.push_back(record.address);  // sorted by address within the probe
+      }
+    }
+    const auto type = probes_[probe].qtype;
+    ++lookups[type];
+    f.max_answer_size = std::max(f.max_answer_size, static_cast<std::int64_t>(current.size()));
+    distinct.insert(distinct.end(), current.begin(), current.end());
+    if (has_previous[type]) {
+      change.add(previous[type], current);
+    }
+    previous[type].swap(current);
+    has_previous[type] = true;
+  }
+  f.answered_lookups = std::max(lookups[kA], lookups[kAaaa]);
+  if (change.pairs > 0) {
+    f.new_address_ratio = change.new_fraction_sum / static_cast<double>(change.pairs);
+    f.set_change_ratio = static_cast<double>(change.changed) / static_cast<double>(change.pairs);
+  }
+  if (!ttls.empty()) {
+    f.min_ttl = *std::ranges::min_element(ttls);
+    f.median_ttl = lower_median(ttls);
+  }
+
+  // Enrichment of the distinct addresses.
+  sort_unique(distinct);
+  std::vector<std::int64_t> asns;
+  std::vector<std::int64_t> v4_asns;
+  std::vector<std::int64_t> per_country(countries_.size(), 0);
+  std::vector<std::uint64_t> prefixes;
+  std::vector<LatLon> points;
+  for (const auto& address : distinct) {
+    const bool v4 = address.family == 4;
+    (v4 ? f.ipv4_addresses : f.ipv6_addresses) += 1;
+    // IPv4 /16 or IPv6 /32, tagged with the family.
+    const std::uint64_t prefix =
+        v4 ? (std::uint64_t{4} << 32) | (std::uint64_t{address.bytes[0]} << 8) | address.bytes[1]
+           : (std::uint64_t{6} << 32) | (std::uint64_t{address.bytes[0]} << 24) |
+                 (std::uint64_t{address.bytes[1]} << 16) | (std::uint64_t{address.bytes[2]} << 8) |
+                 address.bytes[3];
+    prefixes.push_back(prefix);
+    const auto found = geo_.find(address);
+    if (found == geo_.end()) {
+      continue;
+    }
+    const Geo& geo = found->second;
+    if (geo.asn) {
+      asns.push_back(*geo.asn);
+      if (v4) {
+        v4_asns.push_back(*geo.asn);
+      }
+    }
+    if (geo.country >= 0) {
+      ++per_country[static_cast<std::size_t>(geo.country)];
+    }
+    if (geo.has_point) {
+      points.push_back(geo.point);
+    }
+  }
+  sort_unique(asns);
+  sort_unique(v4_asns);
+  sort_unique(prefixes);
+  f.asns = static_cast<std::int64_t>(asns.size());
+  f.ipv4_asns = static_cast<std::int64_t>(v4_asns.size());
+  f.prefixes = static_cast<std::int64_t>(prefixes.size());
+  std::vector<std::int64_t> counts;
+  for (const auto count : per_country) {
+    if (count > 0) {
+      counts.push_back(count);
+    }
+  }
+  f.countries = static_cast<std::int64_t>(counts.size());
+  if (!counts.empty()) {
+    f.country_entropy = entropy_bits(counts);
+  }
+  f.geo_dispersion_km = mean_distance_from_centroid_km(points);
+
+  // NS answers: the name set of each probe with one, in time order.
+  std::vector<std::uint32_t> ns_ttls;
+  std::vector<std::uint32_t> ns_names;
+  std::vector<std::uint32_t> ns_previous;
+  std::vector<std::uint32_t> ns_current;
+  bool ns_has_previous = false;
+  ChangeStats ns_change;
+  while (ns_at < ns_records_.size() && ns_records_[ns_at].probe < end) {
+    const auto probe = ns_records_[ns_at].probe;
+    ns_current.clear();
+    for (; ns_at < ns_records_.size() && ns_records_[ns_at].probe == probe; ++ns_at) {
+      ns_ttls.push_back(ns_records_[ns_at].ttl);
+      if (ns_current.empty() || ns_current.back() != ns_records_[ns_at].name) {
+        ns_current.push_back(ns_records_[ns_at].name);
+      }
+    }
+    ns_names.insert(ns_names.end(), ns_current.begin(), ns_current.end());
+    if (ns_has_previous) {
+      ns_change.add(ns_previous, ns_current);
+    }
+    ns_previous.swap(ns_current);
+    ns_has_previous = true;
+  }
+  if (!ns_ttls.empty()) {
+    f.ns_min_ttl = *std::ranges::min_element(ns_ttls);
+    f.ns_median_ttl = lower_median(ns_ttls);
+  }
+  if (ns_change.pairs > 0) {
+    f.ns_change_ratio =
+        static_cast<double>(ns_change.changed) / static_cast<double>(ns_change.pairs);
+  }
+  sort_unique(ns_names);
+  f.ns_names = static_cast<std::int64_t>(ns_names.size());
+  std::vector<BinaryAddress> ns_addresses;
+  for (const auto name : ns_names) {
+    const auto& list = name_addresses[name];
+    ns_addresses.insert(ns_addresses.end(), list.begin(), list.end());
+  }
+  sort_unique(ns_addresses);
+  std::vector<std::int64_t> ns_asns;
+  for (const auto& address : ns_addresses) {
+    if (const auto found = geo_.find(address); found != geo_.end() && found->second.asn) {
+      ns_asns.push_back(*found->second.asn);
+    }
+  }
+  sort_unique(ns_asns);
+  f.ns_addresses = static_cast<std::int64_t>(ns_addresses.size());
+  f.ns_asns = static_cast<std::int64_t>(ns_asns.size());
+
+  // SOA serials: the smallest per probe, changes between consecutive probes that had one.
+  std::optional<std::int64_t> previous_serial;
+  std::int64_t serial_changes = 0;
+  while (serial_at < serials_.size() && serials_[serial_at].probe < end) {
+    const auto probe = serials_[serial_at].probe;
+    std::int64_t serial = serials_[serial_at].serial;
+    for (; serial_at < serials_.size() && serials_[serial_at].probe == probe; ++serial_at) {
+      serial = std::min(serial, serials_[serial_at].serial);
+    }
+    if (previous_serial && *previous_serial != serial) {
+      ++serial_changes;
+    }
+    previous_serial = serial;
+  }
+  if (previous_serial) {
+    f.soa_serial_changes = serial_changes;
+  }
+  return f;
+}
+
+}  // namespace fluxwatch::scoring
