@@ -26,6 +26,7 @@ struct ProbeFlags {
   std::optional<int> timeout_ms;
   std::optional<int> tries;
   bool no_recursion = false;
+  bool no_store = false;
   std::string asn_db;
   std::string city_db;
   int rounds = 1;
@@ -77,17 +78,17 @@ config::Config apply_flags(config::Config config, const ProbeFlags& flags) {
   return config;
 }
 
-void log_round(int round, const scheduler::RoundSummary& summary) {
+void log_round(int round, const scheduler::RoundSummary& summary, bool stored) {
   std::string outcomes;
   for (const auto& [outcome, count] : summary.outcomes) {
     outcomes += fmt::format("{}{} {}", outcomes.empty() ? "" : ", ", outcome_name(outcome), count);
   }
   const double seconds = summary.elapsed.count();
-  spdlog::info(
-      "round {} (run {}): {} queries in {:.2f} s ({:.0f}/s), {} records stored, {} errors; {}",
-      round, summary.run_id, summary.queries, seconds,
-      seconds > 0 ? static_cast<double>(summary.queries) / seconds : 0.0, summary.records,
-      summary.errors, outcomes.empty() ? "nothing to probe" : outcomes);
+  spdlog::info("round {} (run {}): {} queries in {:.2f} s ({:.0f}/s), {} records {}, {} errors; {}",
+               round, summary.run_id, summary.queries, seconds,
+               seconds > 0 ? static_cast<double>(summary.queries) / seconds : 0.0, summary.records,
+               stored ? "stored" : "resolved (not stored)", summary.errors,
+               outcomes.empty() ? "nothing to probe" : outcomes);
 }
 
 int run_probe(const config::Config& base, const ProbeFlags& flags) {
@@ -110,6 +111,7 @@ int run_probe(const config::Config& base, const ProbeFlags& flags) {
   options.record_types = config.probe.record_types;
   options.batch_size = config.probe.batch_size;
   options.settings_json = config::to_json(config);
+  options.store = !flags.no_store;
   const bool show_progress =
       flags.progress == "always" || (flags.progress == "auto" && stderr_is_terminal());
   for (int round = 1; round <= flags.rounds; ++round) {
@@ -122,7 +124,7 @@ int run_probe(const config::Config& base, const ProbeFlags& flags) {
           progress.update(state.done, state.total, state.errors, state.elapsed);
         });
     progress.finish();
-    log_round(round, summary);
+    log_round(round, summary, options.store);
   }
   return kExitOk;
 }
@@ -145,6 +147,8 @@ void add_probe_commands(CLI::App& app, CommandTable& table) {
   probe->add_option("--tries", flags->tries, "Tries per query")->check(CLI::Range(1, 10));
   probe->add_flag("--no-recursion", flags->no_recursion,
                   "Clear the RD bit (for asking authoritative servers)");
+  probe->add_flag("--no-store", flags->no_store,
+                  "Resolve (and enrich) but store nothing: for measuring resolution alone");
   probe->add_option("--asn-db", flags->asn_db, "GeoLite2-ASN shaped MMDB file");
   probe->add_option("--city-db", flags->city_db, "GeoLite2-City shaped MMDB file");
   probe->add_option("--rounds", flags->rounds, "Number of rounds")->check(CLI::Range(1, 1000000));

@@ -106,7 +106,9 @@ RoundSummary run_round(const std::vector<WatchedDomain>& domains, crawler::Crawl
                        const RoundOptions& options, const ProgressCallback& progress) {
   RoundSummary summary;
   const auto started = std::chrono::steady_clock::now();
-  summary.run_id = writer.begin_run("probe", options.settings_json);
+  if (options.store) {
+    summary.run_id = writer.begin_run("probe", options.settings_json);
+  }
   const auto queries = plan_round(domains, options.record_types);
   const std::string geo_build = enricher.build_tag();
   const bool enrich = geo_build != "none";
@@ -114,6 +116,9 @@ RoundSummary run_round(const std::vector<WatchedDomain>& domains, crawler::Crawl
   BatchQueue queue(options.queued_batches);
   std::exception_ptr writer_error;
   std::thread writer_thread([&] {
+    if (!options.store) {
+      return;
+    }
     try {
       while (auto batch = queue.pop()) {
         writer.store(*batch);
@@ -135,7 +140,9 @@ RoundSummary run_round(const std::vector<WatchedDomain>& domains, crawler::Crawl
     if (batch.results.empty() && batch.enrichment.empty()) {
       return;
     }
-    writer_alive = writer_alive && queue.push(std::move(batch));
+    if (options.store) {
+      writer_alive = writer_alive && queue.push(std::move(batch));
+    }
     batch = storage::ProbeBatch{summary.run_id, {}, {}, geo_build};
     batch.results.reserve(options.batch_size);
   };
@@ -181,10 +188,12 @@ RoundSummary run_round(const std::vector<WatchedDomain>& domains, crawler::Crawl
   summary.errors = state.errors;
   summary.tcp_retries = stats.tcp_retries;
   summary.enrichment_rows = enriched.size();
-  writer.finish_run(summary.run_id,
-                    storage::RunTotals{static_cast<std::int64_t>(summary.queries),
-                                       static_cast<std::int64_t>(summary.records),
-                                       static_cast<std::int64_t>(summary.errors)});
+  if (options.store) {
+    writer.finish_run(summary.run_id,
+                      storage::RunTotals{static_cast<std::int64_t>(summary.queries),
+                                         static_cast<std::int64_t>(summary.records),
+                                         static_cast<std::int64_t>(summary.errors)});
+  }
   summary.elapsed = std::chrono::steady_clock::now() - started;
   return summary;
 }

@@ -25,9 +25,12 @@ namespace fluxwatch::scheduler {
 
 struct RoundOptions {
   std::vector<RrType> record_types{RrType::A};
-  std::size_t batch_size = 5000;    ///< results per COPY transaction
-  std::size_t queued_batches = 4;   ///< batches waiting for the writer before probing pauses
+  std::size_t batch_size = 5000;     ///< results per COPY transaction
+  std::size_t queued_batches = 4;    ///< batches waiting for the writer before probing pauses
   std::string settings_json = "{}";  ///< recorded with the run
+  /// False: resolve (and enrich) but store nothing, not even a probe_runs row; run_id is
+  /// 0. For measuring resolution apart from storage (bench/run.sh).
+  bool store = true;
 };
 
 /// Where a round is; handed to the progress callback.
@@ -57,11 +60,11 @@ using ProgressCallback = std::function<void(const Progress&)>;
 
 /// The queries of one round, domain-major so a domain's types are asked together.
 [[nodiscard]] std::vector<crawler::Query> plan_round(const std::vector<WatchedDomain>& domains,
-                                                    const std::vector<RrType>& types);
+                                                     const std::vector<RrType>& types);
 
 /**
- * Runs one round over `domains` and stores everything. `writer` is used only from the
- * writer thread while this runs; the caller must not use it concurrently.
+ * Runs one round over `domains` and stores everything (unless `options.store` is false). `writer`
+ * is used only from the writer thread while this runs; the caller must not use it concurrently.
  * @throw fluxwatch::Error if storing fails after the storage layer's retries.
  */
 RoundSummary run_round(const std::vector<WatchedDomain>& domains, crawler::Crawler& crawler,
