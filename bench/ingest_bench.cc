@@ -20,7 +20,8 @@ namespace {
 using fluxwatch::ProbeResult;
 using fluxwatch::ResourceRecord;
 
-/// Result i as the bench zone answers it: 1 + i % 5 A records of the lab's flux networks.
+/// Result i as nsd answers it from the bench zone: 1 + i % 5 A records of the lab's flux
+/// networks, the NS record and its glue.
 ProbeResult make_result(std::size_t i, const fluxwatch::WatchedDomain* domain,
                         std::chrono::system_clock::time_point now) {
   ProbeResult result;
@@ -42,6 +43,17 @@ ProbeResult make_result(std::size_t i, const fluxwatch::WatchedDomain* domain,
                        .ttl = 30,
                        .data = fmt::format("127.64.{}.{}", 1 + x / 254, 1 + x % 254)});
   }
+  // nsd adds the zone's NS record and its glue address to every answer.
+  result.records.push_back(ResourceRecord{.section = fluxwatch::Section::Authority,
+                                          .owner = "bench.test",
+                                          .type = static_cast<std::uint16_t>(fluxwatch::RrType::NS),
+                                          .ttl = 3600,
+                                          .data = "ns.bench.test"});
+  result.records.push_back(ResourceRecord{.section = fluxwatch::Section::Additional,
+                                          .owner = "ns.bench.test",
+                                          .type = static_cast<std::uint16_t>(fluxwatch::RrType::A),
+                                          .ttl = 3600,
+                                          .data = "127.0.0.1"});
   return result;
 }
 

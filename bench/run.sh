@@ -22,7 +22,8 @@
 #   --sched NAMES BIG SECONDS   scheduler-bench arguments (default 20000 1000000 30)
 #   --skip ITEMS         comma list of items to skip: scheduler, score
 #   --keep               keep the work directory (logs, nsd, data) and say where
-# Environment: FLUXWATCH_BUILD_DIR (default build/), BENCH_NSD_PORT (default 5390).
+# Environment: FLUXWATCH_BUILD_DIR (default build/), BENCH_NSD_PORT (default 5390),
+#   BENCH_LAB_PORT / BENCH_LAB_BLACKHOLE_PORT (the PowerDNS lab of scheduler-bench.sh, 5370/5371).
 # Needs: deploy/install-deps (nsd, dnsperf, postgresql, time) and deploy/build.
 # Starts its own nsd (loopback, BENCH_NSD_PORT) and its own fluxwatch-managed PostgreSQL
 # (Unix socket in the work directory) and stops both at the end. Logs of every step are in
@@ -122,9 +123,10 @@ round_field() {   # round_field LOG FIELD
 ref=() res=() res_lost=() e2e=() e2e_rows=() e2e_rss=() e2e_lost=() ref_lost=()
 for ((r = 1; r <= repeats; r++)); do
     log "repetition $r/$repeats: dnsperf"
+    # -b 4096: 4 MiB socket buffers like fluxwatch's (with dnsperf's default it loses answers)
     dnsperf -s 127.0.0.1 -p "$nsd_port" -d "$work/dnsperf.txt" -n 1 -c 1 -T 1 \
-        -q "$concurrency" -t 5 >"$work/dnsperf.$r.log" 2>&1
-    ref+=("$(awk '/Queries per second/ { print $4 }' "$work/dnsperf.$r.log")")
+        -q "$concurrency" -b 4096 -t 5 >"$work/dnsperf.$r.log" 2>&1
+    ref+=("$(awk '/Queries per second/ { printf "%.0f", $4 }' "$work/dnsperf.$r.log")")
     ref_lost+=("$(awk '/Queries lost/ { print $3 }' "$work/dnsperf.$r.log")")
 
     log "repetition $r/$repeats: fluxwatch probe --no-store"
@@ -182,7 +184,8 @@ copy_med="$(printf '%s\n' "${copy[@]}" | median)"
 sched_line="skipped" sched_disp="skipped"
 if ! skipped scheduler; then
     log "scheduler-bench.sh $sched_names $sched_big $sched_seconds"
-    FLUXWATCH_BUILD_DIR="$build" "$src/bench/scheduler-bench.sh" "$sched_names" "$sched_big" "$sched_seconds" \
+    FLUXWATCH_BUILD_DIR="$build" BENCH_LAB_PORT="${BENCH_LAB_PORT:-5370}" \
+        BENCH_LAB_BLACKHOLE_PORT="${BENCH_LAB_BLACKHOLE_PORT:-5371}" "$src/bench/scheduler-bench.sh" "$sched_names" "$sched_big" "$sched_seconds" \
         >"$work/scheduler.log" 2>&1 || { echo "$me: scheduler-bench.sh failed:" >&2; tail "$work/scheduler.log" >&2; exit 1; }
     sched_line="$(sed -n 's/^peak RSS, \([0-9]*\) domains scheduled.*: \([0-9]*\) KiB = \([0-9.]*\) bytes\/domain/\2 KiB at \1 domains = \3 B\/domain/p' "$work/scheduler.log")"
     sched_disp="$(sed -n 's/^dispatch: .* = \([0-9]*\)\/s .*dnsperf: \([0-9.-]*\) q\/s.*/\1 domains\/s (lab; dnsperf \2 q\/s)/p' "$work/scheduler.log")"

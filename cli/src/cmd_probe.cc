@@ -13,6 +13,7 @@
 #include "fluxwatch/crawler/crawler.h"
 #include "fluxwatch/geo/enricher.h"
 #include "fluxwatch/scheduler/probe_round.h"
+#include "fluxwatch/storage/database.h"
 #include "progress.h"
 
 namespace fluxwatch::cli {
@@ -27,6 +28,7 @@ struct ProbeFlags {
   std::optional<int> tries;
   bool no_recursion = false;
   bool no_store = false;
+  std::size_t writers = 2;
   std::string asn_db;
   std::string city_db;
   int rounds = 1;
@@ -112,6 +114,15 @@ int run_probe(const config::Config& base, const ProbeFlags& flags) {
   options.batch_size = config.probe.batch_size;
   options.settings_json = config::to_json(config);
   options.store = !flags.no_store;
+  // More connections than the first let PostgreSQL store on more cores (see run_round).
+  std::vector<storage::Database> extra_writers;
+  std::vector<storage::Database*> writer_list{&db};
+  for (std::size_t i = 1; options.store && i < flags.writers; ++i) {
+    extra_writers.push_back(storage::Database(database_dsn(config)));
+  }
+  for (auto& extra : extra_writers) {
+    writer_list.push_back(&extra);
+  }
   const bool show_progress =
       flags.progress == "always" || (flags.progress == "auto" && stderr_is_terminal());
   for (int round = 1; round <= flags.rounds; ++round) {
@@ -120,7 +131,7 @@ int run_probe(const config::Config& base, const ProbeFlags& flags) {
     }
     ProgressLine progress(fmt::format("round {}/{}", round, flags.rounds), show_progress);
     const auto summary = scheduler::run_round(
-        domains, crawler, enricher, db, options, [&](const scheduler::Progress& state) {
+        domains, crawler, enricher, writer_list, options, [&](const scheduler::Progress& state) {
           progress.update(state.done, state.total, state.errors, state.elapsed);
         });
     progress.finish();
@@ -149,6 +160,10 @@ void add_probe_commands(CLI::App& app, CommandTable& table) {
                   "Clear the RD bit (for asking authoritative servers)");
   probe->add_flag("--no-store", flags->no_store,
                   "Resolve (and enrich) but store nothing: for measuring resolution alone");
+  probe
+      ->add_option("--writers", flags->writers,
+                   "PostgreSQL connections storing results in parallel (default 2)")
+      ->check(CLI::Range(1, 16));
   probe->add_option("--asn-db", flags->asn_db, "GeoLite2-ASN shaped MMDB file");
   probe->add_option("--city-db", flags->city_db, "GeoLite2-City shaped MMDB file");
   probe->add_option("--rounds", flags->rounds, "Number of rounds")->check(CLI::Range(1, 1000000));

@@ -104,6 +104,17 @@ std::vector<crawler::Query> plan_round(const std::vector<WatchedDomain>& domains
 RoundSummary run_round(const std::vector<WatchedDomain>& domains, crawler::Crawler& crawler,
                        geo::Enricher& enricher, storage::Database& writer,
                        const RoundOptions& options, const ProgressCallback& progress) {
+  storage::Database* const writers[] = {&writer};
+  return run_round(domains, crawler, enricher, writers, options, progress);
+}
+
+RoundSummary run_round(const std::vector<WatchedDomain>& domains, crawler::Crawler& crawler,
+                       geo::Enricher& enricher, std::span<storage::Database* const> writers,
+                       const RoundOptions& options, const ProgressCallback& progress) {
+  if (writers.empty()) {
+    throw Error("run_round: no writer");
+  }
+  storage::Database& writer = *writers.front();
   RoundSummary summary;
   const auto started = std::chrono::steady_clock::now();
   if (options.store) {
@@ -114,20 +125,31 @@ RoundSummary run_round(const std::vector<WatchedDomain>& domains, crawler::Crawl
   const bool enrich = geo_build != "none";
 
   BatchQueue queue(options.queued_batches);
-  std::exception_ptr writer_error;
-  std::thread writer_thread([&] {
-    if (!options.store) {
-      return;
+  std::mutex error_mutex;
+  std::exception_ptr writer_error;  // the first writer's failure
+  std::vector<std::thread> writer_threads;
+  const auto join_writers = [&] {
+    for (auto& thread : writer_threads) {
+      thread.join();
     }
-    try {
-      while (auto batch = queue.pop()) {
-        writer.store(*batch);
+  };
+  for (std::size_t i = 0; options.store && i < writers.size(); ++i) {
+    writer_threads.emplace_back([&, db = writers[i]] {
+      try {
+        while (auto batch = queue.pop()) {
+          db->store(*batch);
+        }
+      } catch (...) {
+        {
+          std::lock_guard lock(error_mutex);
+          if (!writer_error) {
+            writer_error = std::current_exception();
+          }
+        }
+        queue.fail();
       }
-    } catch (...) {
-      writer_error = std::current_exception();
-      queue.fail();
-    }
-  });
+    });
+  }
 
   // Addresses whose enrichment this round has already queued for this GeoIP build; the
   // database ignores rows it already has, this only saves sending them again.
@@ -174,12 +196,12 @@ RoundSummary run_round(const std::vector<WatchedDomain>& domains, crawler::Crawl
     });
   } catch (...) {
     queue.close();
-    writer_thread.join();
+    join_writers();
     throw;
   }
   flush();
   queue.close();
-  writer_thread.join();
+  join_writers();
   if (writer_error) {
     std::rethrow_exception(writer_error);
   }

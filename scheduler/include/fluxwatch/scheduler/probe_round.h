@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -69,6 +70,16 @@ using ProgressCallback = std::function<void(const Progress&)>;
  */
 RoundSummary run_round(const std::vector<WatchedDomain>& domains, crawler::Crawler& crawler,
                        geo::Enricher& enricher, storage::Database& writer,
+                       const RoundOptions& options, const ProgressCallback& progress = {});
+
+/**
+ * run_round() with several writers, one connection each, each on its own thread taking
+ * batches from one queue: PostgreSQL's COPY then works on as many cores (one backend is
+ * the bound of a round's storage). `writers[0]` records the run. The same address is never
+ * enriched in two batches of a round, so the writers' transactions do not conflict.
+ */
+RoundSummary run_round(const std::vector<WatchedDomain>& domains, crawler::Crawler& crawler,
+                       geo::Enricher& enricher, std::span<storage::Database* const> writers,
                        const RoundOptions& options, const ProgressCallback& progress = {});
 
 }  // namespace fluxwatch::scheduler
