@@ -175,6 +175,7 @@ for ((r = 1; r <= repeats; r++)); do
     copied="$(psql_ -Atc "SELECT (SELECT count(*) FROM probes) + (SELECT count(*) FROM records)")"
     [[ "$copied" == "$rows" ]] || { echo "$me: psql COPY loaded $copied rows, the writer $rows" >&2; exit 1; }
     copy+=("$(awk -v n="$rows" -v s="$start" -v e="$end" 'BEGIN { printf "%.0f", n / (e - s) }')")
+    echo "psql COPY: rows=$rows seconds=$(awk -v s="$start" -v e="$end" 'BEGIN { printf "%.3f", e - s }') rows_per_s=${copy[-1]}" >"$work/copy.$r.log"
 done
 ing_med="$(printf '%s\n' "${ing[@]}" | median)"
 copy_med="$(printf '%s\n' "${copy[@]}" | median)"
@@ -186,8 +187,9 @@ if ! skipped scheduler; then
     log "scheduler-bench.sh $sched_names $sched_big $sched_seconds"
     FLUXWATCH_BUILD_DIR="$build" BENCH_LAB_PORT="${BENCH_LAB_PORT:-5370}" \
         BENCH_LAB_BLACKHOLE_PORT="${BENCH_LAB_BLACKHOLE_PORT:-5371}" "$src/bench/scheduler-bench.sh" "$sched_names" "$sched_big" "$sched_seconds" \
-        >"$work/scheduler.log" 2>&1 || { echo "$me: scheduler-bench.sh failed:" >&2; tail "$work/scheduler.log" >&2; exit 1; }
+        >"$work/scheduler.log" 2>&1 || { echo "$me: scheduler-bench.sh failed:" >&2; tail "$work/scheduler.log" >&2; }
     sched_line="$(sed -n 's/^peak RSS, \([0-9]*\) domains scheduled.*: \([0-9]*\) KiB = \([0-9.]*\) bytes\/domain/\2 KiB at \1 domains = \3 B\/domain/p' "$work/scheduler.log")"
+    sched_line="${sched_line:-failed (see scheduler.log)}"
     sched_disp="$(sed -n 's/^dispatch: .* = \([0-9]*\)\/s .*dnsperf: \([0-9.-]*\) q\/s.*/\1 domains\/s (lab; dnsperf \2 q\/s)/p' "$work/scheduler.log")"
 fi
 
@@ -196,8 +198,9 @@ score_line="skipped" q_history="-" q_address="-"
 if ! skipped score; then
     log "score-bench.sh $score_domains $score_probes"
     FLUXWATCH_BUILD_DIR="$build" "$src/bench/score-bench.sh" "$score_domains" "$score_probes" \
-        >"$work/score.log" 2>&1 || { echo "$me: score-bench.sh failed:" >&2; tail "$work/score.log" >&2; exit 1; }
+        >"$work/score.log" 2>&1 || { echo "$me: score-bench.sh failed:" >&2; tail "$work/score.log" >&2; }
     score_line="$(sed -n 's/^fluxwatch score: \([0-9.]*\) s.*/\1 s/p' "$work/score.log" | tail -n 1)"
+    score_line="${score_line:-failed (see score.log)}"
     exec_time() {   # the first "Execution Time" after the header that matches $1
         awk -v h="$1" '/^--- / { on = index($0, h) > 0 } on && /Execution Time/ { print $3 " ms"; exit }' "$work/score.log"
     }
