@@ -1,4 +1,4 @@
--- 0007_ingest_without_row_checks: drop the foreign keys that PostgreSQL checks once per row
+-- 0008_ingest_without_row_checks: drop the foreign keys that PostgreSQL checks once per row
 -- on the write path of every probe (records -> probes, probes -> watchlist, probes ->
 -- probe_runs). Each is a per-row trigger running an index lookup; on a probe round of
 -- 100,000 names (600,000 rows) they were 70% of the COPY time (bench/run.sh,
@@ -12,4 +12,4 @@ ALTER TABLE probes DROP CONSTRAINT IF EXISTS probes_domain_id_fkey;
 ALTER TABLE probes DROP CONSTRAINT IF EXISTS probes_run_id_fkey;
 COMMENT ON COLUMN records.probe_id IS
   'The probe this record answered (probes.probe_id; written in the same transaction, not '
-  'checked by a foreign key: see migration 0007).';
+  'checked by a foreign key: see migration 0008).';
