@@ -74,7 +74,8 @@ WHERE schemaname = 'public' AND tablename IN ('probes', 'records') AND indexname
 DO $$ DECLARE i record; BEGIN
   FOR i IN SELECT * FROM bench_indexes LOOP EXECUTE format('DROP INDEX %I', i.indexname); END LOOP;
 END $$;
-ALTER TABLE records DROP CONSTRAINT records_probe_id_fkey;
+-- (no foreign keys on the write path since migration 0008; IF EXISTS for older schemas)
+ALTER TABLE records DROP CONSTRAINT IF EXISTS records_probe_id_fkey;
 INSERT INTO probes (probe_id, domain_id, qname, qtype, resolver, sent_at, latency_us, outcome,
                     rcode, via_tcp)
 SELECT d::bigint * 1000 + k, d, format('d%s.bench.test', d), CASE WHEN k % 10 = 0 THEN 'NS' ELSE 'A' END,
@@ -99,8 +100,6 @@ WHERE k % 10 = 0;
 DO $$ DECLARE i record; BEGIN
   FOR i IN SELECT * FROM bench_indexes LOOP EXECUTE i.indexdef; END LOOP;
 END $$;
-ALTER TABLE records ADD CONSTRAINT records_probe_id_fkey FOREIGN KEY (probe_id)
-  REFERENCES probes ON DELETE CASCADE;
 VACUUM ANALYZE;
 SQL
 end=$(date +%s.%N)

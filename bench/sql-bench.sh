@@ -73,7 +73,8 @@ WHERE schemaname = 'public' AND tablename IN ('probes', 'records') AND indexname
 DO $$ DECLARE i record; BEGIN
   FOR i IN SELECT * FROM bench_indexes LOOP EXECUTE format('DROP INDEX %I', i.indexname); END LOOP;
 END $$;
-ALTER TABLE records DROP CONSTRAINT records_probe_id_fkey;
+-- (no foreign keys on the write path since migration 0008; IF EXISTS for older schemas)
+ALTER TABLE records DROP CONSTRAINT IF EXISTS records_probe_id_fkey;
 -- Round k of domain d is probe (k - 1) * domains + d: ids grow with time, like the writer's.
 INSERT INTO probes (probe_id, domain_id, qname, qtype, resolver, sent_at, latency_us, outcome,
                     rcode, via_tcp)
@@ -98,8 +99,6 @@ WHERE k % 10 = 0;
 DO $$ DECLARE i record; BEGIN
   FOR i IN SELECT * FROM bench_indexes LOOP EXECUTE i.indexdef; END LOOP;
 END $$;
-ALTER TABLE records ADD CONSTRAINT records_probe_id_fkey FOREIGN KEY (probe_id)
-  REFERENCES probes ON DELETE CASCADE;
 -- Three score runs of every domain (the label is what the generator made it).
 INSERT INTO score_runs (computed_at, window_end, domains)
 SELECT now() - (3 - r) * interval '1 day', now() - (3 - r) * interval '1 day', :domains

@@ -21,5 +21,5 @@ cleanup() {
 }
 trap cleanup EXIT
 "$src/deploy/lab/start-lab.sh" >/dev/null
-"$build/bench/fluxwatch_bench_timeout_rate" "127.0.0.1:$LAB_PORT" "127.0.0.1:$LAB_BLACKHOLE_PORT" \
+"$build/bench/fluxwatch-timeout-bench" "127.0.0.1:$LAB_PORT" "127.0.0.1:$LAB_BLACKHOLE_PORT" \
     "${1:-20000}" "${2:-3}" "${3:-150}" "${4:-0.05}"

@@ -13,6 +13,7 @@
 #include "fluxwatch/crawler/crawler.h"
 #include "fluxwatch/geo/enricher.h"
 #include "fluxwatch/scheduler/probe_round.h"
+#include "fluxwatch/storage/database.h"
 #include "progress.h"
 
 namespace fluxwatch::cli {
@@ -26,6 +27,8 @@ struct ProbeFlags {
   std::optional<int> timeout_ms;
   std::optional<int> tries;
   bool no_recursion = false;
+  bool no_store = false;
+  std::size_t writers = 2;
   std::string asn_db;
   std::string city_db;
   int rounds = 1;
@@ -77,17 +80,17 @@ config::Config apply_flags(config::Config config, const ProbeFlags& flags) {
   return config;
 }
 
-void log_round(int round, const scheduler::RoundSummary& summary) {
+void log_round(int round, const scheduler::RoundSummary& summary, bool stored) {
   std::string outcomes;
   for (const auto& [outcome, count] : summary.outcomes) {
     outcomes += fmt::format("{}{} {}", outcomes.empty() ? "" : ", ", outcome_name(outcome), count);
   }
   const double seconds = summary.elapsed.count();
-  spdlog::info(
-      "round {} (run {}): {} queries in {:.2f} s ({:.0f}/s), {} records stored, {} errors; {}",
-      round, summary.run_id, summary.queries, seconds,
-      seconds > 0 ? static_cast<double>(summary.queries) / seconds : 0.0, summary.records,
-      summary.errors, outcomes.empty() ? "nothing to probe" : outcomes);
+  spdlog::info("round {} (run {}): {} queries in {:.2f} s ({:.0f}/s), {} records {}, {} errors; {}",
+               round, summary.run_id, summary.queries, seconds,
+               seconds > 0 ? static_cast<double>(summary.queries) / seconds : 0.0, summary.records,
+               stored ? "stored" : "resolved (not stored)", summary.errors,
+               outcomes.empty() ? "nothing to probe" : outcomes);
 }
 
 int run_probe(const config::Config& base, const ProbeFlags& flags) {
@@ -110,6 +113,16 @@ int run_probe(const config::Config& base, const ProbeFlags& flags) {
   options.record_types = config.probe.record_types;
   options.batch_size = config.probe.batch_size;
   options.settings_json = config::to_json(config);
+  options.store = !flags.no_store;
+  // More connections than the first let PostgreSQL store on more cores (see run_round).
+  std::vector<storage::Database> extra_writers;
+  std::vector<storage::Database*> writer_list{&db};
+  for (std::size_t i = 1; options.store && i < flags.writers; ++i) {
+    extra_writers.push_back(storage::Database(database_dsn(config)));
+  }
+  for (auto& extra : extra_writers) {
+    writer_list.push_back(&extra);
+  }
   const bool show_progress =
       flags.progress == "always" || (flags.progress == "auto" && stderr_is_terminal());
   for (int round = 1; round <= flags.rounds; ++round) {
@@ -118,11 +131,11 @@ int run_probe(const config::Config& base, const ProbeFlags& flags) {
     }
     ProgressLine progress(fmt::format("round {}/{}", round, flags.rounds), show_progress);
     const auto summary = scheduler::run_round(
-        domains, crawler, enricher, db, options, [&](const scheduler::Progress& state) {
+        domains, crawler, enricher, writer_list, options, [&](const scheduler::Progress& state) {
           progress.update(state.done, state.total, state.errors, state.elapsed);
         });
     progress.finish();
-    log_round(round, summary);
+    log_round(round, summary, options.store);
   }
   return kExitOk;
 }
@@ -145,6 +158,12 @@ void add_probe_commands(CLI::App& app, CommandTable& table) {
   probe->add_option("--tries", flags->tries, "Tries per query")->check(CLI::Range(1, 10));
   probe->add_flag("--no-recursion", flags->no_recursion,
                   "Clear the RD bit (for asking authoritative servers)");
+  probe->add_flag("--no-store", flags->no_store,
+                  "Resolve (and enrich) but store nothing: for measuring resolution alone");
+  probe
+      ->add_option("--writers", flags->writers,
+                   "PostgreSQL connections storing results in parallel (default 2)")
+      ->check(CLI::Range(1, 16));
   probe->add_option("--asn-db", flags->asn_db, "GeoLite2-ASN shaped MMDB file");
   probe->add_option("--city-db", flags->city_db, "GeoLite2-City shaped MMDB file");
   probe->add_option("--rounds", flags->rounds, "Number of rounds")->check(CLI::Range(1, 1000000));

@@ -284,6 +284,12 @@ std::unique_ptr<Crawler::Impl::Channel> Crawler::Impl::make_channel(const std::s
   options.tries = options_.tries;
   options.sock_state_cb = &Impl::socket_state_callback;
   options.sock_state_cb_data = channel.get();
+#if defined(ARES_OPT_QUERY_CACHE)
+  // c-ares 1.23+ caches answers by TTL (on by default): a re-probe within the TTL would be
+  // answered from memory and never reach the wire. A crawler measures; it must not cache.
+  mask |= ARES_OPT_QUERY_CACHE;
+  options.qcache_max_ttl = 0;
+#endif
   if (options_.socket_buffer_bytes > 0) {
     mask |= ARES_OPT_SOCK_RCVBUF | ARES_OPT_SOCK_SNDBUF;
     options.socket_receive_buffer_size = options_.socket_buffer_bytes;

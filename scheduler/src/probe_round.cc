@@ -104,25 +104,52 @@ std::vector<crawler::Query> plan_round(const std::vector<WatchedDomain>& domains
 RoundSummary run_round(const std::vector<WatchedDomain>& domains, crawler::Crawler& crawler,
                        geo::Enricher& enricher, storage::Database& writer,
                        const RoundOptions& options, const ProgressCallback& progress) {
+  storage::Database* const writers[] = {&writer};
+  return run_round(domains, crawler, enricher, writers, options, progress);
+}
+
+RoundSummary run_round(const std::vector<WatchedDomain>& domains, crawler::Crawler& crawler,
+                       geo::Enricher& enricher, std::span<storage::Database* const> writers,
+                       const RoundOptions& options, const ProgressCallback& progress) {
+  if (writers.empty()) {
+    throw Error("run_round: no writer");
+  }
+  storage::Database& writer = *writers.front();
   RoundSummary summary;
   const auto started = std::chrono::steady_clock::now();
-  summary.run_id = writer.begin_run("probe", options.settings_json);
+  if (options.store) {
+    summary.run_id = writer.begin_run("probe", options.settings_json);
+  }
   const auto queries = plan_round(domains, options.record_types);
   const std::string geo_build = enricher.build_tag();
   const bool enrich = geo_build != "none";
 
   BatchQueue queue(options.queued_batches);
-  std::exception_ptr writer_error;
-  std::thread writer_thread([&] {
-    try {
-      while (auto batch = queue.pop()) {
-        writer.store(*batch);
-      }
-    } catch (...) {
-      writer_error = std::current_exception();
-      queue.fail();
+  std::mutex error_mutex;
+  std::exception_ptr writer_error;  // the first writer's failure
+  std::vector<std::thread> writer_threads;
+  const auto join_writers = [&] {
+    for (auto& thread : writer_threads) {
+      thread.join();
     }
-  });
+  };
+  for (std::size_t i = 0; options.store && i < writers.size(); ++i) {
+    writer_threads.emplace_back([&, db = writers[i]] {
+      try {
+        while (auto batch = queue.pop()) {
+          db->store(*batch);
+        }
+      } catch (...) {
+        {
+          std::lock_guard lock(error_mutex);
+          if (!writer_error) {
+            writer_error = std::current_exception();
+          }
+        }
+        queue.fail();
+      }
+    });
+  }
 
   // Addresses whose enrichment this round has already queued for this GeoIP build; the
   // database ignores rows it already has, this only saves sending them again.
@@ -135,7 +162,9 @@ RoundSummary run_round(const std::vector<WatchedDomain>& domains, crawler::Crawl
     if (batch.results.empty() && batch.enrichment.empty()) {
       return;
     }
-    writer_alive = writer_alive && queue.push(std::move(batch));
+    if (options.store) {
+      writer_alive = writer_alive && queue.push(std::move(batch));
+    }
     batch = storage::ProbeBatch{summary.run_id, {}, {}, geo_build};
     batch.results.reserve(options.batch_size);
   };
@@ -167,12 +196,12 @@ RoundSummary run_round(const std::vector<WatchedDomain>& domains, crawler::Crawl
     });
   } catch (...) {
     queue.close();
-    writer_thread.join();
+    join_writers();
     throw;
   }
   flush();
   queue.close();
-  writer_thread.join();
+  join_writers();
   if (writer_error) {
     std::rethrow_exception(writer_error);
   }
@@ -181,10 +210,12 @@ RoundSummary run_round(const std::vector<WatchedDomain>& domains, crawler::Crawl
   summary.errors = state.errors;
   summary.tcp_retries = stats.tcp_retries;
   summary.enrichment_rows = enriched.size();
-  writer.finish_run(summary.run_id,
-                    storage::RunTotals{static_cast<std::int64_t>(summary.queries),
-                                       static_cast<std::int64_t>(summary.records),
-                                       static_cast<std::int64_t>(summary.errors)});
+  if (options.store) {
+    writer.finish_run(summary.run_id,
+                      storage::RunTotals{static_cast<std::int64_t>(summary.queries),
+                                         static_cast<std::int64_t>(summary.records),
+                                         static_cast<std::int64_t>(summary.errors)});
+  }
   summary.elapsed = std::chrono::steady_clock::now() - started;
   return summary;
 }

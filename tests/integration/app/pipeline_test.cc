@@ -201,6 +201,35 @@ TEST_F(PipelineTest, SilentServerGivesStoredTimeouts) {
             scalar<long>("SELECT count(*) FROM watchlist WHERE source = $1", "lab"));
 }
 
+TEST_F(PipelineTest, NoStoreResolvesEveryDomainAndStoresNothing) {
+  const auto count = [] {
+    return scalar<long>(
+        "SELECT (SELECT count(*) FROM probes) + (SELECT count(*) FROM records) + "
+        "(SELECT count(*) FROM probe_runs) + length($1)",
+        "");
+  };
+  const long before = count();
+  const auto result =
+      fluxwatch({"probe", "--no-store", "--types", "A", "--progress", "never", "-v"});
+  must(result);
+  const auto domains = scalar<long>("SELECT count(*) FROM watchlist WHERE $1 = ''", "");
+  EXPECT_THAT(result.err, HasSubstr(fmt::format("(run 0): {} queries in", domains)));
+  EXPECT_THAT(result.err, HasSubstr("records resolved (not stored)"));
+  EXPECT_EQ(count(), before);
+}
+
+TEST_F(PipelineTest, SeveralWritersStoreEveryResultOfTheRound) {
+  const auto result = fluxwatch({"probe", "--writers", "3", "--types", "A", "--progress", "never"});
+  must(result);
+  const auto run = scalar<long>("SELECT max(run_id) FROM probe_runs WHERE kind = $1", "probe");
+  EXPECT_EQ(
+      scalar<long>("SELECT count(*) FROM probes WHERE run_id = $1::bigint", std::to_string(run)),
+      scalar<long>("SELECT count(*) FROM watchlist WHERE $1 = ''", ""));
+  EXPECT_EQ(
+      scalar<long>("SELECT count(*) FROM probes WHERE run_id = $1::bigint", std::to_string(run)),
+      scalar<long>("SELECT probes FROM probe_runs WHERE run_id = $1::bigint", std::to_string(run)));
+}
+
 TEST_F(PipelineTest, BadWatchlistLinesAreReportedAndTheRestImported) {
   const std::string input = "good-one.test\nnot a name\n\nbad..name.test\ngood-two.test,x\n";
   auto result = fluxwatch({"watchlist", "import", "-", "--source", "stdin-test"}, input);

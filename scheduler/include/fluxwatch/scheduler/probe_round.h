@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -25,9 +26,12 @@ namespace fluxwatch::scheduler {
 
 struct RoundOptions {
   std::vector<RrType> record_types{RrType::A};
-  std::size_t batch_size = 5000;    ///< results per COPY transaction
-  std::size_t queued_batches = 4;   ///< batches waiting for the writer before probing pauses
+  std::size_t batch_size = 5000;     ///< results per COPY transaction
+  std::size_t queued_batches = 4;    ///< batches waiting for the writer before probing pauses
   std::string settings_json = "{}";  ///< recorded with the run
+  /// False: resolve (and enrich) but store nothing, not even a probe_runs row; run_id is
+  /// 0. For measuring resolution apart from storage (bench/run.sh).
+  bool store = true;
 };
 
 /// Where a round is; handed to the progress callback.
@@ -57,15 +61,25 @@ using ProgressCallback = std::function<void(const Progress&)>;
 
 /// The queries of one round, domain-major so a domain's types are asked together.
 [[nodiscard]] std::vector<crawler::Query> plan_round(const std::vector<WatchedDomain>& domains,
-                                                    const std::vector<RrType>& types);
+                                                     const std::vector<RrType>& types);
 
 /**
- * Runs one round over `domains` and stores everything. `writer` is used only from the
- * writer thread while this runs; the caller must not use it concurrently.
+ * Runs one round over `domains` and stores everything (unless `options.store` is false). `writer`
+ * is used only from the writer thread while this runs; the caller must not use it concurrently.
  * @throw fluxwatch::Error if storing fails after the storage layer's retries.
  */
 RoundSummary run_round(const std::vector<WatchedDomain>& domains, crawler::Crawler& crawler,
                        geo::Enricher& enricher, storage::Database& writer,
+                       const RoundOptions& options, const ProgressCallback& progress = {});
+
+/**
+ * run_round() with several writers, one connection each, each on its own thread taking
+ * batches from one queue: PostgreSQL's COPY then works on as many cores (one backend is
+ * the bound of a round's storage). `writers[0]` records the run. The same address is never
+ * enriched in two batches of a round, so the writers' transactions do not conflict.
+ */
+RoundSummary run_round(const std::vector<WatchedDomain>& domains, crawler::Crawler& crawler,
+                       geo::Enricher& enricher, std::span<storage::Database* const> writers,
                        const RoundOptions& options, const ProgressCallback& progress = {});
 
 }  // namespace fluxwatch::scheduler
