@@ -92,17 +92,17 @@ std::optional<BinaryAddress> BinaryAddress::parse(std::string_view text) {
       return std::nullopt;  // a network, not a host address
     }
   }
-  char buffer[INET6_ADDRSTRLEN + 1] = {};
+  std::array<char, INET6_ADDRSTRLEN + 1> buffer{};
   if (text.empty() || text.size() > INET6_ADDRSTRLEN) {
     return std::nullopt;
   }
-  std::memcpy(buffer, text.data(), text.size());
+  std::memcpy(buffer.data(), text.data(), text.size());
   BinaryAddress out;
-  if (inet_pton(AF_INET, buffer, out.bytes.data()) == 1) {
+  if (inet_pton(AF_INET, buffer.data(), out.bytes.data()) == 1) {
     out.family = 4;
     return out;
   }
-  if (inet_pton(AF_INET6, buffer, out.bytes.data()) == 1) {
+  if (inet_pton(AF_INET6, buffer.data(), out.bytes.data()) == 1) {
     out.family = 6;
     return out;
   }
@@ -304,9 +304,9 @@ Features FeatureScan::features_of(
   const auto end = static_cast<std::uint32_t>(probe_at);
 
   // Lookups: the distinct addresses of each answered A/AAAA probe, in time order.
-  std::vector<BinaryAddress> previous[3];
-  bool has_previous[3] = {false, false, false};
-  std::int64_t lookups[3] = {0, 0, 0};
+  std::array<std::vector<BinaryAddress>, 3> previous;  // by qtype code
+  std::array<bool, 3> has_previous{};
+  std::array<std::int64_t, 3> lookups{};
   ChangeStats change;
   std::vector<std::uint32_t> ttls;
   std::vector<BinaryAddress> distinct;
