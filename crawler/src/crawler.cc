@@ -219,6 +219,14 @@ struct Crawler::Impl {
     std::string cut;              // a UDP reply longer than c-ares reads
     std::string transport_error;  // how its TCP connection broke
     std::size_t unmatched_at_send = 0;
+
+    /// Forgets what the previous query in this slot noted (start()).
+    void reset_notes() noexcept {
+      edns_fell_back = false;
+      ignored = 0;
+      ignored_last.clear();
+      cut.clear();
+    }
   };
 
   explicit Impl(CrawlerOptions options);
@@ -517,10 +525,7 @@ void Crawler::Impl::start(const Query& query) {
   pending.result.resolver = channel.server;
   pending.result.sent_at = std::chrono::system_clock::now();
   pending.started = SteadyClock::now();
-  pending.edns_fell_back = false;
-  pending.ignored = 0;
-  pending.ignored_last.clear();
-  pending.cut.clear();
+  pending.reset_notes();
   send(channel, pending);
 }
 
