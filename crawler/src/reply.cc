@@ -275,12 +275,13 @@ constexpr std::size_t kQuestionFixed = 4;  // type, class
  * themselves, which with the length limit makes every name end (no loops).
  */
 std::string check_name(std::span<const std::uint8_t> wire, std::size_t& pos) {
+  const std::size_t start = pos;
   std::size_t cursor = pos;
   std::size_t length = 0;  // in wire form, the root label included
   bool jumped = false;
   for (int hops = 0;;) {
     if (cursor >= wire.size()) {
-      return fmt::format("name at offset {} runs past the end", pos);
+      return fmt::format("name at offset {} runs past the end", start);
     }
     const std::uint8_t byte = wire[cursor];
     if ((byte & 0xC0U) == 0xC0U) {
@@ -293,7 +294,7 @@ std::string check_name(std::span<const std::uint8_t> wire, std::size_t& pos) {
                            target == cursor ? "to itself" : "forward", target);
       }
       if (++hops > kMaxPointerHops) {
-        return fmt::format("compression pointers of the name at offset {} loop", pos);
+        return fmt::format("compression pointers of the name at offset {} loop", start);
       }
       if (!jumped) {
         pos = cursor + 2;
@@ -308,7 +309,7 @@ std::string check_name(std::span<const std::uint8_t> wire, std::size_t& pos) {
     }
     length += byte + 1U;
     if (length > kMaxName) {
-      return fmt::format("name at offset {} is longer than 255 bytes", pos);
+      return fmt::format("name at offset {} is longer than 255 bytes", start);
     }
     if (byte == 0) {
       if (!jumped) {
