@@ -273,7 +273,7 @@ struct Crawler::Impl {
                                   void* data) noexcept;
   void inspect(Channel& channel, std::uint8_t* message, std::size_t size, std::size_t full_size);
   void observe_tcp(Channel& channel, int fd, const std::uint8_t* data, ssize_t got, int error);
-  void finish_detail(Pending& pending);
+  static void finish_detail(Pending& pending);
 
   CrawlerOptions options_;
   std::size_t max_in_flight_;
