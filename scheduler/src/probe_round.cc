@@ -180,11 +180,12 @@ RoundSummary run_round(const std::vector<WatchedDomain>& domains, crawler::Crawl
   summary.queries = queries.size();
   summary.errors = state.errors;
   summary.tcp_retries = stats.tcp_retries;
+  summary.mismatched = stats.mismatched;
+  summary.edns_fallbacks = stats.edns_fallbacks;
   summary.enrichment_rows = enriched.size();
-  writer.finish_run(summary.run_id,
-                    storage::RunTotals{static_cast<std::int64_t>(summary.queries),
-                                       static_cast<std::int64_t>(summary.records),
-                                       static_cast<std::int64_t>(summary.errors)});
+  writer.finish_run(summary.run_id, storage::RunTotals{static_cast<std::int64_t>(summary.queries),
+                                                       static_cast<std::int64_t>(summary.records),
+                                                       static_cast<std::int64_t>(summary.errors)});
   summary.elapsed = std::chrono::steady_clock::now() - started;
   return summary;
 }

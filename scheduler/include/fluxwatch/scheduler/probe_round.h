@@ -25,8 +25,8 @@ namespace fluxwatch::scheduler {
 
 struct RoundOptions {
   std::vector<RrType> record_types{RrType::A};
-  std::size_t batch_size = 5000;    ///< results per COPY transaction
-  std::size_t queued_batches = 4;   ///< batches waiting for the writer before probing pauses
+  std::size_t batch_size = 5000;     ///< results per COPY transaction
+  std::size_t queued_batches = 4;    ///< batches waiting for the writer before probing pauses
   std::string settings_json = "{}";  ///< recorded with the run
 };
 
@@ -45,6 +45,8 @@ struct RoundSummary {
   std::size_t errors = 0;
   std::map<Outcome, std::size_t> outcomes;
   std::size_t tcp_retries = 0;
+  std::size_t mismatched = 0;      ///< replies dropped for matching no query (CrawlStats)
+  std::size_t edns_fallbacks = 0;  ///< queries re-sent without EDNS0 (CrawlStats)
   std::size_t enrichment_rows = 0;
   std::chrono::duration<double> elapsed{};
 };
@@ -57,7 +59,7 @@ using ProgressCallback = std::function<void(const Progress&)>;
 
 /// The queries of one round, domain-major so a domain's types are asked together.
 [[nodiscard]] std::vector<crawler::Query> plan_round(const std::vector<WatchedDomain>& domains,
-                                                    const std::vector<RrType>& types);
+                                                     const std::vector<RrType>& types);
 
 /**
  * Runs one round over `domains` and stores everything. `writer` is used only from the
