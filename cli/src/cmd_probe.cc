@@ -91,6 +91,14 @@ void log_round(int round, const scheduler::RoundSummary& summary, bool stored) {
                seconds > 0 ? static_cast<double>(summary.queries) / seconds : 0.0, summary.records,
                stored ? "stored" : "resolved (not stored)", summary.errors,
                outcomes.empty() ? "nothing to probe" : outcomes);
+  if (summary.mismatched > 0 || summary.edns_fallbacks > 0) {
+    // Spoofing attempts and broken servers: see docs/hostile-dns.md.
+    spdlog::info(
+        "round {}: {} repl{} matched no query in flight and were dropped; {} quer{} "
+        "asked again without EDNS0",
+        round, summary.mismatched, summary.mismatched == 1 ? "y" : "ies", summary.edns_fallbacks,
+        summary.edns_fallbacks == 1 ? "y was" : "ies were");
+  }
 }
 
 int run_probe(const config::Config& base, const ProbeFlags& flags) {

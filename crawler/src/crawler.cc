@@ -3,9 +3,13 @@
 #include <ares.h>
 #include <arpa/inet.h>
 #include <fmt/format.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <spdlog/spdlog.h>
+#include <strings.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 
 #include <algorithm>
 #include <array>
@@ -14,7 +18,10 @@
 #include <deque>
 #include <exception>
 #include <limits>
+#include <optional>
 #include <random>
+#include <string_view>
+#include <unordered_map>
 #include <utility>
 
 #include "fluxwatch/common/error.h"
@@ -32,10 +39,22 @@ using detail::UniqueFd;
 
 /// Query ids are 16 bits and must be unique per channel among queries in flight.
 constexpr std::size_t kMaxInFlight = 32768;
-/// What the channel (not the query) says about EDNS payload size. c-ares 1.18 cuts UDP
-/// answers longer than this when ARES_FLAG_IGNTC is set, so it is set to the size of
-/// c-ares's own receive buffer (MAXENDSSZ); the size we advertise is in each query.
+/// What a UDP channel (not the query) says about EDNS payload size. c-ares 1.18's
+/// process_answer cuts UDP answers longer than this when ARES_FLAG_IGNTC is set, and to
+/// 512 bytes when the channel lacks ARES_FLAG_EDNS, so UDP channels keep the flag and
+/// this is the size of c-ares's own receive buffer (MAXENDSSZ); the size we advertise is
+/// in each query's OPT record, or no OPT record at all when the server rejects EDNS.
+/// The flag also arms c-ares's own EDNS fallback: on any FORMERR without OPT it strips the
+/// last 11 bytes of the query (its OPT record, or part of the question when there is
+/// none), resends, and clears the flag for the whole channel. It never runs: the socket
+/// functions hand such a reply to c-ares as NOTIMP and put the RCODE back for the mapping
+/// (Impl::inspect, Impl::on_reply), and the crawler re-sends without OPT itself. TCP
+/// channels go without the flag: the cut does not apply to them.
 constexpr int kChannelEdnsPayload = 4096;
+constexpr std::size_t kHeaderSize = 12;  // RFC 1035 4.1.1
+constexpr std::size_t kRecentIds = 4096;
+constexpr int kRcodeFormErr = 1;
+constexpr int kRcodeNotImp = 4;
 /// Upper bound of one epoll_wait, a safety net: c-ares always has a timeout pending.
 constexpr int kMaxWaitMs = 1000;
 constexpr int kEpollBatch = 256;
@@ -88,6 +107,43 @@ std::int64_t total_timeout_ms(const CrawlerOptions& options) {
   return total;
 }
 
+/// Adds `note` to a result's detail.
+void append_detail(std::string& detail, std::string_view note) {
+  if (!detail.empty()) {
+    detail += "; ";
+  }
+  detail += note;
+}
+
+/// The one question of a reply, as c-ares 1.18's same_questions compares it.
+struct ReplyQuestion {
+  std::string name;  // as ares_expand_name gives it
+  int type = 0;
+  int klass = 0;
+};
+
+std::optional<ReplyQuestion> reply_question(const std::uint8_t* message, std::size_t size) {
+  if (size < kHeaderSize || message[4] != 0 || message[5] != 1) {
+    return std::nullopt;  // our queries have one question; c-ares wants the same count
+  }
+  char* expanded = nullptr;
+  long used = 0;  // NOLINT(google-runtime-int): c-ares's type
+  if (ares_expand_name(message + kHeaderSize, message, static_cast<int>(size), &expanded, &used) !=
+      ARES_SUCCESS) {
+    return std::nullopt;
+  }
+  ReplyQuestion question;
+  question.name = expanded;
+  ares_free_string(expanded);
+  const std::size_t pos = kHeaderSize + static_cast<std::size_t>(used);
+  if (pos + 4 > size) {
+    return std::nullopt;
+  }
+  question.type = (message[pos] << 8) | message[pos + 1];
+  question.klass = (message[pos + 2] << 8) | message[pos + 3];
+  return question;
+}
+
 void validate(const CrawlerOptions& options) {
   if (options.max_in_flight == 0) {
     throw ConfigError("crawler: max_in_flight must be at least 1");
@@ -112,6 +168,8 @@ void validate(const CrawlerOptions& options) {
 
 /// All state of a Crawler; owned and used by one thread.
 struct Crawler::Impl {
+  struct Pending;
+
   /// One c-ares channel talking to one server over one transport. One channel per server
   /// (instead of ARES_OPT_ROTATE) makes the `resolver` of every result exact.
   struct Channel {
@@ -121,7 +179,32 @@ struct Crawler::Impl {
     bool tcp = false;
     std::size_t in_flight = 0;
     QueryIds ids;
+    /// The queries in flight by query ID, to tell which query a received reply is for.
+    std::unordered_map<std::uint16_t, Pending*> by_qid;
+    /// TCP: what c-ares has read so far on each connection, to see whole messages.
+    std::unordered_map<int, std::vector<std::uint8_t>> streams;
+    std::size_t unmatched = 0;  // replies that matched no query in flight, ever
+    /// The IDs of the last kRecentIds finished queries: a reply to one of them is late (an
+    /// answer to an earlier try), not a spoofing attempt aimed at a query in flight.
+    std::vector<std::uint16_t> recent_ids = std::vector<std::uint16_t>(kRecentIds);
+    std::vector<std::uint16_t> recent_count = std::vector<std::uint16_t>(65536);
+    std::size_t recent_next = 0;
+    std::size_t recent_size = 0;
     AresChannel handle;
+
+    void remember_finished(std::uint16_t id) noexcept {
+      if (recent_size == recent_ids.size()) {
+        --recent_count[recent_ids[recent_next]];
+      } else {
+        ++recent_size;
+      }
+      recent_ids[recent_next] = id;
+      ++recent_count[id];
+      recent_next = (recent_next + 1) % recent_ids.size();
+    }
+    [[nodiscard]] bool finished_recently(std::uint16_t id) const noexcept {
+      return recent_count[id] > 0;
+    }
   };
 
   /// One query from start to result; lives in `slots_`, so its address is stable and is
@@ -133,6 +216,23 @@ struct Crawler::Impl {
     std::uint64_t serial = 0;  // which start() this is; 0 once delivered
     bool stalled = false;      // no longer counted in active_
     ProbeResult result;
+    bool edns = false;            // the packet in flight carries an OPT record
+    bool edns_rejected = false;   // FORMERR without OPT came back to its OPT
+    bool formerr_masked = false;  // c-ares got its FORMERR reply as NOTIMP (UDP)
+    bool edns_fell_back = false;  // it was re-sent without EDNS0
+    std::size_t ignored = 0;      // replies aimed at it that c-ares dropped
+    std::string ignored_last;     // why the last of them was dropped
+    std::string cut;              // a UDP reply longer than c-ares reads
+    std::string transport_error;  // how its TCP connection broke
+    std::size_t unmatched_at_send = 0;
+
+    /// Forgets what the previous query in this slot noted (start()).
+    void reset_notes() noexcept {
+      edns_fell_back = false;
+      ignored = 0;
+      ignored_last.clear();
+      cut.clear();
+    }
   };
 
   /// A start() in time order, to find the queries that have become stalled.
@@ -168,7 +268,7 @@ struct Crawler::Impl {
   void wait_and_process(int cap_ms = kMaxWaitMs);
   void process_timeouts(SteadyClock::time_point now);
   void abort_run() noexcept;
-  void on_reply(Pending& pending, int status, const unsigned char* answer, int length);
+  void on_reply(Pending& pending, int status, unsigned char* answer, int length);
   void watch(Channel& channel, int fd, bool readable, bool writable) noexcept;
   void configure_socket(int fd) noexcept;
 
@@ -177,6 +277,21 @@ struct Crawler::Impl {
   static void socket_state_callback(void* data, ares_socket_t fd, int readable,
                                     int writable) noexcept;
   static int socket_configure_callback(ares_socket_t fd, int type, void* data) noexcept;
+
+  // c-ares 1.18 reads and drops replies that match no query in flight without telling;
+  // with our own socket functions every reply passes here first (ares_set_socket_functions).
+  static ares_socket_t socket_open(int domain, int type, int protocol, void* data) noexcept;
+  static int socket_close(ares_socket_t fd, void* data) noexcept;
+  static int socket_connect(ares_socket_t fd, const sockaddr* address, ares_socklen_t length,
+                            void* data) noexcept;
+  static ares_ssize_t socket_receive(ares_socket_t fd, void* buffer, std::size_t length, int flags,
+                                     sockaddr* from, ares_socklen_t* from_length,
+                                     void* data) noexcept;
+  static ares_ssize_t socket_send(ares_socket_t fd, const iovec* vectors, int count,
+                                  void* data) noexcept;
+  void inspect(Channel& channel, std::uint8_t* message, std::size_t size, std::size_t full_size);
+  void observe_tcp(Channel& channel, int fd, const std::uint8_t* data, ssize_t got, int error);
+  static void finish_detail(Pending& pending);
 
   CrawlerOptions options_;
   std::size_t max_in_flight_;
@@ -189,9 +304,11 @@ struct Crawler::Impl {
   std::vector<epoll_event> events_;
   std::vector<Pending> slots_;
   std::vector<Pending*> free_;
-  std::vector<Pending*> completed_;  // filled by c-ares callbacks
-  std::vector<Pending*> truncated_;  // filled by c-ares callbacks: to re-ask over TCP
-  std::vector<Pending*> batch_;      // being delivered or re-sent
+  std::vector<Pending*> completed_;   // filled by c-ares callbacks
+  std::vector<Pending*> truncated_;   // filled by c-ares callbacks: to re-ask over TCP
+  std::vector<Pending*> edns_retry_;  // filled by c-ares callbacks: to re-ask without EDNS0
+  std::vector<bool> edns_refused_;    // by server index: it answered EDNS0 with FORMERR
+  std::vector<Pending*> batch_;       // being delivered or re-sent
   std::mt19937 random_;
   SteadyClock::time_point next_timeout_check_ = SteadyClock::time_point::max();
   std::string loop_error_;  // set by callbacks that cannot throw
@@ -249,6 +366,7 @@ void Crawler::Impl::open_channels() {
       servers_.push_back(endpoint.to_string());
     }
   }
+  edns_refused_.assign(servers_.size(), false);
   for (std::size_t i = 0; i < servers_.size(); ++i) {
     udp_.push_back(make_channel(servers_[i], i, false));
     tcp_.push_back(make_channel(servers_[i], i, true));
@@ -275,7 +393,7 @@ std::unique_ptr<Crawler::Impl::Channel> Crawler::Impl::make_channel(const std::s
   if (!options_.recursion_desired) {
     options.flags |= ARES_FLAG_NORECURSE;  // only informative: RD is set in each packet
   }
-  if (options_.edns) {
+  if (options_.edns && !tcp) {
     options.flags |= ARES_FLAG_EDNS;
     mask |= ARES_OPT_EDNSPSZ;
     options.ednspsz = kChannelEdnsPayload;
@@ -306,6 +424,12 @@ std::unique_ptr<Crawler::Impl::Channel> Crawler::Impl::make_channel(const std::s
   }
   channel->handle.reset(raw);
   ares_set_socket_configure_callback(raw, &Impl::socket_configure_callback, channel.get());
+  // c-ares keeps the pointer: static storage. With these, c-ares sets no socket options
+  // itself (socket_open does).
+  static const ares_socket_functions functions{&Impl::socket_open, &Impl::socket_close,
+                                               &Impl::socket_connect, &Impl::socket_receive,
+                                               &Impl::socket_send};
+  ares_set_socket_functions(raw, &functions, channel.get());
   if (!server.empty()) {
     const int set = ares_set_servers_ports_csv(raw, server.c_str());
     if (set != ARES_SUCCESS) {
@@ -365,6 +489,8 @@ void Crawler::Impl::prepare_slots(std::size_t slots) {
   completed_.reserve(slots);
   truncated_.clear();
   truncated_.reserve(slots);
+  edns_retry_.clear();
+  edns_retry_.reserve(slots);
   batch_.clear();
   batch_.reserve(slots);
   loop_error_.clear();
@@ -441,17 +567,20 @@ void Crawler::Impl::start(const Query& query) {
   if (options_.stall_after.count() > 0) {
     started_.push_back({pending.started, &pending, pending.serial});
   }
+  pending.reset_notes();
   send(channel, pending);
 }
 
 void Crawler::Impl::send(Channel& channel, Pending& pending) {
   const std::uint16_t qid = channel.ids.acquire(random_);
+  // No OPT record to a server that answered one with FORMERR (RFC 6891 7).
+  const bool edns = options_.edns && !edns_refused_[channel.index];
   unsigned char* raw = nullptr;
   int length = 0;
-  const int status = ares_create_query(
-      pending.result.name.c_str(), kClassIn, static_cast<int>(pending.result.qtype), qid,
-      options_.recursion_desired ? 1 : 0, &raw, &length,
-      options_.edns ? static_cast<int>(options_.edns_udp_size) : 0);
+  const int status = ares_create_query(pending.result.name.c_str(), kClassIn,
+                                       static_cast<int>(pending.result.qtype), qid,
+                                       options_.recursion_desired ? 1 : 0, &raw, &length,
+                                       edns ? static_cast<int>(options_.edns_udp_size) : 0);
   const AresQueryPacket packet(raw);
   if (status != ARES_SUCCESS) {
     channel.ids.release(qid);
@@ -465,8 +594,14 @@ void Crawler::Impl::send(Channel& channel, Pending& pending) {
     completed_.push_back(&pending);
     return;
   }
+  channel.by_qid[qid] = &pending;
   pending.channel = &channel;
   pending.qid = qid;
+  pending.edns = edns;
+  pending.edns_rejected = false;
+  pending.formerr_masked = false;
+  pending.transport_error.clear();
+  pending.unmatched_at_send = channel.unmatched;
   ++channel.in_flight;
   next_timeout_check_ = std::min(next_timeout_check_, SteadyClock::now() + options_.timeout);
   // May call reply_callback before it returns (e.g. when no socket can be opened).
@@ -474,7 +609,15 @@ void Crawler::Impl::send(Channel& channel, Pending& pending) {
 }
 
 void Crawler::Impl::deliver(const ResultSink& sink) {
-  while (!completed_.empty() || !truncated_.empty()) {
+  while (!completed_.empty() || !truncated_.empty() || !edns_retry_.empty()) {
+    if (!edns_retry_.empty()) {
+      batch_.swap(edns_retry_);
+      for (Pending* pending : batch_) {
+        const std::size_t index = pending->channel->index;
+        send(pending->channel->tcp ? *tcp_[index] : *udp_[index], *pending);
+      }
+      batch_.clear();
+    }
     if (!truncated_.empty()) {
       batch_.swap(truncated_);
       for (Pending* pending : batch_) {
@@ -608,6 +751,7 @@ void Crawler::Impl::abort_run() noexcept {
   }
   completed_.clear();
   truncated_.clear();
+  edns_retry_.clear();
   batch_.clear();
   free_.clear();
   for (Pending& pending : slots_) {
@@ -619,11 +763,22 @@ void Crawler::Impl::abort_run() noexcept {
   next_timeout_check_ = SteadyClock::time_point::max();
 }
 
-void Crawler::Impl::on_reply(Pending& pending, int status, const unsigned char* answer,
-                             int length) {
+void Crawler::Impl::on_reply(Pending& pending, int status, unsigned char* answer, int length) {
   ProbeResult& result = pending.result;
   const Channel& channel = *pending.channel;
+  if (status == ARES_SUCCESS && pending.edns_rejected) {
+    // FORMERR without OPT to a query with OPT: the server does not speak EDNS0 (RFC 6891
+    // 7). Ask again without OPT, as will every later query to this server.
+    edns_refused_[channel.index] = true;
+    pending.edns_fell_back = true;
+    ++stats_.edns_fallbacks;
+    edns_retry_.push_back(&pending);
+    return;
+  }
   if (status == ARES_SUCCESS) {
+    if (pending.formerr_masked && answer != nullptr && length > 3) {
+      answer[3] = static_cast<unsigned char>((answer[3] & 0xf0) | kRcodeFormErr);  // inspect()
+    }
     const std::span<const std::uint8_t> wire(
         answer, answer == nullptr ? 0U : static_cast<std::size_t>(length));
     const bool truncated = map_reply(wire, result);
@@ -642,6 +797,11 @@ void Crawler::Impl::on_reply(Pending& pending, int status, const unsigned char* 
                         channel.tcp ? "tcp" : "udp", options_.tries, total_timeout_ms(options_));
         break;
       case ARES_ECONNREFUSED:
+        if (!pending.transport_error.empty()) {  // c-ares says "refused" for any TCP error
+          result.outcome = Outcome::NetError;
+          result.detail = pending.transport_error;
+          break;
+        }
         result.outcome = Outcome::ConnRefused;
         result.detail = fmt::format("{} ({}): {}", channel.server, channel.tcp ? "tcp" : "udp",
                                     ares_strerror(status));
@@ -659,9 +819,215 @@ void Crawler::Impl::on_reply(Pending& pending, int status, const unsigned char* 
       result.detail = "UDP answer was truncated; TCP retry failed: " + result.detail;
     }
   }
+  finish_detail(pending);
   result.latency =
       std::chrono::duration_cast<std::chrono::microseconds>(SteadyClock::now() - pending.started);
   completed_.push_back(&pending);
+}
+
+void Crawler::Impl::finish_detail(Pending& pending) {
+  std::string& detail = pending.result.detail;
+  if (pending.edns_fell_back) {
+    append_detail(detail,
+                  "the server answered EDNS0 with FORMERR without OPT; asked again without EDNS0");
+  }
+  if (!pending.cut.empty()) {
+    append_detail(detail, pending.cut);
+  }
+  if (pending.ignored > 0) {
+    append_detail(detail, fmt::format("ignored {} repl{} that did not match the query (last: {})",
+                                      pending.ignored, pending.ignored == 1 ? "y" : "ies",
+                                      pending.ignored_last));
+  }
+  const std::size_t unmatched = pending.channel->unmatched - pending.unmatched_at_send;
+  if (pending.result.outcome == Outcome::Timeout && unmatched > 0) {
+    append_detail(detail,
+                  fmt::format("meanwhile {} repl{} from {} matched no query in flight", unmatched,
+                              unmatched == 1 ? "y" : "ies", pending.channel->server));
+  }
+}
+
+void Crawler::Impl::inspect(Channel& channel, std::uint8_t* message, std::size_t size,
+                            std::size_t full_size) {
+  // Mirrors c-ares 1.18 process_answer: a reply is taken when it has a header, its ID is
+  // in flight and its question is that query's (same_questions); it is dropped otherwise.
+  Pending* by_id = nullptr;
+  if (size >= 2) {
+    const auto id = static_cast<std::uint16_t>((message[0] << 8) | message[1]);
+    if (const auto found = channel.by_qid.find(id); found != channel.by_qid.end()) {
+      by_id = found->second;
+    }
+  }
+  const auto ignore = [&](Pending* target, std::string why) {
+    ++stats_.mismatched;
+    if (target == nullptr) {
+      ++channel.unmatched;
+      return;
+    }
+    ++target->ignored;
+    target->ignored_last = std::move(why);
+  };
+  if (size < kHeaderSize) {
+    ignore(by_id, size == 0 ? std::string("an empty datagram")
+                            : fmt::format("{} bytes, shorter than a DNS header", size));
+    return;
+  }
+  const auto question = reply_question(message, size);
+  const auto asks = [&](const Pending& pending) {
+    return question && question->klass == kClassIn &&
+           question->type == static_cast<int>(pending.result.qtype) &&
+           strcasecmp(question->name.c_str(), pending.result.name.c_str()) == 0;
+  };
+  if (by_id != nullptr && asks(*by_id)) {
+    if (full_size > size) {
+      by_id->cut = fmt::format("the {}-byte UDP reply was cut to the {} bytes c-ares reads",
+                               full_size, std::min<std::size_t>(size, kChannelEdnsPayload));
+    }
+    const int rcode = message[3] & 0x0f;
+    if (rcode == kRcodeFormErr) {
+      const MessageScan scan = scan_message({message, size});
+      if (!scan.error.empty() || !scan.has_opt) {  // c-ares's test: has_opt_rr() != 1
+        by_id->edns_rejected = by_id->edns;        // see on_reply
+        if (!channel.tcp) {  // a UDP channel has ARES_FLAG_EDNS: keep c-ares's fallback off
+          by_id->formerr_masked = true;
+          message[3] = static_cast<std::uint8_t>((message[3] & 0xf0) | kRcodeNotImp);
+        }
+      }
+    }
+    return;
+  }
+  if (by_id != nullptr) {
+    ignore(by_id, question ? fmt::format("a reply for {} {}", question->name,
+                                         rrtype_name(static_cast<std::uint16_t>(question->type)))
+                           : std::string("a reply whose question cannot be read"));
+    return;
+  }
+  const auto id = static_cast<std::uint16_t>((message[0] << 8) | message[1]);
+  Pending* asked = nullptr;
+  if (question && !channel.finished_recently(id)) {
+    for (const auto& [qid, pending] : channel.by_qid) {
+      if (asks(*pending)) {
+        asked = pending;
+        break;
+      }
+    }
+  }
+  ignore(asked, asked == nullptr
+                    ? std::string()
+                    : fmt::format("a reply with the wrong query ID {:#06x}, asked with {:#06x}", id,
+                                  asked->qid));
+}
+
+void Crawler::Impl::observe_tcp(Channel& channel, int fd, const std::uint8_t* data, ssize_t got,
+                                int error) {
+  if (got < 0 && (error == EAGAIN || error == EWOULDBLOCK || error == EINTR)) {
+    return;
+  }
+  if (got > 0) {
+    auto& stream = channel.streams[fd];
+    stream.insert(stream.end(), data, data + got);
+    std::size_t done = 0;
+    while (stream.size() - done >= 2) {
+      const std::size_t length = (stream[done] << 8U) | stream[done + 1];
+      if (stream.size() - done - 2 < length) {
+        break;
+      }
+      inspect(channel, stream.data() + done + 2, length, length);
+      done += 2 + length;
+    }
+    stream.erase(stream.begin(), stream.begin() + static_cast<std::ptrdiff_t>(done));
+    return;
+  }
+  // The connection ended (0) or failed: c-ares ends or retries its queries with
+  // ARES_ECONNREFUSED whatever happened, so say here what it was.
+  const auto found = channel.streams.find(fd);
+  const std::size_t have = found == channel.streams.end() ? 0 : found->second.size();
+  if (got < 0 && error == ECONNREFUSED && have == 0) {
+    return;  // a refused connection is what c-ares says
+  }
+  const std::string how = got == 0 ? std::string("closed by the server")
+                                   : fmt::format("failed: {}", std::strerror(error));
+  std::string what;
+  if (have >= 2) {
+    const std::size_t expected = 2 + ((found->second[0] << 8U) | found->second[1]);
+    what = fmt::format("TCP connection to {} {} after {} of the {} bytes of an answer",
+                       channel.server, how, have, expected);
+  } else {
+    what = fmt::format("TCP connection to {} {} before an answer", channel.server, how);
+  }
+  for (const auto& [qid, pending] : channel.by_qid) {
+    pending->transport_error = what;
+  }
+  if (found != channel.streams.end()) {
+    channel.streams.erase(found);
+  }
+}
+
+ares_socket_t Crawler::Impl::socket_open(int domain, int type, int protocol, void* data) noexcept {
+  const auto& channel = *static_cast<Channel*>(data);
+  const int fd = ::socket(domain, type | SOCK_NONBLOCK | SOCK_CLOEXEC, protocol);
+  if (fd < 0) {
+    return ARES_SOCKET_BAD;
+  }
+  // What c-ares does for its own sockets (ares_process.c configure_socket, TCP_NODELAY).
+  const int size = channel.owner->options_.socket_buffer_bytes;
+  if (size > 0) {
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
+    setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
+  }
+  if (type == SOCK_STREAM) {
+    const int on = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
+  }
+  return fd;
+}
+
+int Crawler::Impl::socket_close(ares_socket_t fd, void* data) noexcept {
+  auto& channel = *static_cast<Channel*>(data);
+  channel.streams.erase(fd);
+  return ::close(fd);
+}
+
+int Crawler::Impl::socket_connect(ares_socket_t fd, const sockaddr* address, ares_socklen_t length,
+                                  void* /*data*/) noexcept {
+  return ::connect(fd, address, length);
+}
+
+ares_ssize_t Crawler::Impl::socket_receive(ares_socket_t fd, void* buffer, std::size_t length,
+                                           int flags, sockaddr* from, ares_socklen_t* from_length,
+                                           void* data) noexcept {
+  auto& channel = *static_cast<Channel*>(data);
+  auto* bytes = static_cast<std::uint8_t*>(buffer);
+  if (channel.tcp) {
+    const ssize_t got = ::recv(fd, buffer, length, flags);
+    const int error = errno;
+    try {
+      channel.owner->observe_tcp(channel, fd, bytes, got, error);
+    } catch (...) {  // NOLINT(bugprone-empty-catch): only the detail is lost (bad_alloc)
+    }
+    errno = error;  // c-ares reads it after -1
+    return got;
+  }
+  // MSG_TRUNC: the datagram's real length, to tell a reply longer than c-ares's buffer.
+  const ssize_t got = ::recvfrom(fd, buffer, length, flags | MSG_TRUNC, from, from_length);
+  if (got < 0) {
+    return got;
+  }
+  const std::size_t kept = std::min(static_cast<std::size_t>(got), length);
+  try {
+    channel.owner->inspect(channel, bytes, kept, static_cast<std::size_t>(got));
+  } catch (...) {  // NOLINT(bugprone-empty-catch): only the count and the detail are lost
+  }
+  return static_cast<ares_ssize_t>(kept);
+}
+
+ares_ssize_t Crawler::Impl::socket_send(ares_socket_t fd, const iovec* vectors, int count,
+                                        void* /*data*/) noexcept {
+  msghdr message{};
+  message.msg_iov = const_cast<iovec*>(vectors);  // NOLINT: sendmsg's historical signature
+  message.msg_iovlen = static_cast<std::size_t>(count);
+  // MSG_NOSIGNAL: a server that resets the TCP connection must not raise SIGPIPE.
+  return ::sendmsg(fd, &message, MSG_NOSIGNAL);
 }
 
 void Crawler::Impl::reply_callback(void* arg, int status, int /*timeouts*/, unsigned char* answer,
@@ -670,7 +1036,9 @@ void Crawler::Impl::reply_callback(void* arg, int status, int /*timeouts*/, unsi
   Channel& channel = *pending.channel;
   Impl& impl = *channel.owner;
   --channel.in_flight;
+  channel.by_qid.erase(pending.qid);
   channel.ids.release(pending.qid);
+  channel.remember_finished(pending.qid);
   try {
     impl.on_reply(pending, status, answer, length);
   } catch (const std::exception& error) {  // e.g. std::bad_alloc while mapping the reply

@@ -23,7 +23,7 @@ constexpr std::uint8_t kTcBit = 0x02;    // in header byte 2
 constexpr std::uint16_t kTypeOpt = 41;   // RFC 6891: a pseudo-record, not data
 constexpr int kMaxCnameHops = 16;        // longer chains are treated as broken
 
-constexpr std::uint8_t kAaBit = 0x04;    // in header byte 2
+constexpr std::uint8_t kAaBit = 0x04;  // in header byte 2
 
 /// Owns one record from ldns_wire2rr.
 struct LdnsRrDeleter {
@@ -212,8 +212,7 @@ std::string rdata_text(const ldns_rr* rr) {
   return generic_rdata_text(rr);
 }
 
-void append_section(const RecordList& list, Section section,
-                    std::vector<ResourceRecord>& records) {
+void append_section(const RecordList& list, Section section, std::vector<ResourceRecord>& records) {
   for (const auto& owned : list) {
     const ldns_rr* rr = owned.get();
     const auto type = static_cast<std::uint16_t>(ldns_rr_get_type(rr));
@@ -265,6 +264,144 @@ bool chain_ends_in_data(const std::vector<ResourceRecord>& records, const std::s
   return false;
 }
 
+constexpr std::size_t kMaxLabel = 63;      // RFC 1035 2.3.4
+constexpr std::size_t kMaxName = 255;      // RFC 1035 2.3.4, in wire form
+constexpr int kMaxPointerHops = 127;       // a name has at most 127 labels
+constexpr std::size_t kRecordFixed = 10;   // type, class, TTL, RDLENGTH
+constexpr std::size_t kQuestionFixed = 4;  // type, class
+
+/**
+ * Checks the name at `pos` and moves `pos` past it. Pointers must point before
+ * themselves, which with the length limit makes every name end (no loops).
+ */
+std::string check_name(std::span<const std::uint8_t> wire, std::size_t& pos) {
+  const std::size_t start = pos;
+  std::size_t cursor = pos;
+  std::size_t length = 0;  // in wire form, the root label included
+  bool jumped = false;
+  for (int hops = 0;;) {
+    if (cursor >= wire.size()) {
+      return fmt::format("name at offset {} runs past the end", start);
+    }
+    const std::uint8_t byte = wire[cursor];
+    if ((byte & 0xC0U) == 0xC0U) {
+      if (cursor + 1 >= wire.size()) {
+        return fmt::format("compression pointer at offset {} runs past the end", cursor);
+      }
+      const std::size_t target = ((byte & 0x3FU) << 8U) | wire[cursor + 1];
+      if (target >= cursor) {
+        return fmt::format("compression pointer at offset {} points {} (to offset {})", cursor,
+                           target == cursor ? "to itself" : "forward", target);
+      }
+      if (++hops > kMaxPointerHops) {
+        return fmt::format("compression pointers of the name at offset {} loop", start);
+      }
+      if (!jumped) {
+        pos = cursor + 2;
+        jumped = true;
+      }
+      cursor = target;
+      continue;
+    }
+    if (byte > kMaxLabel) {
+      return fmt::format("label of {} bytes at offset {} (at most 63, RFC 1035 2.3.4)",
+                         static_cast<unsigned>(byte), cursor);
+    }
+    length += byte + 1U;
+    if (length > kMaxName) {
+      return fmt::format("name at offset {} is longer than 255 bytes", start);
+    }
+    if (byte == 0) {
+      if (!jumped) {
+        pos = cursor + 1;
+      }
+      return {};
+    }
+    cursor += 1U + byte;
+  }
+}
+
+/// Checks the names in the RDATA of the types whose RDATA holds names (RFC 1035 3.3).
+std::string check_rdata_names(std::span<const std::uint8_t> wire, std::uint16_t type,
+                              std::size_t start, std::size_t end) {
+  std::size_t pos = start;
+  int names = 0;
+  switch (type) {
+    case 2:   // NS
+    case 5:   // CNAME
+    case 12:  // PTR
+    case 39:  // DNAME
+      names = 1;
+      break;
+    case 6:  // SOA
+      names = 2;
+      break;
+    case 15:  // MX: preference, exchange
+      pos += 2;
+      names = 1;
+      break;
+    default:
+      return {};
+  }
+  const auto rdata = wire.first(end);  // a name in RDATA must not run past it
+  for (int i = 0; i < names; ++i) {
+    if (auto error = check_name(rdata, pos); !error.empty()) {
+      return "RDATA: " + error;
+    }
+  }
+  return {};
+}
+
+}  // namespace
+
+MessageScan scan_message(std::span<const std::uint8_t> wire) {
+  MessageScan scan;
+  if (wire.size() < kHeaderSize) {
+    scan.error = fmt::format("{} bytes is shorter than a DNS header", wire.size());
+    return scan;
+  }
+  std::size_t pos = kHeaderSize;
+  const std::array<const char*, 4> names{"question", "answer", "authority", "additional"};
+  for (std::size_t section = 0; section < names.size(); ++section) {
+    const std::uint16_t count = read_u16(wire, 4 + 2 * section);
+    for (std::uint16_t i = 0; i < count; ++i) {
+      const auto fail = [&](const std::string& why) {
+        scan.error =
+            fmt::format("{} section, record {} of {}: {}", names[section], i + 1, count, why);
+        return scan;
+      };
+      if (auto error = check_name(wire, pos); !error.empty()) {
+        return fail(error);
+      }
+      const std::size_t fixed = section == 0 ? kQuestionFixed : kRecordFixed;
+      if (pos + fixed > wire.size()) {
+        return fail(fmt::format("runs past the end of the {}-byte message", wire.size()));
+      }
+      if (section == 0) {
+        pos += fixed;
+        continue;
+      }
+      const std::uint16_t type = read_u16(wire, pos);
+      const std::size_t rdlength = read_u16(wire, pos + 8);
+      pos += fixed;
+      if (pos + rdlength > wire.size()) {
+        return fail(fmt::format("RDATA runs past the end of the {}-byte message", wire.size()));
+      }
+      if (auto error = check_rdata_names(wire, type, pos, pos + rdlength); !error.empty()) {
+        return fail(error);
+      }
+      if (section == 3 && type == kTypeOpt) {
+        scan.has_opt = true;
+      }
+      pos += rdlength;
+    }
+  }
+  scan.end = pos;
+  return scan;
+}
+
+namespace {
+
 Outcome outcome_of(int rcode) noexcept {
   switch (rcode) {
     case 0:
@@ -304,6 +441,13 @@ bool map_reply(std::span<const std::uint8_t> wire, ProbeResult& result) {
   const bool header_qr = (wire[2] & kQrBit) != 0;
   const bool header_tc = (wire[2] & kTcBit) != 0;
 
+  // The structure first: ldns follows forward compression pointers, which RFC 1035 4.1.4
+  // does not allow and which a hostile server uses to build loops.
+  const MessageScan scan = scan_message(wire);
+  if (!scan.error.empty()) {
+    set_malformed(result, fmt::format("unparsable reply ({} bytes): {}", wire.size(), scan.error));
+    return header_qr && header_tc;
+  }
   ParsedSections sections;
   if (auto error = parse_sections(wire, sections); !error.empty()) {
     set_malformed(result, fmt::format("unparsable reply ({} bytes): {}", wire.size(), error));
@@ -345,8 +489,7 @@ bool map_reply(std::span<const std::uint8_t> wire, ProbeResult& result) {
   }
 
   std::vector<ResourceRecord>& records = result.records;
-  records.reserve(sections.answer.size() + sections.authority.size() +
-                  sections.additional.size());
+  records.reserve(sections.answer.size() + sections.authority.size() + sections.additional.size());
   append_section(sections.answer, Section::Answer, records);
   append_section(sections.authority, Section::Authority, records);
   append_section(sections.additional, Section::Additional, records);
@@ -354,6 +497,11 @@ bool map_reply(std::span<const std::uint8_t> wire, ProbeResult& result) {
   result.outcome = outcome_of(result.rcode);
   if (result.outcome == Outcome::NoError && !chain_ends_in_data(records, qname, qtype)) {
     result.outcome = Outcome::NoData;  // RFC 2308 2.2
+  }
+  if (scan.end < wire.size()) {
+    // Counts smaller than the content: the records the header counts are used.
+    result.detail = fmt::format("{} bytes after the last of the records the header counts",
+                                wire.size() - scan.end);
   }
   return truncated;
 }

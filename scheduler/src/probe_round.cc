@@ -209,6 +209,8 @@ RoundSummary run_round(const std::vector<WatchedDomain>& domains, crawler::Crawl
   summary.queries = queries.size();
   summary.errors = state.errors;
   summary.tcp_retries = stats.tcp_retries;
+  summary.mismatched = stats.mismatched;
+  summary.edns_fallbacks = stats.edns_fallbacks;
   summary.enrichment_rows = enriched.size();
   if (options.store) {
     writer.finish_run(summary.run_id,

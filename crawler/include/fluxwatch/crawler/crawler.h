@@ -56,6 +56,14 @@ struct CrawlStats {
   std::size_t timeouts = 0;
   std::size_t tcp_retries = 0;
   std::size_t failures = 0;  ///< ConnRefused, Malformed, NetError
+  /// Replies received that c-ares drops because they answer no query in flight: a wrong
+  /// query ID, another question, shorter than a DNS header, empty. A spoofing attempt
+  /// shows here; the probe it was aimed at (when the ID or the question tells which)
+  /// says so in its detail.
+  std::size_t mismatched = 0;
+  /// Queries re-sent without EDNS0 because the server answered FORMERR without an OPT
+  /// record (RFC 6891 7); the server is then asked without EDNS0 from then on.
+  std::size_t edns_fallbacks = 0;
 };
 
 /**
@@ -63,7 +71,21 @@ struct CrawlStats {
  *
  * A truncated UDP answer is re-asked over TCP and the full answer reported with
  * `via_tcp = true`. SERVFAIL, REFUSED, NXDOMAIN, timeouts and malformed answers are
- * outcomes in the result, never exceptions.
+ * outcomes in the result, never exceptions. What a broken or hostile server gets
+ * (docs/hostile-dns.md has the whole table, tested against tests/support/hostile_dns.py):
+ * - no reply, or only replies that do not match the query (wrong ID, other question,
+ *   fewer than 12 bytes, empty): Timeout; the mismatches are counted
+ *   (CrawlStats::mismatched) and named in the detail when the ID or question tells
+ *   which query they were aimed at. A matching reply after them is accepted.
+ * - a reply that matches but cannot be parsed (counts larger than the records, looping
+ *   or forward compression pointers, labels over 63 or names over 255 bytes, a UDP
+ *   datagram longer than the 4096 bytes c-ares reads): Malformed, with the reason.
+ * - TC=1 and then a TCP connection reset mid-answer: NetError, `via_tcp`, with how many
+ *   bytes came; a TCP port that refuses: ConnRefused.
+ * - FORMERR without OPT to a query with EDNS0: re-sent once without EDNS0 (noted in the
+ *   detail, counted in CrawlStats::edns_fallbacks) and that server is asked without
+ *   EDNS0 from then on.
+ * - TTLs are stored as sent (RFC 2181 8 says to read values over 2^31-1 as 0).
  * Thread affinity: one Crawler is used from one thread at a time.
  * @throw fluxwatch::Error if c-ares or epoll cannot be set up.
  */

@@ -49,6 +49,8 @@ struct RoundSummary {
   std::size_t errors = 0;
   std::map<Outcome, std::size_t> outcomes;
   std::size_t tcp_retries = 0;
+  std::size_t mismatched = 0;      ///< replies dropped for matching no query (CrawlStats)
+  std::size_t edns_fallbacks = 0;  ///< queries re-sent without EDNS0 (CrawlStats)
   std::size_t enrichment_rows = 0;
   std::chrono::duration<double> elapsed{};
 };
