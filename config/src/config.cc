@@ -20,8 +20,8 @@
 namespace fluxwatch::config {
 namespace {
 
-constexpr std::array<std::string_view, 6> kLogLevels{"trace", "debug", "info", "warn", "error",
-                                                     "off"};
+constexpr std::array<std::string_view, 6> kLogLevels{"trace", "debug", "info",
+                                                     "warn",  "error", "off"};
 
 std::string env(const char* name) {
   const char* value = std::getenv(name);
@@ -90,7 +90,8 @@ std::vector<RrType> parse_types(const Reporter& reporter, const YAML::Node& node
     const auto text = scalar<std::string>(reporter, item, key, "a record type");
     auto type = parse_rrtype(text);
     if (!type) {
-      reporter.fail(item, key, fmt::format("unknown record type '{}' (A, AAAA, NS, CNAME, SOA)", text));
+      reporter.fail(item, key,
+                    fmt::format("unknown record type '{}' (A, AAAA, NS, CNAME, SOA)", text));
     }
     if (std::ranges::find(types, *type) == types.end()) {
       types.push_back(*type);
@@ -141,13 +142,11 @@ std::chrono::milliseconds millis(const Reporter& r, const YAML::Node& n, std::st
 }
 
 bool is_feed_url(std::string_view url) {
-  return url.starts_with("http://") || url.starts_with("https://") ||
-         url.starts_with("file://");
+  return url.starts_with("http://") || url.starts_with("https://") || url.starts_with("file://");
 }
 
 // `feeds`: a list of {url, format, column, tag, refresh_minutes}.
-std::vector<Config::Feed> parse_feeds(const Reporter& r, const YAML::Node& n,
-                                      std::string_view k) {
+std::vector<Config::Feed> parse_feeds(const Reporter& r, const YAML::Node& n, std::string_view k) {
   if (n.IsNull()) {
     return {};
   }
@@ -178,8 +177,8 @@ std::vector<Config::Feed> parse_feeds(const Reporter& r, const YAML::Node& n,
       } else if (name == "tag") {
         feed.tag = optional_text(r, field.second, key);
       } else if (name == "refresh_minutes") {
-        feed.refresh_interval = std::chrono::minutes(integer_in<int>(r, field.second, key, 1,
-                                                                     60 * 24 * 365));
+        feed.refresh_interval =
+            std::chrono::minutes(integer_in<int>(r, field.second, key, 1, 60 * 24 * 365));
       } else {
         r.fail(field.first, key,
                "unknown setting (known here: url, format, column, field, tag, refresh_minutes)");
@@ -209,8 +208,8 @@ Key scoring_number(std::string_view path, Member member, double low, double high
                                     std::string_view k) {
             const auto value = scalar<double>(r, n, k, "a number");
             if (!(value >= low && value <= high)) {
-              r.fail(n, k, fmt::format("{} is out of range (a number from {} to {})", value, low,
-                                       high));
+              r.fail(n, k,
+                     fmt::format("{} is out of range (a number from {} to {})", value, low, high));
             }
             c.scoring.*member = value;
           }};
@@ -229,234 +228,256 @@ Key holz_weight(std::string_view path, double Config::Scoring::Holz::*member) {
 
 // The one table of settings: YAML key path -> how to apply it.
 const std::vector<Key>& keys() {
-  static const std::vector<Key> table{
-      {"state_dir",
-       [](Config& c, const Reporter& r, const YAML::Node& n, std::string_view k) {
-         c.state_dir = scalar<std::string>(r, n, k, "a directory path");
-       }},
-      {"database.dsn",
-       [](Config& c, const Reporter& r, const YAML::Node& n, std::string_view k) {
-         c.database.dsn = n.IsNull() ? "" : scalar<std::string>(r, n, k, "a libpq connection string");
-       }},
-      {"resolvers",
-       [](Config& c, const Reporter& r, const YAML::Node& n, std::string_view k) {
-         c.resolvers = n.IsNull() ? std::vector<Endpoint>{} : parse_resolvers(r, n, k);
-       }},
-      {"probe.record_types",
-       [](Config& c, const Reporter& r, const YAML::Node& n, std::string_view k) {
-         c.probe.record_types = parse_types(r, n, k);
-       }},
-      {"probe.concurrency",
-       [](Config& c, const Reporter& r, const YAML::Node& n, std::string_view k) {
-         c.probe.concurrency = integer_in<std::size_t>(r, n, k, 1, 100000);
-       }},
-      {"probe.timeout_ms",
-       [](Config& c, const Reporter& r, const YAML::Node& n, std::string_view k) {
-         c.probe.timeout = std::chrono::milliseconds(integer_in<int>(r, n, k, 10, 60000));
-       }},
-      {"probe.tries",
-       [](Config& c, const Reporter& r, const YAML::Node& n, std::string_view k) {
-         c.probe.tries = integer_in<int>(r, n, k, 1, 10);
-       }},
-      {"probe.recursion",
-       [](Config& c, const Reporter& r, const YAML::Node& n, std::string_view k) {
-         c.probe.recursion = scalar<bool>(r, n, k, "true or false");
-       }},
-      {"probe.edns",
-       [](Config& c, const Reporter& r, const YAML::Node& n, std::string_view k) {
-         c.probe.edns = scalar<bool>(r, n, k, "true or false");
-       }},
-      {"probe.edns_udp_size",
-       [](Config& c, const Reporter& r, const YAML::Node& n, std::string_view k) {
-         c.probe.edns_udp_size = integer_in<std::uint16_t>(r, n, k, 512, 4096);
-       }},
-      {"probe.socket_buffer_bytes",
-       [](Config& c, const Reporter& r, const YAML::Node& n, std::string_view k) {
-         c.probe.socket_buffer_bytes = integer_in<int>(r, n, k, 0, 1 << 28);
-       }},
-      {"probe.batch_size",
-       [](Config& c, const Reporter& r, const YAML::Node& n, std::string_view k) {
-         c.probe.batch_size = integer_in<std::size_t>(r, n, k, 1, 1000000);
-       }},
-      {"geoip.asn_database",
-       [](Config& c, const Reporter& r, const YAML::Node& n, std::string_view k) {
-         c.geoip.asn_database = n.IsNull() ? "" : scalar<std::string>(r, n, k, "a file path");
-       }},
-      {"geoip.city_database",
-       [](Config& c, const Reporter& r, const YAML::Node& n, std::string_view k) {
-         c.geoip.city_database = n.IsNull() ? "" : scalar<std::string>(r, n, k, "a file path");
-       }},
-      {"geoip.cache_entries",
-       [](Config& c, const Reporter& r, const YAML::Node& n, std::string_view k) {
-         c.geoip.cache_entries = integer_in<std::size_t>(r, n, k, 0, 1U << 28);
-       }},
-      // --- geoip.update, feeds, fetch, http_probe (issue 7) ---
-      {"geoip.update.asn_url",
-       [](Config& c, const Reporter& r, const YAML::Node& n, std::string_view k) {
-         c.geoip.update.asn_url = optional_text(r, n, k);
-       }},
-      {"geoip.update.city_url",
-       [](Config& c, const Reporter& r, const YAML::Node& n, std::string_view k) {
-         c.geoip.update.city_url = optional_text(r, n, k);
-       }},
-      {"geoip.update.account_id",
-       [](Config& c, const Reporter& r, const YAML::Node& n, std::string_view k) {
-         c.geoip.update.account_id = optional_text(r, n, k);
-       }},
-      {"geoip.update.license_key",
-       [](Config& c, const Reporter& r, const YAML::Node& n, std::string_view k) {
-         c.geoip.update.license_key = optional_text(r, n, k);
-       }},
-      {"geoip.update.edition_ids",
-       [](Config& c, const Reporter& r, const YAML::Node& n, std::string_view k) {
-         c.geoip.update.edition_ids = text_list(r, n, k);
-       }},
-      {"geoip.update.maxmind_url",
-       [](Config& c, const Reporter& r, const YAML::Node& n, std::string_view k) {
-         c.geoip.update.maxmind_url = scalar<std::string>(r, n, k, "a URL");
-       }},
-      {"feeds",
-       [](Config& c, const Reporter& r, const YAML::Node& n, std::string_view k) {
-         c.feeds = parse_feeds(r, n, k);
-       }},
-      {"fetch.user_agent",
-       [](Config& c, const Reporter& r, const YAML::Node& n, std::string_view k) {
-         c.fetch.user_agent = scalar<std::string>(r, n, k, "a string");
-       }},
-      {"fetch.timeout_ms",
-       [](Config& c, const Reporter& r, const YAML::Node& n, std::string_view k) {
-         c.fetch.timeout = millis(r, n, k, 100, 3600000);
-       }},
-      {"fetch.connect_timeout_ms",
-       [](Config& c, const Reporter& r, const YAML::Node& n, std::string_view k) {
-         c.fetch.connect_timeout = millis(r, n, k, 10, 600000);
-       }},
-      {"fetch.retries",
-       [](Config& c, const Reporter& r, const YAML::Node& n, std::string_view k) {
-         c.fetch.retries = integer_in<int>(r, n, k, 0, 10);
-       }},
-      {"fetch.retry_backoff_ms",
-       [](Config& c, const Reporter& r, const YAML::Node& n, std::string_view k) {
-         c.fetch.retry_backoff = millis(r, n, k, 0, 600000);
-       }},
-      {"fetch.max_feed_bytes",
-       [](Config& c, const Reporter& r, const YAML::Node& n, std::string_view k) {
-         c.fetch.max_feed_bytes = integer_in<std::size_t>(r, n, k, 1, std::size_t{1} << 34);
-       }},
-      {"fetch.max_download_bytes",
-       [](Config& c, const Reporter& r, const YAML::Node& n, std::string_view k) {
-         c.fetch.max_download_bytes = integer_in<std::size_t>(r, n, k, 1, std::size_t{1} << 36);
-       }},
-      {"fetch.verify_tls",
-       [](Config& c, const Reporter& r, const YAML::Node& n, std::string_view k) {
-         c.fetch.verify_tls = scalar<bool>(r, n, k, "true or false");
-       }},
-      {"fetch.ca_file",
-       [](Config& c, const Reporter& r, const YAML::Node& n, std::string_view k) {
-         c.fetch.ca_file = optional_text(r, n, k);
-       }},
-      {"http_probe.enabled",
-       [](Config& c, const Reporter& r, const YAML::Node& n, std::string_view k) {
-         c.http_probe.enabled = scalar<bool>(r, n, k, "true or false");
-       }},
-      {"http_probe.user_agent",
-       [](Config& c, const Reporter& r, const YAML::Node& n, std::string_view k) {
-         c.http_probe.user_agent = scalar<std::string>(r, n, k, "a string");
-       }},
-      {"http_probe.https",
-       [](Config& c, const Reporter& r, const YAML::Node& n, std::string_view k) {
-         c.http_probe.https = scalar<bool>(r, n, k, "true or false");
-       }},
-      {"http_probe.connect_timeout_ms",
-       [](Config& c, const Reporter& r, const YAML::Node& n, std::string_view k) {
-         c.http_probe.connect_timeout = millis(r, n, k, 10, 60000);
-       }},
-      {"http_probe.timeout_ms",
-       [](Config& c, const Reporter& r, const YAML::Node& n, std::string_view k) {
-         c.http_probe.timeout = millis(r, n, k, 10, 300000);
-       }},
-      {"http_probe.max_body_bytes",
-       [](Config& c, const Reporter& r, const YAML::Node& n, std::string_view k) {
-         c.http_probe.max_body_bytes = integer_in<std::size_t>(r, n, k, 0, 64U << 20);
-       }},
-      {"http_probe.concurrency",
-       [](Config& c, const Reporter& r, const YAML::Node& n, std::string_view k) {
-         c.http_probe.concurrency = integer_in<std::size_t>(r, n, k, 1, 10000);
-       }},
-      {"http_probe.rate_per_second",
-       [](Config& c, const Reporter& r, const YAML::Node& n, std::string_view k) {
-         const auto rate = scalar<double>(r, n, k, "a number of requests per second");
-         if (!(rate > 0 && rate <= 100000)) {
-           r.fail(n, k, "expected a rate above 0 and at most 100000");
-         }
-         c.http_probe.rate_per_second = rate;
-       }},
-      {"http_probe.per_address_interval_ms",
-       [](Config& c, const Reporter& r, const YAML::Node& n, std::string_view k) {
-         c.http_probe.per_address_interval = millis(r, n, k, 0, 3600000);
-       }},
-      // --- campaigns and scheduler.* (issue 3, parsed in campaigns.cc) ---
-      {"campaigns",
-       [](Config& c, const Reporter& r, const YAML::Node& n, std::string_view k) {
-         c.campaigns = detail::parse_campaigns(
-             n, k, [&r](const YAML::Node& at, std::string_view key, std::string_view message) {
-               r.fail(at, key, message);
-             });
-       }},
-      {"scheduler.lease_seconds",
-       [](Config& c, const Reporter& r, const YAML::Node& n, std::string_view k) {
-         c.scheduler.lease = std::chrono::milliseconds(integer_in<int>(r, n, k, 1, 86400) * 1000);
-       }},
-      {"scheduler.lease_batch",
-       [](Config& c, const Reporter& r, const YAML::Node& n, std::string_view k) {
-         c.scheduler.lease_batch = integer_in<std::size_t>(r, n, k, 1, 1000000);
-       }},
-      {"scheduler.flush_ms",
-       [](Config& c, const Reporter& r, const YAML::Node& n, std::string_view k) {
-         c.scheduler.flush_interval = std::chrono::milliseconds(integer_in<int>(r, n, k, 10, 600000));
-       }},
-      {"scheduler.buffer_limit",
-       [](Config& c, const Reporter& r, const YAML::Node& n, std::string_view k) {
-         c.scheduler.buffer_limit = integer_in<std::size_t>(r, n, k, 100, 100000000);
-       }},
-      {"scheduler.shutdown_grace_ms",
-       [](Config& c, const Reporter& r, const YAML::Node& n, std::string_view k) {
-         c.scheduler.shutdown_grace = std::chrono::milliseconds(integer_in<int>(r, n, k, 0, 3600000));
-       }},
-      {"log.level",
-       [](Config& c, const Reporter& r, const YAML::Node& n, std::string_view k) {
-         auto level = scalar<std::string>(r, n, k, "a log level");
-         if (std::ranges::find(kLogLevels, level) == kLogLevels.end()) {
-           r.fail(n, k, fmt::format("'{}' is not one of trace, debug, info, warn, error, off", level));
-         }
-         c.log.level = level;
-       }},
-      scoring_count("scoring.window_hours", &Config::Scoring::window_hours, 0, 24 * 366 * 100),
-      scoring_count("scoring.min_lookups", &Config::Scoring::min_lookups, 1, 1000000),
-      scoring_count("scoring.flux_min_addresses", &Config::Scoring::flux_min_addresses, 1, 1000000),
-      scoring_count("scoring.flux_min_asns", &Config::Scoring::flux_min_asns, 1, 1000000),
-      scoring_count("scoring.flux_max_ttl", &Config::Scoring::flux_max_ttl, 0, 4294967295LL),
-      scoring_number("scoring.flux_min_change_ratio", &Config::Scoring::flux_min_change_ratio, 0,
-                     1),
-      scoring_count("scoring.double_flux_min_ns_names", &Config::Scoring::double_flux_min_ns_names,
-                    1, 1000000),
-      scoring_number("scoring.double_flux_min_ns_change_ratio",
-                     &Config::Scoring::double_flux_min_ns_change_ratio, 0, 1),
-      scoring_count("scoring.double_flux_min_ns_addresses",
-                    &Config::Scoring::double_flux_min_ns_addresses, 1, 1000000),
-      scoring_count("scoring.double_flux_min_ns_asns", &Config::Scoring::double_flux_min_ns_asns, 1,
-                    1000000),
-      scoring_count("scoring.cdn_min_addresses", &Config::Scoring::cdn_min_addresses, 1, 1000000),
-      scoring_count("scoring.cdn_max_asns", &Config::Scoring::cdn_max_asns, 1, 1000000),
-      scoring_count("scoring.round_robin_min_answer", &Config::Scoring::round_robin_min_answer, 1,
-                    1000000),
-      scoring_count("scoring.round_robin_max_addresses",
-                    &Config::Scoring::round_robin_max_addresses, 1, 1000000),
-      holz_weight("scoring.holz.w_a", &Config::Scoring::Holz::w_a),
-      holz_weight("scoring.holz.w_asn", &Config::Scoring::Holz::w_asn),
-      holz_weight("scoring.holz.w_ns", &Config::Scoring::Holz::w_ns),
-      holz_weight("scoring.holz.bias", &Config::Scoring::Holz::bias),
-  };
+  static const std::
+      vector<Key>
+          table{
+              {"state_dir",
+               [](Config& c, const Reporter& r, const YAML::Node& n, std::string_view k) {
+                 c.state_dir = scalar<std::string>(r, n, k, "a directory path");
+               }},
+              {"database.dsn",
+               [](Config& c, const Reporter& r, const YAML::Node& n, std::string_view k) {
+                 c.database.dsn =
+                     n.IsNull() ? "" : scalar<std::string>(r, n, k, "a libpq connection string");
+               }},
+              {"resolvers",
+               [](Config& c, const Reporter& r, const YAML::Node& n, std::string_view k) {
+                 c.resolvers = n.IsNull() ? std::vector<Endpoint>{} : parse_resolvers(r, n, k);
+               }},
+              {"probe.record_types",
+               [](Config& c, const Reporter& r, const YAML::Node& n, std::string_view k) {
+                 c.probe.record_types = parse_types(r, n, k);
+               }},
+              {"probe.concurrency",
+               [](Config& c, const Reporter& r, const YAML::Node& n, std::string_view k) {
+                 c.probe.concurrency = integer_in<std::size_t>(r, n, k, 1, 100000);
+               }},
+              {"probe.timeout_ms",
+               [](Config& c, const Reporter& r, const YAML::Node& n, std::string_view k) {
+                 c.probe.timeout = std::chrono::milliseconds(integer_in<int>(r, n, k, 10, 60000));
+               }},
+              {"probe.tries",
+               [](Config& c, const Reporter& r, const YAML::Node& n, std::string_view k) {
+                 c.probe.tries = integer_in<int>(r, n, k, 1, 10);
+               }},
+              {"probe.recursion",
+               [](Config& c, const Reporter& r, const YAML::Node& n, std::string_view k) {
+                 c.probe.recursion = scalar<bool>(r, n, k, "true or false");
+               }},
+              {"probe.edns",
+               [](Config& c, const Reporter& r, const YAML::Node& n, std::string_view k) {
+                 c.probe.edns = scalar<bool>(r, n, k, "true or false");
+               }},
+              {"probe.edns_udp_size",
+               [](Config& c, const Reporter& r, const YAML::Node& n, std::string_view k) {
+                 c.probe.edns_udp_size = integer_in<std::uint16_t>(r, n, k, 512, 4096);
+               }},
+              {"probe.socket_buffer_bytes",
+               [](Config& c, const Reporter& r, const YAML::Node& n, std::string_view k) {
+                 c.probe.socket_buffer_bytes = integer_in<int>(r, n, k, 0, 1 << 28);
+               }},
+              {"probe.batch_size",
+               [](Config& c, const Reporter& r, const YAML::Node& n, std::string_view k) {
+                 c.probe.batch_size = integer_in<std::size_t>(r, n, k, 1, 1000000);
+               }},
+              {"probe.authoritative_port",
+               [](Config& c, const Reporter& r, const YAML::Node& n, std::string_view k) {
+                 c.probe.authoritative_port = integer_in<std::uint16_t>(r, n, k, 1, 65535);
+               }},
+              {"probe.authoritative_max_servers",
+               [](Config& c, const Reporter& r, const YAML::Node& n, std::string_view k) {
+                 c.probe.authoritative_max_servers = integer_in<std::size_t>(r, n, k, 1, 64);
+               }},
+              {"geoip.asn_database",
+               [](Config& c, const Reporter& r, const YAML::Node& n, std::string_view k) {
+                 c.geoip.asn_database =
+                     n.IsNull() ? "" : scalar<std::string>(r, n, k, "a file path");
+               }},
+              {"geoip.city_database",
+               [](Config& c, const Reporter& r, const YAML::Node& n, std::string_view k) {
+                 c.geoip.city_database =
+                     n.IsNull() ? "" : scalar<std::string>(r, n, k, "a file path");
+               }},
+              {"geoip.cache_entries",
+               [](Config& c, const Reporter& r, const YAML::Node& n, std::string_view k) {
+                 c.geoip.cache_entries = integer_in<std::size_t>(r, n, k, 0, 1U << 28);
+               }},
+              // --- geoip.update, feeds, fetch, http_probe (issue 7) ---
+              {"geoip.update.asn_url",
+               [](Config& c, const Reporter& r, const YAML::Node& n, std::string_view k) {
+                 c.geoip.update.asn_url = optional_text(r, n, k);
+               }},
+              {"geoip.update.city_url",
+               [](Config& c, const Reporter& r, const YAML::Node& n, std::string_view k) {
+                 c.geoip.update.city_url = optional_text(r, n, k);
+               }},
+              {"geoip.update.account_id",
+               [](Config& c, const Reporter& r, const YAML::Node& n, std::string_view k) {
+                 c.geoip.update.account_id = optional_text(r, n, k);
+               }},
+              {"geoip.update.license_key",
+               [](Config& c, const Reporter& r, const YAML::Node& n, std::string_view k) {
+                 c.geoip.update.license_key = optional_text(r, n, k);
+               }},
+              {"geoip.update.edition_ids",
+               [](Config& c, const Reporter& r, const YAML::Node& n, std::string_view k) {
+                 c.geoip.update.edition_ids = text_list(r, n, k);
+               }},
+              {"geoip.update.maxmind_url",
+               [](Config& c, const Reporter& r, const YAML::Node& n, std::string_view k) {
+                 c.geoip.update.maxmind_url = scalar<std::string>(r, n, k, "a URL");
+               }},
+              {"feeds", [](Config& c, const Reporter& r, const YAML::Node& n,
+                           std::string_view k) { c.feeds = parse_feeds(r, n, k); }},
+              {"fetch.user_agent",
+               [](Config& c, const Reporter& r, const YAML::Node& n, std::string_view k) {
+                 c.fetch.user_agent = scalar<std::string>(r, n, k, "a string");
+               }},
+              {"fetch.timeout_ms",
+               [](Config& c, const Reporter& r, const YAML::Node& n, std::string_view k) {
+                 c.fetch.timeout = millis(r, n, k, 100, 3600000);
+               }},
+              {"fetch.connect_timeout_ms",
+               [](Config& c, const Reporter& r, const YAML::Node& n, std::string_view k) {
+                 c.fetch.connect_timeout = millis(r, n, k, 10, 600000);
+               }},
+              {"fetch.retries",
+               [](Config& c, const Reporter& r, const YAML::Node& n, std::string_view k) {
+                 c.fetch.retries = integer_in<int>(r, n, k, 0, 10);
+               }},
+              {"fetch.retry_backoff_ms",
+               [](Config& c, const Reporter& r, const YAML::Node& n, std::string_view k) {
+                 c.fetch.retry_backoff = millis(r, n, k, 0, 600000);
+               }},
+              {"fetch.max_feed_bytes",
+               [](Config& c, const Reporter& r, const YAML::Node& n, std::string_view k) {
+                 c.fetch.max_feed_bytes = integer_in<std::size_t>(r, n, k, 1, std::size_t{1} << 34);
+               }},
+              {"fetch.max_download_bytes",
+               [](Config& c, const Reporter& r, const YAML::Node& n, std::string_view k) {
+                 c.fetch.max_download_bytes =
+                     integer_in<std::size_t>(r, n, k, 1, std::size_t{1} << 36);
+               }},
+              {"fetch.verify_tls",
+               [](Config& c, const Reporter& r, const YAML::Node& n, std::string_view k) {
+                 c.fetch.verify_tls = scalar<bool>(r, n, k, "true or false");
+               }},
+              {"fetch.ca_file",
+               [](Config& c, const Reporter& r, const YAML::Node& n, std::string_view k) {
+                 c.fetch.ca_file = optional_text(r, n, k);
+               }},
+              {"http_probe.enabled",
+               [](Config& c, const Reporter& r, const YAML::Node& n, std::string_view k) {
+                 c.http_probe.enabled = scalar<bool>(r, n, k, "true or false");
+               }},
+              {"http_probe.user_agent",
+               [](Config& c, const Reporter& r, const YAML::Node& n, std::string_view k) {
+                 c.http_probe.user_agent = scalar<std::string>(r, n, k, "a string");
+               }},
+              {"http_probe.https",
+               [](Config& c, const Reporter& r, const YAML::Node& n, std::string_view k) {
+                 c.http_probe.https = scalar<bool>(r, n, k, "true or false");
+               }},
+              {"http_probe.connect_timeout_ms",
+               [](Config& c, const Reporter& r, const YAML::Node& n, std::string_view k) {
+                 c.http_probe.connect_timeout = millis(r, n, k, 10, 60000);
+               }},
+              {"http_probe.timeout_ms",
+               [](Config& c, const Reporter& r, const YAML::Node& n, std::string_view k) {
+                 c.http_probe.timeout = millis(r, n, k, 10, 300000);
+               }},
+              {"http_probe.max_body_bytes",
+               [](Config& c, const Reporter& r, const YAML::Node& n, std::string_view k) {
+                 c.http_probe.max_body_bytes = integer_in<std::size_t>(r, n, k, 0, 64U << 20);
+               }},
+              {"http_probe.concurrency",
+               [](Config& c, const Reporter& r, const YAML::Node& n, std::string_view k) {
+                 c.http_probe.concurrency = integer_in<std::size_t>(r, n, k, 1, 10000);
+               }},
+              {"http_probe.rate_per_second",
+               [](Config& c, const Reporter& r, const YAML::Node& n, std::string_view k) {
+                 const auto rate = scalar<double>(r, n, k, "a number of requests per second");
+                 if (!(rate > 0 && rate <= 100000)) {
+                   r.fail(n, k, "expected a rate above 0 and at most 100000");
+                 }
+                 c.http_probe.rate_per_second = rate;
+               }},
+              {"http_probe.per_address_interval_ms",
+               [](Config& c, const Reporter& r, const YAML::Node& n, std::string_view k) {
+                 c.http_probe.per_address_interval = millis(r, n, k, 0, 3600000);
+               }},
+              // --- campaigns and scheduler.* (issue 3, parsed in campaigns.cc) ---
+              {"campaigns",
+               [](Config& c, const Reporter& r, const YAML::Node& n, std::string_view k) {
+                 c.campaigns = detail::parse_campaigns(
+                     n, k,
+                     [&r](const YAML::Node& at, std::string_view key, std::string_view message) {
+                       r.fail(at, key, message);
+                     });
+               }},
+              {"scheduler.lease_seconds",
+               [](Config& c, const Reporter& r, const YAML::Node& n, std::string_view k) {
+                 c.scheduler.lease =
+                     std::chrono::milliseconds(integer_in<int>(r, n, k, 1, 86400) * 1000);
+               }},
+              {"scheduler.lease_batch",
+               [](Config& c, const Reporter& r, const YAML::Node& n, std::string_view k) {
+                 c.scheduler.lease_batch = integer_in<std::size_t>(r, n, k, 1, 1000000);
+               }},
+              {"scheduler.flush_ms",
+               [](Config& c, const Reporter& r, const YAML::Node& n, std::string_view k) {
+                 c.scheduler.flush_interval =
+                     std::chrono::milliseconds(integer_in<int>(r, n, k, 10, 600000));
+               }},
+              {"scheduler.buffer_limit",
+               [](Config& c, const Reporter& r, const YAML::Node& n, std::string_view k) {
+                 c.scheduler.buffer_limit = integer_in<std::size_t>(r, n, k, 100, 100000000);
+               }},
+              {"scheduler.shutdown_grace_ms",
+               [](Config& c, const Reporter& r, const YAML::Node& n, std::string_view k) {
+                 c.scheduler.shutdown_grace =
+                     std::chrono::milliseconds(integer_in<int>(r, n, k, 0, 3600000));
+               }},
+              {"log.level",
+               [](Config& c, const Reporter& r, const YAML::Node& n, std::string_view k) {
+                 auto level = scalar<std::string>(r, n, k, "a log level");
+                 if (std::ranges::find(kLogLevels, level) == kLogLevels.end()) {
+                   r.fail(n, k,
+                          fmt::format("'{}' is not one of trace, debug, info, warn, error, off",
+                                      level));
+                 }
+                 c.log.level = level;
+               }},
+              scoring_count("scoring.window_hours", &Config::Scoring::window_hours, 0,
+                            24 * 366 * 100),
+              scoring_count("scoring.min_lookups", &Config::Scoring::min_lookups, 1, 1000000),
+              scoring_count("scoring.flux_min_addresses", &Config::Scoring::flux_min_addresses, 1,
+                            1000000),
+              scoring_count("scoring.flux_min_asns", &Config::Scoring::flux_min_asns, 1, 1000000),
+              scoring_count("scoring.flux_max_ttl", &Config::Scoring::flux_max_ttl, 0,
+                            4294967295LL),
+              scoring_number("scoring.flux_min_change_ratio",
+                             &Config::Scoring::flux_min_change_ratio, 0, 1),
+              scoring_count("scoring.double_flux_min_ns_names",
+                            &Config::Scoring::double_flux_min_ns_names, 1, 1000000),
+              scoring_number("scoring.double_flux_min_ns_change_ratio",
+                             &Config::Scoring::double_flux_min_ns_change_ratio, 0, 1),
+              scoring_count("scoring.double_flux_min_ns_addresses",
+                            &Config::Scoring::double_flux_min_ns_addresses, 1, 1000000),
+              scoring_count("scoring.double_flux_min_ns_asns",
+                            &Config::Scoring::double_flux_min_ns_asns, 1, 1000000),
+              scoring_count("scoring.cdn_min_addresses", &Config::Scoring::cdn_min_addresses, 1,
+                            1000000),
+              scoring_count("scoring.cdn_max_asns", &Config::Scoring::cdn_max_asns, 1, 1000000),
+              scoring_count("scoring.round_robin_min_answer",
+                            &Config::Scoring::round_robin_min_answer, 1, 1000000),
+              scoring_count("scoring.round_robin_max_addresses",
+                            &Config::Scoring::round_robin_max_addresses, 1, 1000000),
+              holz_weight("scoring.holz.w_a", &Config::Scoring::Holz::w_a),
+              holz_weight("scoring.holz.w_asn", &Config::Scoring::Holz::w_asn),
+              holz_weight("scoring.holz.w_ns", &Config::Scoring::Holz::w_ns),
+              holz_weight("scoring.holz.bias", &Config::Scoring::Holz::bias),
+          };
   return table;
 }
 
@@ -621,9 +642,10 @@ Config parse_config(std::string_view yaml_text, std::string_view source) {
 Config load_config_file(const std::filesystem::path& path) {
   std::ifstream in(path);
   if (!in) {
-    throw ConfigError(fmt::format("cannot read config file {}: check the path given to --config "
-                                  "or FLUXWATCH_CONFIG",
-                                  path.string()));
+    throw ConfigError(
+        fmt::format("cannot read config file {}: check the path given to --config "
+                    "or FLUXWATCH_CONFIG",
+                    path.string()));
   }
   std::stringstream text;
   text << in.rdbuf();
@@ -635,8 +657,8 @@ std::filesystem::path default_config_path() {
     return path;
   }
   const auto xdg = env("XDG_CONFIG_HOME");
-  const auto candidate = (xdg.empty() ? home_dir() / ".config" : std::filesystem::path(xdg)) /
-                         "fluxwatch/config.yaml";
+  const auto candidate =
+      (xdg.empty() ? home_dir() / ".config" : std::filesystem::path(xdg)) / "fluxwatch/config.yaml";
   std::error_code ec;
   return std::filesystem::exists(candidate, ec) ? candidate : std::filesystem::path();
 }
@@ -696,6 +718,9 @@ std::string to_yaml(const Config& config) {
   out << YAML::Key << "edns_udp_size" << YAML::Value << config.probe.edns_udp_size;
   out << YAML::Key << "socket_buffer_bytes" << YAML::Value << config.probe.socket_buffer_bytes;
   out << YAML::Key << "batch_size" << YAML::Value << config.probe.batch_size;
+  out << YAML::Key << "authoritative_port" << YAML::Value << config.probe.authoritative_port;
+  out << YAML::Key << "authoritative_max_servers" << YAML::Value
+      << config.probe.authoritative_max_servers;
   out << YAML::EndMap;
   out << YAML::Key << "geoip" << YAML::Value << YAML::BeginMap;
   out << YAML::Key << "asn_database" << YAML::Value << config.geoip.asn_database.string();
@@ -703,8 +728,8 @@ std::string to_yaml(const Config& config) {
   out << YAML::Key << "cache_entries" << YAML::Value << config.geoip.cache_entries;
   emit_fetch_sections(out, config, false);
   emit_fetch_sections(out, config, true);
-  out << YAML::Key << "log" << YAML::Value << YAML::BeginMap << YAML::Key << "level"
-      << YAML::Value << config.log.level << YAML::EndMap;
+  out << YAML::Key << "log" << YAML::Value << YAML::BeginMap << YAML::Key << "level" << YAML::Value
+      << config.log.level << YAML::EndMap;
   emit_scoring_section(out, config.scoring);
   detail::emit_campaigns(out, config);
   out << YAML::EndMap;
@@ -732,7 +757,9 @@ std::string to_json(const Config& config) {
         {"recursion", config.probe.recursion},
         {"edns", config.probe.edns},
         {"edns_udp_size", config.probe.edns_udp_size},
-        {"batch_size", config.probe.batch_size}}},
+        {"batch_size", config.probe.batch_size},
+        {"authoritative_port", config.probe.authoritative_port},
+        {"authoritative_max_servers", config.probe.authoritative_max_servers}}},
       {"geoip",
        {{"asn_database", config.geoip.asn_database.string()},
         {"city_database", config.geoip.city_database.string()}}},

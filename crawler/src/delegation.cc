@@ -112,9 +112,13 @@ std::vector<PlannedQuery> AuthoritativePlan::on_delegation(const ProbeResult& re
         resolved.insert(record.owner);
       }
     }
+    std::size_t lookups = 0;  // names looked up: at most max_servers, like the servers
     for (const std::string& name : ns_names_) {
       if (resolved.count(name) > 0) {
         continue;
+      }
+      if (servers_.size() + lookups++ >= options_.max_servers) {
+        break;
       }
       next.push_back(lookup(name, RrType::A));
       if (options_.ipv6) {

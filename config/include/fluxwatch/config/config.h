@@ -24,15 +24,21 @@ struct Campaign {
   std::vector<std::string> sources;  ///< `sources`: ... or from any of these sources
   std::vector<RrType> record_types;  ///< `record_types`: empty = probe.record_types
   std::vector<Endpoint> resolvers;   ///< `resolvers`: empty = the top-level resolvers
-  std::chrono::milliseconds base_interval{std::chrono::hours(1)};  ///< `base_interval` (s)
+  std::chrono::milliseconds base_interval{std::chrono::hours(1)};   ///< `base_interval` (s)
   std::chrono::milliseconds min_interval{std::chrono::minutes(1)};  ///< `min_interval` (s)
-  std::chrono::milliseconds max_interval{std::chrono::hours(24)};  ///< `max_interval` (s)
+  std::chrono::milliseconds max_interval{std::chrono::hours(24)};   ///< `max_interval` (s)
   double jitter = 0.05;  ///< `jitter`: fraction of the interval
   std::optional<std::chrono::system_clock::time_point> start;  ///< `start`: ISO 8601 UTC
   std::optional<std::chrono::system_clock::time_point> end;    ///< `end`
   std::string vantage;          ///< `vantage`: label stored with every probe
   double qps = 0;               ///< `qps`: queries per second overall, 0 = unlimited
   double qps_per_resolver = 0;  ///< `qps_per_resolver`: per resolver, 0 = unlimited
+  /// `mode`: recursive (ask the resolvers) or authoritative (find the delegation through
+  /// the resolvers, then ask each of the domain's name servers directly, RD=0).
+  bool authoritative = false;
+  /// `resolver_mode`: spread (each domain to one resolver, in turn) or every (each domain to
+  /// every resolver of the campaign at the same moment: a spatial snapshot).
+  bool every_resolver = false;
 };
 
 /// Every setting, with its default. The YAML keys mirror the member names.
@@ -50,15 +56,21 @@ struct Config {
   std::vector<Endpoint> resolvers;
 
   struct Probe {
-    std::vector<RrType> record_types{RrType::A, RrType::AAAA, RrType::NS};  ///< `probe.record_types`
-    std::size_t concurrency = 2000;             ///< `probe.concurrency`: queries in flight
-    std::chrono::milliseconds timeout{2000};    ///< `probe.timeout_ms`: per try
-    int tries = 2;                              ///< `probe.tries`
-    bool recursion = true;                      ///< `probe.recursion`: RD bit
-    bool edns = true;                           ///< `probe.edns`
-    std::uint16_t edns_udp_size = 1232;         ///< `probe.edns_udp_size`
-    int socket_buffer_bytes = 4 << 20;          ///< `probe.socket_buffer_bytes`
-    std::size_t batch_size = 5000;              ///< `probe.batch_size`: results per COPY
+    std::vector<RrType> record_types{RrType::A, RrType::AAAA,
+                                     RrType::NS};  ///< `probe.record_types`
+    std::size_t concurrency = 2000;                ///< `probe.concurrency`: queries in flight
+    std::chrono::milliseconds timeout{2000};       ///< `probe.timeout_ms`: per try
+    int tries = 2;                                 ///< `probe.tries`
+    bool recursion = true;                         ///< `probe.recursion`: RD bit
+    bool edns = true;                              ///< `probe.edns`
+    std::uint16_t edns_udp_size = 1232;            ///< `probe.edns_udp_size`
+    int socket_buffer_bytes = 4 << 20;             ///< `probe.socket_buffer_bytes`
+    std::size_t batch_size = 5000;                 ///< `probe.batch_size`: results per COPY
+    /// `probe.authoritative_port`: the port of domains' own name servers in authoritative
+    /// mode (53; the lab serves on another).
+    std::uint16_t authoritative_port = 53;
+    /// `probe.authoritative_max_servers`: name server addresses asked per domain at most.
+    std::size_t authoritative_max_servers = 16;
   } probe;
 
   struct Geo {
@@ -79,10 +91,10 @@ struct Config {
 
   /// `feeds`: watchlists fetched over http(s)/file and refreshed on their interval.
   struct Feed {
-    std::string url;                            ///< http, https or file URL
-    std::string format = "plain";               ///< plain (watchlist format), csv, jsonl
-    std::string column = "domain";              ///< csv column / jsonl field with the domain
-    std::string tag;                            ///< tag added to every entry (optional)
+    std::string url;                              ///< http, https or file URL
+    std::string format = "plain";                 ///< plain (watchlist format), csv, jsonl
+    std::string column = "domain";                ///< csv column / jsonl field with the domain
+    std::string tag;                              ///< tag added to every entry (optional)
     std::chrono::seconds refresh_interval{3600};  ///< `refresh_minutes`
     bool operator==(const Feed&) const = default;
   };
@@ -90,10 +102,10 @@ struct Config {
 
   /// `fetch`: the HTTP client of feeds and GeoIP downloads (libcurl).
   struct Fetch {
-    std::string user_agent = "fluxwatch";          ///< `fetch.user_agent`
-    std::chrono::milliseconds timeout{60000};        ///< `fetch.timeout_ms`: whole transfer
+    std::string user_agent = "fluxwatch";              ///< `fetch.user_agent`
+    std::chrono::milliseconds timeout{60000};          ///< `fetch.timeout_ms`: whole transfer
     std::chrono::milliseconds connect_timeout{10000};  ///< `fetch.connect_timeout_ms`
-    int retries = 3;                                ///< `fetch.retries` after the first try
+    int retries = 3;                                   ///< `fetch.retries` after the first try
     std::chrono::milliseconds retry_backoff{1000};  ///< `fetch.retry_backoff_ms`, doubled each time
     std::size_t max_feed_bytes = 64U << 20;         ///< `fetch.max_feed_bytes` (decoded)
     std::size_t max_download_bytes = 1024U << 20;   ///< `fetch.max_download_bytes` (GeoIP)
@@ -103,34 +115,34 @@ struct Config {
 
   /// `http_probe`: opt-in HTTP fetches of `http://DOMAIN/` from each newly seen address.
   struct HttpProbe {
-    bool enabled = false;                               ///< `http_probe.enabled`
+    bool enabled = false;                                            ///< `http_probe.enabled`
     std::string user_agent = "Mozilla/5.0 (compatible; fluxwatch)";  ///< `http_probe.user_agent`
-    bool https = false;                                 ///< `http_probe.https`: also https://
-    std::chrono::milliseconds connect_timeout{3000};    ///< `http_probe.connect_timeout_ms`
-    std::chrono::milliseconds timeout{10000};           ///< `http_probe.timeout_ms`
-    std::size_t max_body_bytes = 256U << 10;            ///< `http_probe.max_body_bytes`
-    std::size_t concurrency = 200;                      ///< `http_probe.concurrency`
-    double rate_per_second = 50;                        ///< `http_probe.rate_per_second`
+    bool https = false;                                    ///< `http_probe.https`: also https://
+    std::chrono::milliseconds connect_timeout{3000};       ///< `http_probe.connect_timeout_ms`
+    std::chrono::milliseconds timeout{10000};              ///< `http_probe.timeout_ms`
+    std::size_t max_body_bytes = 256U << 10;               ///< `http_probe.max_body_bytes`
+    std::size_t concurrency = 200;                         ///< `http_probe.concurrency`
+    double rate_per_second = 50;                           ///< `http_probe.rate_per_second`
     std::chrono::milliseconds per_address_interval{1000};  ///< `http_probe.per_address_interval_ms`
   } http_probe;
 
   /// `scoring`: the window and thresholds of `fluxwatch score` (fluxwatch::scoring; the
   /// rules are described in docs/queries.md). Defaults equal scoring::Thresholds{} (tested).
   struct Scoring {
-    std::int64_t window_hours = 0;              ///< `scoring.window_hours`: 0 = all history
-    std::int64_t min_lookups = 3;               ///< `scoring.min_lookups`
-    std::int64_t flux_min_addresses = 6;        ///< `scoring.flux_min_addresses`
-    std::int64_t flux_min_asns = 3;             ///< `scoring.flux_min_asns`
-    std::int64_t flux_max_ttl = 300;            ///< `scoring.flux_max_ttl` (seconds)
-    double flux_min_change_ratio = 0.5;         ///< `scoring.flux_min_change_ratio`
-    std::int64_t double_flux_min_ns_names = 4;  ///< `scoring.double_flux_min_ns_names`
-    double double_flux_min_ns_change_ratio = 0.3;  ///< `scoring.double_flux_min_ns_change_ratio`
+    std::int64_t window_hours = 0;                  ///< `scoring.window_hours`: 0 = all history
+    std::int64_t min_lookups = 3;                   ///< `scoring.min_lookups`
+    std::int64_t flux_min_addresses = 6;            ///< `scoring.flux_min_addresses`
+    std::int64_t flux_min_asns = 3;                 ///< `scoring.flux_min_asns`
+    std::int64_t flux_max_ttl = 300;                ///< `scoring.flux_max_ttl` (seconds)
+    double flux_min_change_ratio = 0.5;             ///< `scoring.flux_min_change_ratio`
+    std::int64_t double_flux_min_ns_names = 4;      ///< `scoring.double_flux_min_ns_names`
+    double double_flux_min_ns_change_ratio = 0.3;   ///< `scoring.double_flux_min_ns_change_ratio`
     std::int64_t double_flux_min_ns_addresses = 6;  ///< `scoring.double_flux_min_ns_addresses`
-    std::int64_t double_flux_min_ns_asns = 3;   ///< `scoring.double_flux_min_ns_asns`
-    std::int64_t cdn_min_addresses = 4;         ///< `scoring.cdn_min_addresses`
-    std::int64_t cdn_max_asns = 2;              ///< `scoring.cdn_max_asns`
-    std::int64_t round_robin_min_answer = 2;    ///< `scoring.round_robin_min_answer`
-    std::int64_t round_robin_max_addresses = 16;  ///< `scoring.round_robin_max_addresses`
+    std::int64_t double_flux_min_ns_asns = 3;       ///< `scoring.double_flux_min_ns_asns`
+    std::int64_t cdn_min_addresses = 4;             ///< `scoring.cdn_min_addresses`
+    std::int64_t cdn_max_asns = 2;                  ///< `scoring.cdn_max_asns`
+    std::int64_t round_robin_min_answer = 2;        ///< `scoring.round_robin_min_answer`
+    std::int64_t round_robin_max_addresses = 16;    ///< `scoring.round_robin_max_addresses`
     /// `scoring.holz`: Holz et al. (NDSS 2008) flux-score
     /// f = w_a nA + w_asn nASN + w_ns nNS - bias.
     struct Holz {

@@ -41,9 +41,9 @@ struct Query {
   std::size_t server = kAnyServer;
   static constexpr std::size_t kAnyServer = static_cast<std::size_t>(-1);
   /// RD bit of this query; unset: CrawlerOptions::recursion_desired.
-  std::optional<bool> recursion_desired;
+  std::optional<bool> recursion_desired{};
   ProbeMode mode = ProbeMode::Recursive;  ///< copied into the result
-  std::string server_name;                ///< copied into the result (the NS name asked)
+  std::string server_name{};              ///< copied into the result (the NS name asked)
 };
 
 /// Counters of one run().

@@ -25,9 +25,18 @@ namespace fluxwatch::scheduler {
 
 struct RoundOptions {
   std::vector<RrType> record_types{RrType::A};
-  std::size_t batch_size = 5000;    ///< results per COPY transaction
-  std::size_t queued_batches = 4;   ///< batches waiting for the writer before probing pauses
+  std::size_t batch_size = 5000;     ///< results per COPY transaction
+  std::size_t queued_batches = 4;    ///< batches waiting for the writer before probing pauses
   std::string settings_json = "{}";  ///< recorded with the run
+  /// Ask every resolver of the crawler (its servers at construction) for every name and
+  /// type, instead of spreading the queries over them.
+  bool every_resolver = false;
+  /// Authoritative mode (crawler/delegation.h): per domain the NS set through the
+  /// resolvers, then every name server directly with RD=0. every_resolver is ignored.
+  bool authoritative = false;
+  std::uint16_t authoritative_port = 53;
+  std::size_t authoritative_max_servers = 16;
+  std::string vantage;  ///< stored with every probe (empty: NULL)
 };
 
 /// Where a round is; handed to the progress callback.
@@ -57,7 +66,12 @@ using ProgressCallback = std::function<void(const Progress&)>;
 
 /// The queries of one round, domain-major so a domain's types are asked together.
 [[nodiscard]] std::vector<crawler::Query> plan_round(const std::vector<WatchedDomain>& domains,
-                                                    const std::vector<RrType>& types);
+                                                     const std::vector<RrType>& types);
+/// The same, each query once per server index 0..resolvers-1 (every-resolver mode),
+/// resolver-minor so one name goes to all resolvers at about the same moment.
+[[nodiscard]] std::vector<crawler::Query> plan_round(const std::vector<WatchedDomain>& domains,
+                                                     const std::vector<RrType>& types,
+                                                     std::size_t resolvers);
 
 /**
  * Runs one round over `domains` and stores everything. `writer` is used only from the
