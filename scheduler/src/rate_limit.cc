@@ -71,6 +71,29 @@ bool RateLimiter::try_acquire(std::size_t resolver, std::size_t n) {
   return true;
 }
 
+bool RateLimiter::try_acquire_every(std::size_t n) {
+  const auto now = clock_->now();
+  if (available_at_every(n) > now) {
+    return false;
+  }
+  const auto count = static_cast<double>(n);
+  for (TokenBucket& own : per_resolver_) {
+    own.try_take(count, now);
+  }
+  overall_.try_take(count * static_cast<double>(per_resolver_.size()), now);
+  return true;
+}
+
+Clock::time_point RateLimiter::available_at_every(std::size_t n) const {
+  const auto now = clock_->now();
+  const auto count = static_cast<double>(n);
+  auto at = overall_.available_at(count * static_cast<double>(per_resolver_.size()), now);
+  for (const TokenBucket& own : per_resolver_) {
+    at = std::max(at, own.available_at(count, now));
+  }
+  return at;
+}
+
 Clock::time_point RateLimiter::available_at(std::size_t resolver, std::size_t n) const {
   const auto now = clock_->now();
   const auto count = static_cast<double>(n);

@@ -527,16 +527,10 @@ WorkerStats Worker::Impl::run(const std::atomic<bool>& stop) {
           std::size_t chosen = resolvers;
           if (every) {
             // One query per resolver (and type) at the same moment: all of them or none.
-            auto earliest = limiter->available_at(0, per_domain * fanout);
-            for (std::size_t i = 1; i < resolvers; ++i) {
-              earliest = std::max(earliest, limiter->available_at(i, per_domain));
-            }
-            if (earliest > Steady::now()) {
-              wait = std::min(wait, std::chrono::ceil<milliseconds>(earliest - Steady::now()));
+            if (!limiter->try_acquire_every(per_domain)) {
+              wait = std::min(wait, std::chrono::ceil<milliseconds>(
+                                        limiter->available_at_every(per_domain) - Steady::now()));
               break;
-            }
-            for (std::size_t i = 0; i < resolvers; ++i) {
-              limiter->try_acquire(i, per_domain);
             }
             chosen = 0;
           }
