@@ -8,13 +8,17 @@
 namespace fluxwatch::scoring::detail {
 
 // The probes of watched domains in the window, and their address records (the answer
-// records of the asked type, A or AAAA, after any CNAME chain).
+// records of the asked type, A or AAAA, after any CNAME chain). Authoritative probes count
+// like recursive ones: each is one lookup of the domain.
 constexpr const char* kWindowProbesSql = R"sql(
 CREATE TEMP TABLE fw_score_probes ON COMMIT DROP AS
 SELECT p.probe_id, p.domain_id, p.qtype, p.sent_at
 FROM probes p
 WHERE p.domain_id IS NOT NULL AND p.sent_at >= $1::timestamptz AND p.sent_at < $2::timestamptz
   AND ($3 = '' OR p.campaign = $3)
+  -- Authoritative mode's address lookups of NS names belong to the name servers, not to
+  -- the domain (ns_host_addr reads them from the records directly).
+  AND (p.mode <> 'delegation' OR p.qtype = 'NS')
 )sql";
 
 constexpr const char* kWindowAddressesSql = R"sql(
