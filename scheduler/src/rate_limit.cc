@@ -72,15 +72,21 @@ bool RateLimiter::try_acquire(std::size_t resolver, std::size_t n) {
 }
 
 bool RateLimiter::try_acquire_every(std::size_t n) {
-  const auto now = clock_->now();
-  if (available_at_every(n) > now) {
+  const auto now = clock_->now();  // read once: an unlimited bucket is available "now"
+  const auto count = static_cast<double>(n);
+  const double total = count * static_cast<double>(per_resolver_.size());
+  if (overall_.available_at(total, now) > now) {
     return false;
   }
-  const auto count = static_cast<double>(n);
+  for (const TokenBucket& own : per_resolver_) {
+    if (own.available_at(count, now) > now) {
+      return false;
+    }
+  }
   for (TokenBucket& own : per_resolver_) {
     own.try_take(count, now);
   }
-  overall_.try_take(count * static_cast<double>(per_resolver_.size()), now);
+  overall_.try_take(total, now);
   return true;
 }
 

@@ -119,6 +119,23 @@ TEST(RateLimiter, HighRatesAllowBurstsOfTenMillisecondsOnly) {
   EXPECT_LE(second, 10000);
 }
 
+/// A clock that moves forward on every read, like a real one between two calls.
+class TickingClock final : public Clock {
+ public:
+  [[nodiscard]] time_point now() const override { return now_ += std::chrono::nanoseconds(1); }
+
+ private:
+  mutable time_point now_{std::chrono::seconds(1000)};
+};
+
+TEST(RateLimiter, EveryResolverUnlimitedAlwaysSucceeds) {
+  TickingClock clock;
+  RateLimiter limiter(clock, 0, 0, 3, 3);
+  for (int i = 0; i < 100; ++i) {
+    ASSERT_TRUE(limiter.try_acquire_every(1));
+  }
+}
+
 TEST(RateLimiter, EveryResolverTakesFromAllOrNone) {
   ManualClock clock;
   // 3 resolvers, 1 query per domain each: the overall limit (6/s) binds before the
