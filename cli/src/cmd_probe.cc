@@ -29,6 +29,10 @@ struct ProbeFlags {
   bool no_recursion = false;
   bool no_store = false;
   std::size_t writers = 2;
+  bool authoritative = false;
+  bool every_resolver = false;
+  std::optional<int> authoritative_port;
+  std::string vantage;
   std::string asn_db;
   std::string city_db;
   int rounds = 1;
@@ -69,6 +73,9 @@ config::Config apply_flags(config::Config config, const ProbeFlags& flags) {
   }
   if (flags.no_recursion) {
     config.probe.recursion = false;
+  }
+  if (flags.authoritative_port) {
+    config.probe.authoritative_port = static_cast<std::uint16_t>(*flags.authoritative_port);
   }
   if (!flags.asn_db.empty()) {
     config.geoip.asn_database = flags.asn_db;
@@ -120,6 +127,20 @@ int run_probe(const config::Config& base, const ProbeFlags& flags) {
   scheduler::RoundOptions options;
   options.record_types = config.probe.record_types;
   options.batch_size = config.probe.batch_size;
+  options.authoritative = flags.authoritative;
+  options.every_resolver = flags.every_resolver;
+  options.authoritative_port = config.probe.authoritative_port;
+  options.authoritative_max_servers = config.probe.authoritative_max_servers;
+  options.vantage = flags.vantage;
+  if (flags.authoritative) {
+    spdlog::info(
+        "authoritative mode: NS sets through the resolvers, then each name server on "
+        "port {} with RD=0",
+        options.authoritative_port);
+  } else if (flags.every_resolver) {
+    spdlog::info("every-resolver mode: each name and type goes to all {} resolvers",
+                 crawler.servers().size());
+  }
   options.settings_json = config::to_json(config);
   options.store = !flags.no_store;
   // More connections than the first let PostgreSQL store on more cores (see run_round).
@@ -172,6 +193,20 @@ void add_probe_commands(CLI::App& app, CommandTable& table) {
       ->add_option("--writers", flags->writers,
                    "PostgreSQL connections storing results in parallel (default 2)")
       ->check(CLI::Range(1, 16));
+  probe->add_flag("--authoritative", flags->authoritative,
+                  "Per domain, find the NS set through the resolvers, then ask each of the "
+                  "domain's name servers directly (RD=0); stores the NS set, every server's SOA "
+                  "serial, and LAME for servers that answer without the AA bit");
+  probe
+      ->add_option("--authoritative-port", flags->authoritative_port,
+                   "Port of the domains' name servers in --authoritative mode (overrides "
+                   "`probe.authoritative_port`, default 53)")
+      ->check(CLI::Range(1, 65535));
+  probe->add_flag("--every-resolver", flags->every_resolver,
+                  "Ask every --resolver for every name and type (a spatial snapshot) instead of "
+                  "spreading the queries over them");
+  probe->add_option("--vantage", flags->vantage,
+                    "Vantage-point label stored with every probe (where it was sent from)");
   probe->add_option("--asn-db", flags->asn_db, "GeoLite2-ASN shaped MMDB file");
   probe->add_option("--city-db", flags->city_db, "GeoLite2-City shaped MMDB file");
   probe->add_option("--rounds", flags->rounds, "Number of rounds")->check(CLI::Range(1, 1000000));

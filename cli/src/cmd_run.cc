@@ -126,6 +126,10 @@ scheduler::WorkerOptions worker_options(const config::Config& config,
   options.buffer_limit = config.scheduler.buffer_limit;
   options.shutdown_grace = config.scheduler.shutdown_grace;
   options.once = flags.once;
+  options.authoritative = campaign.authoritative;
+  options.every_resolver = campaign.every_resolver;
+  options.authoritative_port = config.probe.authoritative_port;
+  options.authoritative_max_servers = config.probe.authoritative_max_servers;
   auto settings = nlohmann::json::parse(config::to_json(config));
   settings["campaign"] = {{"name", campaign.name},
                           {"tags", campaign.tags},
@@ -137,6 +141,8 @@ scheduler::WorkerOptions worker_options(const config::Config& config,
                           {"vantage", options.vantage},
                           {"qps", campaign.qps},
                           {"qps_per_resolver", campaign.qps_per_resolver},
+                          {"mode", campaign.authoritative ? "authoritative" : "recursive"},
+                          {"resolver_mode", campaign.every_resolver ? "every" : "spread"},
                           {"once", flags.once}};
   options.settings_json = settings.dump();
   return options;

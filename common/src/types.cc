@@ -16,7 +16,7 @@ constexpr std::array<std::pair<RrType, std::string_view>, 5> kRrTypeNames{{
     {RrType::AAAA, "AAAA"},
 }};
 
-constexpr std::array<std::pair<Outcome, std::string_view>, 11> kOutcomeNames{{
+constexpr std::array<std::pair<Outcome, std::string_view>, 12> kOutcomeNames{{
     {Outcome::NoError, "NOERROR"},
     {Outcome::NoData, "NODATA"},
     {Outcome::NxDomain, "NXDOMAIN"},
@@ -28,11 +28,13 @@ constexpr std::array<std::pair<Outcome, std::string_view>, 11> kOutcomeNames{{
     {Outcome::ConnRefused, "CONNREFUSED"},
     {Outcome::Malformed, "MALFORMED"},
     {Outcome::NetError, "NETERROR"},
+    {Outcome::Lame, "LAME"},
 }};
 
 bool iequals(std::string_view a, std::string_view b) {
   return std::ranges::equal(a, b, [](char x, char y) {
-    return std::toupper(static_cast<unsigned char>(x)) == std::toupper(static_cast<unsigned char>(y));
+    return std::toupper(static_cast<unsigned char>(x)) ==
+           std::toupper(static_cast<unsigned char>(y));
   });
 }
 
@@ -99,6 +101,18 @@ std::string_view section_name(Section section) noexcept {
       return "additional";
   }
   return "answer";
+}
+
+std::string_view probe_mode_name(ProbeMode mode) noexcept {
+  switch (mode) {
+    case ProbeMode::Authoritative:
+      return "authoritative";
+    case ProbeMode::Delegation:
+      return "delegation";
+    case ProbeMode::Recursive:
+    default:
+      return "recursive";
+  }
 }
 
 }  // namespace fluxwatch

@@ -12,7 +12,7 @@ namespace {
 
 constexpr std::string_view kCampaignKeys =
     "name, tags, sources, record_types, resolvers, base_interval, min_interval, max_interval, "
-    "jitter, start, end, vantage, qps, qps_per_resolver";
+    "jitter, start, end, vantage, qps, qps_per_resolver, mode, resolver_mode";
 
 std::string text(const YAML::Node& node, std::string_view key, std::string_view expected,
                  const FailAt& fail) {
@@ -181,6 +181,18 @@ std::vector<Campaign> parse_campaigns(const YAML::Node& node, std::string_view k
         campaign.qps = number(value, path, 0.0, 10000000.0, fail);
       } else if (name == "qps_per_resolver") {
         campaign.qps_per_resolver = number(value, path, 0.0, 10000000.0, fail);
+      } else if (name == "mode") {
+        const auto mode = text(value, path, "recursive or authoritative", fail);
+        if (mode != "recursive" && mode != "authoritative") {
+          fail(value, path, fmt::format("'{}' is not recursive or authoritative", mode));
+        }
+        campaign.authoritative = mode == "authoritative";
+      } else if (name == "resolver_mode") {
+        const auto mode = text(value, path, "spread or every", fail);
+        if (mode != "spread" && mode != "every") {
+          fail(value, path, fmt::format("'{}' is not spread or every", mode));
+        }
+        campaign.every_resolver = mode == "every";
       } else {
         fail(field.first, path, fmt::format("unknown setting (known here: {})", kCampaignKeys));
       }
@@ -234,6 +246,8 @@ void emit_campaigns(YAML::Emitter& out, const Config& config) {
     out << YAML::Key << "vantage" << YAML::Value << c.vantage;
     out << YAML::Key << "qps" << YAML::Value << c.qps;
     out << YAML::Key << "qps_per_resolver" << YAML::Value << c.qps_per_resolver;
+    out << YAML::Key << "mode" << YAML::Value << (c.authoritative ? "authoritative" : "recursive");
+    out << YAML::Key << "resolver_mode" << YAML::Value << (c.every_resolver ? "every" : "spread");
     out << YAML::EndMap;
   }
   out << YAML::EndSeq;

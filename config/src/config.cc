@@ -285,6 +285,14 @@ const std::vector<Key>& keys() {
                [](Config& c, const Reporter& r, const YAML::Node& n, std::string_view k) {
                  c.probe.batch_size = integer_in<std::size_t>(r, n, k, 1, 1000000);
                }},
+              {"probe.authoritative_port",
+               [](Config& c, const Reporter& r, const YAML::Node& n, std::string_view k) {
+                 c.probe.authoritative_port = integer_in<std::uint16_t>(r, n, k, 1, 65535);
+               }},
+              {"probe.authoritative_max_servers",
+               [](Config& c, const Reporter& r, const YAML::Node& n, std::string_view k) {
+                 c.probe.authoritative_max_servers = integer_in<std::size_t>(r, n, k, 1, 64);
+               }},
               {"geoip.asn_database",
                [](Config& c, const Reporter& r, const YAML::Node& n, std::string_view k) {
                  c.geoip.asn_database =
@@ -716,6 +724,9 @@ std::string to_yaml(const Config& config) {
   out << YAML::Key << "edns_udp_size" << YAML::Value << config.probe.edns_udp_size;
   out << YAML::Key << "socket_buffer_bytes" << YAML::Value << config.probe.socket_buffer_bytes;
   out << YAML::Key << "batch_size" << YAML::Value << config.probe.batch_size;
+  out << YAML::Key << "authoritative_port" << YAML::Value << config.probe.authoritative_port;
+  out << YAML::Key << "authoritative_max_servers" << YAML::Value
+      << config.probe.authoritative_max_servers;
   out << YAML::EndMap;
   out << YAML::Key << "geoip" << YAML::Value << YAML::BeginMap;
   out << YAML::Key << "asn_database" << YAML::Value << config.geoip.asn_database.string();
@@ -753,7 +764,9 @@ std::string to_json(const Config& config) {
         {"recursion", config.probe.recursion},
         {"edns", config.probe.edns},
         {"edns_udp_size", config.probe.edns_udp_size},
-        {"batch_size", config.probe.batch_size}}},
+        {"batch_size", config.probe.batch_size},
+        {"authoritative_port", config.probe.authoritative_port},
+        {"authoritative_max_servers", config.probe.authoritative_max_servers}}},
       {"geoip",
        {{"asn_database", config.geoip.asn_database.string()},
         {"city_database", config.geoip.city_database.string()}}},

@@ -213,8 +213,9 @@ struct Crawler::Impl {
     Channel* channel = nullptr;  // where it is in flight now
     std::uint16_t qid = 0;
     SteadyClock::time_point started;
-    std::uint64_t serial = 0;  // which start() this is; 0 once delivered
-    bool stalled = false;      // no longer counted in active_
+    std::uint64_t serial = 0;       // which start() this is; 0 once delivered
+    bool stalled = false;           // no longer counted in active_
+    bool recursion_desired = true;  // RD bit of this query (also for its TCP retry)
     ProbeResult result;
     bool edns = false;            // the packet in flight carries an OPT record
     bool edns_rejected = false;   // FORMERR without OPT came back to its OPT
@@ -261,6 +262,7 @@ struct Crawler::Impl {
   [[nodiscard]] int wait_cap_ms(int cap_ms) const noexcept;
 
   void open_channels();
+  std::size_t server_index(const Endpoint& server);
   std::unique_ptr<Channel> make_channel(const std::string& server, std::size_t index, bool tcp);
   void start(const Query& query);
   void send(Channel& channel, Pending& pending);
@@ -313,6 +315,7 @@ struct Crawler::Impl {
   SteadyClock::time_point next_timeout_check_ = SteadyClock::time_point::max();
   std::string loop_error_;  // set by callbacks that cannot throw
   std::size_t next_server_ = 0;
+  std::size_t spread_servers_ = 0;  // kAnyServer spreads over the first this many servers
   bool warned_buffers_ = false;
   CrawlStats stats_;
   std::vector<std::string> servers_;
@@ -371,6 +374,23 @@ void Crawler::Impl::open_channels() {
     udp_.push_back(make_channel(servers_[i], i, false));
     tcp_.push_back(make_channel(servers_[i], i, true));
   }
+  spread_servers_ = servers_.size();
+}
+
+std::size_t Crawler::Impl::server_index(const Endpoint& server) {
+  const std::string text = server.to_string();
+  const auto found = std::find(servers_.begin(), servers_.end(), text);
+  if (found != servers_.end()) {
+    return static_cast<std::size_t>(found - servers_.begin());
+  }
+  // Channels live behind unique_ptr, so adding one while queries are in flight moves none.
+  const std::size_t index = servers_.size();
+  auto udp = make_channel(text, index, false);
+  auto tcp = make_channel(text, index, true);
+  udp_.push_back(std::move(udp));
+  tcp_.push_back(std::move(tcp));
+  servers_.push_back(text);
+  return index;
 }
 
 std::unique_ptr<Crawler::Impl::Channel> Crawler::Impl::make_channel(const std::string& server,
@@ -550,7 +570,7 @@ void Crawler::Impl::start(const Query& query) {
   if (query.server != Query::kAnyServer) {
     index = query.server % udp_.size();
   } else {
-    next_server_ = (next_server_ + 1) % udp_.size();
+    next_server_ = (next_server_ + 1) % spread_servers_;
   }
   Channel& channel = *udp_[index];
 
@@ -559,6 +579,9 @@ void Crawler::Impl::start(const Query& query) {
   pending.result.name = query.name;
   pending.result.qtype = query.type;
   pending.result.resolver = channel.server;
+  pending.result.mode = query.mode;
+  pending.result.server_name = query.server_name;
+  pending.recursion_desired = query.recursion_desired.value_or(options_.recursion_desired);
   pending.result.sent_at = std::chrono::system_clock::now();
   pending.started = SteadyClock::now();
   pending.serial = ++serial_;
@@ -579,7 +602,7 @@ void Crawler::Impl::send(Channel& channel, Pending& pending) {
   int length = 0;
   const int status = ares_create_query(pending.result.name.c_str(), kClassIn,
                                        static_cast<int>(pending.result.qtype), qid,
-                                       options_.recursion_desired ? 1 : 0, &raw, &length,
+                                       pending.recursion_desired ? 1 : 0, &raw, &length,
                                        edns ? static_cast<int>(options_.edns_udp_size) : 0);
   const AresQueryPacket packet(raw);
   if (status != ARES_SUCCESS) {
@@ -1178,6 +1201,13 @@ std::size_t Crawler::capacity_left() const noexcept {
   }
   return std::min(impl.free_.size(),
                   impl.max_in_flight_ - std::min(impl.active_, impl.max_in_flight_));
+}
+
+std::size_t Crawler::server_index(const Endpoint& server) {
+  if (!impl_) {
+    throw Error("crawler: server_index() on a moved-from Crawler");
+  }
+  return impl_->server_index(server);
 }
 
 std::vector<std::string> Crawler::servers() const {

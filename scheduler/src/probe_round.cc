@@ -8,9 +8,11 @@
 #include <mutex>
 #include <optional>
 #include <thread>
+#include <unordered_map>
 #include <unordered_set>
 
 #include "fluxwatch/common/error.h"
+#include "fluxwatch/crawler/delegation.h"
 #include "fluxwatch/geo/enricher.h"
 #include "fluxwatch/storage/database.h"
 
@@ -101,6 +103,98 @@ std::vector<crawler::Query> plan_round(const std::vector<WatchedDomain>& domains
   return queries;
 }
 
+std::vector<crawler::Query> plan_round(const std::vector<WatchedDomain>& domains,
+                                       const std::vector<RrType>& types, std::size_t resolvers) {
+  std::vector<crawler::Query> queries;
+  queries.reserve(domains.size() * types.size() * resolvers);
+  for (const auto& domain : domains) {
+    for (auto type : types) {
+      for (std::size_t server = 0; server < resolvers; ++server) {
+        queries.push_back({domain.id, domain.domain, type, server});
+      }
+    }
+  }
+  return queries;
+}
+
+namespace {
+
+/// Authoritative mode: drives one AuthoritativePlan per domain over the crawler's
+/// submit/poll interface; `take` gets every result. Domains are started while the
+/// crawler has room and no follow-up query waits, so memory stays bounded.
+crawler::CrawlStats run_authoritative(const std::vector<WatchedDomain>& domains,
+                                      crawler::Crawler& crawler, const RoundOptions& options,
+                                      std::size_t& queries,
+                                      const std::function<void(ProbeResult&&)>& take) {
+  const crawler::AuthoritativeOptions plan_options{options.record_types, options.authoritative_port,
+                                                   options.authoritative_max_servers};
+  std::unordered_map<std::int64_t, crawler::AuthoritativePlan> plans;
+  std::deque<crawler::PlannedQuery> waiting;
+  std::size_t next_domain = 0;
+  crawler::CrawlStats stats;
+  const crawler::Crawler::ResultSink sink = [&](ProbeResult&& result) {
+    const auto found = plans.find(result.domain_id);
+    if (found != plans.end()) {
+      for (auto& next : found->second.on_result(result)) {
+        waiting.push_back(std::move(next));
+      }
+      if (found->second.done()) {
+        plans.erase(found);
+      }
+    }
+    take(std::move(result));
+  };
+  for (;;) {
+    while (crawler.capacity_left() > 0) {
+      if (waiting.empty()) {
+        if (next_domain == domains.size()) {
+          break;
+        }
+        const WatchedDomain& domain = domains[next_domain++];
+        auto [plan, added] = plans.try_emplace(
+            domain.id, crawler::AuthoritativePlan(domain.id, domain.domain, plan_options));
+        if (!added) {
+          continue;  // the same domain twice in the list
+        }
+        for (auto& first : plan->second.start()) {
+          waiting.push_back(std::move(first));
+        }
+        continue;
+      }
+      crawler::PlannedQuery planned = std::move(waiting.front());
+      waiting.pop_front();
+      if (planned.server) {
+        try {
+          planned.query.server = crawler.server_index(*planned.server);
+        } catch (const std::exception& error) {  // c-ares refused the address
+          ProbeResult failed;
+          failed.domain_id = planned.query.domain_id;
+          failed.name = planned.query.name;
+          failed.qtype = planned.query.type;
+          failed.resolver = planned.server->to_string();
+          failed.mode = planned.query.mode;
+          failed.server_name = planned.query.server_name;
+          failed.sent_at = std::chrono::system_clock::now();
+          failed.outcome = Outcome::NetError;
+          failed.detail = error.what();
+          ++queries;
+          sink(std::move(failed));
+          continue;
+        }
+      }
+      crawler.submit(planned.query);
+      ++queries;
+    }
+    if (crawler.in_flight() == 0 && waiting.empty() && next_domain == domains.size()) {
+      break;
+    }
+    crawler.poll(std::chrono::milliseconds(100), sink);
+  }
+  return stats;
+}
+
+}  // namespace
+
 RoundSummary run_round(const std::vector<WatchedDomain>& domains, crawler::Crawler& crawler,
                        geo::Enricher& enricher, storage::Database& writer,
                        const RoundOptions& options, const ProgressCallback& progress) {
@@ -120,7 +214,12 @@ RoundSummary run_round(const std::vector<WatchedDomain>& domains, crawler::Crawl
   if (options.store) {
     summary.run_id = writer.begin_run("probe", options.settings_json);
   }
-  const auto queries = plan_round(domains, options.record_types);
+  const std::size_t resolvers = crawler.servers().size();
+  const auto queries = options.authoritative ? std::vector<crawler::Query>{}
+                       : options.every_resolver
+                           ? plan_round(domains, options.record_types, resolvers)
+                           : plan_round(domains, options.record_types);
+  std::size_t sent = queries.size();
   const std::string geo_build = enricher.build_tag();
   const bool enrich = geo_build != "none";
 
@@ -171,7 +270,8 @@ RoundSummary run_round(const std::vector<WatchedDomain>& domains, crawler::Crawl
 
   crawler::CrawlStats stats;
   try {
-    stats = crawler.run(queries, [&](ProbeResult&& result) {
+    const std::function<void(ProbeResult &&)> take = [&](ProbeResult&& result) {
+      result.vantage = options.vantage;
       ++summary.outcomes[result.outcome];
       summary.records += result.records.size();
       if (is_failure(result.outcome)) {
@@ -190,10 +290,16 @@ RoundSummary run_round(const std::vector<WatchedDomain>& domains, crawler::Crawl
       }
       ++state.done;
       if (progress) {
+        state.total = std::max(state.total, sent);  // authoritative mode: grows as it goes
         state.elapsed = std::chrono::steady_clock::now() - started;
         progress(state);
       }
-    });
+    };
+    if (options.authoritative) {
+      stats = run_authoritative(domains, crawler, options, sent, take);
+    } else {
+      stats = crawler.run(queries, take);
+    }
   } catch (...) {
     queue.close();
     join_writers();
@@ -206,7 +312,7 @@ RoundSummary run_round(const std::vector<WatchedDomain>& domains, crawler::Crawl
     std::rethrow_exception(writer_error);
   }
 
-  summary.queries = queries.size();
+  summary.queries = sent;
   summary.errors = state.errors;
   summary.tcp_retries = stats.tcp_retries;
   summary.mismatched = stats.mismatched;

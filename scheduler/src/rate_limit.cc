@@ -71,6 +71,35 @@ bool RateLimiter::try_acquire(std::size_t resolver, std::size_t n) {
   return true;
 }
 
+bool RateLimiter::try_acquire_every(std::size_t n) {
+  const auto now = clock_->now();  // read once: an unlimited bucket is available "now"
+  const auto count = static_cast<double>(n);
+  const double total = count * static_cast<double>(per_resolver_.size());
+  if (overall_.available_at(total, now) > now) {
+    return false;
+  }
+  for (const TokenBucket& own : per_resolver_) {
+    if (own.available_at(count, now) > now) {
+      return false;
+    }
+  }
+  for (TokenBucket& own : per_resolver_) {
+    own.try_take(count, now);
+  }
+  overall_.try_take(total, now);
+  return true;
+}
+
+Clock::time_point RateLimiter::available_at_every(std::size_t n) const {
+  const auto now = clock_->now();
+  const auto count = static_cast<double>(n);
+  auto at = overall_.available_at(count * static_cast<double>(per_resolver_.size()), now);
+  for (const TokenBucket& own : per_resolver_) {
+    at = std::max(at, own.available_at(count, now));
+  }
+  return at;
+}
+
 Clock::time_point RateLimiter::available_at(std::size_t resolver, std::size_t n) const {
   const auto now = clock_->now();
   const auto count = static_cast<double>(n);

@@ -16,6 +16,7 @@
 
 #include <algorithm>
 #include <condition_variable>
+#include <deque>
 #include <mutex>
 #include <random>
 #include <thread>
@@ -24,6 +25,7 @@
 #include <utility>
 
 #include "fluxwatch/common/error.h"
+#include "fluxwatch/crawler/delegation.h"
 #include "fluxwatch/scheduler/probe_round.h"
 #include "fluxwatch/scheduler/rate_limit.h"
 #include "fluxwatch/storage/database.h"
@@ -87,6 +89,8 @@ struct Worker::Impl {
     storage::LeasedDomain leased;
     std::vector<ProbeResult> results;
     std::size_t remaining = 0;
+    std::optional<crawler::AuthoritativePlan> plan;  // authoritative mode
+    std::size_t resolver = 0;                        // the resolver its (delegation) lookups go to
   };
 
   WorkerStats run(const std::atomic<bool>& stop);
@@ -398,11 +402,18 @@ WorkerStats Worker::Impl::run(const std::atomic<bool>& stop) {
   run_started_ = SystemClock::now();
   run_id_ = db_->begin_run(options_.once ? "run-once" : "run", options_.settings_json);
   crawler::Crawler crawler(crawler_options_);
-  const std::size_t per_domain = options_.record_types.size();
   const std::size_t resolvers = std::max<std::size_t>(crawler.servers().size(), 1);
+  // Queries a due domain starts with, per resolver asked: in authoritative mode only the NS
+  // lookup; the rest follow from its answers (`followups`), one token each.
+  const std::size_t per_domain = options_.authoritative ? 1 : options_.record_types.size();
+  const bool every = options_.every_resolver && !options_.authoritative;
+  const std::size_t fanout = every ? resolvers : 1;
+  const crawler::AuthoritativeOptions authoritative{
+      options_.record_types, options_.authoritative_port, options_.authoritative_max_servers};
+  std::deque<crawler::PlannedQuery> followups;
   SteadyClock clock;
   auto limiter = std::make_unique<RateLimiter>(clock, options_.qps, options_.qps_per_resolver,
-                                               resolvers, per_domain);
+                                               resolvers, per_domain * fanout);
   logger()->info("campaign {}: worker {} ({} domains in the campaign, {} due now; run {})",
                  options_.campaign, options_.worker_id, domains,
                  store_->due_count(options_.campaign), run_id_);
@@ -424,6 +435,17 @@ WorkerStats Worker::Impl::run(const std::atomic<bool>& stop) {
     result.due_at = domain.leased.due;
     result.campaign = options_.campaign;
     result.vantage = options_.vantage;
+    if (domain.plan) {
+      for (auto& next : domain.plan->on_result(result)) {
+        followups.push_back(std::move(next));
+      }
+      domain.results.push_back(std::move(result));
+      if (domain.plan->done()) {
+        complete(domain);
+        active.erase(found);
+      }
+      return;
+    }
     domain.results.push_back(std::move(result));
     if (--domain.remaining == 0) {
       complete(domain);
@@ -457,7 +479,7 @@ WorkerStats Worker::Impl::run(const std::atomic<bool>& stop) {
         options_.qps = reload->qps;
         options_.qps_per_resolver = reload->qps_per_resolver;
         limiter = std::make_unique<RateLimiter>(clock, options_.qps, options_.qps_per_resolver,
-                                                resolvers, per_domain);
+                                                resolvers, per_domain * fanout);
         logger()->info("campaign {}: reloaded settings", options_.campaign);
       }
 
@@ -465,9 +487,54 @@ WorkerStats Worker::Impl::run(const std::atomic<bool>& stop) {
       const bool paused = buffered_.load() >= options_.buffer_limit;
       if (!stopping && !paused) {
         const auto now = SystemClock::now();
-        while (!heap.empty() && heap.front().due <= now && crawler.capacity_left() >= per_domain) {
+        // Authoritative mode: the queries that answers led to, before new domains.
+        while (!followups.empty() && crawler.capacity_left() > 0) {
+          crawler::PlannedQuery& planned = followups.front();
+          const auto owner = active.find(planned.query.domain_id);
+          const std::size_t charged = owner != active.end() ? owner->second.resolver : 0;
+          if (!limiter->try_acquire(charged, 1)) {
+            wait = std::min(wait, std::chrono::ceil<milliseconds>(
+                                      limiter->available_at(charged, 1) - Steady::now()));
+            break;
+          }
+          crawler::Query query = std::move(planned.query);
+          const std::optional<Endpoint> server = planned.server;
+          followups.pop_front();
+          query.server = charged;
+          if (server) {
+            try {
+              query.server = crawler.server_index(*server);
+            } catch (const std::exception& error) {  // c-ares refused the address
+              ProbeResult failed;
+              failed.domain_id = query.domain_id;
+              failed.name = query.name;
+              failed.qtype = query.type;
+              failed.resolver = server->to_string();
+              failed.mode = query.mode;
+              failed.server_name = query.server_name;
+              failed.sent_at = SystemClock::now();
+              failed.outcome = Outcome::NetError;
+              failed.detail = error.what();
+              sink(std::move(failed));
+              continue;
+            }
+          }
+          crawler.submit(query);
+          ++sent_;
+        }
+        while (!heap.empty() && heap.front().due <= now &&
+               crawler.capacity_left() >= per_domain * fanout) {
           std::size_t chosen = resolvers;
-          for (std::size_t i = 0; i < resolvers; ++i) {
+          if (every) {
+            // One query per resolver (and type) at the same moment: all of them or none.
+            if (!limiter->try_acquire_every(per_domain)) {
+              wait = std::min(wait, std::chrono::ceil<milliseconds>(
+                                        limiter->available_at_every(per_domain) - Steady::now()));
+              break;
+            }
+            chosen = 0;
+          }
+          for (std::size_t i = 0; i < resolvers && chosen == resolvers; ++i) {
             const std::size_t candidate = (next_resolver + i) % resolvers;
             if (limiter->try_acquire(candidate, per_domain)) {
               chosen = candidate;
@@ -489,11 +556,23 @@ WorkerStats Worker::Impl::run(const std::atomic<bool>& stop) {
           const std::int64_t id = leased.domain_id;
           Active& entry = active[id];
           entry.leased = std::move(leased);
-          entry.remaining = per_domain;
-          entry.results.reserve(per_domain);
-          for (const RrType type : options_.record_types) {
-            crawler.submit(crawler::Query{id, entry.leased.domain, type, chosen});
-            ++sent_;
+          entry.resolver = chosen;
+          if (options_.authoritative) {
+            entry.plan.emplace(id, entry.leased.domain, authoritative);
+            for (auto& planned : entry.plan->start()) {
+              planned.query.server = chosen;
+              crawler.submit(planned.query);
+              ++sent_;
+            }
+            continue;
+          }
+          entry.remaining = per_domain * fanout;
+          entry.results.reserve(entry.remaining);
+          for (std::size_t r = every ? 0 : chosen; r < (every ? resolvers : chosen + 1); ++r) {
+            for (const RrType type : options_.record_types) {
+              crawler.submit(crawler::Query{id, entry.leased.domain, type, r});
+              ++sent_;
+            }
           }
         }
         if (!heap.empty() && heap.front().due > now) {

@@ -42,11 +42,14 @@ constexpr const char* kGeoCopySql =
     "(SELECT address, asn, country, latitude, longitude FROM address_geo_newest)";
 
 // probe_id, domain_id, qtype, sent_at (microseconds since the epoch), own: every probe of the
-// window; own = it is a watched domain's and passes the campaign filter.
+// window; own = it is a watched domain's and passes the campaign filter. Authoritative
+// mode's address lookups of NS names (mode 'delegation', other than NS) belong to the name
+// servers, not to the domain: they are not own (their records still give NS host addresses).
 constexpr const char* kProbesCopySql =
     "(SELECT p.probe_id, p.domain_id, p.qtype, "
     "(date_part('epoch', p.sent_at) * 1000000)::bigint, "
-    "p.domain_id IS NOT NULL AND ((SELECT current_setting('fluxwatch.score_campaign')) = '' "
+    "p.domain_id IS NOT NULL AND (p.mode <> 'delegation' OR p.qtype = 'NS') "
+    "AND ((SELECT current_setting('fluxwatch.score_campaign')) = '' "
     "OR p.campaign = (SELECT current_setting('fluxwatch.score_campaign'))) "
     "FROM probes p "
     "WHERE p.sent_at >= (SELECT current_setting('fluxwatch.score_since')::timestamptz) "

@@ -402,7 +402,8 @@ std::size_t Database::Impl::store_once(pqxx::connection& connection, const Probe
         tx, "probes",
         std::vector<std::string>{"probe_id", "run_id", "domain_id", "qname", "qtype", "resolver",
                                  "sent_at", "latency_us", "outcome", "rcode", "via_tcp", "detail",
-                                 "authoritative", "due_at", "campaign", "vantage"});
+                                 "authoritative", "due_at", "campaign", "vantage", "mode",
+                                 "server_name"});
     for (std::size_t i = 0; i < batch.results.size(); ++i) {
       const ProbeResult& result = batch.results[i];
       // 0 (or less) means "not measured", e.g. a local failure before anything was sent.
@@ -415,18 +416,17 @@ std::size_t Database::Impl::store_once(pqxx::connection& connection, const Probe
       if (result.rcode >= 0) {
         rcode = result.rcode;
       }
-      probes << std::make_tuple(probe_ids[i], run_id, null_if_zero(result.domain_id), result.name,
-                                rrtype_name(static_cast<std::uint16_t>(result.qtype)),
-                                result.resolver, detail::format_timestamp_utc(result.sent_at),
-                                latency, std::string(outcome_name(result.outcome)), rcode,
-                                result.via_tcp, detail::null_if_empty(result.detail),
-                                result.rcode >= 0 ? std::optional<bool>(result.authoritative)
-                                                  : std::nullopt,
-                                result.due_at ? std::optional<std::string>(
-                                                    detail::format_timestamp_utc(*result.due_at))
-                                              : std::nullopt,
-                                detail::null_if_empty(result.campaign),
-                                detail::null_if_empty(result.vantage));
+      probes << std::make_tuple(
+          probe_ids[i], run_id, null_if_zero(result.domain_id), result.name,
+          rrtype_name(static_cast<std::uint16_t>(result.qtype)), result.resolver,
+          detail::format_timestamp_utc(result.sent_at), latency,
+          std::string(outcome_name(result.outcome)), rcode, result.via_tcp,
+          detail::null_if_empty(result.detail),
+          result.rcode >= 0 ? std::optional<bool>(result.authoritative) : std::nullopt,
+          result.due_at ? std::optional<std::string>(detail::format_timestamp_utc(*result.due_at))
+                        : std::nullopt,
+          detail::null_if_empty(result.campaign), detail::null_if_empty(result.vantage),
+          std::string(probe_mode_name(result.mode)), detail::null_if_empty(result.server_name));
     }
     probes.complete();
 

@@ -103,3 +103,54 @@ TEST(CampaignConfig, BadValuesAreReportedWithTheirLine) {
 
 }  // namespace
 }  // namespace fluxwatch::config
+
+namespace fluxwatch::config {
+namespace {
+
+TEST(CampaignConfig, ModeAndResolverMode) {
+  const auto config = parse_config(
+      "probe:\n  authoritative_port: 5300\n  authoritative_max_servers: 4\n"
+      "campaigns:\n"
+      "  - name: auth\n    mode: authoritative\n"
+      "  - name: snap\n    resolver_mode: every\n    resolvers: [\"127.0.0.1:5300\", "
+      "\"[::1]:5300\"]\n"
+      "  - name: plain\n",
+      "cfg.yaml");
+  EXPECT_EQ(config.probe.authoritative_port, 5300);
+  EXPECT_EQ(config.probe.authoritative_max_servers, 4U);
+  ASSERT_EQ(config.campaigns.size(), 3U);
+  EXPECT_TRUE(config.campaigns[0].authoritative);
+  EXPECT_FALSE(config.campaigns[0].every_resolver);
+  EXPECT_FALSE(config.campaigns[1].authoritative);
+  EXPECT_TRUE(config.campaigns[1].every_resolver);
+  ASSERT_EQ(config.campaigns[1].resolvers.size(), 2U);
+  EXPECT_EQ(config.campaigns[1].resolvers[1].ip, "::1");
+  EXPECT_EQ(config.campaigns[1].resolvers[1].port, 5300);
+  EXPECT_FALSE(config.campaigns[2].authoritative);  // defaults: recursive, spread
+  EXPECT_FALSE(config.campaigns[2].every_resolver);
+  EXPECT_EQ(default_config().probe.authoritative_port, 53);
+  // `config show` prints them.
+  const std::string shown = to_yaml(config);
+  EXPECT_THAT(shown, HasSubstr("mode: authoritative"));
+  EXPECT_THAT(shown, HasSubstr("resolver_mode: every"));
+  EXPECT_THAT(shown, HasSubstr("authoritative_port: 5300"));
+}
+
+TEST(CampaignConfig, BadModesNameFileLineAndKey) {
+  EXPECT_THAT(
+      error_of("campaigns:\n  - name: a\n    mode: iterative\n"),
+      HasSubstr("cfg.yaml:3: campaigns.mode: 'iterative' is not recursive or authoritative"));
+  EXPECT_THAT(error_of("campaigns:\n  - name: a\n    resolver_mode: all\n"),
+              HasSubstr("cfg.yaml:3: campaigns.resolver_mode: 'all' is not spread or every"));
+  EXPECT_THAT(error_of("campaigns:\n  - name: a\n    mode: [authoritative]\n"),
+              HasSubstr("cfg.yaml:3: campaigns.mode"));
+  EXPECT_THAT(error_of("probe:\n  authoritative_port: 0\n"),
+              HasSubstr("cfg.yaml:2: probe.authoritative_port: 0 is out of range"));
+  EXPECT_THAT(error_of("probe:\n  authoritative_port: 70000\n"),
+              HasSubstr("cfg.yaml:2: probe.authoritative_port"));
+  EXPECT_THAT(error_of("probe:\n  authoritative_max_servers: 0\n"),
+              HasSubstr("cfg.yaml:2: probe.authoritative_max_servers"));
+}
+
+}  // namespace
+}  // namespace fluxwatch::config

@@ -119,5 +119,43 @@ TEST(RateLimiter, HighRatesAllowBurstsOfTenMillisecondsOnly) {
   EXPECT_LE(second, 10000);
 }
 
+/// A clock that moves forward on every read, like a real one between two calls.
+class TickingClock final : public Clock {
+ public:
+  [[nodiscard]] time_point now() const override { return now_ += std::chrono::nanoseconds(1); }
+
+ private:
+  mutable time_point now_{std::chrono::seconds(1000)};
+};
+
+TEST(RateLimiter, EveryResolverUnlimitedAlwaysSucceeds) {
+  TickingClock clock;
+  RateLimiter limiter(clock, 0, 0, 3, 3);
+  for (int i = 0; i < 100; ++i) {
+    ASSERT_TRUE(limiter.try_acquire_every(1));
+  }
+}
+
+TEST(RateLimiter, EveryResolverTakesFromAllOrNone) {
+  ManualClock clock;
+  // 3 resolvers, 1 query per domain each: the overall limit (6/s) binds before the
+  // per-resolver ones (10/s each).
+  RateLimiter limiter(clock, 6, 10, 3, 3);
+  EXPECT_TRUE(limiter.try_acquire_every(1));   // 3 overall, 1 from each resolver
+  EXPECT_FALSE(limiter.try_acquire_every(1));  // overall has 0 left: nothing taken ...
+  const auto ready = limiter.available_at_every(1);
+  EXPECT_EQ(std::chrono::duration_cast<milliseconds>(ready - clock.now()).count(), 500);
+  clock.advance(milliseconds(501));
+  EXPECT_TRUE(limiter.try_acquire_every(1));  // ... so 3 overall tokens after 0.5 s
+  // Over 10 s: at most 6/s x 10 s + a burst of 3 queries, i.e. 21 domains.
+  int domains = 0;
+  for (int step = 0; step < 10000; ++step) {
+    domains += limiter.try_acquire_every(1) ? 1 : 0;
+    clock.advance(milliseconds(1));
+  }
+  EXPECT_GE(domains, 19);
+  EXPECT_LE(domains, 21);
+}
+
 }  // namespace
 }  // namespace fluxwatch::scheduler

@@ -33,12 +33,24 @@ enum class Outcome : std::uint8_t {
   ConnRefused,  ///< the server's port is closed (ICMP unreachable / TCP RST)
   Malformed,    ///< an answer arrived but could not be parsed
   NetError,     ///< any other local failure (socket error, out of memory, ...)
+  /// A server asked as one of the domain's own name servers (RD=0) answered without the AA
+  /// bit (e.g. a referral) or with REFUSED: a "lame" delegation. rcode keeps the RCODE.
+  Lame,
 };
 
 /// "NOERROR", "NODATA", "NXDOMAIN", "SERVFAIL", "REFUSED", "FORMERR", "OTHER_RCODE",
-/// "TIMEOUT", "CONNREFUSED", "MALFORMED", "NETERROR": the stored spelling.
+/// "TIMEOUT", "CONNREFUSED", "MALFORMED", "NETERROR", "LAME": the stored spelling.
 [[nodiscard]] std::string_view outcome_name(Outcome outcome) noexcept;
 [[nodiscard]] std::optional<Outcome> parse_outcome(std::string_view text) noexcept;
+
+/// Why a probe was sent (stored as probes.mode).
+enum class ProbeMode : std::uint8_t {
+  Recursive,      ///< asked a recursive resolver (RD=1), the default
+  Authoritative,  ///< asked one of the domain's own name servers directly (RD=0)
+  Delegation,     ///< finding the delegation: the NS set and the name servers' addresses
+};
+/// "recursive", "authoritative", "delegation".
+[[nodiscard]] std::string_view probe_mode_name(ProbeMode mode) noexcept;
 
 /// Section of a DNS message a record came from (RFC 1035 4.1).
 enum class Section : std::uint8_t { Answer, Authority, Additional };
@@ -47,8 +59,8 @@ enum class Section : std::uint8_t { Answer, Authority, Additional };
 /// One resource record of an answer, flattened to text.
 struct ResourceRecord {
   Section section = Section::Answer;
-  std::string owner;         ///< lower case, no trailing dot
-  std::uint16_t type = 0;    ///< RrType value or any other type number
+  std::string owner;       ///< lower case, no trailing dot
+  std::uint16_t type = 0;  ///< RrType value or any other type number
   std::uint32_t ttl = 0;
   /// A/AAAA: the address in canonical text form; NS/CNAME: the target name (lower case,
   /// no trailing dot); SOA: "mname rname serial refresh retry expire minimum";
@@ -66,16 +78,18 @@ struct ProbeResult {
   std::chrono::system_clock::time_point sent_at{};
   std::chrono::microseconds latency{0};  ///< send to final answer (or to giving up)
   Outcome outcome = Outcome::NetError;
-  int rcode = -1;        ///< the DNS RCODE, -1 when no answer was received
-  bool via_tcp = false;  ///< the UDP answer was truncated and the stored one came over TCP
+  int rcode = -1;              ///< the DNS RCODE, -1 when no answer was received
+  bool via_tcp = false;        ///< the UDP answer was truncated and the stored one came over TCP
   bool authoritative = false;  ///< the AA bit of the stored answer (RFC 1035 4.1.1)
   std::vector<ResourceRecord> records;  ///< answer, authority and additional sections
   std::string detail;                   ///< human-readable detail for failures, else empty
 
   // Context set by whoever scheduled the probe (empty / unset when not applicable).
   std::optional<std::chrono::system_clock::time_point> due_at;  ///< when the probe was due
-  std::string campaign;  ///< campaign name
-  std::string vantage;   ///< vantage-point label (where the probe was sent from)
+  std::string campaign;                                         ///< campaign name
+  std::string vantage;                    ///< vantage-point label (where the probe was sent from)
+  ProbeMode mode = ProbeMode::Recursive;  ///< why it was sent
+  std::string server_name;  ///< authoritative probes: the NS name of `resolver`, else empty
 };
 
 /// GeoIP/ASN data for one address; empty members mean "not known".

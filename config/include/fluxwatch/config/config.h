@@ -33,6 +33,12 @@ struct Campaign {
   std::string vantage;          ///< `vantage`: label stored with every probe
   double qps = 0;               ///< `qps`: queries per second overall, 0 = unlimited
   double qps_per_resolver = 0;  ///< `qps_per_resolver`: per resolver, 0 = unlimited
+  /// `mode`: recursive (ask the resolvers) or authoritative (find the delegation through
+  /// the resolvers, then ask each of the domain's name servers directly, RD=0).
+  bool authoritative = false;
+  /// `resolver_mode`: spread (each domain to one resolver, in turn) or every (each domain to
+  /// every resolver of the campaign at the same moment: a spatial snapshot).
+  bool every_resolver = false;
 };
 
 /// Every setting, with its default. The YAML keys mirror the member names.
@@ -62,6 +68,11 @@ struct Config {
     std::uint16_t edns_udp_size = 1232;  ///< `probe.edns_udp_size`
     int socket_buffer_bytes = 4 << 20;   ///< `probe.socket_buffer_bytes`
     std::size_t batch_size = 5000;       ///< `probe.batch_size`: results per COPY
+    /// `probe.authoritative_port`: the port of domains' own name servers in authoritative
+    /// mode (53; the lab serves on another).
+    std::uint16_t authoritative_port = 53;
+    /// `probe.authoritative_max_servers`: name server addresses asked per domain at most.
+    std::size_t authoritative_max_servers = 16;
   } probe;
 
   struct Geo {

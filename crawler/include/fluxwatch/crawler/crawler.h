@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -47,6 +48,10 @@ struct Query {
   /// Index into servers() to ask; kAnyServer spreads queries over them in turn.
   std::size_t server = kAnyServer;
   static constexpr std::size_t kAnyServer = static_cast<std::size_t>(-1);
+  /// RD bit of this query; unset: CrawlerOptions::recursion_desired.
+  std::optional<bool> recursion_desired{};
+  ProbeMode mode = ProbeMode::Recursive;  ///< copied into the result
+  std::string server_name{};              ///< copied into the result (the NS name asked)
 };
 
 /// Counters of one run().
@@ -119,6 +124,14 @@ class Crawler {
   [[nodiscard]] std::size_t in_flight() const noexcept;
   /// How many more queries submit() would take now.
   [[nodiscard]] std::size_t capacity_left() const noexcept;
+
+  /**
+   * The index of `server` for Query::server, adding it (with its UDP and TCP channels) if
+   * it is not known yet, e.g. a domain's own name server. Added servers are asked only by
+   * index: kAnyServer keeps spreading over the servers given at construction.
+   * @throw fluxwatch::ConfigError if c-ares does not take the address.
+   */
+  std::size_t server_index(const Endpoint& server);
 
   /// The servers in use ("ip:port"), e.g. for logging.
   [[nodiscard]] std::vector<std::string> servers() const;

@@ -32,6 +32,15 @@ struct RoundOptions {
   /// False: resolve (and enrich) but store nothing, not even a probe_runs row; run_id is
   /// 0. For measuring resolution apart from storage (bench/run.sh).
   bool store = true;
+  /// Ask every resolver of the crawler (its servers at construction) for every name and
+  /// type, instead of spreading the queries over them.
+  bool every_resolver = false;
+  /// Authoritative mode (crawler/delegation.h): per domain the NS set through the
+  /// resolvers, then every name server directly with RD=0. every_resolver is ignored.
+  bool authoritative = false;
+  std::uint16_t authoritative_port = 53;
+  std::size_t authoritative_max_servers = 16;
+  std::string vantage;  ///< stored with every probe (empty: NULL)
 };
 
 /// Where a round is; handed to the progress callback.
@@ -64,6 +73,11 @@ using ProgressCallback = std::function<void(const Progress&)>;
 /// The queries of one round, domain-major so a domain's types are asked together.
 [[nodiscard]] std::vector<crawler::Query> plan_round(const std::vector<WatchedDomain>& domains,
                                                      const std::vector<RrType>& types);
+/// The same, each query once per server index 0..resolvers-1 (every-resolver mode),
+/// resolver-minor so one name goes to all resolvers at about the same moment.
+[[nodiscard]] std::vector<crawler::Query> plan_round(const std::vector<WatchedDomain>& domains,
+                                                     const std::vector<RrType>& types,
+                                                     std::size_t resolvers);
 
 /**
  * Runs one round over `domains` and stores everything (unless `options.store` is false). `writer`

@@ -58,6 +58,11 @@ class RateLimiter {
   bool try_acquire(std::size_t resolver, std::size_t n);
   /// The earliest time try_acquire(resolver, n) can succeed.
   [[nodiscard]] Clock::time_point available_at(std::size_t resolver, std::size_t n) const;
+  /// Every-resolver mode: takes `n` tokens from every resolver and n x resolvers overall,
+  /// if all are there; otherwise takes none.
+  bool try_acquire_every(std::size_t n);
+  /// The earliest time try_acquire_every(n) can succeed.
+  [[nodiscard]] Clock::time_point available_at_every(std::size_t n) const;
   [[nodiscard]] std::size_t resolvers() const noexcept { return per_resolver_.size(); }
 
  private:

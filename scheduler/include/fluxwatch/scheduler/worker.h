@@ -42,6 +42,13 @@ struct WorkerOptions {
   std::chrono::milliseconds resync_interval{60000};  ///< re-read the campaign's watchlist
   bool once = false;                 ///< probe what is due at start-up, then return (cron mode)
   std::string settings_json = "{}";  ///< recorded with the run
+  /// Authoritative mode: per domain, find the NS set through the resolvers and ask every
+  /// name server directly (RD=0); see crawler/delegation.h.
+  bool authoritative = false;
+  std::uint16_t authoritative_port = 53;
+  std::size_t authoritative_max_servers = 16;
+  /// Every-resolver mode: each due domain is asked of every resolver at once (same due_at).
+  bool every_resolver = false;
 };
 
 /// Settings a running worker takes over on reload (SIGHUP) without dropping work.
