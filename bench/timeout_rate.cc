@@ -8,6 +8,7 @@
 //                 rest keeps going while the timeouts are pending.
 // The ratios compare each against the all-answered round of the same repetition.
 // Usage: timeout_rate SERVER BLACKHOLE [NAMES] [REPEATS] [CONCURRENCY] [TIMEOUT_SHARE]
+//                     [STALL_MS]   (the crawler's stall_after; default its default)
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -63,7 +64,7 @@ double median(std::vector<double> values) {
 int main(int argc, char** argv) {
   if (argc < 3) {
     std::fprintf(stderr,
-                 "usage: %s SERVER BLACKHOLE [NAMES] [REPEATS] [CONCURRENCY] [TIMEOUT_SHARE]\n",
+                 "usage: %s SERVER BLACKHOLE [NAMES] [REPEATS] [CONCURRENCY] [TIMEOUT_SHARE] [STALL_MS]\n",
                  argv[0]);
     return 2;
   }
@@ -83,6 +84,9 @@ int main(int argc, char** argv) {
     fluxwatch::crawler::CrawlerOptions options;
     options.servers = {*server, *blackhole};
     options.max_in_flight = concurrency;
+    if (argc > 7) {
+      options.stall_after = std::chrono::milliseconds(std::stol(argv[7]));
+    }
     fluxwatch::crawler::Crawler crawler(options);
 
     // Wildcard names of the lab's fast-flux zones; every 1/share-th goes to the blackhole.
@@ -106,8 +110,8 @@ int main(int argc, char** argv) {
     std::vector<double> round_ratios;
     std::vector<double> answer_ratios;
     std::vector<double> reference_rates;
-    fmt::print("names {}, concurrency {}, {:.1f}% to a silent server\n", names, concurrency,
-               share * 100);
+    fmt::print("names {}, concurrency {}, {:.1f}% to a silent server, stall after {} ms\n", names,
+               concurrency, share * 100, options.stall_after.count());
     for (int r = 1; r <= repeats; ++r) {
       const RoundFigures reference = run_round(crawler, all_answered);
       const RoundFigures timeouts = run_round(crawler, with_timeouts);

@@ -14,6 +14,7 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
+#include <cmath>
 #include <cstring>
 #include <deque>
 #include <exception>
@@ -55,6 +56,9 @@ constexpr std::size_t kHeaderSize = 12;  // RFC 1035 4.1.1
 constexpr std::size_t kRecentIds = 4096;
 constexpr int kRcodeFormErr = 1;
 constexpr int kRcodeNotImp = 4;
+/// The smallest stall threshold (CrawlerOptions::stall_after): below it, queueing jitter
+/// at a busy server would count as loss.
+constexpr std::chrono::microseconds kMinStall{100000};
 /// Upper bound of one epoll_wait, a safety net: c-ares always has a timeout pending.
 constexpr int kMaxWaitMs = 1000;
 constexpr int kEpollBatch = 256;
@@ -259,6 +263,8 @@ struct Crawler::Impl {
     return !free_.empty() && active_ < max_in_flight_;
   }
   void mark_stalled(SteadyClock::time_point now) noexcept;
+  void learn_latency(const ProbeResult& result) noexcept;
+  [[nodiscard]] std::chrono::microseconds stall_threshold() const noexcept;
   [[nodiscard]] int wait_cap_ms(int cap_ms) const noexcept;
 
   void open_channels();
@@ -301,6 +307,10 @@ struct Crawler::Impl {
   std::size_t active_ = 0;  // in flight and not stalled
   std::uint64_t serial_ = 0;
   std::deque<Started> started_;  // oldest first
+  // Smoothed latency of answered queries and its mean deviation (RFC 6298 2), in µs;
+  // negative until the first answer.
+  double smoothed_latency_us_ = -1;
+  double latency_deviation_us_ = 0;
   UniqueFd epoll_;
   std::vector<Channel*> fd_owner_;  // by descriptor: the channel whose socket it is
   std::vector<epoll_event> events_;
@@ -668,6 +678,7 @@ void Crawler::Impl::deliver(const ResultSink& sink) {
       if (!pending->stalled) {
         --active_;
       }
+      learn_latency(pending->result);
       pending->serial = 0;
       free_.push_back(pending);
       sink(std::move(pending->result));
@@ -718,7 +729,8 @@ void Crawler::Impl::wait_and_process(int cap_ms) {
 }
 
 void Crawler::Impl::mark_stalled(SteadyClock::time_point now) noexcept {
-  while (!started_.empty() && now - started_.front().at >= options_.stall_after) {
+  const auto threshold = stall_threshold();
+  while (!started_.empty() && now - started_.front().at >= threshold) {
     const Started& oldest = started_.front();
     // Skipped if that query has been delivered since (its slot may hold a newer one).
     if (oldest.pending->serial == oldest.serial && !oldest.pending->stalled) {
@@ -729,12 +741,37 @@ void Crawler::Impl::mark_stalled(SteadyClock::time_point now) noexcept {
   }
 }
 
+void Crawler::Impl::learn_latency(const ProbeResult& result) noexcept {
+  if (result.rcode < 0 || result.via_tcp) {  // no answer, or one that took two exchanges
+    return;
+  }
+  const auto sample = static_cast<double>(result.latency.count());
+  if (smoothed_latency_us_ < 0) {
+    smoothed_latency_us_ = sample;
+    latency_deviation_us_ = sample / 2;
+    return;
+  }
+  latency_deviation_us_ =
+      0.75 * latency_deviation_us_ + 0.25 * std::abs(smoothed_latency_us_ - sample);
+  smoothed_latency_us_ = 0.875 * smoothed_latency_us_ + 0.125 * sample;
+}
+
+std::chrono::microseconds Crawler::Impl::stall_threshold() const noexcept {
+  const std::chrono::microseconds most = options_.stall_after;
+  if (smoothed_latency_us_ < 0) {
+    return most;
+  }
+  const auto usual = std::chrono::microseconds(
+      static_cast<std::int64_t>(smoothed_latency_us_ + 4 * latency_deviation_us_));
+  return std::clamp(usual, std::min(kMinStall, most), most);
+}
+
 int Crawler::Impl::wait_cap_ms(int cap_ms) const noexcept {
   // With the window full, the oldest query stalling is what lets the next one start.
   if (active_ < max_in_flight_ || started_.empty() || free_.empty()) {
     return cap_ms;
   }
-  const auto due = started_.front().at + options_.stall_after;
+  const auto due = started_.front().at + stall_threshold();
   const auto left = std::chrono::ceil<std::chrono::milliseconds>(due - SteadyClock::now()).count();
   return static_cast<int>(std::clamp<std::int64_t>(left, 0, cap_ms));
 }

@@ -23,9 +23,11 @@ struct CrawlerOptions {
   std::vector<Endpoint> servers;
   /// Queries awaiting an answer at once, not counting stalled ones (see stall_after).
   std::size_t max_in_flight = 2000;
-  /// A query unanswered for this long is "stalled": most likely lost, it stops counting
-  /// against max_in_flight while c-ares waits out its timeout and retries, so names that
-  /// never answer do not hold back the others. Zero: stalled queries keep counting.
+  /// A query unanswered for longer than the answers usually take (smoothed latency + 4 x
+  /// its variation, as TCP's retransmission timer, RFC 6298), and at least 100 ms, is
+  /// "stalled": most likely lost, it stops counting against max_in_flight while c-ares
+  /// waits out its timeout and retries, so names that never answer do not hold back the
+  /// others. This is the upper bound of that threshold. Zero: stalled queries keep counting.
   std::chrono::milliseconds stall_after{500};
   /// At most this many stalled queries are kept waiting besides max_in_flight (query
   /// slots cost memory and query ids); when they are all taken, the window shrinks.
