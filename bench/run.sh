@@ -56,6 +56,13 @@ for n in "$names" "$repeats" "$concurrency" "$score_domains" "$score_probes"; do
     [[ "$n" =~ ^[1-9][0-9]*$ ]] || { echo "$me: '$n' is not a positive number" >&2; exit 2; }
 done
 
+# A Debug build measured here once halved the crawler's rate and made scoring 5x slower.
+build_type="$(sed -n 's/^CMAKE_BUILD_TYPE:STRING=//p' "$build/CMakeCache.txt" 2>/dev/null || true)"
+case "$build_type" in
+    Release | RelWithDebInfo) ;;
+    *) echo "$me: warning: $build is a '${build_type:-unknown}' build; benchmark an optimised one (deploy/build makes RelWithDebInfo)" >&2 ;;
+esac
+
 fw_bin="$build/app/fluxwatch"
 ingest_bin="$build/bench/fluxwatch-ingest-bench"
 missing=()

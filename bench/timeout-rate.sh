@@ -12,6 +12,11 @@
 set -euo pipefail
 src="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 build="${FLUXWATCH_BUILD_DIR:-$src/build}"
+build_type="$(sed -n 's/^CMAKE_BUILD_TYPE:STRING=//p' "$build/CMakeCache.txt" 2>/dev/null || true)"
+case "$build_type" in
+    Release | RelWithDebInfo) ;;
+    *) echo "timeout-rate.sh: warning: $build is a '${build_type:-unknown}' build; measure an optimised one (deploy/build makes RelWithDebInfo)" >&2 ;;
+esac
 work="$(mktemp -d "${TMPDIR:-/tmp}/fluxwatch-timeouts.XXXXXX")"
 chmod 755 "$work"
 export LAB_OUT="$work/lab" LAB_PORT="${BENCH_LAB_PORT:-5330}" LAB_BLACKHOLE_PORT="${BENCH_LAB_BLACKHOLE_PORT:-5331}"
