@@ -1,5 +1,6 @@
 // Fuzzes the DNS reply mapper with arbitrary "replies" to a fixed question: every input
-// ends as an outcome (never a crash, leak or hang), and the records it keeps are sane.
+// ends as an outcome (never a crash, leak or hang), the records it keeps are sane, and the
+// crawler's fast decoder tells the same story as the all-ldns reference.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -18,8 +19,16 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                                           fluxwatch::RrType::NS, fluxwatch::RrType::CNAME,
                                           fluxwatch::RrType::SOA};
   result.qtype = kTypes[data[0] % 5];
-  const bool truncated = fluxwatch::crawler::map_reply(std::span(data + 1, size - 1), result);
-  (void)truncated;
+  fluxwatch::ProbeResult reference = result;
+  const std::span wire(data + 1, size - 1);
+  const bool truncated = fluxwatch::crawler::map_reply(wire, result);
+  const bool reference_truncated =
+      fluxwatch::crawler::map_reply(wire, reference, fluxwatch::crawler::ReplyDecoder::LdnsOnly);
+  if (truncated != reference_truncated || result.outcome != reference.outcome ||
+      result.rcode != reference.rcode || result.records != reference.records ||
+      result.detail != reference.detail) {
+    std::abort();  // the fast decoder and ldns disagree
+  }
   if (result.outcome == fluxwatch::Outcome::Malformed && result.detail.empty()) {
     std::abort();  // a malformed reply always says why
   }

@@ -9,6 +9,7 @@
 #include <array>
 #include <cstdlib>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -23,7 +24,12 @@ constexpr std::uint8_t kTcBit = 0x02;    // in header byte 2
 constexpr std::uint16_t kTypeOpt = 41;   // RFC 6891: a pseudo-record, not data
 constexpr int kMaxCnameHops = 16;        // longer chains are treated as broken
 
-constexpr std::uint8_t kAaBit = 0x04;  // in header byte 2
+constexpr std::uint8_t kAaBit = 0x04;      // in header byte 2
+constexpr std::size_t kMaxLabel = 63;      // RFC 1035 2.3.4
+constexpr std::size_t kMaxName = 255;      // RFC 1035 2.3.4, in wire form
+constexpr int kMaxPointerHops = 127;       // a name has at most 127 labels
+constexpr std::size_t kRecordFixed = 10;   // type, class, TTL, RDLENGTH
+constexpr std::size_t kQuestionFixed = 4;  // type, class
 
 /// Owns one record from ldns_wire2rr.
 struct LdnsRrDeleter {
@@ -31,55 +37,8 @@ struct LdnsRrDeleter {
 };
 using LdnsRr = std::unique_ptr<ldns_rr, LdnsRrDeleter>;
 
-/// The records of one message section, in wire order.
-using RecordList = std::vector<LdnsRr>;
-
-/// The four sections of a reply, each parsed by ldns record by record.
-struct ParsedSections {
-  RecordList question;
-  RecordList answer;
-  RecordList authority;
-  RecordList additional;
-};
-
 std::uint16_t read_u16(std::span<const std::uint8_t> wire, std::size_t offset) {
   return static_cast<std::uint16_t>((wire[offset] << 8) | wire[offset + 1]);
-}
-
-/**
- * Parses the sections after the header with ldns_wire2rr, one record at a time, each owned
- * by an LdnsRr. (ldns_wire2pkt is not used: in ldns 1.8.3 it leaks a TSIG record of the
- * additional section when a later record is broken, which a hostile server could repeat on
- * every reply; found by fuzz/fuzz_dns_reply.) Returns an error text, empty on success.
- */
-std::string parse_sections(std::span<const std::uint8_t> wire, ParsedSections& out) {
-  struct Part {
-    const char* name;
-    std::uint16_t count;
-    ldns_pkt_section section;
-    RecordList* records;
-  };
-  const std::array<Part, 4> parts{{
-      {"question", read_u16(wire, 4), LDNS_SECTION_QUESTION, &out.question},
-      {"answer", read_u16(wire, 6), LDNS_SECTION_ANSWER, &out.answer},
-      {"authority", read_u16(wire, 8), LDNS_SECTION_AUTHORITY, &out.authority},
-      {"additional", read_u16(wire, 10), LDNS_SECTION_ADDITIONAL, &out.additional},
-  }};
-  std::size_t pos = kHeaderSize;
-  for (const auto& part : parts) {
-    part.records->reserve(std::min<std::size_t>(part.count, wire.size() / 11));
-    for (std::uint16_t i = 0; i < part.count; ++i) {
-      ldns_rr* raw = nullptr;
-      const ldns_status status = ldns_wire2rr(&raw, wire.data(), wire.size(), &pos, part.section);
-      LdnsRr record(raw);
-      if (status != LDNS_STATUS_OK || !record) {
-        return fmt::format("{} section, record {} of {}: {}", part.name, i + 1, part.count,
-                           ldns_get_errorstr_by_id(status));
-      }
-      part.records->push_back(std::move(record));
-    }
-  }
-  return {};
 }
 
 /// Owns a string from ldns_rdf2str (malloc'ed by ldns).
@@ -103,6 +62,24 @@ std::string lower_no_dot(std::string_view name) {
   return out;
 }
 
+/// Appends one label's octets as presentation text (RFC 1035 5.1), lower case, escaping
+/// the characters that are special there as ldns does.
+void append_label_text(std::span<const std::uint8_t> label, std::string& out) {
+  for (const std::uint8_t c : label) {
+    if (c == '.' || c == ';' || c == '(' || c == ')' || c == '\\' || c == '"') {
+      out.push_back('\\');
+      out.push_back(static_cast<char>(c));
+    } else if (c <= 0x20 || c >= 0x7f) {
+      out.push_back('\\');
+      out.push_back(static_cast<char>('0' + c / 100));
+      out.push_back(static_cast<char>('0' + c / 10 % 10));
+      out.push_back(static_cast<char>('0' + c % 10));
+    } else {
+      out.push_back(to_lower_ascii(static_cast<char>(c)));
+    }
+  }
+}
+
 /**
  * A wire-format domain name (as ldns keeps it: uncompressed labels ending in the root
  * label) as lower-case text without the trailing dot; the root is "". Characters that
@@ -113,29 +90,18 @@ std::string dname_text(const ldns_rdf* rdf) {
   if (rdf == nullptr) {
     return out;
   }
-  const std::uint8_t* data = ldns_rdf_data(rdf);
-  const std::size_t size = ldns_rdf_size(rdf);
-  out.reserve(size);
+  const std::span<const std::uint8_t> data(ldns_rdf_data(rdf), ldns_rdf_size(rdf));
+  out.reserve(data.size());
   std::size_t pos = 0;
-  while (pos < size) {
+  while (pos < data.size()) {
     const std::size_t length = data[pos];
-    if (length == 0 || pos + 1 + length > size) {
+    if (length == 0 || pos + 1 + length > data.size()) {
       break;
     }
     if (!out.empty()) {
       out.push_back('.');
     }
-    for (std::size_t i = pos + 1; i <= pos + length; ++i) {
-      const auto c = static_cast<unsigned char>(data[i]);
-      if (c == '.' || c == ';' || c == '(' || c == ')' || c == '\\' || c == '"') {
-        out.push_back('\\');
-        out.push_back(static_cast<char>(c));
-      } else if (c <= 0x20 || c >= 0x7f) {
-        out += fmt::format("\\{:03d}", c);
-      } else {
-        out.push_back(to_lower_ascii(static_cast<char>(c)));
-      }
-    }
+    append_label_text(data.subspan(pos + 1, length), out);
     pos += 1 + length;
   }
   return out;
@@ -212,19 +178,201 @@ std::string rdata_text(const ldns_rr* rr) {
   return generic_rdata_text(rr);
 }
 
-void append_section(const RecordList& list, Section section, std::vector<ResourceRecord>& records) {
-  for (const auto& owned : list) {
-    const ldns_rr* rr = owned.get();
-    const auto type = static_cast<std::uint16_t>(ldns_rr_get_type(rr));
-    if (type == kTypeOpt) {
+/**
+ * Reads the (possibly compressed) name at `pos` in `wire` as presentation text into `out`
+ * and returns the offset just past it in the record; nullopt when the name is not
+ * well-formed. scan_message has already checked every name, so this only re-checks what
+ * it needs to stay inside the buffer.
+ */
+std::optional<std::size_t> read_name_text(std::span<const std::uint8_t> wire, std::size_t pos,
+                                          std::string& out) {
+  std::optional<std::size_t> end;
+  std::size_t length = 0;
+  for (int hops = 0; pos < wire.size();) {
+    const std::uint8_t byte = wire[pos];
+    if ((byte & 0xC0U) == 0xC0U) {
+      if (pos + 1 >= wire.size() || ++hops > kMaxPointerHops) {
+        return std::nullopt;
+      }
+      const std::size_t target = ((byte & 0x3FU) << 8U) | wire[pos + 1];
+      if (target >= pos) {
+        return std::nullopt;
+      }
+      if (!end) {
+        end = pos + 2;
+      }
+      pos = target;
       continue;
     }
-    records.push_back(ResourceRecord{.section = section,
-                                     .owner = dname_text(ldns_rr_owner(rr)),
-                                     .type = type,
-                                     .ttl = ldns_rr_ttl(rr),
-                                     .data = rdata_text(rr)});
+    length += byte + 1U;
+    if (byte > kMaxLabel || length > kMaxName || pos + 1 + byte > wire.size()) {
+      return std::nullopt;
+    }
+    if (byte == 0) {
+      return end ? end : pos + 1;
+    }
+    if (length > byte + 1U) {
+      out.push_back('.');
+    }
+    append_label_text(wire.subspan(pos + 1, byte), out);
+    pos += 1U + byte;
   }
+  return std::nullopt;
+}
+
+std::uint32_t read_u32(std::span<const std::uint8_t> wire, std::size_t offset) {
+  return (static_cast<std::uint32_t>(read_u16(wire, offset)) << 16U) | read_u16(wire, offset + 2);
+}
+
+/**
+ * The RDATA of the types almost every reply is made of (A, AAAA, NS, CNAME, SOA) as the
+ * `data` of a ResourceRecord, straight from the wire. False when the RDATA is not in the
+ * exact shape of its type (wrong length, trailing bytes): ldns then renders it, as it does
+ * every other type.
+ */
+bool fast_rdata_text(std::span<const std::uint8_t> wire, std::uint16_t type, std::size_t start,
+                     std::size_t size, std::string& out) {
+  const auto rdata = wire.first(start + size);  // names in RDATA must not run past it
+  switch (type) {
+    case static_cast<std::uint16_t>(RrType::A):
+    case static_cast<std::uint16_t>(RrType::AAAA): {
+      const bool v4 = type == static_cast<std::uint16_t>(RrType::A);
+      if (size != (v4 ? 4U : 16U)) {
+        return false;
+      }
+      std::array<char, INET6_ADDRSTRLEN> buffer{};
+      if (inet_ntop(v4 ? AF_INET : AF_INET6, &wire[start], buffer.data(), buffer.size()) ==
+          nullptr) {
+        return false;
+      }
+      out = buffer.data();
+      return true;
+    }
+    case static_cast<std::uint16_t>(RrType::NS):
+    case static_cast<std::uint16_t>(RrType::CNAME): {
+      const auto end = read_name_text(rdata, start, out);
+      return end && *end == start + size;
+    }
+    case static_cast<std::uint16_t>(RrType::SOA): {
+      auto end = read_name_text(rdata, start, out);
+      if (!end) {
+        return false;
+      }
+      out.push_back(' ');
+      end = read_name_text(rdata, *end, out);
+      if (!end || *end + 20 != start + size) {
+        return false;
+      }
+      for (std::size_t field = *end; field < start + size; field += 4) {
+        out.push_back(' ');
+        out += std::to_string(read_u32(wire, field));
+      }
+      return true;
+    }
+    default:
+      return false;
+  }
+}
+
+/// What decode_message found in a reply's sections.
+struct DecodedMessage {
+  std::size_t question_count = 0;
+  std::string question_owner;  ///< of the first question
+  std::uint16_t question_type = 0;
+  std::uint16_t question_class = 0;
+  std::optional<std::uint32_t> opt_ttl;  ///< TTL field of the first OPT in additional
+  std::vector<ResourceRecord> records;   ///< answer, authority, additional; OPT left out
+};
+
+/**
+ * Decodes every section of a message scan_message has accepted, in wire order. The common
+ * records are read straight from the wire (the crawler's hot path: no ldns objects, no
+ * temporary strings); any other record is handed to ldns_wire2rr, and so is every record
+ * when `use_ldns_only` is set, the reference the tests and the fuzzer compare the fast
+ * path with. (ldns_wire2pkt is not used: in ldns 1.8.3 it leaks a TSIG record of the
+ * additional section when a later record is broken; found by fuzz/fuzz_dns_reply.)
+ * Returns an error text, empty on success.
+ */
+std::string decode_message(std::span<const std::uint8_t> wire, bool use_ldns_only,
+                           DecodedMessage& out) {
+  constexpr std::array<const char*, 4> kNames{"question", "answer", "authority", "additional"};
+  constexpr std::array<ldns_pkt_section, 4> kLdnsSections{
+      LDNS_SECTION_QUESTION, LDNS_SECTION_ANSWER, LDNS_SECTION_AUTHORITY, LDNS_SECTION_ADDITIONAL};
+  constexpr std::array<Section, 4> kSections{Section::Answer, Section::Answer, Section::Authority,
+                                             Section::Additional};
+  const std::size_t record_count =
+      std::size_t{read_u16(wire, 6)} + read_u16(wire, 8) + read_u16(wire, 10);
+  out.records.reserve(std::min(record_count, wire.size() / 11));
+  std::size_t pos = kHeaderSize;
+  for (std::size_t section = 0; section < kNames.size(); ++section) {
+    const std::uint16_t count = read_u16(wire, 4 + 2 * section);
+    for (std::uint16_t i = 0; i < count; ++i) {
+      const std::size_t record_start = pos;
+      ResourceRecord record;
+      record.section = kSections[section];
+      const auto owner_end = read_name_text(wire, pos, record.owner);
+      const std::size_t fixed = section == 0 ? kQuestionFixed : kRecordFixed;
+      if (!owner_end || *owner_end + fixed > wire.size()) {
+        return fmt::format("{} section, record {} of {}: not well-formed", kNames[section], i + 1,
+                           count);
+      }
+      pos = *owner_end;
+      record.type = read_u16(wire, pos);
+      const std::uint16_t klass = read_u16(wire, pos + 2);
+      if (section == 0) {
+        if (use_ldns_only) {  // the reference reads the question with ldns too
+          ldns_rr* raw = nullptr;
+          std::size_t ldns_pos = record_start;
+          const ldns_status status =
+              ldns_wire2rr(&raw, wire.data(), wire.size(), &ldns_pos, LDNS_SECTION_QUESTION);
+          const LdnsRr parsed(raw);
+          if (status != LDNS_STATUS_OK || !parsed) {
+            return fmt::format("question section, record {} of {}: {}", i + 1, count,
+                               ldns_get_errorstr_by_id(status));
+          }
+          record.owner = dname_text(ldns_rr_owner(parsed.get()));
+        }
+        if (++out.question_count == 1) {
+          out.question_owner = std::move(record.owner);
+          out.question_type = record.type;
+          out.question_class = klass;
+        }
+        pos += kQuestionFixed;
+        continue;
+      }
+      record.ttl = read_u32(wire, pos + 4);
+      const std::size_t rdata_start = pos + kRecordFixed;
+      const std::size_t rdata_size = read_u16(wire, pos + 8);
+      if (rdata_start + rdata_size > wire.size()) {
+        return fmt::format("{} section, record {} of {}: RDATA runs past the end", kNames[section],
+                           i + 1, count);
+      }
+      pos = rdata_start + rdata_size;
+      if (record.type == kTypeOpt) {
+        if (section == 3 && !out.opt_ttl) {
+          out.opt_ttl = record.ttl;
+        }
+        continue;  // a pseudo-record (RFC 6891 6.1.1), not data
+      }
+      if (use_ldns_only ||
+          !fast_rdata_text(wire, record.type, rdata_start, rdata_size, record.data)) {
+        ldns_rr* raw = nullptr;
+        std::size_t ldns_pos = record_start;
+        const ldns_status status =
+            ldns_wire2rr(&raw, wire.data(), wire.size(), &ldns_pos, kLdnsSections[section]);
+        const LdnsRr parsed(raw);
+        if (status != LDNS_STATUS_OK || !parsed) {
+          return fmt::format("{} section, record {} of {}: {}", kNames[section], i + 1, count,
+                             ldns_get_errorstr_by_id(status));
+        }
+        record.owner = dname_text(ldns_rr_owner(parsed.get()));
+        record.ttl = ldns_rr_ttl(parsed.get());
+        record.data = rdata_text(parsed.get());
+      }
+      out.records.push_back(std::move(record));
+    }
+  }
+  return {};
 }
 
 /**
@@ -263,12 +411,6 @@ bool chain_ends_in_data(const std::vector<ResourceRecord>& records, const std::s
   }
   return false;
 }
-
-constexpr std::size_t kMaxLabel = 63;      // RFC 1035 2.3.4
-constexpr std::size_t kMaxName = 255;      // RFC 1035 2.3.4, in wire form
-constexpr int kMaxPointerHops = 127;       // a name has at most 127 labels
-constexpr std::size_t kRecordFixed = 10;   // type, class, TTL, RDLENGTH
-constexpr std::size_t kQuestionFixed = 4;  // type, class
 
 /**
  * Checks the name at `pos` and moves `pos` past it. Pointers must point before
@@ -427,7 +569,7 @@ void set_malformed(ProbeResult& result, std::string detail) {
 
 }  // namespace
 
-bool map_reply(std::span<const std::uint8_t> wire, ProbeResult& result) {
+bool map_reply(std::span<const std::uint8_t> wire, ProbeResult& result, ReplyDecoder decoder) {
   result.records.clear();
   result.detail.clear();
   result.rcode = -1;
@@ -448,18 +590,16 @@ bool map_reply(std::span<const std::uint8_t> wire, ProbeResult& result) {
     set_malformed(result, fmt::format("unparsable reply ({} bytes): {}", wire.size(), scan.error));
     return header_qr && header_tc;
   }
-  ParsedSections sections;
-  if (auto error = parse_sections(wire, sections); !error.empty()) {
+  DecodedMessage message;
+  if (auto error = decode_message(wire, decoder == ReplyDecoder::LdnsOnly, message);
+      !error.empty()) {
     set_malformed(result, fmt::format("unparsable reply ({} bytes): {}", wire.size(), error));
     // A UDP reply cut short (TC=1) may end mid-record; the full one comes over TCP.
     return header_qr && header_tc;
   }
   // RFC 6891 6.1.3: the OPT record's TTL field carries the upper 8 bits of a 12-bit RCODE.
-  for (const auto& record : sections.additional) {
-    if (static_cast<std::uint16_t>(ldns_rr_get_type(record.get())) == kTypeOpt) {
-      result.rcode |= static_cast<int>(ldns_rr_ttl(record.get()) >> 24) << 4;
-      break;
-    }
+  if (message.opt_ttl) {
+    result.rcode |= static_cast<int>(*message.opt_ttl >> 24) << 4;
   }
   const bool truncated = header_tc;
   result.authoritative = (wire[2] & kAaBit) != 0;
@@ -470,15 +610,13 @@ bool map_reply(std::span<const std::uint8_t> wire, ProbeResult& result) {
 
   const std::string qname = lower_no_dot(result.name);
   const auto qtype = static_cast<std::uint16_t>(result.qtype);
-  const std::size_t qdcount = sections.question.size();
+  const std::size_t qdcount = message.question_count;
   if (qdcount == 1) {
-    const ldns_rr* asked = sections.question.front().get();
-    const std::string owner = dname_text(ldns_rr_owner(asked));
-    const auto type = static_cast<std::uint16_t>(ldns_rr_get_type(asked));
-    const auto klass = static_cast<int>(ldns_rr_get_class(asked));
-    if (owner != qname || type != qtype || klass != LDNS_RR_CLASS_IN) {
-      set_malformed(result, fmt::format("reply is for {} {} class {}, asked {} {}", owner,
-                                        rrtype_name(type), klass, qname, rrtype_name(qtype)));
+    if (message.question_owner != qname || message.question_type != qtype ||
+        message.question_class != LDNS_RR_CLASS_IN) {
+      set_malformed(result, fmt::format("reply is for {} {} class {}, asked {} {}",
+                                        message.question_owner, rrtype_name(message.question_type),
+                                        message.question_class, qname, rrtype_name(qtype)));
       return false;
     }
   } else if (!(qdcount == 0 && result.rcode != 0)) {
@@ -488,12 +626,8 @@ bool map_reply(std::span<const std::uint8_t> wire, ProbeResult& result) {
     return false;
   }
 
-  std::vector<ResourceRecord>& records = result.records;
-  records.reserve(sections.answer.size() + sections.authority.size() + sections.additional.size());
-  append_section(sections.answer, Section::Answer, records);
-  append_section(sections.authority, Section::Authority, records);
-  append_section(sections.additional, Section::Additional, records);
-
+  result.records = std::move(message.records);
+  const std::vector<ResourceRecord>& records = result.records;
   result.outcome = outcome_of(result.rcode);
   if (result.outcome == Outcome::NoError && !chain_ends_in_data(records, qname, qtype)) {
     result.outcome = Outcome::NoData;  // RFC 2308 2.2

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <random>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -138,6 +139,23 @@ struct Message {
   }
 };
 
+/**
+ * map_reply with the crawler's fast decoder, checked against the all-ldns reference on a
+ * copy of the same question: every test below is also a test that the two agree.
+ */
+bool map_reply_checked(std::span<const std::uint8_t> wire, ProbeResult& result) {
+  ProbeResult reference = result;
+  const bool reference_tc = map_reply(wire, reference, ReplyDecoder::LdnsOnly);
+  const bool tc = map_reply(wire, result);
+  EXPECT_EQ(tc, reference_tc);
+  EXPECT_EQ(result.outcome, reference.outcome);
+  EXPECT_EQ(result.rcode, reference.rcode);
+  EXPECT_EQ(result.authoritative, reference.authoritative);
+  EXPECT_EQ(result.records, reference.records);
+  EXPECT_EQ(result.detail, reference.detail);
+  return tc;
+}
+
 ProbeResult asked(std::string name, RrType type = RrType::A) {
   ProbeResult result;
   result.name = std::move(name);
@@ -148,7 +166,7 @@ ProbeResult asked(std::string name, RrType type = RrType::A) {
 /// Maps `message` as the answer to `result`'s question; returns the TC flag.
 bool map(const Message& message, ProbeResult& result) {
   const Bytes wire = message.wire();
-  return map_reply(wire, result);
+  return map_reply_checked(wire, result);
 }
 
 Rr soa_record() {
@@ -320,7 +338,7 @@ TEST(MapReply, TsigFollowedByABrokenRecordIsMalformed) {
       0x00, 0x00, 0xfa, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,  // root TSIG, empty RDATA
       0x00, 0x00, 0xfa, 0x00, 0x00, 0x00, 0x00};                         // cut
   auto result = asked("www.example.test");
-  EXPECT_FALSE(map_reply(wire, result));
+  EXPECT_FALSE(map_reply_checked(wire, result));
   EXPECT_EQ(result.outcome, Outcome::Malformed);
   EXPECT_NE(result.detail.find("additional section, record 2 of 250"), std::string::npos)
       << result.detail;
@@ -375,7 +393,7 @@ TEST(MapReply, TruncatedMidRecordWithTcAsksForTcp) {
   Bytes wire = message.wire();
   wire.resize(wire.size() - 7);  // cut inside the last record, as some servers do
   auto result = asked("www.example.test");
-  EXPECT_TRUE(map_reply(wire, result));
+  EXPECT_TRUE(map_reply_checked(wire, result));
   EXPECT_EQ(result.outcome, Outcome::Malformed);
 }
 
@@ -413,11 +431,11 @@ TEST(MapReply, QueryInsteadOfResponseIsMalformed) {
 
 TEST(MapReply, ShortAndEmptyInputIsMalformed) {
   auto result = asked("www.example.test");
-  EXPECT_FALSE(map_reply({}, result));
+  EXPECT_FALSE(map_reply_checked({}, result));
   EXPECT_EQ(result.outcome, Outcome::Malformed);
   EXPECT_EQ(result.rcode, -1);
   const Bytes five{0x42, 0x42, 0x81, 0x80, 0x00};
-  EXPECT_FALSE(map_reply(five, result));
+  EXPECT_FALSE(map_reply_checked(five, result));
   EXPECT_EQ(result.outcome, Outcome::Malformed);
 }
 
@@ -430,12 +448,12 @@ TEST(MapReply, EveryPrefixOfAValidReplyIsHandled) {
   for (std::size_t length = 0; length < wire.size(); ++length) {
     auto result = asked("www.example.test");
     const Bytes prefix(wire.begin(), wire.begin() + static_cast<std::ptrdiff_t>(length));
-    EXPECT_FALSE(map_reply(prefix, result));
+    EXPECT_FALSE(map_reply_checked(prefix, result));
     EXPECT_EQ(result.outcome, Outcome::Malformed) << "length " << length;
     EXPECT_TRUE(result.records.empty());
   }
   auto full = asked("www.example.test");
-  map_reply(wire, full);
+  map_reply_checked(wire, full);
   EXPECT_EQ(full.outcome, Outcome::NoError);
 }
 
@@ -461,7 +479,7 @@ TEST(MapReply, RandomBytesNeverCrash) {
       }
     }
     auto result = asked("www.example.test");
-    map_reply(wire, result);
+    map_reply_checked(wire, result);
     if (result.outcome == Outcome::Malformed) {
       EXPECT_FALSE(result.detail.empty());
       EXPECT_TRUE(result.records.empty());
@@ -477,7 +495,7 @@ TEST(MapReply, CompressionPointerLoopIsMalformed) {
   Bytes looped = looped_header;
   looped.insert(looped.end(), {0xc0, 0x0c, 0x00, 0x01, 0x00, 0x01});
   auto result = asked("www.example.test");
-  EXPECT_FALSE(map_reply(looped, result));
+  EXPECT_FALSE(map_reply_checked(looped, result));
   EXPECT_EQ(result.outcome, Outcome::Malformed);
 
   // An answer owner pointing to a label that points back to it.
@@ -491,7 +509,7 @@ TEST(MapReply, CompressionPointerLoopIsMalformed) {
   pair.insert(pair.end(), {0x01, 'x', 0xc0, owner_at});  // "x" then pointer to itself
   pair.insert(pair.end(), {0x00, 0x01, 0x00, 0x01, 0, 0, 0, 60, 0, 4, 10, 0, 0, 1});
   auto second = asked("www.example.test");
-  map_reply(pair, second);
+  map_reply_checked(pair, second);
   EXPECT_EQ(second.outcome, Outcome::Malformed);
 }
 
@@ -507,7 +525,7 @@ TEST(MapReply, CompressedNamesAreExpanded) {
   wire.insert(wire.end(),
               {0xc0, target_at, 0x00, 0x01, 0x00, 0x01, 0, 0, 0, 30, 0, 4, 10, 1, 2, 3});
   auto result = asked("www.example.test");
-  map_reply(wire, result);
+  map_reply_checked(wire, result);
   EXPECT_EQ(result.outcome, Outcome::NoError) << result.detail;
   ASSERT_EQ(result.records.size(), 2U);
   EXPECT_EQ(result.records[0].data, "cdn.example.test");
@@ -631,7 +649,7 @@ TEST(ScanMessage, ForwardPointerIsMalformedThoughLdnsWouldFollowIt) {
   const MessageScan scan = scan_message(wire);
   EXPECT_NE(scan.error.find("points forward"), std::string::npos) << scan.error;
   auto result = asked("www.example.test");
-  map_reply(wire, result);
+  map_reply_checked(wire, result);
   EXPECT_EQ(result.outcome, Outcome::Malformed);
   EXPECT_NE(result.detail.find("points forward"), std::string::npos) << result.detail;
 }
@@ -686,7 +704,7 @@ TEST(ScanMessage, CountsThatLie) {
   EXPECT_NE(scan_message(more).error.find("answer section, record 2 of 3"), std::string::npos)
       << scan_message(more).error;
   auto result = asked("www.example.test");
-  map_reply(more, result);
+  map_reply_checked(more, result);
   EXPECT_EQ(result.outcome, Outcome::Malformed);
 
   Bytes fewer = with_owner({0xc0, 0x0c});  // ANCOUNT 1, a second record after it
@@ -695,7 +713,7 @@ TEST(ScanMessage, CountsThatLie) {
   EXPECT_EQ(scan.error, "");
   EXPECT_EQ(scan.end, fewer.size() - 16);
   auto kept = asked("www.example.test");
-  map_reply(fewer, kept);
+  map_reply_checked(fewer, kept);
   EXPECT_EQ(kept.outcome, Outcome::NoError);
   EXPECT_EQ(kept.records.size(), 1U);
   EXPECT_EQ(kept.detail, "16 bytes after the last of the records the header counts");
@@ -706,6 +724,101 @@ TEST(ScanMessage, ShortInputIsAnErrorNotACrash) {
   for (std::size_t size = 0; size < wire.size(); ++size) {
     const MessageScan scan = scan_message(std::span(wire.data(), size));
     EXPECT_FALSE(scan.error.empty()) << size;
+  }
+}
+
+// The fast decoder reads A, AAAA, NS, CNAME and SOA from the wire; these replies exercise
+// each of its branches and its hand-overs to ldns, compared by map_reply_checked.
+
+TEST(FastDecoder, EscapesAndLowersNamesAsLdnsDoes) {
+  Message message;
+  message.questions = {{"Odd.Example.TEST", kA}};
+  const std::string odd_label{'O', 'd', '.', 'd',    ' ',    '\\',  '"',
+                              ';', '(', ')', '\x7f', '\x01', '\xe9'};
+  Bytes odd_target{static_cast<std::uint8_t>(odd_label.size())};
+  odd_target.insert(odd_target.end(), odd_label.begin(), odd_label.end());
+  const Bytes rest = name_wire("Example.TEST");
+  odd_target.insert(odd_target.end(), rest.begin(), rest.end());
+  message.answer = {{"Odd.Example.TEST", kCname, 60, odd_target}};
+  message.authority = {{"Example.TEST", kNs, 3600, odd_target}};
+  auto result = asked("odd.example.test");
+  map(message, result);
+  ASSERT_EQ(result.records.size(), 2U);
+  EXPECT_EQ(result.records[0].owner, "odd.example.test");
+  EXPECT_EQ(result.records[0].data, "od\\.d\\032\\\\\\\"\\;\\(\\)\\127\\001\\233.example.test");
+  EXPECT_EQ(result.records[1].data, result.records[0].data);
+}
+
+TEST(FastDecoder, FollowsCompressionInOwnersAndRdata) {
+  // www.example.test CNAME cdn.<ptr example.test>; cdn.example.test A 10.1.2.3 with its
+  // owner a pointer to the CNAME's target; SOA with both names compressed.
+  Message message;
+  Bytes wire = message.wire();
+  wire[7] = 2;  // ANCOUNT
+  wire[9] = 1;  // NSCOUNT
+  const auto target_at = static_cast<std::uint8_t>(wire.size() + 12);
+  wire.insert(wire.end(),
+              {0xc0, 0x0c, 0x00, 0x05, 0x00, 0x01, 0, 0, 1, 0, 0, 6, 3, 'c', 'd', 'n', 0xc0, 0x10});
+  wire.insert(wire.end(),
+              {0xc0, target_at, 0x00, 0x01, 0x00, 0x01, 0, 0, 0, 30, 0, 4, 10, 1, 2, 3});
+  wire.insert(wire.end(),
+              {0xc0, 0x10, 0x00, 0x06, 0x00, 0x01, 0,    0,    0,         60,
+               0,    27,   2,    'n',  's',  0xc0, 0x10, 0xc0, target_at,  // mname, rname
+               0,    0,    0,    7,    0,    0,    0,    8,    0,         0,
+               0,    9,    0,    0,    0,    10,   0xff, 0xff, 0xff,      0xff});
+  auto result = asked("www.example.test");
+  map_reply_checked(wire, result);
+  ASSERT_EQ(result.records.size(), 3U);
+  EXPECT_EQ(result.outcome, Outcome::NoError);
+  EXPECT_EQ(result.records[0].data, "cdn.example.test");
+  EXPECT_EQ(result.records[1].owner, "cdn.example.test");
+  EXPECT_EQ(result.records[1].data, "10.1.2.3");
+  EXPECT_EQ(result.records[2].owner, "example.test");
+  EXPECT_EQ(result.records[2].data, "ns.example.test cdn.example.test 7 8 9 10 4294967295");
+}
+
+TEST(FastDecoder, HandsOddShapesAndOtherTypesToLdns) {
+  Message message;
+  Bytes long_a = a_rdata("10.0.0.1");
+  long_a.push_back(7);  // 5 bytes of A RDATA
+  Bytes ns_with_tail = name_wire("ns1.example.test");
+  ns_with_tail.push_back(0);  // a byte after the name
+  Bytes short_soa = soa_rdata("ns1.example.test", "h.example.test", 1);
+  short_soa.resize(short_soa.size() - 4);
+  message.answer = {{"www.example.test", kA, 60, long_a},
+                    {"www.example.test", kAaaa, 60, aaaa_rdata("2001:db8::1")},
+                    {"www.example.test", kMx, 60, mx_rdata(10, "mx.example.test")},
+                    {"www.example.test", kTxt, 60, txt_rdata("v=spf1 -all")}};
+  message.authority = {{"example.test", kNs, 60, ns_with_tail},
+                       {"example.test", kSoa, 60, short_soa}};
+  auto result = asked("www.example.test");
+  map(message, result);  // agreement with ldns is the assertion; the values are ldns's
+  EXPECT_EQ(result.records.size(), 6U);
+  EXPECT_EQ(result.records[1].data, "2001:db8::1");
+}
+
+TEST(FastDecoder, AgreesWithLdnsOnEveryByteMutation) {
+  // Every single-byte change of a reply with compression, every common type and OPT:
+  // whatever the outcome, both decoders must tell the same story.
+  Message message;
+  message.answer = {{"www.example.test", kCname, 60, name_wire("cdn.example.test")},
+                    {"cdn.example.test", kA, 60, a_rdata("10.0.0.1")},
+                    {"cdn.example.test", kAaaa, 60, aaaa_rdata("2001:db8::2")}};
+  message.authority = {{"example.test", kNs, 3600, name_wire("ns1.example.test")}, soa_record()};
+  message.additional = {{"ns1.example.test", kA, 3600, a_rdata("10.9.9.9")},
+                        {"", kOpt, 0, {}, 1232}};
+  const Bytes wire = message.wire();
+  std::mt19937 random(20261122);
+  for (std::size_t at = 0; at < wire.size(); ++at) {
+    for (const std::uint8_t value :
+         {std::uint8_t{0}, std::uint8_t{0xc0}, std::uint8_t{0x3f},
+          static_cast<std::uint8_t>(random()), static_cast<std::uint8_t>(wire[at] ^ 1U)}) {
+      Bytes mutated = wire;
+      mutated[at] = value;
+      auto result = asked("www.example.test");
+      SCOPED_TRACE(testing::Message() << "byte " << at << " = " << int{value});
+      map_reply_checked(mutated, result);
+    }
   }
 }
 

@@ -1,8 +1,9 @@
 #pragma once
 /// Turning a raw DNS reply (wire format) into a ProbeResult. Pure: no sockets, so it is
-/// unit-tested with hand-built packets. Parsing is done by ldns, a kept DNS library,
-/// because c-ares 1.18's ares_parse_*_reply helpers drop TTLs of NS and CNAME records
-/// and the authority section.
+/// unit-tested with hand-built packets. c-ares 1.18's ares_parse_*_reply helpers drop TTLs
+/// of NS and CNAME records and the authority section, so the reply is read here: the
+/// common record types straight from the wire (every probe goes through this), the rest
+/// by ldns, a kept DNS library.
 
 #include <cstddef>
 #include <cstdint>
@@ -12,6 +13,15 @@
 #include "fluxwatch/common/types.h"
 
 namespace fluxwatch::crawler {
+
+/// How map_reply reads the records.
+enum class ReplyDecoder {
+  /// A, AAAA, NS, CNAME and SOA straight from the wire, any other type through ldns: the
+  /// crawler's path.
+  Fast,
+  /// Every record through ldns: the reference that tests and the fuzzer compare Fast with.
+  LdnsOnly,
+};
 
 /**
  * Fills `result.rcode`, `result.outcome` and `result.records` from `wire`.
@@ -24,7 +34,8 @@ namespace fluxwatch::crawler {
  * present). Bytes after the last counted record are noted in the detail, the outcome is
  * kept. Returns true when the TC bit was set (the caller retries over TCP).
  */
-bool map_reply(std::span<const std::uint8_t> wire, ProbeResult& result);
+bool map_reply(std::span<const std::uint8_t> wire, ProbeResult& result,
+               ReplyDecoder decoder = ReplyDecoder::Fast);
 
 /// What scan_message found out about a message's structure.
 struct MessageScan {
