@@ -62,6 +62,8 @@ constexpr std::chrono::microseconds kMinStall{100000};
 /// Upper bound of one epoll_wait, a safety net: c-ares always has a timeout pending.
 constexpr int kMaxWaitMs = 1000;
 constexpr int kEpollBatch = 256;
+/// At most this many UDP queries go out in one sendmmsg (the kernel's limit is UIO_MAXIOV).
+constexpr std::size_t kSendBatch = 256;
 constexpr int kClassIn = 1;  // RFC 1035 3.2.4
 
 std::shared_ptr<spdlog::logger> logger() {
@@ -110,6 +112,78 @@ std::int64_t total_timeout_ms(const CrawlerOptions& options) {
   }
   return total;
 }
+
+/**
+ * The datagrams of one UDP socket, read from the kernel up to kDatagrams at a time with
+ * recvmmsg and handed to c-ares one per receive call. c-ares 1.18 reads a UDP socket one
+ * recvfrom per datagram until EAGAIN; at tens of thousands of answers a second those
+ * system calls were a large part of the crawler thread.
+ */
+class ReadAhead {
+ public:
+  static constexpr std::size_t kDatagrams = 64;
+
+  [[nodiscard]] bool empty() const noexcept { return next_ == count_; }
+
+  /// Reads what the kernel has queued (at most kDatagrams of at most `capacity` bytes
+  /// each); false with errno set when nothing could be read (EAGAIN when nothing waits).
+  bool fill(int fd, std::size_t capacity, int flags) noexcept {
+    next_ = count_ = 0;
+    if (capacity_ != capacity) {
+      try {
+        buffer_.resize(kDatagrams * capacity);
+      } catch (const std::exception&) {
+        errno = ENOMEM;
+        return false;
+      }
+      capacity_ = capacity;
+    }
+    for (std::size_t i = 0; i < kDatagrams; ++i) {
+      vectors_[i] = iovec{buffer_.data() + i * capacity, capacity};
+      messages_[i] = mmsghdr{};
+      messages_[i].msg_hdr.msg_iov = &vectors_[i];
+      messages_[i].msg_hdr.msg_iovlen = 1;
+      messages_[i].msg_hdr.msg_name = &from_[i];
+      messages_[i].msg_hdr.msg_namelen = sizeof(from_[i]);
+    }
+    // MSG_TRUNC: each datagram's real length, to tell a reply longer than the buffer.
+    const int got = ::recvmmsg(fd, messages_.data(), kDatagrams, flags | MSG_TRUNC, nullptr);
+    if (got <= 0) {
+      if (got == 0) {
+        errno = EAGAIN;
+      }
+      return false;
+    }
+    count_ = static_cast<std::size_t>(got);
+    return true;
+  }
+
+  /// The next datagram: copied into `out` (at most `capacity` bytes, as recvfrom does) with
+  /// its sender; returns its real length. Precondition: !empty().
+  std::size_t take(void* out, std::size_t capacity, sockaddr* from,
+                   socklen_t* from_length) noexcept {
+    const std::size_t i = next_++;
+    const std::size_t length = messages_[i].msg_len;
+    std::memcpy(out, buffer_.data() + i * capacity_, std::min({length, capacity, capacity_}));
+    if (from != nullptr && from_length != nullptr) {
+      const socklen_t sender = messages_[i].msg_hdr.msg_namelen;
+      std::memcpy(from, &from_[i], std::min(sender, *from_length));
+      *from_length = sender;
+    }
+    return length;
+  }
+
+  [[nodiscard]] std::size_t capacity() const noexcept { return capacity_; }
+
+ private:
+  std::vector<std::uint8_t> buffer_;
+  std::size_t capacity_ = 0;
+  std::array<iovec, kDatagrams> vectors_{};
+  std::array<mmsghdr, kDatagrams> messages_{};
+  std::array<sockaddr_storage, kDatagrams> from_{};
+  std::size_t next_ = 0;
+  std::size_t count_ = 0;
+};
 
 /// Adds `note` to a result's detail.
 void append_detail(std::string& detail, std::string_view note) {
@@ -187,6 +261,8 @@ struct Crawler::Impl {
     std::unordered_map<std::uint16_t, Pending*> by_qid;
     /// TCP: what c-ares has read so far on each connection, to see whole messages.
     std::unordered_map<int, std::vector<std::uint8_t>> streams;
+    /// UDP: datagrams read ahead per socket (see ReadAhead).
+    std::unordered_map<int, ReadAhead> read_ahead;
     std::size_t unmatched = 0;  // replies that matched no query in flight, ever
     /// The IDs of the last kRecentIds finished queries: a reply to one of them is late (an
     /// answer to an earlier try), not a spoofing attempt aimed at a query in flight.
@@ -229,11 +305,13 @@ struct Crawler::Impl {
     std::string ignored_last;     // why the last of them was dropped
     std::string cut;              // a UDP reply longer than c-ares reads
     std::string transport_error;  // how its TCP connection broke
+    std::string send_error;       // why a UDP send of it failed
     std::size_t unmatched_at_send = 0;
 
     /// Forgets what the previous query in this slot noted (start()).
     void reset_notes() noexcept {
       edns_fell_back = false;
+      send_error.clear();
       ignored = 0;
       ignored_last.clear();
       cut.clear();
@@ -292,11 +370,13 @@ struct Crawler::Impl {
   static int socket_close(ares_socket_t fd, void* data) noexcept;
   static int socket_connect(ares_socket_t fd, const sockaddr* address, ares_socklen_t length,
                             void* data) noexcept;
+  static bool has_read_ahead(const Channel& channel, int fd) noexcept;
   static ares_ssize_t socket_receive(ares_socket_t fd, void* buffer, std::size_t length, int flags,
                                      sockaddr* from, ares_socklen_t* from_length,
                                      void* data) noexcept;
   static ares_ssize_t socket_send(ares_socket_t fd, const iovec* vectors, int count,
                                   void* data) noexcept;
+  void flush_sends() noexcept;
   void inspect(Channel& channel, std::uint8_t* message, std::size_t size, std::size_t full_size);
   void observe_tcp(Channel& channel, int fd, const std::uint8_t* data, ssize_t got, int error);
   static void finish_detail(Pending& pending);
@@ -316,7 +396,19 @@ struct Crawler::Impl {
   std::vector<epoll_event> events_;
   std::vector<Pending> slots_;
   std::vector<Pending*> free_;
-  std::vector<Pending*> completed_;   // filled by c-ares callbacks
+  std::vector<Pending*> completed_;  // filled by c-ares callbacks
+  /// UDP queries c-ares has handed to socket_send since the last flush_sends(): sent with
+  /// one sendmmsg per socket before the loop waits (see socket_send).
+  struct QueuedDatagram {
+    int fd = -1;
+    Channel* channel = nullptr;
+    std::size_t offset = 0;  // in send_bytes_
+    std::size_t length = 0;
+  };
+  std::vector<QueuedDatagram> send_queue_;
+  std::vector<std::uint8_t> send_bytes_;
+  /// Sockets whose queued send failed: c-ares reads them next and gets the error.
+  std::unordered_map<int, int> send_errors_;
   std::vector<Pending*> truncated_;   // filled by c-ares callbacks: to re-ask over TCP
   std::vector<Pending*> edns_retry_;  // filled by c-ares callbacks: to re-ask without EDNS0
   std::vector<bool> edns_refused_;    // by server index: it answered EDNS0 with FORMERR
@@ -688,8 +780,23 @@ void Crawler::Impl::deliver(const ResultSink& sink) {
 }
 
 void Crawler::Impl::wait_and_process(int cap_ms) {
+  flush_sends();
+  while (!send_errors_.empty()) {  // c-ares gets each error from its next read
+    const int fd = send_errors_.begin()->first;
+    Channel* channel = static_cast<std::size_t>(fd) < fd_owner_.size() ? fd_owner_[fd] : nullptr;
+    if (channel == nullptr) {
+      send_errors_.erase(fd);
+      continue;
+    }
+    ares_process_fd(channel->handle.get(), fd, ARES_SOCKET_BAD);
+    send_errors_.erase(fd);  // in case c-ares did not read it
+    flush_sends();
+  }
   auto now = SteadyClock::now();
   int wait_ms = 0;
+  if (!completed_.empty()) {
+    cap_ms = 0;  // results are waiting: do not block
+  }
   if (next_timeout_check_ > now) {
     const auto left =
         std::chrono::ceil<std::chrono::milliseconds>(next_timeout_check_ - now).count();
@@ -717,6 +824,13 @@ void Crawler::Impl::wait_and_process(int cap_ms) {
     const ares_socket_t read_fd = (events & EPOLLIN) != 0 || failed ? fd : ARES_SOCKET_BAD;
     const ares_socket_t write_fd = (events & EPOLLOUT) != 0 || failed ? fd : ARES_SOCKET_BAD;
     ares_process_fd(channel->handle.get(), read_fd, write_fd);
+    // c-ares stops reading a socket at an empty datagram or an error; what was read ahead
+    // behind it is no longer signalled by epoll, so hand it over now. Each pass takes at
+    // least one datagram (or c-ares closes the socket, which drops them).
+    while (read_fd != ARES_SOCKET_BAD && fd_owner_[static_cast<std::size_t>(fd)] == channel &&
+           has_read_ahead(*channel, fd)) {
+      ares_process_fd(channel->handle.get(), fd, ARES_SOCKET_BAD);
+    }
   }
   now = SteadyClock::now();
   if (now >= next_timeout_check_) {
@@ -726,6 +840,11 @@ void Crawler::Impl::wait_and_process(int cap_ms) {
     next_timeout_check_ = std::min(next_timeout_check_, now + options_.timeout);
   }
   mark_stalled(now);
+}
+
+bool Crawler::Impl::has_read_ahead(const Channel& channel, int fd) noexcept {
+  const auto found = channel.read_ahead.find(fd);
+  return found != channel.read_ahead.end() && !found->second.empty();
 }
 
 void Crawler::Impl::mark_stalled(SteadyClock::time_point now) noexcept {
@@ -894,6 +1013,9 @@ void Crawler::Impl::finish_detail(Pending& pending) {
   if (!pending.cut.empty()) {
     append_detail(detail, pending.cut);
   }
+  if (!pending.send_error.empty()) {
+    append_detail(detail, pending.send_error);
+  }
   if (pending.ignored > 0) {
     append_detail(detail, fmt::format("ignored {} repl{} that did not match the query (last: {})",
                                       pending.ignored, pending.ignored == 1 ? "y" : "ies",
@@ -1045,6 +1167,12 @@ ares_socket_t Crawler::Impl::socket_open(int domain, int type, int protocol, voi
 int Crawler::Impl::socket_close(ares_socket_t fd, void* data) noexcept {
   auto& channel = *static_cast<Channel*>(data);
   channel.streams.erase(fd);
+  channel.read_ahead.erase(fd);
+  // Datagrams queued on it are dropped: c-ares sends its queries again on a new socket
+  // (and the descriptor's number may be reused before the next flush).
+  Impl& impl = *channel.owner;
+  std::erase_if(impl.send_queue_, [fd](const QueuedDatagram& queued) { return queued.fd == fd; });
+  impl.send_errors_.erase(fd);
   return ::close(fd);
 }
 
@@ -1068,26 +1196,119 @@ ares_ssize_t Crawler::Impl::socket_receive(ares_socket_t fd, void* buffer, std::
     errno = error;  // c-ares reads it after -1
     return got;
   }
-  // MSG_TRUNC: the datagram's real length, to tell a reply longer than c-ares's buffer.
-  const ssize_t got = ::recvfrom(fd, buffer, length, flags | MSG_TRUNC, from, from_length);
-  if (got < 0) {
-    return got;
+  if (const auto failed = channel.owner->send_errors_.find(fd);
+      failed != channel.owner->send_errors_.end()) {
+    errno = failed->second;
+    channel.owner->send_errors_.erase(failed);
+    return -1;
   }
-  const std::size_t kept = std::min(static_cast<std::size_t>(got), length);
+  ReadAhead* ahead = nullptr;
   try {
-    channel.owner->inspect(channel, bytes, kept, static_cast<std::size_t>(got));
+    ahead = &channel.read_ahead[fd];
+  } catch (const std::exception&) {
+    errno = ENOMEM;
+    return -1;
+  }
+  if (ahead->empty() && !ahead->fill(fd, length, flags)) {
+    return -1;  // errno from recvmmsg, as c-ares expects of recvfrom
+  }
+  const std::size_t got = ahead->take(buffer, length, from, from_length);
+  const std::size_t kept = std::min(got, length);
+  try {
+    channel.owner->inspect(channel, bytes, kept, got);
   } catch (...) {  // NOLINT(bugprone-empty-catch): only the count and the detail are lost
   }
   return static_cast<ares_ssize_t>(kept);
 }
 
 ares_ssize_t Crawler::Impl::socket_send(ares_socket_t fd, const iovec* vectors, int count,
-                                        void* /*data*/) noexcept {
+                                        void* data) noexcept {
+  // UDP: queued, and sent with one sendmmsg per socket before the loop waits (flush_sends):
+  // one system call per query was a large part of the crawler thread. A datagram may be
+  // lost anyway, so c-ares's retry covers a send that fails later, and the failure is
+  // noted in the probe's detail.
+  auto& channel = *static_cast<Channel*>(data);
+  Impl& impl = *channel.owner;
+  if (!channel.tcp && count > 0) {
+    std::size_t length = 0;
+    for (int i = 0; i < count; ++i) {
+      length += vectors[i].iov_len;
+    }
+    try {
+      if (impl.send_queue_.size() >= kSendBatch) {
+        impl.flush_sends();
+      }
+      const std::size_t offset = impl.send_bytes_.size();
+      for (int i = 0; i < count; ++i) {
+        const auto* bytes = static_cast<const std::uint8_t*>(vectors[i].iov_base);
+        impl.send_bytes_.insert(impl.send_bytes_.end(), bytes, bytes + vectors[i].iov_len);
+      }
+      impl.send_queue_.push_back({fd, &channel, offset, length});
+      return static_cast<ares_ssize_t>(length);
+    } catch (const std::exception&) {  // out of memory: send it now
+    }
+  }
   msghdr message{};
   message.msg_iov = const_cast<iovec*>(vectors);  // NOLINT: sendmsg's historical signature
   message.msg_iovlen = static_cast<std::size_t>(count);
   // MSG_NOSIGNAL: a server that resets the TCP connection must not raise SIGPIPE.
   return ::sendmsg(fd, &message, MSG_NOSIGNAL);
+}
+
+void Crawler::Impl::flush_sends() noexcept {
+  // The queue is read by index: a failure below does not call into c-ares, so nothing is
+  // queued while it is sent.
+  std::array<mmsghdr, kSendBatch> messages{};
+  std::array<iovec, kSendBatch> vectors{};
+  std::size_t first = 0;
+  while (first < send_queue_.size()) {
+    const int fd = send_queue_[first].fd;
+    std::size_t end = first;
+    while (end < send_queue_.size() && end - first < kSendBatch && send_queue_[end].fd == fd) {
+      const QueuedDatagram& queued = send_queue_[end];
+      vectors[end - first] = iovec{send_bytes_.data() + queued.offset, queued.length};
+      messages[end - first] = mmsghdr{};
+      messages[end - first].msg_hdr.msg_iov = &vectors[end - first];
+      messages[end - first].msg_hdr.msg_iovlen = 1;
+      ++end;
+    }
+    std::size_t done = 0;
+    while (first + done < end) {
+      const int sent =
+          ::sendmmsg(fd, &messages[done], static_cast<unsigned>(end - first - done), MSG_NOSIGNAL);
+      if (sent > 0) {
+        done += static_cast<std::size_t>(sent);
+        continue;
+      }
+      const int error = errno;
+      if (sent < 0 && error == EINTR) {
+        continue;
+      }
+      // This datagram is lost: its query times out and c-ares tries again. The error
+      // (e.g. ECONNREFUSED from an earlier ICMP message) is also handed to c-ares on its
+      // next read of the socket, as if it had come from recvfrom.
+      const QueuedDatagram& failed = send_queue_[first + done];
+      if (failed.length >= 2) {
+        const auto qid = static_cast<std::uint16_t>((send_bytes_[failed.offset] << 8U) |
+                                                    send_bytes_[failed.offset + 1]);
+        if (const auto found = failed.channel->by_qid.find(qid);
+            found != failed.channel->by_qid.end()) {
+          try {
+            found->second->send_error = fmt::format("a UDP send failed: {}", std::strerror(error));
+          } catch (...) {  // NOLINT(bugprone-empty-catch): only the detail is lost
+          }
+        }
+      }
+      try {
+        send_errors_[fd] = error;
+      } catch (...) {  // NOLINT(bugprone-empty-catch): the query still times out
+      }
+      ++done;
+    }
+    first = end;
+  }
+  send_queue_.clear();
+  send_bytes_.clear();
 }
 
 void Crawler::Impl::reply_callback(void* arg, int status, int /*timeouts*/, unsigned char* answer,

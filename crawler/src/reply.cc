@@ -65,6 +65,17 @@ std::string lower_no_dot(std::string_view name) {
 /// Appends one label's octets as presentation text (RFC 1035 5.1), lower case, escaping
 /// the characters that are special there as ldns does.
 void append_label_text(std::span<const std::uint8_t> label, std::string& out) {
+  const auto plain = [](std::uint8_t c) {
+    return c > 0x20 && c < 0x7f && c != '.' && c != ';' && c != '(' && c != ')' && c != '\\' &&
+           c != '"';
+  };
+  if (std::all_of(label.begin(), label.end(), plain)) {  // the usual case: one append
+    const std::size_t at = out.size();
+    out.append(reinterpret_cast<const char*>(label.data()), label.size());
+    std::transform(out.begin() + static_cast<std::ptrdiff_t>(at), out.end(),
+                   out.begin() + static_cast<std::ptrdiff_t>(at), to_lower_ascii);
+    return;
+  }
   for (const std::uint8_t c : label) {
     if (c == '.' || c == ';' || c == '(' || c == ')' || c == '\\' || c == '"') {
       out.push_back('\\');
@@ -195,7 +206,7 @@ std::optional<std::size_t> read_name_text(std::span<const std::uint8_t> wire, st
         return std::nullopt;
       }
       const std::size_t target = ((byte & 0x3FU) << 8U) | wire[pos + 1];
-      if (target >= pos) {
+      if (target >= pos || target < kHeaderSize) {
         return std::nullopt;
       }
       if (!end) {
@@ -235,14 +246,31 @@ bool fast_rdata_text(std::span<const std::uint8_t> wire, std::uint16_t type, std
   const auto rdata = wire.first(start + size);  // names in RDATA must not run past it
   switch (type) {
     case static_cast<std::uint16_t>(RrType::A):
+      if (size != 4) {
+        return false;
+      }
+      // Dotted quad by hand: glibc's inet_ntop formats IPv4 with sprintf, a visible cost
+      // at one call per answer record.
+      for (std::size_t i = 0; i < 4; ++i) {
+        const unsigned octet = wire[start + i];
+        if (i > 0) {
+          out.push_back('.');
+        }
+        if (octet >= 100) {
+          out.push_back(static_cast<char>('0' + octet / 100));
+        }
+        if (octet >= 10) {
+          out.push_back(static_cast<char>('0' + octet / 10 % 10));
+        }
+        out.push_back(static_cast<char>('0' + octet % 10));
+      }
+      return true;
     case static_cast<std::uint16_t>(RrType::AAAA): {
-      const bool v4 = type == static_cast<std::uint16_t>(RrType::A);
-      if (size != (v4 ? 4U : 16U)) {
+      if (size != 16) {
         return false;
       }
       std::array<char, INET6_ADDRSTRLEN> buffer{};
-      if (inet_ntop(v4 ? AF_INET : AF_INET6, &wire[start], buffer.data(), buffer.size()) ==
-          nullptr) {
+      if (inet_ntop(AF_INET6, &wire[start], buffer.data(), buffer.size()) == nullptr) {
         return false;
       }
       out = buffer.data();
@@ -434,6 +462,10 @@ std::string check_name(std::span<const std::uint8_t> wire, std::size_t& pos) {
       if (target >= cursor) {
         return fmt::format("compression pointer at offset {} points {} (to offset {})", cursor,
                            target == cursor ? "to itself" : "forward", target);
+      }
+      if (target < kHeaderSize) {  // no name lives there (ldns rejects offset 0 as well)
+        return fmt::format("compression pointer at offset {} points into the header (to offset {})",
+                           cursor, target);
       }
       if (++hops > kMaxPointerHops) {
         return fmt::format("compression pointers of the name at offset {} loop", start);

@@ -749,6 +749,34 @@ TEST(FastDecoder, EscapesAndLowersNamesAsLdnsDoes) {
   EXPECT_EQ(result.records[1].data, result.records[0].data);
 }
 
+TEST(FastDecoder, WritesDottedQuadsLikeInetNtop) {
+  Message message;
+  for (const char* address : {"0.0.0.0", "255.255.255.255", "10.100.9.199", "1.20.100.0"}) {
+    message.answer.push_back({"www.example.test", kA, 60, a_rdata(address)});
+  }
+  auto result = asked("www.example.test");
+  map(message, result);
+  ASSERT_EQ(result.records.size(), 4U);
+  EXPECT_EQ(result.records[0].data, "0.0.0.0");
+  EXPECT_EQ(result.records[1].data, "255.255.255.255");
+  EXPECT_EQ(result.records[2].data, "10.100.9.199");
+  EXPECT_EQ(result.records[3].data, "1.20.100.0");
+}
+
+TEST(FastDecoder, PointerIntoTheHeaderIsMalformed) {
+  // Found by fuzz/fuzz_dns_reply comparing the decoders: ldns rejects a pointer to offset
+  // 0, the fast decoder read the header as a label. No name lives in the header.
+  Message message;
+  message.questions.clear();
+  Bytes wire = message.wire();
+  wire[5] = 1;  // QDCOUNT 1: a question whose name points to offset 0
+  wire.insert(wire.end(), {0xc0, 0x00, 0x00, 0x01, 0x00, 0x01});
+  auto result = asked("www.example.test");
+  map_reply_checked(wire, result);
+  EXPECT_EQ(result.outcome, Outcome::Malformed);
+  EXPECT_NE(result.detail.find("points into the header"), std::string::npos) << result.detail;
+}
+
 TEST(FastDecoder, FollowsCompressionInOwnersAndRdata) {
   // www.example.test CNAME cdn.<ptr example.test>; cdn.example.test A 10.1.2.3 with its
   // owner a pointer to the CNAME's target; SOA with both names compressed.
