@@ -824,9 +824,10 @@ void Crawler::Impl::wait_and_process(int cap_ms) {
     const ares_socket_t read_fd = (events & EPOLLIN) != 0 || failed ? fd : ARES_SOCKET_BAD;
     const ares_socket_t write_fd = (events & EPOLLOUT) != 0 || failed ? fd : ARES_SOCKET_BAD;
     ares_process_fd(channel->handle.get(), read_fd, write_fd);
-    // c-ares stops reading a socket at an empty datagram or an error; what was read ahead
-    // behind it is no longer signalled by epoll, so hand it over now. Each pass takes at
-    // least one datagram (or c-ares closes the socket, which drops them).
+    // c-ares 1.18 reads until EAGAIN, which the read-ahead reports only once it is empty;
+    // should a c-ares stop earlier, what was read ahead would no longer be signalled by
+    // epoll, so hand it over now. Each pass takes at least one datagram (or c-ares closes
+    // the socket, which drops them).
     while (read_fd != ARES_SOCKET_BAD && fd_owner_[static_cast<std::size_t>(fd)] == channel &&
            has_read_ahead(*channel, fd)) {
       ares_process_fd(channel->handle.get(), fd, ARES_SOCKET_BAD);

@@ -21,6 +21,7 @@ The behaviour is chosen by the first label of the query name, under hostile.test
   long-name          the answer's owner name is 321 bytes long
   huge-ttl           two A records with TTL 2^31 and 2^32-1
   empty              a zero-length UDP datagram
+  empty-then-ok      a zero-length UDP datagram, then at once the answer (A 127.53.0.14)
   big-udp            a 65507-byte UDP datagram (the UDP maximum): a well-formed answer
   random             512 random bytes
   wrong-name         the answer's question is another name
@@ -162,6 +163,8 @@ def reply(query, tcp):
         return [header(query, an=2) + query.question + records]
     if case == "empty":
         return [b""]
+    if case == "empty-then-ok":
+        return [b"", answer(query, ["127.53.0.14"])]
     if case == "big-udp":
         if tcp:
             return [many_a_records(query, 4096)]

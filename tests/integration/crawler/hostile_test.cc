@@ -133,6 +133,28 @@ TEST(Hostile, SpoofedReplyIsRejectedAndTheRealOneKept) {
   EXPECT_EQ(run.stats.answered, 1U);
 }
 
+TEST(Hostile, EmptyDatagramDoesNotHideTheAnswerBehindIt) {
+  // The empty datagram and the answer right behind it often arrive in one recvmmsg of the
+  // crawler's read-ahead: the empty one is counted and dropped, the answer is taken at once
+  // (not after a timeout). Many at once, so that replies queue up behind each other.
+  const HostileDnsServer server;
+  Crawler crawler(options_for({server.endpoint()}));
+  std::vector<Query> queries;
+  for (std::int64_t id = 1; id <= 200; ++id) {
+    queries.push_back(Query{id, HostileDnsServer::name("empty-then-ok")});
+  }
+  const CrawlRun run = crawl(crawler, queries);
+  ASSERT_EQ(run.results.size(), queries.size());
+  for (const ProbeResult& result : run.results) {
+    EXPECT_EQ(result.outcome, Outcome::NoError) << result.detail;
+    const auto answers = a_answers(result);
+    ASSERT_EQ(answers.size(), 1U);
+    EXPECT_EQ(answers[0]->data, "127.53.0.14");
+    EXPECT_LT(result.latency, kTotalTimeout / 4) << "the answer waited for a timeout";
+  }
+  EXPECT_EQ(run.stats.mismatched, queries.size());  // the empty datagrams
+}
+
 TEST(Hostile, HugeTtlsAreKeptAsSent) {
   const HostileDnsServer server;
   Crawler crawler(options_for({server.endpoint()}));
