@@ -416,6 +416,39 @@ TEST(Crawler, ClosedPortIsConnRefused) {
   EXPECT_EQ(run.stats.failures, 1U);
 }
 
+TEST(Crawler, ManyQueriesToAClosedPortAreConnRefusedNotTimeouts) {
+  // Sends are batched (one sendmmsg per socket and loop pass): the first datagram of a
+  // batch brings the ICMP error back at once, so later sends of the same batch may fail
+  // with ECONNREFUSED. However c-ares learns of it (a read of the socket, or the failed
+  // send handed over as a read error), every query must end as refused, none time out.
+  const int probe = socket(AF_INET, SOCK_DGRAM, 0);
+  ASSERT_GE(probe, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t length = sizeof(address);
+  ASSERT_EQ(bind(probe, reinterpret_cast<sockaddr*>(&address), length), 0);
+  ASSERT_EQ(getsockname(probe, reinterpret_cast<sockaddr*>(&address), &length), 0);
+  close(probe);
+
+  CrawlerOptions options = lab_options();
+  options.servers = {Endpoint{"127.0.0.1", ntohs(address.sin_port)}};
+  options.timeout = milliseconds(1000);
+  options.tries = 2;
+  Crawler crawler(options);
+  std::vector<Query> queries;
+  for (std::int64_t id = 1; id <= 300; ++id) {
+    queries.push_back(Query{id, "n" + std::to_string(id) + ".benign-news.test", RrType::A});
+  }
+  const auto run = crawl(crawler, queries);
+  ASSERT_EQ(run.results.size(), queries.size());
+  for (const auto& result : run.results) {
+    EXPECT_EQ(result.outcome, Outcome::ConnRefused) << result.name << ": " << result.detail;
+    EXPECT_LT(result.latency, milliseconds(1000)) << result.name;
+  }
+  EXPECT_EQ(run.stats.failures, queries.size());
+}
+
 TEST(Crawler, ServersComeFromOptionsOrTheSystem) {
   // Only constructs crawlers: nothing is sent to the system's servers.
   Crawler system{CrawlerOptions{}};
