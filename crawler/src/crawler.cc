@@ -1450,6 +1450,8 @@ std::size_t Crawler::poll(std::chrono::milliseconds max_wait, const ResultSink& 
 
 std::size_t Crawler::in_flight() const noexcept { return impl_ ? impl_->in_flight() : 0; }
 
+CrawlStats Crawler::stats() const noexcept { return impl_ ? impl_->stats_ : CrawlStats{}; }
+
 std::size_t Crawler::capacity_left() const noexcept {
   if (!impl_) {
     return 0;

@@ -131,7 +131,7 @@ crawler::CrawlStats run_authoritative(const std::vector<WatchedDomain>& domains,
   std::unordered_map<std::int64_t, crawler::AuthoritativePlan> plans;
   std::deque<crawler::PlannedQuery> waiting;
   std::size_t next_domain = 0;
-  crawler::CrawlStats stats;
+  const crawler::CrawlStats before = crawler.stats();
   const crawler::Crawler::ResultSink sink = [&](ProbeResult&& result) {
     const auto found = plans.find(result.domain_id);
     if (found != plans.end()) {
@@ -190,7 +190,15 @@ crawler::CrawlStats run_authoritative(const std::vector<WatchedDomain>& domains,
     }
     crawler.poll(std::chrono::milliseconds(100), sink);
   }
-  return stats;
+  // This round's share of what the crawler has counted.
+  const crawler::CrawlStats after = crawler.stats();
+  return crawler::CrawlStats{.queries = after.queries - before.queries,
+                             .answered = after.answered - before.answered,
+                             .timeouts = after.timeouts - before.timeouts,
+                             .tcp_retries = after.tcp_retries - before.tcp_retries,
+                             .failures = after.failures - before.failures,
+                             .mismatched = after.mismatched - before.mismatched,
+                             .edns_fallbacks = after.edns_fallbacks - before.edns_fallbacks};
 }
 
 }  // namespace

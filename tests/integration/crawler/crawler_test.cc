@@ -554,5 +554,27 @@ TEST(Crawler, CapacityReturnsWhenQueriesStall) {
   EXPECT_TRUE(crawler.submit(Query{3, "benign-news.test", RrType::A}));
 }
 
+// Continuous use counts like run() does, so a driver of submit()/poll() (authoritative
+// rounds) can report dropped replies and EDNS fallbacks.
+TEST(Crawler, SubmitAndPollAreCounted) {
+  Crawler crawler(lab_options());
+  ASSERT_TRUE(crawler.submit(Query{1, "benign-news.test", RrType::A}));
+  ASSERT_TRUE(crawler.submit(Query{2, "nxdomain-nothere.errors.test", RrType::A}));
+  std::size_t delivered = 0;
+  ASSERT_TRUE(testing::wait_until(
+      [&] {
+        delivered += crawler.poll(milliseconds(20), [](ProbeResult&&) {});
+        return delivered == 2;
+      },
+      milliseconds(5000)));
+  const CrawlStats counted = crawler.stats();
+  EXPECT_EQ(counted.queries, 2U);
+  EXPECT_EQ(counted.answered, 2U);
+  EXPECT_EQ(counted.timeouts + counted.failures, 0U);
+
+  const auto run = crawl(crawler, {Query{3, "benign-news.test", RrType::A}});
+  EXPECT_EQ(crawler.stats().queries, 1U) << "run() starts its own count";
+}
+
 }  // namespace
 }  // namespace fluxwatch::crawler

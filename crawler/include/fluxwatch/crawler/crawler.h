@@ -126,6 +126,9 @@ class Crawler {
   [[nodiscard]] std::size_t in_flight() const noexcept;
   /// How many more queries submit() would take now.
   [[nodiscard]] std::size_t capacity_left() const noexcept;
+  /// What submit() and poll() have counted since the last run() (or construction); after
+  /// a run(), that run's figures.
+  [[nodiscard]] CrawlStats stats() const noexcept;
 
   /**
    * The index of `server` for Query::server, adding it (with its UDP and TCP channels) if
