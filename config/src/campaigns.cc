@@ -223,11 +223,13 @@ void emit_campaigns(YAML::Emitter& out, const Config& config) {
     out << YAML::Key << "name" << YAML::Value << c.name;
     out << YAML::Key << "tags" << YAML::Value << YAML::Flow << c.tags;
     out << YAML::Key << "sources" << YAML::Value << YAML::Flow << c.sources;
-    out << YAML::Key << "record_types" << YAML::Value << YAML::Flow << YAML::BeginSeq;
-    for (auto type : c.record_types) {
-      out << rrtype_name(static_cast<std::uint16_t>(type));
+    if (!c.record_types.empty()) {  // empty: probe.record_types, and `[]` would not parse
+      out << YAML::Key << "record_types" << YAML::Value << YAML::Flow << YAML::BeginSeq;
+      for (auto type : c.record_types) {
+        out << rrtype_name(static_cast<std::uint16_t>(type));
+      }
+      out << YAML::EndSeq;
     }
-    out << YAML::EndSeq;
     out << YAML::Key << "resolvers" << YAML::Value << YAML::Flow << YAML::BeginSeq;
     for (const auto& resolver : c.resolvers) {
       out << resolver.to_string();

@@ -76,6 +76,11 @@ TEST(CampaignConfig, DefaultsWhenOnlyANameIsGiven) {
   EXPECT_EQ(config.campaigns[0].max_interval, std::chrono::hours(24));
   EXPECT_DOUBLE_EQ(config.campaigns[0].qps, 0);
   EXPECT_TRUE(parse_config("", "cfg.yaml").campaigns.empty());
+  // `fluxwatch config show` of such a campaign reads back (no `record_types: []`).
+  const auto again = parse_config(to_yaml(config), "again.yaml");
+  ASSERT_EQ(again.campaigns.size(), 1U);
+  EXPECT_TRUE(again.campaigns[0].record_types.empty());
+  EXPECT_EQ(again.campaigns[0].name, "all");
 }
 
 TEST(CampaignConfig, UnknownKeyIsReportedWithItsLine) {
