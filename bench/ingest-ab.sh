@@ -2,7 +2,9 @@
 # ingest-ab.sh - item 4 of bench/run.sh (the writer against psql's COPY of the same rows) for
 # two builds of bench/fluxwatch-ingest-bench in one run, interleaved per repetition, so
 # that a before/after comparison on a shared machine sees the same load. Prints the median
-# rows/s of each writer and of psql's COPY, and each writer's ratio to that COPY.
+# rows/s of each writer and of psql's COPY, each writer's ratio to that COPY, and the
+# writer's own CPU time per row (client_cpu_us_per_row: the part a busy machine distorts
+# least; older builds that do not print it show "-").
 #
 # Usage: bench/ingest-ab.sh BEFORE_INGEST_BENCH AFTER_INGEST_BENCH [NAMES [REPEATS]]
 #   NAMES probes per writer run (default 100000, as run.sh), REPEATS (default 5).
@@ -34,20 +36,22 @@ dsn="$("${fw[@]}" db dsn)"
 "${fw[@]}" watchlist import "$work/names.txt" >/dev/null
 psql_() { psql "$dsn" -X -q -v ON_ERROR_STOP=1 "$@"; }
 
-writer() {   # writer BINARY LOG: one writer run on empty tables; prints rows/s
+writer() {   # writer BINARY LOG: one writer run on empty tables; appends to LOG
     psql_ -c "TRUNCATE probes, records"
-    "$1" --dsn "$dsn" --probes "$names" >"$2" 2>&1 || { echo "$me: $1 failed:" >&2; cat "$2" >&2; exit 1; }
-    sed -n 's/.*rows_per_s=\([0-9]*\).*/\1/p' "$2"
+    "$1" --dsn "$dsn" --probes "$names" >>"$2" 2>&1 || { echo "$me: $1 failed:" >&2; cat "$2" >&2; exit 1; }
+}
+field() {   # field LOG KEY: KEY's value in each run of LOG, space-separated ("-" if absent)
+    awk -v k="$2" '{ v = "-"; for (i = 1; i <= NF; i++) if (index($i, k "=") == 1) v = substr($i, length(k) + 2); printf "%s%s", sep, v; sep = " " }' "$1"
 }
 
-b=() a=() c=()
+c=()
 for ((r = 1; r <= repeats; r++)); do
     log "repetition $r/$repeats"
     # Alternate the order, so neither writer always runs on a warmer server.
     if ((r % 2)); then
-        b+=("$(writer "$before" "$work/before.log")"); a+=("$(writer "$after" "$work/after.log")")
+        writer "$before" "$work/before.log"; writer "$after" "$work/after.log"
     else
-        a+=("$(writer "$after" "$work/after.log")"); b+=("$(writer "$before" "$work/before.log")")
+        writer "$after" "$work/after.log"; writer "$before" "$work/before.log"
     fi
     # psql's COPY of exactly the rows the last writer stored, as run.sh item 4 does.
     rows="$(psql_ -Atc "SELECT (SELECT count(*) FROM probes) + (SELECT count(*) FROM records)")"
@@ -58,12 +62,19 @@ for ((r = 1; r <= repeats; r++)); do
     end="$(date +%s.%N)"
     c+=("$(awk -v n="$rows" -v s="$start" -v e="$end" 'BEGIN { printf "%.0f", n / (e - s) }')")
 done
-bm="$(printf '%s\n' "${b[@]}" | median)" am="$(printf '%s\n' "${a[@]}" | median)"
-cm="$(printf '%s\n' "${c[@]}" | median)"
+read -ra b <<<"$(field "$work/before.log" rows_per_s)"
+read -ra a <<<"$(field "$work/after.log" rows_per_s)"
+read -ra bc <<<"$(field "$work/before.log" client_cpu_us_per_row)"
+read -ra ac <<<"$(field "$work/after.log" client_cpu_us_per_row)"
+med() { if [[ "$1" == *-* ]]; then echo "-"; else tr ' ' '\n' <<<"$1" | median; fi; }
+bm="$(med "${b[*]}")" am="$(med "${a[*]}")" cm="$(med "${c[*]}")"
+bcm="$(med "${bc[*]}")" acm="$(med "${ac[*]}")"
 printf 'ingest A/B, %s probes (%s rows), median of %s, load average %s\n' "$names" "$rows" "$repeats" \
     "$(cut -d' ' -f1-3 /proc/loadavg)"
-printf '%-28s %12s %6s   %s\n' "writer" "rows/s" "ratio" "per repetition"
-printf '%-28s %12.0f %6s   %s\n' "psql COPY (same rows)" "$cm" "1.00" "${c[*]}"
-printf '%-28s %12.0f %6s   %s\n' "before: ${before##*/}" "$bm" "$(ratio "$bm" "$cm")" "${b[*]}"
-printf '%-28s %12.0f %6s   %s\n' "after: ${after##*/}" "$am" "$(ratio "$am" "$cm")" "${a[*]}"
-printf 'after / before: %s\n' "$(ratio "$am" "$bm")"
+printf '%-28s %10s %6s %14s   %s\n' "writer" "rows/s" "ratio" "client us/row" "rows/s per repetition"
+printf '%-28s %10.0f %6s %14s   %s\n' "psql COPY (same rows)" "$cm" "1.00" "" "${c[*]}"
+printf '%-28s %10.0f %6s %14s   %s\n' "before: ${before}" "$bm" "$(ratio "$bm" "$cm")" "$bcm" "${b[*]}"
+printf '%-28s %10.0f %6s %14s   %s\n' "after: ${after}" "$am" "$(ratio "$am" "$cm")" "$acm" "${a[*]}"
+printf 'after / before: rows/s %s' "$(ratio "$am" "$bm")"
+[[ "$bcm" == "-" || "$acm" == "-" ]] || printf ', client CPU per row %s' "$(ratio "$acm" "$bcm")"
+printf '\n'
