@@ -47,9 +47,10 @@ bool is_ip_address(std::string_view text) {
   if (text.find(':') == std::string_view::npos) {
     return is_dotted_quad(text);
   }
-  // inet_pton needs a NUL-terminated string; the longest IPv6 text form is 45 characters.
+  // inet_pton needs a NUL-terminated string (so text with a NUL of its own is no address);
+  // the longest IPv6 text form is 45 characters.
   std::array<char, 64> buffer{};
-  if (text.size() >= buffer.size()) {
+  if (text.size() >= buffer.size() || text.find('\0') != std::string_view::npos) {
     return false;
   }
   text.copy(buffer.data(), text.size());
