@@ -726,11 +726,19 @@ TEST_F(StorageCopyWriter, LostConnectionIsReportedAsOne) {
   pqxx::work tx(connection_);
   detail::CopyWriter copy(tx, "t", {"a", "b"});
   copy.row().integer(1).text("x").end_row();
+  pqxx::connection admin(scratch_.dsn());
   {
-    pqxx::connection admin(scratch_.dsn());
     pqxx::nontransaction kill(admin);
     kill.exec_params("SELECT pg_terminate_backend($1)", connection_.backendpid());
   }
+  ASSERT_TRUE(fluxwatch::testing::wait_until(
+      [&] {
+        pqxx::nontransaction tx(admin);
+        return tx.exec_params1("SELECT count(*) FROM pg_stat_activity WHERE pid = $1",
+                               connection_.backendpid())[0]
+                   .as<int>() == 0;
+      },
+      seconds(10)));
   // However the loss shows (a failed send, or the server's FATAL 57P01 as the COPY's
   // result), it is a pqxx::failure after which the connection reads as closed: what
   // Database's retry logic (is_connection_loss) reconnects on.
