@@ -8,7 +8,8 @@
 ///     text_or_null(), which makes an empty one NULL);
 ///   - in text, backslash, tab, newline and carriage return are written as \\, \t, \n, \r;
 ///     every other byte, including UTF-8 beyond ASCII, is written as it is (PostgreSQL
-///     reads it in the connection's client encoding, as psql's \copy sends it);
+///     reads it in the connection's client encoding, as psql's \copy sends it; text that
+///     is not valid there, or holds a NUL byte, makes the server reject the COPY);
 ///   - integers in decimal, booleans as t/f, timestamps as UTC text with microseconds
 ///     ("2026-11-22 10:00:00.123456+00", the form of format_timestamp_utc()).
 ///
