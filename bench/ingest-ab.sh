@@ -62,7 +62,7 @@ writer() {   # writer BINARY LOG: one writer run on empty tables; appends to LOG
     local t0
     t0="$(pg_ticks)"
     "$1" --dsn "$dsn" --probes "$names" >"$2.last" 2>&1 || { echo "$me: $1 failed:" >&2; cat "$2.last" >&2; exit 1; }
-    # the backend has exited once the writer has: its CPU time is in the postmaster's cutime
+    # pg_ticks waits for the backend to exit: its CPU time is then in the postmaster's cutime
     local n
     n="$(sed -n 's/.* rows=\([0-9]*\) .*/\1/p' "$2.last")"
     echo "$(cat "$2.last") server_cpu_us_per_row=$(per_row "$t0" "$(pg_ticks)" "$n")" >>"$2"
