@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
+#include <ctime>
 #include <exception>
 #include <string>
 #include <vector>
@@ -57,6 +58,13 @@ ProbeResult make_result(std::size_t i, const fluxwatch::WatchedDomain* domain,
   return result;
 }
 
+/// CPU time of this process (all threads: user and system), in seconds.
+double process_cpu_seconds() {
+  timespec now{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &now);
+  return static_cast<double>(now.tv_sec) + static_cast<double>(now.tv_nsec) / 1e9;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -90,16 +98,23 @@ int main(int argc, char** argv) {
     }
 
     const auto started = std::chrono::steady_clock::now();
+    const double cpu_started = process_cpu_seconds();
     for (const auto& batch : batches) {
       db.store(batch);
     }
     const std::chrono::duration<double> seconds = std::chrono::steady_clock::now() - started;
+    const double cpu_seconds = process_cpu_seconds() - cpu_started;
     db.finish_run(run_id,
                   {static_cast<std::int64_t>(probes), static_cast<std::int64_t>(records), 0});
     const auto rows = static_cast<double>(probes + records);
     // One line, key=value, for bench/run.sh.
-    fmt::print("probes={} records={} rows={} seconds={:.3f} rows_per_s={:.0f}\n", probes, records,
-               probes + records, seconds.count(), rows / seconds.count());
+    // client_cpu_us_per_row: this process's CPU time per row while storing, which unlike
+    // rows_per_s hardly depends on what else the machine is doing.
+    fmt::print(
+        "probes={} records={} rows={} seconds={:.3f} rows_per_s={:.0f} "
+        "client_cpu_us_per_row={:.3f}\n",
+        probes, records, probes + records, seconds.count(), rows / seconds.count(),
+        cpu_seconds * 1e6 / rows);
     return 0;
   } catch (const std::exception& error) {
     fmt::print(stderr, "fluxwatch-ingest-bench: {}\n", error.what());

@@ -40,10 +40,10 @@ bool iequals(std::string_view a, std::string_view b) {
 
 }  // namespace
 
-std::string rrtype_name(std::uint16_t type) {
+std::string_view rrtype_mnemonic(std::uint16_t type) noexcept {
   for (const auto& [value, name] : kRrTypeNames) {
     if (static_cast<std::uint16_t>(value) == type) {
-      return std::string(name);
+      return name;
     }
   }
   switch (type) {  // common types seen in answers, spelt as dig does
@@ -60,8 +60,15 @@ std::string rrtype_name(std::uint16_t type) {
     case 46:
       return "RRSIG";
     default:
-      return "TYPE" + std::to_string(type);
+      return {};
   }
+}
+
+std::string rrtype_name(std::uint16_t type) {
+  if (const std::string_view name = rrtype_mnemonic(type); !name.empty()) {
+    return std::string(name);
+  }
+  return "TYPE" + std::to_string(type);
 }
 
 std::optional<RrType> parse_rrtype(std::string_view text) {

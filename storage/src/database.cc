@@ -1,12 +1,13 @@
 // Database: the libpqxx 6.4 repository behind fluxwatch::storage.
 //
-// Bulk rows go through text COPY (pqxx::stream_to with std::tuple rows). In that format a
-// std::optional without a value or a nullptr is written as \N, i.e. NULL (an empty
-// std::string is '', not NULL, so "unknown" strings are mapped to nullopt first);
-// timestamps are UTC text with microseconds ("2026-11-22 10:00:00.123456+00"); the
-// dns_outcome enum and inet columns take their text form. libpqxx escapes tabs, newlines
-// and backslashes, and writes bytes >= 0x80 as octal escapes that PostgreSQL reads back
-// as the same bytes, so UTF-8 survives (tested).
+// Bulk rows go through text COPY. The hot path, probes and records in store(), uses
+// detail::CopyWriter (copy_writer.h: the format rules, one buffer, raw libpq sends); the
+// smaller streams (watchlist import, GeoIP stage) use pqxx::stream_to with std::tuple
+// rows. In that format a std::optional without a value or a nullptr is written as \N,
+// i.e. NULL (an empty std::string is '', not NULL, so "unknown" strings are mapped to
+// nullopt first); timestamps are UTC text with microseconds ("2026-11-22
+// 10:00:00.123456+00"); the dns_outcome enum and inet columns take their text form. Both
+// escape tabs, newlines and backslashes, and UTF-8 survives (tested).
 //
 // Every public call runs through Impl::run(), which maps libpqxx exceptions to
 // fluxwatch::Error and, after a lost connection, reconnects and re-runs the whole
@@ -33,6 +34,7 @@
 #include <utility>
 
 #include "copy_text.h"
+#include "copy_writer.h"
 #include "fluxwatch/common/error.h"
 #include "migrations.h"
 #include "schedule_sql.h"
@@ -143,10 +145,6 @@ std::string describe_failure(const std::exception& error) {
     return fmt::format("{} (SQLSTATE {})", one_line(sql->what()), sql->sqlstate());
   }
   return one_line(error.what());
-}
-
-std::optional<std::int64_t> null_if_zero(std::int64_t value) {
-  return value == 0 ? std::nullopt : std::optional<std::int64_t>(value);
 }
 
 std::optional<std::string> float_text(std::optional<double> value) {
@@ -393,62 +391,64 @@ std::size_t Database::Impl::store_once(pqxx::connection& connection, const Probe
     }
   }
 
-  // Text COPY: std::optional without a value and nullptr become \N (NULL); timestamps are
-  // UTC text with microseconds; the enum and inet columns parse their text form.
+  // The hot path: probes and records through CopyWriter (copy_writer.h has the format).
   std::size_t bad_addresses = 0;
   if (!batch.results.empty()) {
-    const std::optional<std::int64_t> run_id = null_if_zero(batch.run_id);
-    pqxx::stream_to probes(
+    detail::CopyWriter probes(
         tx, "probes",
-        std::vector<std::string>{"probe_id", "run_id", "domain_id", "qname", "qtype", "resolver",
-                                 "sent_at", "latency_us", "outcome", "rcode", "via_tcp", "detail",
-                                 "authoritative", "due_at", "campaign", "vantage", "mode",
-                                 "server_name"});
+        {"probe_id", "run_id", "domain_id", "qname", "qtype", "resolver", "sent_at", "latency_us",
+         "outcome", "rcode", "via_tcp", "detail", "authoritative", "due_at", "campaign", "vantage",
+         "mode", "server_name"});
     for (std::size_t i = 0; i < batch.results.size(); ++i) {
       const ProbeResult& result = batch.results[i];
+      detail::CopyTextBuffer& row = probes.row();
+      row.integer(probe_ids[i])
+          .integer_or_null(batch.run_id)
+          .integer_or_null(result.domain_id)
+          .text(result.name)
+          .rrtype(static_cast<std::uint16_t>(result.qtype))
+          .text(result.resolver)
+          .timestamp(result.sent_at);
       // 0 (or less) means "not measured", e.g. a local failure before anything was sent.
-      std::optional<std::int64_t> latency;
-      if (result.latency.count() > 0) {
-        latency = std::min<std::int64_t>(result.latency.count(),
-                                         std::numeric_limits<std::int32_t>::max());
-      }
-      std::optional<int> rcode;
-      if (result.rcode >= 0) {
-        rcode = result.rcode;
-      }
-      probes << std::make_tuple(
-          probe_ids[i], run_id, null_if_zero(result.domain_id), result.name,
-          rrtype_name(static_cast<std::uint16_t>(result.qtype)), result.resolver,
-          detail::format_timestamp_utc(result.sent_at), latency,
-          std::string(outcome_name(result.outcome)), rcode, result.via_tcp,
-          detail::null_if_empty(result.detail),
-          result.rcode >= 0 ? std::optional<bool>(result.authoritative) : std::nullopt,
-          result.due_at ? std::optional<std::string>(detail::format_timestamp_utc(*result.due_at))
-                        : std::nullopt,
-          detail::null_if_empty(result.campaign), detail::null_if_empty(result.vantage),
-          std::string(probe_mode_name(result.mode)), detail::null_if_empty(result.server_name));
+      result.latency.count() > 0
+          ? row.integer(std::min<std::int64_t>(result.latency.count(),
+                                               std::numeric_limits<std::int32_t>::max()))
+          : row.null();
+      row.text(outcome_name(result.outcome));
+      // rcode < 0: no answer arrived, so neither an RCODE nor an AA bit (NULL, not false).
+      const bool answered = result.rcode >= 0;
+      answered ? row.integer(result.rcode) : row.null();
+      row.boolean(result.via_tcp).text_or_null(result.detail);
+      answered ? row.boolean(result.authoritative) : row.null();
+      result.due_at ? row.timestamp(*result.due_at) : row.null();
+      row.text_or_null(result.campaign)
+          .text_or_null(result.vantage)
+          .text(probe_mode_name(result.mode))
+          .text_or_null(result.server_name)
+          .end_row();
     }
     probes.complete();
 
-    pqxx::stream_to records(tx, "records",
-                            std::vector<std::string>{"probe_id", "section", "owner", "rtype", "ttl",
-                                                     "address", "target"});
+    detail::CopyWriter records(
+        tx, "records", {"probe_id", "section", "owner", "rtype", "ttl", "address", "target"});
     for (std::size_t i = 0; i < batch.results.size(); ++i) {
       for (const ResourceRecord& record : batch.results[i].records) {
+        detail::CopyTextBuffer& row = records.row();
+        row.integer(probe_ids[i])
+            .text(section_name(record.section))
+            .text(record.owner)
+            .rrtype(record.type)
+            .integer(record.ttl);
         const bool address_type = record.type == static_cast<std::uint16_t>(RrType::A) ||
                                   record.type == static_cast<std::uint16_t>(RrType::AAAA);
-        std::optional<std::string> address;
-        std::optional<std::string> target;
         if (address_type && detail::is_ip_address(record.data)) {
-          address = record.data;
+          row.text(record.data).null();
         } else {
           // Keep whatever arrived rather than fail the batch on an unparsable address.
           bad_addresses += address_type ? 1 : 0;
-          target = detail::null_if_empty(record.data);
+          row.null().text_or_null(record.data);
         }
-        records << std::make_tuple(probe_ids[i], std::string(section_name(record.section)),
-                                   record.owner, rrtype_name(record.type),
-                                   static_cast<std::int64_t>(record.ttl), address, target);
+        row.end_row();
       }
     }
     records.complete();

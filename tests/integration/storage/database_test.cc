@@ -17,6 +17,7 @@
 #include <thread>
 #include <vector>
 
+#include "copy_writer.h"
 #include "fluxwatch/common/error.h"
 #include "support/test_env.h"
 
@@ -376,6 +377,99 @@ TEST_F(StorageTest, StoreWritesNullsAndEscapesInCopy) {
   EXPECT_EQ(query_text(dsn, "SELECT target FROM records WHERE rtype = 'TYPE99'"), "NULL");
 }
 
+TEST_F(StorageTest, StoreRoundTripsAwkwardTextAcrossManyCopyChunks) {
+  // Text with every byte COPY escapes, at the start, middle and end of fields, UTF-8, and
+  // fields far longer than one chunk of the writer's buffer (64 KiB): read back verbatim.
+  const std::vector<std::string> awkward = {
+      "tab\tinside",
+      "\tleading tab",
+      "trailing backslash\\",
+      "\\N",
+      "\\.",
+      "line\nbreak and\r\ncrlf",
+      "\\t is not a tab, \\\\ is two backslashes",
+      "M\xc3\xbcnchen \xe2\x9c\x93 \xf0\x9f\x8c\x8d \xe6\x9d\xb1\xe4\xba\xac",
+      "quote ' and \" and ; -- SQL-ish",
+      "\x01\x02 controls \x7f",
+  };
+  std::string long_text;
+  while (long_text.size() < 300'000) {
+    long_text += awkward[long_text.size() % awkward.size()] + "|";
+  }
+  ProbeBatch batch;
+  constexpr int kProbes = 3000;  // several chunks of rows as well
+  for (int i = 0; i < kProbes; ++i) {
+    const std::string& text = awkward[static_cast<std::size_t>(i) % awkward.size()];
+    auto result = probe(0, "p" + std::to_string(i) + ".test", RrType::A, kT0 + seconds(i),
+                        Outcome::NoError, 0);
+    result.detail = i == 1234 ? long_text : text + " #" + std::to_string(i);
+    result.campaign = text;
+    result.vantage = i % 3 == 0 ? std::string() : text;  // empty: NULL
+    result.server_name = text;
+    result.records = {
+        ResourceRecord{Section::Answer, result.name, 16, 1, text},
+        ResourceRecord{Section::Answer, result.name, 16, 2, i == 1234 ? long_text : text},
+        rr(Section::Answer, result.name, RrType::A, 3, "192.0.2." + std::to_string(i % 250))};
+    batch.results.push_back(std::move(result));
+  }
+  db_.store(batch);
+
+  pqxx::connection connection(scratch_.dsn());
+  pqxx::read_transaction tx(connection);
+  const pqxx::result probes =
+      tx.exec("SELECT qname, detail, campaign, vantage, server_name FROM probes ORDER BY probe_id");
+  ASSERT_EQ(probes.size(), static_cast<std::size_t>(kProbes));
+  for (int i = 0; i < kProbes; ++i) {
+    const ProbeResult& sent = batch.results[static_cast<std::size_t>(i)];
+    const pqxx::row row = probes[i];
+    ASSERT_EQ(row[0].as<std::string>(), sent.name);
+    ASSERT_EQ(row[1].as<std::string>(), sent.detail) << sent.name;
+    ASSERT_EQ(row[2].as<std::string>(), sent.campaign) << sent.name;
+    ASSERT_EQ(row[3].is_null(), sent.vantage.empty()) << sent.name;
+    if (!sent.vantage.empty()) {
+      ASSERT_EQ(row[3].as<std::string>(), sent.vantage) << sent.name;
+    }
+    ASSERT_EQ(row[4].as<std::string>(), sent.server_name) << sent.name;
+  }
+  const pqxx::result records = tx.exec(
+      "SELECT p.qname, r.ttl, r.rtype, r.target, host(r.address) FROM records r "
+      "JOIN probes p USING (probe_id) ORDER BY r.probe_id, r.ttl");
+  ASSERT_EQ(records.size(), static_cast<std::size_t>(kProbes) * 3);
+  for (std::size_t i = 0; i < records.size(); ++i) {
+    const ResourceRecord& sent = batch.results[i / 3].records[i % 3];
+    const pqxx::row row = records[static_cast<int>(i)];
+    ASSERT_EQ(row[0].as<std::string>(), batch.results[i / 3].name);
+    ASSERT_EQ(row[1].as<std::uint32_t>(), sent.ttl);
+    ASSERT_EQ(row[2].as<std::string>(), rrtype_name(sent.type));
+    if (sent.type == 16) {
+      ASSERT_EQ(row[3].as<std::string>(), sent.data) << row[0].as<std::string>();
+      ASSERT_TRUE(row[4].is_null());
+    } else {
+      ASSERT_TRUE(row[3].is_null());
+      ASSERT_EQ(row[4].as<std::string>(), sent.data);
+    }
+  }
+  // The long field went through as one piece (PostgreSQL counts its bytes the same).
+  EXPECT_EQ(query_int(scratch_.dsn(), "SELECT max(octet_length(detail)) FROM probes"),
+            static_cast<std::int64_t>(long_text.size()));
+}
+
+TEST_F(StorageTest, StoreRejectsTextPostgresqlCannotStoreAndStaysUsable) {
+  // Not UTF-8: PostgreSQL refuses the COPY. store() says so with the server's message and
+  // SQLSTATE, nothing of the batch is stored, and the next batch goes through.
+  auto batch = sample_batch(0);
+  batch.results.back().detail = "latin-1 \xe9t\xe9";
+  EXPECT_THAT([&] { db_.store(batch); },
+              ::testing::ThrowsMessage<Error>(::testing::AllOf(HasSubstr("storage: store failed"),
+                                                               HasSubstr("invalid byte sequence"),
+                                                               HasSubstr("SQLSTATE 22021"))));
+  EXPECT_EQ(query_int(scratch_.dsn(), "SELECT count(*) FROM probes"), 0);
+  EXPECT_EQ(query_int(scratch_.dsn(), "SELECT count(*) FROM records"), 0);
+  db_.store(sample_batch(0));
+  EXPECT_EQ(query_int(scratch_.dsn(), "SELECT count(*) FROM probes"), 7);
+  EXPECT_EQ(query_int(scratch_.dsn(), "SELECT count(*) FROM records"), 11);
+}
+
 TEST_F(StorageTest, StoreWritesScheduleContextAndTheAaBit) {
   ProbeBatch batch;
   auto scheduled = probe(0, "scheduled.test", RrType::A, kT0 + 2500ms, Outcome::NoError, 0);
@@ -392,10 +486,11 @@ TEST_F(StorageTest, StoreWritesScheduleContextAndTheAaBit) {
                        "SELECT format('%s|%s|%s|%s', authoritative, sent_at - due_at, campaign, "
                        "vantage) FROM probes WHERE qname = 'scheduled.test'"),
             "t|00:00:02.5|nightly|lab-1");
-  EXPECT_EQ(query_text(dsn,
-                       "SELECT format('%s|%s|%s|%s', authoritative IS NULL, due_at IS NULL, "
-                       "campaign IS NULL, vantage IS NULL) FROM probes WHERE qname = 'silent.test'"),
-            "t|t|t|t");
+  EXPECT_EQ(
+      query_text(dsn,
+                 "SELECT format('%s|%s|%s|%s', authoritative IS NULL, due_at IS NULL, "
+                 "campaign IS NULL, vantage IS NULL) FROM probes WHERE qname = 'silent.test'"),
+      "t|t|t|t");
 }
 
 TEST_F(StorageTest, StoreEmptyBatchIsANoOp) {
@@ -547,6 +642,120 @@ TEST_F(StorageTest, StoreSurvivesATerminatedBackend) {
   EXPECT_EQ(query_int(scratch_.dsn(), "SELECT count(*) FROM records"), 11);
   // And the connection is good for the next call.
   EXPECT_EQ(db_.summaries().size(), 5u);
+}
+
+// --- CopyWriter (white-box: the COPY path under store()) ------------------------------------
+
+/// A connection to a scratch database with an empty table t (a bigint, b text).
+class StorageCopyWriter : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    pqxx::work tx(connection_);
+    tx.exec("CREATE TABLE t (a bigint, b text)");
+    tx.commit();
+  }
+  std::int64_t rows() {
+    pqxx::read_transaction tx(connection_);
+    return tx.exec1("SELECT count(*) FROM t")[0].as<std::int64_t>();
+  }
+
+  ScratchDatabase scratch_;
+  pqxx::connection connection_{scratch_.dsn()};
+};
+
+TEST_F(StorageCopyWriter, WritesRowsInManyChunks) {
+  pqxx::work tx(connection_);
+  detail::CopyWriter copy(tx, "t", {"a", "b"});
+  for (int i = 0; i < 20000; ++i) {  // about 20 chunks
+    copy.row().integer(i).text_or_null(i % 2 == 0 ? "" : "text\tand\\more text").end_row();
+  }
+  copy.complete();
+  tx.commit();
+  pqxx::read_transaction check(connection_);
+  EXPECT_EQ(check.exec1("SELECT format('%s|%s|%s', count(*), count(b), sum(a)) FROM t")[0]
+                .as<std::string>(),
+            "20000|10000|199990000");
+  EXPECT_EQ(check.exec1("SELECT DISTINCT b FROM t WHERE b IS NOT NULL")[0].as<std::string>(),
+            "text\tand\\more text");
+}
+
+TEST_F(StorageCopyWriter, AbandonedCopyAbortsItsTransactionAndTheConnectionGoesOn) {
+  {
+    pqxx::work tx(connection_);
+    detail::CopyWriter copy(tx, "t", {"a", "b"});
+    copy.row().integer(1).text("x").end_row();
+    // No complete(): as when an exception leaves store() half-way.
+  }
+  EXPECT_EQ(rows(), 0);
+  pqxx::work tx(connection_);
+  detail::CopyWriter copy(tx, "t", {"a", "b"});
+  copy.row().integer(2).text("y").end_row();
+  copy.complete();
+  tx.commit();
+  EXPECT_EQ(rows(), 1);
+}
+
+TEST_F(StorageCopyWriter, RejectedDataIsAnSqlErrorWithThePostgresqlMessage) {
+  pqxx::work tx(connection_);
+  detail::CopyWriter copy(tx, "t", {"a", "b"});
+  copy.row().integer(1).text("fine").end_row();
+  copy.row().text("not a number").text("oops").end_row();
+  try {
+    copy.complete();
+    FAIL() << "complete() accepted a bad bigint";
+  } catch (const pqxx::sql_error& error) {
+    EXPECT_EQ(error.sqlstate(), "22P02");
+    EXPECT_THAT(error.what(), HasSubstr("invalid input syntax for type bigint"));
+    EXPECT_THAT(error.what(), HasSubstr("line 2"));  // PostgreSQL's CONTEXT
+  }
+  tx.abort();
+  EXPECT_EQ(rows(), 0);
+}
+
+TEST_F(StorageCopyWriter, UnknownColumnFailsAtTheStart) {
+  pqxx::work tx(connection_);
+  try {
+    detail::CopyWriter copy(tx, "t", {"a", "nope"});
+    FAIL() << "COPY started with an unknown column";
+  } catch (const pqxx::sql_error& error) {
+    EXPECT_EQ(error.sqlstate(), "42703");
+  }
+}
+
+TEST_F(StorageCopyWriter, LostConnectionIsReportedAsOne) {
+  pqxx::work tx(connection_);
+  detail::CopyWriter copy(tx, "t", {"a", "b"});
+  copy.row().integer(1).text("x").end_row();
+  pqxx::connection admin(scratch_.dsn());
+  {
+    pqxx::nontransaction kill(admin);
+    kill.exec_params("SELECT pg_terminate_backend($1)", connection_.backendpid());
+  }
+  ASSERT_TRUE(fluxwatch::testing::wait_until(
+      [&] {
+        pqxx::nontransaction tx(admin);
+        return tx.exec_params1("SELECT count(*) FROM pg_stat_activity WHERE pid = $1",
+                               connection_.backendpid())[0]
+                   .as<int>() == 0;
+      },
+      seconds(10)));
+  // However the loss shows (a failed send, or the server's FATAL 57P01 as the COPY's
+  // result), it is a pqxx::failure after which the connection reads as closed: what
+  // Database's retry logic (is_connection_loss) reconnects on.
+  bool failed = false;
+  try {
+    for (int i = 0; i < 100000; ++i) {  // enough to need sends after the termination
+      copy.row().integer(i).text("after").end_row();
+    }
+    copy.complete();
+  } catch (const pqxx::failure& error) {
+    failed = true;
+    const auto* sql = dynamic_cast<const pqxx::sql_error*>(&error);
+    EXPECT_TRUE(dynamic_cast<const pqxx::broken_connection*>(&error) != nullptr ||
+                (sql != nullptr && sql->sqlstate() == "57P01") || !connection_.is_open())
+        << error.what();
+  }
+  EXPECT_TRUE(failed);
 }
 
 // --- ManagedCluster -----------------------------------------------------------------------

@@ -17,6 +17,9 @@ enum class RrType : std::uint16_t { A = 1, NS = 2, CNAME = 5, SOA = 6, AAAA = 28
 
 /// "A", "AAAA", ... for known types, "TYPE<n>" (RFC 3597) otherwise.
 [[nodiscard]] std::string rrtype_name(std::uint16_t type);
+/// rrtype_name() without an allocation: the mnemonic of a type it spells by name, empty for
+/// the types it writes as "TYPE<n>".
+[[nodiscard]] std::string_view rrtype_mnemonic(std::uint16_t type) noexcept;
 /// Parses "A", "aaaa", "NS", "CNAME", "SOA"; nullopt for anything else.
 [[nodiscard]] std::optional<RrType> parse_rrtype(std::string_view text);
 

@@ -1,0 +1,247 @@
+#include "copy_writer.h"
+
+#include <fmt/format.h>
+#include <libpq-fe.h>
+
+#include <algorithm>
+#include <charconv>
+#include <climits>
+#include <memory>
+#include <pqxx/pqxx>
+#include <stdexcept>
+
+#include "fluxwatch/common/time_text.h"
+
+namespace fluxwatch::storage::detail {
+namespace {
+
+/// The character after the backslash for the bytes text must escape; 0 for the others.
+constexpr std::array<char, 256> kEscapes = [] {
+  std::array<char, 256> escapes{};
+  escapes['\\'] = '\\';
+  escapes['\t'] = 't';
+  escapes['\n'] = 'n';
+  escapes['\r'] = 'r';
+  return escapes;
+}();
+
+/// `value` (0-99) as two digits at `out`.
+void two_digits(char* out, long long value) {
+  out[0] = static_cast<char>('0' + value / 10);
+  out[1] = static_cast<char>('0' + value % 10);
+}
+
+struct ResultDeleter {
+  void operator()(PGresult* result) const noexcept { PQclear(result); }
+};
+using Result = std::unique_ptr<PGresult, ResultDeleter>;
+
+/// Reads and discards results until libpq has none left (ends a COPY's result queue). A
+/// COPY state result means libpq is still in COPY mode and would return it forever.
+void drain_results(PGconn* connection) {
+  while (Result result{PQgetResult(connection)}) {
+    const ExecStatusType status = PQresultStatus(result.get());
+    if (status == PGRES_COPY_IN || status == PGRES_COPY_OUT || status == PGRES_COPY_BOTH) {
+      return;
+    }
+  }
+}
+
+/// The PGconn of a pqxx transaction: libpqxx 6.4 exposes it only to large objects, through
+/// a protected static member this subclass may call.
+class RawConnection : pqxx::largeobject {
+ public:
+  static PGconn* of(const pqxx::dbtransaction& tx) { return largeobject::raw_connection(tx); }
+};
+
+}  // namespace
+
+// --- CopyTextBuffer ---------------------------------------------------------------------
+
+CopyTextBuffer::CopyTextBuffer(std::size_t columns) : columns_(columns) {}
+
+void CopyTextBuffer::begin_field() {
+  if (fields_ != 0) {
+    buffer_ += '\t';
+  }
+  ++fields_;
+}
+
+CopyTextBuffer& CopyTextBuffer::verbatim(std::string_view value) {
+  begin_field();
+  buffer_.append(value);
+  return *this;
+}
+
+CopyTextBuffer& CopyTextBuffer::text(std::string_view value) {
+  begin_field();
+  // Copy the runs between bytes that need a backslash in one append each.
+  const char* run = value.data();
+  const char* const end = run + value.size();
+  for (const char* p = run; p != end; ++p) {
+    if (const char escape = kEscapes[static_cast<unsigned char>(*p)]; escape != 0) {
+      buffer_.append(run, p);
+      buffer_ += '\\';
+      buffer_ += escape;
+      run = p + 1;
+    }
+  }
+  buffer_.append(run, end);
+  return *this;
+}
+
+CopyTextBuffer& CopyTextBuffer::text_or_null(std::string_view value) {
+  return value.empty() ? null() : text(value);
+}
+
+CopyTextBuffer& CopyTextBuffer::null() { return verbatim("\\N"); }
+
+CopyTextBuffer& CopyTextBuffer::integer(std::int64_t value) {
+  std::array<char, 24> digits{};
+  const auto [end, error] = std::to_chars(digits.data(), digits.data() + digits.size(), value);
+  return verbatim(std::string_view(digits.data(), static_cast<std::size_t>(end - digits.data())));
+}
+
+CopyTextBuffer& CopyTextBuffer::integer_or_null(std::int64_t value) {
+  return value == 0 ? null() : integer(value);
+}
+
+CopyTextBuffer& CopyTextBuffer::boolean(bool value) { return verbatim(value ? "t" : "f"); }
+
+CopyTextBuffer& CopyTextBuffer::rrtype(std::uint16_t type) {
+  if (const std::string_view name = rrtype_mnemonic(type); !name.empty()) {
+    return verbatim(name);
+  }
+  std::array<char, 12> text{'T', 'Y', 'P', 'E'};
+  const auto [end, error] = std::to_chars(text.data() + 4, text.data() + text.size(), type);
+  return verbatim(std::string_view(text.data(), static_cast<std::size_t>(end - text.data())));
+}
+
+CopyTextBuffer& CopyTextBuffer::timestamp(std::chrono::system_clock::time_point value) {
+  using namespace std::chrono;
+  // The arithmetic of format_timestamp_utc(), which stays the reference (unit-tested
+  // against it): floor to microseconds, then to days.
+  const auto micros = floor<microseconds>(value);
+  const auto day = floor<days>(micros);
+  if (day != cached_day_) {
+    const year_month_day date{day};
+    const int year = static_cast<int>(date.year());
+    if (year < 0 || year > 9999) {
+      return verbatim(format_timestamp_utc(value));  // never in practice; not four digits
+    }
+    fmt::format_to_n(cached_date_.data(), cached_date_.size(), "{:04}-{:02}-{:02} ", year,
+                     static_cast<unsigned>(date.month()), static_cast<unsigned>(date.day()));
+    cached_day_ = day;
+  }
+  const long long of_day = (micros - day).count();  // 0 .. 86'399'999'999
+  const long long seconds = of_day / 1'000'000;
+  long long fraction = of_day % 1'000'000;
+  // "YYYY-MM-DD HH:MM:SS.ffffff+00"
+  std::array<char, 29> text{};
+  std::copy(cached_date_.begin(), cached_date_.end(), text.begin());
+  two_digits(&text[11], seconds / 3600);
+  text[13] = ':';
+  two_digits(&text[14], seconds / 60 % 60);
+  text[16] = ':';
+  two_digits(&text[17], seconds % 60);
+  text[19] = '.';
+  for (std::size_t i = 25; i > 19; --i) {
+    text[i] = static_cast<char>('0' + fraction % 10);
+    fraction /= 10;
+  }
+  text[26] = '+';
+  text[27] = '0';
+  text[28] = '0';
+  return verbatim(std::string_view(text.data(), text.size()));
+}
+
+void CopyTextBuffer::end_row() {
+  if (fields_ != columns_) {
+    throw std::logic_error(
+        fmt::format("COPY row with {} fields for {} columns", fields_, columns_));
+  }
+  buffer_ += '\n';
+  fields_ = 0;
+}
+
+// --- CopyWriter -------------------------------------------------------------------------
+
+CopyWriter::CopyWriter(pqxx::dbtransaction& tx, std::string_view table,
+                       std::initializer_list<std::string_view> columns)
+    : connection_(RawConnection::of(tx)), buffer_(columns.size()) {
+  statement_ = "COPY " + tx.quote_name(std::string(table)) + " (";
+  const char* separator = "";
+  for (const std::string_view column : columns) {
+    statement_ += separator;
+    statement_ += tx.quote_name(std::string(column));
+    separator = ", ";
+  }
+  statement_ += ") FROM STDIN";
+  // libpqxx accepts the PGRES_COPY_IN result; from here on the data goes through libpq.
+  tx.exec(statement_);
+  buffer_.reserve(kFlushBytes + kFlushBytes / 4);
+}
+
+CopyWriter::~CopyWriter() {
+  if (!open_) {
+    return;
+  }
+  // An exception left the COPY half-written: cancel it (the server then fails the COPY and
+  // with it the transaction, which its owner rolls back) and consume the error so that
+  // libpq accepts the next command. If the connection is gone, both calls fail harmlessly.
+  PQputCopyEnd(connection_, "fluxwatch: COPY abandoned after an error");
+  drain_results(connection_);
+}
+
+void CopyWriter::flush() {
+  std::string_view data = buffer_.data();
+  while (!data.empty()) {
+    // libpq takes an int length; a buffer is about kFlushBytes, but a row may be huge.
+    const std::size_t chunk = std::min<std::size_t>(data.size(), INT_MAX / 2);
+    if (PQputCopyData(connection_, data.data(), static_cast<int>(chunk)) != 1) {
+      throw_connection_error("sending COPY data");
+    }
+    data.remove_prefix(chunk);
+  }
+  buffer_.clear();
+}
+
+void CopyWriter::complete() {
+  if (buffer_.in_row()) {
+    throw std::logic_error("CopyWriter::complete() in the middle of a row");
+  }
+  flush();
+  open_ = false;
+  if (PQputCopyEnd(connection_, nullptr) != 1) {
+    throw_connection_error("ending COPY");
+  }
+  const Result result{PQgetResult(connection_)};
+  if (!result) {
+    throw_connection_error("ending COPY");
+  }
+  if (PQresultStatus(result.get()) == PGRES_COMMAND_OK) {
+    drain_results(connection_);
+    return;
+  }
+  std::string message = PQresultErrorMessage(result.get());
+  if (message.empty()) {
+    message = PQerrorMessage(connection_);
+  }
+  const char* sqlstate = PQresultErrorField(result.get(), PG_DIAG_SQLSTATE);
+  const std::string state = sqlstate != nullptr ? sqlstate : "";
+  drain_results(connection_);
+  if (state.empty() && PQstatus(connection_) == CONNECTION_BAD) {
+    throw pqxx::broken_connection(message);
+  }
+  throw pqxx::sql_error(message, statement_, state.empty() ? nullptr : state.c_str());
+}
+
+void CopyWriter::throw_connection_error(std::string_view doing) const {
+  const std::string message = fmt::format("{}: {}", doing, PQerrorMessage(connection_));
+  if (PQstatus(connection_) == CONNECTION_BAD) {
+    throw pqxx::broken_connection(message);
+  }
+  throw pqxx::failure(message);
+}
+
+}  // namespace fluxwatch::storage::detail
