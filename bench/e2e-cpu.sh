@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# e2e-cpu.sh - where the CPU time of one name goes in bench/run.sh's end to end (item 3): the
+# same nsd zone, MMDBs, fluxwatch-managed PostgreSQL and `fluxwatch probe` command, with the
+# CPU time (user + system) of each party per name: fluxwatch itself (with and without
+# storing), nsd, and the PostgreSQL cluster (postmaster, its children and the reaped
+# backends). On a machine of C cores, C / (their sum) is the rate the CPU allows, whatever
+# the load of other sessions (docs/scaling.md, "What bounds end to end on one machine").
+# Usage: bench/e2e-cpu.sh [NAMES] [REPEATS]      (defaults 100000 3)
+# Environment: FLUXWATCH_BUILD_DIR (default build/), BENCH_NSD_PORT (default 5390).
+# Output: one line per run, then the medians: us of CPU per name for each party.
+set -euo pipefail
+src="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+build="${FLUXWATCH_BUILD_DIR:-$src/build}"
+me="e2e-cpu.sh"
+names="${1:-100000}"
+repeats="${2:-3}"
+[[ "$names" =~ ^[1-9][0-9]*$ && "$repeats" =~ ^[1-9][0-9]*$ ]] || { echo "usage: $me [NAMES] [REPEATS]" >&2; exit 2; }
+fw_bin="$build/app/fluxwatch"
+[[ -x "$fw_bin" ]] || { echo "$me: no build at $build: run deploy/build" >&2; exit 1; }
+for tool in nsd perl; do command -v "$tool" >/dev/null || { echo "$me: missing $tool: run deploy/install-deps" >&2; exit 1; }; done
+[[ -x /usr/bin/time ]] || { echo "$me: missing /usr/bin/time (package time)" >&2; exit 1; }
+
+work="$(mktemp -d "${TMPDIR:-/tmp}/fluxwatch-e2ecpu.XXXXXX")"
+chmod 755 "$work"   # the managed PostgreSQL runs as `postgres` when we are root
+fw=("$fw_bin" --state-dir "$work/state" -q)
+nsd_port="${BENCH_NSD_PORT:-5390}"
+cleanup() {
+    "${fw[@]}" db stop >/dev/null 2>&1 || true
+    "$src/bench/nsd-server.sh" stop "$work/nsd" >/dev/null 2>&1 || true
+    rm -rf "$work"
+}
+trap cleanup EXIT
+median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+hz="$(getconf CLK_TCK)"
+# CPU seconds of a process tree root: itself, its reaped children, and its live children.
+tree_seconds() {
+    local root="$1"
+    { awk '{ print $14 + $15 + $16 + $17 }' "/proc/$root/stat"
+      awk -v p="$root" '$4 == p { print $14 + $15 }' /proc/[0-9]*/stat 2>/dev/null || true; } | awk -v hz="$hz" '{ s += $1 } END { printf "%.2f", s / hz }'
+}
+
+"$src/bench/nsd-server.sh" start "$work/nsd" "$names" "$nsd_port" >/dev/null
+perl "$src/deploy/lab/build-mmdb.pl" "$src/deploy/lab/lab-networks.psv" "$work/mmdb" >/dev/null
+"${fw[@]}" init >/dev/null
+"${fw[@]}" watchlist import "$work/nsd/names.txt" >/dev/null
+nsd_pid="$(cat "$work/nsd/nsd.pid")"
+pg_pid="$(head -n 1 "$work/state/postgres/data/postmaster.pid" 2>/dev/null || find "$work/state" -name postmaster.pid -exec head -n 1 {} \; | head -n 1)"
+[[ -n "$pg_pid" && -d "/proc/$pg_pid" ]] || { echo "$me: cannot find the cluster's postmaster" >&2; exit 1; }
+probe=("${fw[@]}" probe --resolver "127.0.0.1:$nsd_port" --types A --concurrency 1000 --progress never)
+per_name() { awk -v a="$1" -v b="$2" -v n="$names" 'BEGIN { printf "%.1f", (b - a) * 1e6 / n }'; }
+
+declare -A v
+for ((r = 1; r <= repeats; r++)); do
+    for mode in no-store e2e; do
+        extra=(--no-store)
+        [[ "$mode" == e2e ]] && extra=(--asn-db "$work/mmdb/lab-ASN.mmdb" --city-db "$work/mmdb/lab-City.mmdb")
+        n0="$(tree_seconds "$nsd_pid")" p0="$(tree_seconds "$pg_pid")"
+        /usr/bin/time -f '%U %S %e' -o "$work/time" "${probe[@]}" "${extra[@]}" >"$work/probe.log" 2>&1 ||
+            { echo "$me: fluxwatch probe failed:" >&2; tail "$work/probe.log" >&2; exit 1; }
+        sleep 0.3   # the writer's backend exits and is reaped
+        n1="$(tree_seconds "$nsd_pid")" p1="$(tree_seconds "$pg_pid")"
+        read -r user sys wall <"$work/time"
+        fwc="$(awk -v u="$user" -v s="$sys" -v n="$names" 'BEGIN { printf "%.1f", (u + s) * 1e6 / n }')"
+        nsdc="$(per_name "$n0" "$n1")" pgc="$(per_name "$p0" "$p1")"
+        rate="$(awk -v w="$wall" -v n="$names" 'BEGIN { printf "%.0f", n / w }')"
+        echo "mode=$mode repetition=$r fluxwatch_us=$fwc nsd_us=$nsdc postgres_us=$pgc names_per_s_wall=$rate"
+        v[$mode-fw]+="$fwc " v[$mode-nsd]+="$nsdc " v[$mode-pg]+="$pgc " v[$mode-rate]+="$rate "
+    done
+done
+m() { printf '%s\n' ${v[$1]} | median; }
+printf '\nCPU per name (us, median of %s), %s names, %s cores, load %s\n' "$repeats" "$names" "$(nproc)" "$(cut -d' ' -f1-3 /proc/loadavg)"
+fmt='%-10s %10s %8s %10s %8s %22s %16s\n'
+printf "$fmt" "mode" "fluxwatch" "nsd" "postgres" "sum" "cores/sum (names/s)" "wall names/s"
+for mode in no-store e2e; do
+    sum="$(awk -v a="$(m "$mode-fw")" -v b="$(m "$mode-nsd")" -v c="$(m "$mode-pg")" 'BEGIN { printf "%.1f", a + b + c }')"
+    printf "$fmt" "$mode" "$(m "$mode-fw")" "$(m "$mode-nsd")" "$(m "$mode-pg")" "$sum" \
+        "$(awk -v s="$sum" -v c="$(nproc)" 'BEGIN { printf "%.0f", c * 1e6 / s }')" "$(m "$mode-rate")"
+done
