@@ -32,11 +32,20 @@ cleanup() {
 trap cleanup EXIT
 median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 hz="$(getconf CLK_TCK)"
-# CPU seconds of a process tree root: itself, its reaped children, and its live children.
+# CPU seconds of a process tree: every process under ROOT (and ROOT), each with the children it
+# has reaped (cutime, cstime). /proc/PID/stat's second field may hold spaces ("nsd: server 1").
 tree_seconds() {
-    local root="$1"
-    { awk '{ print $14 + $15 + $16 + $17 }' "/proc/$root/stat"
-      awk -v p="$root" '$4 == p { print $14 + $15 }' /proc/[0-9]*/stat 2>/dev/null || true; } | awk -v hz="$hz" '{ s += $1 } END { printf "%.2f", s / hz }'
+    awk -v root="$1" -v hz="$hz" '
+        { line = $0; sub(/^[0-9]+ \(.*\) /, "", line); split(line, f, " ")
+          pid = FILENAME; gsub(/[^0-9]/, "", pid)
+          parent[pid] = f[2]; cpu[pid] = f[12] + f[13] + f[14] + f[15] }
+        END { tree[root] = 1
+              for (grown = 1; grown;) {
+                  grown = 0
+                  for (p in parent) if (!(p in tree) && (parent[p] in tree)) { tree[p] = 1; grown = 1 }
+              }
+              for (p in tree) s += cpu[p]
+              printf "%.2f", s / hz }' /proc/[0-9]*/stat 2>/dev/null || true
 }
 
 "$src/bench/nsd-server.sh" start "$work/nsd" "$names" "$nsd_port" >/dev/null

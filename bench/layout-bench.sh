@@ -71,16 +71,24 @@ cleanup() {
 trap cleanup EXIT
 log() { [[ -t 2 ]] && printf '%s: %s\n' "$me" "$*" >&2 || true; }
 now() { date +%s.%N; }
-# CPU seconds used so far by the cluster: the postmaster, its live children, and the children
-# it has reaped (the backends of finished psql sessions). Less sensitive to other sessions'
-# load on a shared machine than wall time.
-cpu_seconds() {
-    local pm ticks
-    pm="$(head -n 1 "$pgdata/postmaster.pid")"
-    ticks="$( { awk '{ print $14 + $15 + $16 + $17 }' "/proc/$pm/stat"
-                awk -v pm="$pm" '$4 == pm { print $14 + $15 }' /proc/[0-9]*/stat 2>/dev/null || true; } | awk '{ s += $1 } END { print s }')"
-    awk -v t="$ticks" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.2f", t / hz }'
+# CPU seconds used so far by the cluster: the postmaster and every process under it, each with
+# the children it has reaped (the backends of finished psql sessions). Less sensitive to other
+# sessions' load on a shared machine than wall time.
+hz="$(getconf CLK_TCK)"
+tree_seconds() {
+    awk -v root="$1" -v hz="$hz" '
+        { line = $0; sub(/^[0-9]+ \(.*\) /, "", line); split(line, f, " ")
+          pid = FILENAME; gsub(/[^0-9]/, "", pid)
+          parent[pid] = f[2]; cpu[pid] = f[12] + f[13] + f[14] + f[15] }
+        END { tree[root] = 1
+              for (grown = 1; grown;) {
+                  grown = 0
+                  for (p in parent) if (!(p in tree) && (parent[p] in tree)) { tree[p] = 1; grown = 1 }
+              }
+              for (p in tree) s += cpu[p]
+              printf "%.2f", s / hz }' /proc/[0-9]*/stat 2>/dev/null || true
 }
+cpu_seconds() { tree_seconds "$(head -n 1 "$pgdata/postmaster.pid")"; }
 median() { sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "nan"; else print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
 # --- the server and its settings -------------------------------------------------------------
