@@ -14,7 +14,8 @@
 #                without one of them; b-answer: records_address_idx of answers only
 #     c-*        a under other server settings (restart per setting, see `configs` below)
 #     d          compact: one row per probe, records as arrays + addresses inet[] (GIN),
-#                `records` a view doing unnest (answers/domain_addresses unchanged on top)
+#                `records` a view doing unnest (answers/domain_addresses unchanged on top);
+#                timed with the merge of the GIN pending list at the end
 #     e-noidx    a with no index at all while loading (a day partition before its close)
 #     e-build    e-noidx plus building all six indexes afterwards (cost per name)
 #     e-brin     a with BRIN instead of B-tree for the insert-ordered keys
@@ -298,6 +299,9 @@ for ((r = 1; r <= repeats; r++)); do
             c0="$(cpu_seconds)"
             t0="$(now)"
             psql_ "$db" -f "$work/load-$kind.sql"
+            if [[ "$l" == d ]]; then   # the GIN pending list's inserts belong to the cost
+                psql_ "$db" -Atc "SELECT gin_clean_pending_list('probes_addresses_gin')" >/dev/null
+            fi
             if [[ "$l" == e-build ]]; then
                 psql_ "$db" -c "DO \$\$ DECLARE i record; BEGIN
                     FOR i IN SELECT * FROM bench_indexes LOOP EXECUTE i.indexdef; END LOOP; END \$\$"
