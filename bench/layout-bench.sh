@@ -16,6 +16,8 @@
 #     d          compact: one row per probe, records as arrays + addresses inet[] (GIN),
 #                `records` a view doing unnest (answers/domain_addresses unchanged on top);
 #                timed with the merge of the GIN pending list at the end
+#     d-lean     d with type codes (smallint[]) and the addresses stored once, as a parallel
+#                inet[] (GIN) instead of as text too
 #     e-noidx    a with no index at all while loading (a day partition before its close)
 #     e-build    e-noidx plus building all six indexes afterwards (cost per name)
 #     e-brin     a with BRIN instead of B-tree for the insert-ordered keys
@@ -140,6 +142,32 @@ DO $$ DECLARE v record; BEGIN
   FOR v IN SELECT name FROM bench_views LOOP EXECUTE format('DROP VIEW IF EXISTS %I CASCADE', v.name); END LOOP;
 END $$;
 DROP TABLE records;
+SQL
+    if [[ "${1:-}" == lean ]]; then
+        # Leaner: type codes, and addresses kept once (a parallel inet[] with NULLs for the
+        # other records, GIN-indexed), targets only in rr_data.
+        cat <<'SQL'
+ALTER TABLE probes
+  ADD COLUMN rr_section smallint[] NOT NULL DEFAULT '{}',
+  ADD COLUMN rr_owner   text[] NOT NULL DEFAULT '{}',
+  ADD COLUMN rr_type    smallint[] NOT NULL DEFAULT '{}',
+  ADD COLUMN rr_ttl     bigint[] NOT NULL DEFAULT '{}',
+  ADD COLUMN rr_data    text[] NOT NULL DEFAULT '{}',
+  ADD COLUMN addresses  inet[] NOT NULL DEFAULT '{}';
+CREATE INDEX probes_addresses_gin ON probes USING gin (addresses);
+CREATE VIEW records AS
+SELECT p.probe_id,
+       (ARRAY['answer', 'authority', 'additional'])[u.s + 1] AS section,
+       coalesce(u.o, p.qname) AS owner,
+       CASE u.t WHEN 1 THEN 'A' WHEN 28 THEN 'AAAA' WHEN 2 THEN 'NS' WHEN 5 THEN 'CNAME'
+                WHEN 6 THEN 'SOA' ELSE 'TYPE' || u.t END AS rtype,
+       u.ttl, u.a AS address, u.d AS target
+FROM probes p
+CROSS JOIN LATERAL unnest(p.rr_section, p.rr_owner, p.rr_type, p.rr_ttl, p.rr_data, p.addresses)
+  AS u(s, o, t, ttl, d, a);
+SQL
+    else
+        cat <<'SQL'
 ALTER TABLE probes
   ADD COLUMN rr_section smallint[] NOT NULL DEFAULT '{}',
   ADD COLUMN rr_owner   text[] NOT NULL DEFAULT '{}',
@@ -157,6 +185,9 @@ SELECT p.probe_id,
 FROM probes p
 CROSS JOIN LATERAL unnest(p.rr_section, p.rr_owner, p.rr_type, p.rr_ttl, p.rr_data)
   AS u(s, o, t, ttl, d);
+SQL
+    fi
+    cat <<'SQL'
 -- Every view of the current schema again, from its stored definition (views over views:
 -- retried until all exist).
 DO $$ DECLARE v record; made int; pending int; BEGIN
@@ -179,7 +210,19 @@ END $$;
 SQL
 }
 # Exported rows of the current layout -> the compact layout's probes rows (same probes).
-compact_select() {   # compact_select FROM-CLAUSE-OF-PROBES FROM-CLAUSE-OF-RECORDS
+compact_columns() {   # compact_columns [lean]: the arrays t, ttl, d, a of compact_select
+    if [[ "${1:-}" == lean ]]; then
+        echo "array_agg(CASE r.rtype WHEN 'A' THEN 1 WHEN 'AAAA' THEN 28 WHEN 'NS' THEN 2 WHEN 'CNAME' THEN 5
+                 WHEN 'SOA' THEN 6 ELSE substr(r.rtype, 5)::int END::smallint ORDER BY r.ord) AS t,
+         array_agg(r.ttl ORDER BY r.ord) AS ttl, array_agg(r.target ORDER BY r.ord) AS d,
+         array_agg(r.address ORDER BY r.ord) AS a"
+    else
+        echo "array_agg(r.rtype ORDER BY r.ord) AS t, array_agg(r.ttl ORDER BY r.ord) AS ttl,
+         array_agg(coalesce(host(r.address), r.target) ORDER BY r.ord) AS d,
+         array_agg(DISTINCT r.address) FILTER (WHERE r.address IS NOT NULL) AS a"
+    fi
+}
+compact_select() {   # compact_select PROBES RECORDS [lean]
     cat <<SQL
 SELECT p.*, coalesce(r.s, '{}'), coalesce(r.o, '{}'), coalesce(r.t, '{}'), coalesce(r.ttl, '{}'),
        coalesce(r.d, '{}'), coalesce(r.a, '{}')
@@ -188,9 +231,7 @@ LEFT JOIN (
   SELECT r.probe_id,
          array_agg(CASE r.section WHEN 'answer' THEN 0 WHEN 'authority' THEN 1 ELSE 2 END ORDER BY r.ord) AS s,
          array_agg(CASE WHEN r.owner = q.qname THEN NULL ELSE r.owner END ORDER BY r.ord) AS o,
-         array_agg(r.rtype ORDER BY r.ord) AS t, array_agg(r.ttl ORDER BY r.ord) AS ttl,
-         array_agg(coalesce(host(r.address), r.target) ORDER BY r.ord) AS d,
-         array_agg(DISTINCT r.address) FILTER (WHERE r.address IS NOT NULL) AS a
+         $(compact_columns "${3:-}")
   FROM (SELECT r.*, row_number() OVER () AS ord FROM $2 r) r JOIN $1 q USING (probe_id)
   GROUP BY r.probe_id
 ) r USING (probe_id)
@@ -208,6 +249,7 @@ setup_layout() {   # setup_layout LAYOUT: creates its database
         b-answer) psql_ "$db" -c "DROP INDEX records_address_idx" \
                       -c "CREATE INDEX records_address_idx ON records (address) WHERE address IS NOT NULL AND section = 'answer'" ;;
         d) compact_sql | psql_ "$db" >/dev/null ;;
+        d-lean) compact_sql lean | psql_ "$db" >/dev/null ;;
         e-noidx | e-build)
             # Saved, to be rebuilt after the load by e-build.
             psql_ "$db" -c "CREATE TABLE bench_indexes AS SELECT indexname, indexdef FROM pg_indexes
@@ -246,15 +288,16 @@ SQL
 psql_ fw_template -c "\\copy (SELECT $probe_cols FROM gen_probes ORDER BY probe_id) TO '$work/probes.copy'" \
     -c "\\copy (SELECT $record_cols FROM gen_records) TO '$work/records.copy'" \
     -c "SET work_mem = '256MB'" -c "\\copy ($(compact_select gen_probes gen_records) ORDER BY probe_id) TO '$work/compact.copy'" \
+    -c "\\copy ($(compact_select gen_probes gen_records lean) ORDER BY probe_id) TO '$work/lean.copy'" \
     -c "DROP TABLE gen_probes, gen_records"
 rows_per_run=$(( names + $(wc -l <"$work/records.copy") ))
 mkdir "$work/chunks"
-for kind in probes records compact; do
+for kind in probes records compact lean; do
     awk -F'\t' -v b="$batch" -v out="$work/chunks/$kind." '{ print > (out sprintf("%06d", int(($1 - 1) / b))) }' "$work/$kind.copy"
 done
 chunks=$(( (names + batch - 1) / batch ))
 # One psql script per kind of layout: one transaction per 5,000 names.
-for kind in plain compact; do
+for kind in plain compact lean; do
     for ((c = 0; c < chunks; c++)); do
         id="$(printf '%06d' "$c")"
         echo "BEGIN;"
@@ -262,7 +305,7 @@ for kind in plain compact; do
             echo "\\copy probes ($probe_cols) FROM '$work/chunks/probes.$id'"
             echo "\\copy records ($record_cols) FROM '$work/chunks/records.$id'"
         else
-            echo "\\copy probes ($probe_cols, $array_cols) FROM '$work/chunks/compact.$id'"
+            echo "\\copy probes ($probe_cols, $array_cols) FROM '$work/chunks/$kind.$id'"
         fi
         echo "COMMIT;"
     done >"$work/load-$kind.sql"
@@ -270,9 +313,9 @@ done
 
 # --- the runs --------------------------------------------------------------------------------
 # layout -> server setting
-declare -A layout_config=([a]=default [b]=default [b-addr]=default [b-ns]=default [b-answer]=default [d]=default [e-noidx]=default [e-build]=default [e-brin]=default)
+declare -A layout_config=([a]=default [b]=default [b-addr]=default [b-ns]=default [b-answer]=default [d]=default [e-noidx]=default [e-build]=default [e-brin]=default [d-lean]=default)
 for c in "${!configs[@]}"; do [[ "$c" == default ]] || layout_config[c-$c]="$c"; done
-layouts=(a b b-addr b-ns b-answer c-sync-off c-wal-size c-wal-lz4 c-buffers c-durable-all c-all d e-noidx e-build e-brin)
+layouts=(a b b-addr b-ns b-answer c-sync-off c-wal-size c-wal-lz4 c-buffers c-durable-all c-all d d-lean e-noidx e-build e-brin)
 if [[ -n "${LAYOUT_BENCH_ONLY:-}" ]]; then
     wanted=(a)
     for l in "${layouts[@]}"; do [[ "$l" != a && ",$LAYOUT_BENCH_ONLY," == *",$l,"* ]] && wanted+=("$l"); done
@@ -291,7 +334,7 @@ for ((r = 1; r <= repeats; r++)); do
             [[ "${layout_config[$l]}" == "$config" ]] || continue
             start_server "$config"
             db="l_${l//-/_}"; [[ "$l" == c-* ]] && db=l_a
-            kind=plain; [[ "$l" == d ]] && kind=compact
+            kind=plain; [[ "$l" == d ]] && kind=compact; [[ "$l" == d-lean ]] && kind=lean
             log "repetition $r/$repeats: $l"
             if [[ "$kind" == plain ]]; then psql_ "$db" -c "TRUNCATE probes, records"; else psql_ "$db" -c "TRUNCATE probes"; fi
             psql_ "$db" -c "CHECKPOINT"   # every run starts from the same state
@@ -299,7 +342,7 @@ for ((r = 1; r <= repeats; r++)); do
             c0="$(cpu_seconds)"
             t0="$(now)"
             psql_ "$db" -f "$work/load-$kind.sql"
-            if [[ "$l" == d ]]; then   # the GIN pending list's inserts belong to the cost
+            if [[ "$l" == d* ]]; then   # the GIN pending list's inserts belong to the cost
                 psql_ "$db" -Atc "SELECT gin_clean_pending_list('probes_addresses_gin')" >/dev/null
             fi
             if [[ "$l" == e-build ]]; then
@@ -314,6 +357,11 @@ for ((r = 1; r <= repeats; r++)); do
             [[ "$stored" == "$names" ]] || { echo "$me: $l stored $stored probes, not $names" >&2; exit 1; }
             size="$(psql_ "$db" -At -c "SELECT sum(pg_total_relation_size(oid)) FROM pg_class WHERE relnamespace = 'public'::regnamespace AND relname IN ('probes', 'records') AND relkind = 'r'")"
             walb="$(psql_ "$db" -At -c "SELECT pg_wal_lsn_diff('$lsn1', '$lsn0')")"
+            if [[ "$r" == 1 && "$l" == d* ]]; then   # the records view gives back a's rows
+                same="SELECT md5(string_agg(concat_ws('|', probe_id, section, owner, rtype, ttl, address, target), ',' ORDER BY probe_id, section, rtype, address, target)) FROM records"
+                [[ "$(psql_ l_a -At -c "$same")" == "$(psql_ "$db" -At -c "$same")" ]] ||
+                    { echo "$me: layout $l's records view differs from layout a's records" >&2; exit 1; }
+            fi
             if [[ "$l" == e-build ]]; then   # back to loading without indexes
                 psql_ "$db" -c "DROP INDEX probes_pkey, probes_domain_sent_idx, probes_run_idx, records_probe_idx, records_address_idx, records_ns_cname_target_idx"
             fi
@@ -426,6 +474,7 @@ describe() {
         c-durable-all) echo "c  all of the above but synchronous_commit" ;;
         c-all) echo "c  all of the above" ;;
         d) echo "d  compact: arrays per probe + GIN(addresses)" ;;
+        d-lean) echo "d  leaner: type codes, addresses once" ;;
         e-noidx) echo "e  no index while loading (closed-day build)" ;;
         e-build) echo "e  same + building the 6 indexes after" ;;
         e-brin) echo "e  BRIN for records_probe_idx, probes_run_idx" ;;
