@@ -35,23 +35,8 @@ cleanup() {
 }
 trap cleanup EXIT
 median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
-hz="$(getconf CLK_TCK)"
-# CPU seconds of a process tree: every process under ROOT (and ROOT), each with the children it
-# has reaped (cutime, cstime). /proc/PID/stat's second field may hold spaces ("nsd: server 1").
-tree_seconds() {
-    # cat, not awk FILE...: a process may exit between the glob and the read, and mawk stops at
-    # a file it cannot open.
-    { cat /proc/[0-9]*/stat 2>/dev/null || true; } | awk -v root="$1" -v hz="$hz" '
-        { pid = $1; line = $0; sub(/^[0-9]+ \(.*\) /, "", line); split(line, f, " ")
-          parent[pid] = f[2]; cpu[pid] = f[12] + f[13] + f[14] + f[15] }
-        END { tree[root] = 1
-              for (grown = 1; grown;) {
-                  grown = 0
-                  for (p in parent) if (!(p in tree) && (parent[p] in tree)) { tree[p] = 1; grown = 1 }
-              }
-              for (p in tree) s += cpu[p]
-              printf "%.2f", s / hz }'
-}
+# tree_seconds ROOT_PID: CPU seconds of a process tree (bench/lib/cpu.sh).
+source "$src/bench/lib/cpu.sh"
 
 "$src/bench/nsd-server.sh" start "$work/nsd" "$names" "$nsd_port" >/dev/null
 perl "$src/deploy/lab/build-mmdb.pl" "$src/deploy/lab/lab-networks.psv" "$work/mmdb" >/dev/null

@@ -74,24 +74,11 @@ cleanup() {
 trap cleanup EXIT
 log() { [[ -t 2 ]] && printf '%s: %s\n' "$me" "$*" >&2 || true; }
 now() { date +%s.%N; }
+# tree_seconds ROOT_PID: CPU seconds of a process tree (bench/lib/cpu.sh).
+source "$src/bench/lib/cpu.sh"
 # CPU seconds used so far by the cluster: the postmaster and every process under it, each with
 # the children it has reaped (the backends of finished psql sessions). Less sensitive to other
 # sessions' load on a shared machine than wall time.
-hz="$(getconf CLK_TCK)"
-tree_seconds() {
-    # cat, not awk FILE...: a process may exit between the glob and the read, and mawk stops at
-    # a file it cannot open.
-    { cat /proc/[0-9]*/stat 2>/dev/null || true; } | awk -v root="$1" -v hz="$hz" '
-        { pid = $1; line = $0; sub(/^[0-9]+ \(.*\) /, "", line); split(line, f, " ")
-          parent[pid] = f[2]; cpu[pid] = f[12] + f[13] + f[14] + f[15] }
-        END { tree[root] = 1
-              for (grown = 1; grown;) {
-                  grown = 0
-                  for (p in parent) if (!(p in tree) && (parent[p] in tree)) { tree[p] = 1; grown = 1 }
-              }
-              for (p in tree) s += cpu[p]
-              printf "%.2f", s / hz }'
-}
 cpu_seconds() { tree_seconds "$(head -n 1 "$pgdata/postmaster.pid")"; }
 median() { sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "nan"; else print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
