@@ -5,13 +5,12 @@
 /// sleeping), and it exits by itself when its standard input closes, so it never outlives
 /// the test process.
 
-#include <sys/types.h>
-
 #include <chrono>
 #include <cstdint>
 #include <string>
 
 #include "fluxwatch/common/endpoint.h"
+#include "support/python_server.h"
 
 namespace fluxwatch::testing {
 
@@ -19,24 +18,17 @@ class HostileDnsServer {
  public:
   /// @throw std::runtime_error if the server is not listening within `deadline`.
   explicit HostileDnsServer(std::chrono::milliseconds deadline = std::chrono::seconds(30));
-  ~HostileDnsServer();
-  HostileDnsServer(const HostileDnsServer&) = delete;
-  HostileDnsServer& operator=(const HostileDnsServer&) = delete;
 
   /// 127.0.0.1:port (UDP and TCP).
-  [[nodiscard]] Endpoint endpoint() const { return Endpoint{"127.0.0.1", port_}; }
-  [[nodiscard]] std::uint16_t port() const noexcept { return port_; }
+  [[nodiscard]] Endpoint endpoint() const { return Endpoint{"127.0.0.1", port()}; }
+  [[nodiscard]] std::uint16_t port() const noexcept { return server_.port(); }
   /// The query name that selects `behaviour` (see hostile_dns.py): "<behaviour>.hostile.test".
   [[nodiscard]] static std::string name(const std::string& behaviour) {
     return behaviour + ".hostile.test";
   }
 
  private:
-  void stop() noexcept;
-
-  pid_t pid_ = -1;
-  int stdin_fd_ = -1;
-  std::uint16_t port_ = 0;
+  PythonServer server_;
 };
 
 }  // namespace fluxwatch::testing

@@ -19,11 +19,14 @@
 #include <string>
 #include <vector>
 
+#include "crawl_support.h"
 #include "fluxwatch/common/error.h"
 #include "support/test_env.h"
 
 namespace fluxwatch::crawler {
 namespace {
+
+using testing::crawl;
 
 using std::chrono::milliseconds;
 using ::testing::Each;
@@ -35,18 +38,6 @@ constexpr std::uint16_t kCname = 5;
 constexpr std::uint16_t kSoa = 6;
 constexpr std::uint16_t kAaaa = 28;
 
-/// c-ares is initialised once for the whole test binary, as main() does in the app.
-class AresEnvironment : public ::testing::Environment {
- public:
-  void SetUp() override { library_.emplace(); }
-  void TearDown() override { library_.reset(); }
-
- private:
-  std::optional<AresLibrary> library_;
-};
-[[maybe_unused]] auto* const g_ares_environment =
-    ::testing::AddGlobalTestEnvironment(new AresEnvironment);  // gtest takes ownership
-
 CrawlerOptions lab_options() {
   CrawlerOptions options;
   options.servers = {testing::lab_server()};
@@ -54,18 +45,6 @@ CrawlerOptions lab_options() {
   options.timeout = milliseconds(2000);
   options.tries = 2;
   return options;
-}
-
-struct Run {
-  CrawlStats stats;
-  std::vector<ProbeResult> results;
-};
-
-Run crawl(Crawler& crawler, const std::vector<Query>& queries) {
-  Run run;
-  run.stats =
-      crawler.run(queries, [&](ProbeResult&& result) { run.results.push_back(std::move(result)); });
-  return run;
 }
 
 ProbeResult resolve_one(const std::string& name, RrType type = RrType::A,

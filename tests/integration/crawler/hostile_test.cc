@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "crawl_support.h"
 #include "fluxwatch/crawler/crawler.h"
 #include "hostile_cases.h"
 #include "support/hostile_dns.h"
@@ -23,20 +24,12 @@
 namespace fluxwatch::crawler {
 namespace {
 
+using testing::crawl;
+using testing::CrawlRun;
+
 using std::chrono::milliseconds;
 using ::testing::HasSubstr;
 using testing::HostileDnsServer;
-
-class AresEnvironment : public ::testing::Environment {
- public:
-  void SetUp() override { library_.emplace(); }
-  void TearDown() override { library_.reset(); }
-
- private:
-  std::optional<AresLibrary> library_;
-};
-[[maybe_unused]] auto* const g_ares_environment =
-    ::testing::AddGlobalTestEnvironment(new AresEnvironment);  // gtest takes ownership
 
 CrawlerOptions options_for(const std::vector<Endpoint>& servers) {
   CrawlerOptions options;
@@ -45,18 +38,6 @@ CrawlerOptions options_for(const std::vector<Endpoint>& servers) {
   options.timeout = kTimeout;
   options.tries = kTries;
   return options;
-}
-
-struct CrawlRun {
-  CrawlStats stats;
-  std::vector<ProbeResult> results;
-};
-
-CrawlRun crawl(Crawler& crawler, const std::vector<Query>& queries) {
-  CrawlRun run;
-  run.stats =
-      crawler.run(queries, [&](ProbeResult&& result) { run.results.push_back(std::move(result)); });
-  return run;
 }
 
 std::vector<const ResourceRecord*> a_answers(const ProbeResult& result) {

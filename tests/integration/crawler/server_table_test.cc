@@ -11,22 +11,12 @@
 #include <string>
 #include <vector>
 
+#include "crawl_support.h"
 #include "fluxwatch/crawler/crawler.h"
 #include "support/test_env.h"
 
 namespace fluxwatch::crawler {
 namespace {
-
-class AresEnvironment : public ::testing::Environment {
- public:
-  void SetUp() override { library_.emplace(); }
-  void TearDown() override { library_.reset(); }
-
- private:
-  std::optional<AresLibrary> library_;
-};
-[[maybe_unused]] auto* const g_ares_environment =
-    ::testing::AddGlobalTestEnvironment(new AresEnvironment);  // gtest takes ownership
 
 CrawlerOptions options_for(std::vector<Endpoint> servers) {
   CrawlerOptions options;

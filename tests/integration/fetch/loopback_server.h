@@ -3,12 +3,12 @@
 /// addresses and stops it again. The server prints its port once it listens, so the
 /// constructor returns only when it is ready (no sleeping).
 
-#include <sys/types.h>
-
 #include <cstdint>
 #include <filesystem>
 #include <string>
 #include <vector>
+
+#include "support/python_server.h"
 
 namespace fluxwatch::testing {
 
@@ -20,20 +20,15 @@ class LoopbackHttpServer {
   explicit LoopbackHttpServer(const std::filesystem::path& root,
                               std::vector<std::string> addresses = {"127.0.0.1"},
                               const std::string& tls_cert = "");
-  ~LoopbackHttpServer();
-  LoopbackHttpServer(const LoopbackHttpServer&) = delete;
-  LoopbackHttpServer& operator=(const LoopbackHttpServer&) = delete;
 
-  [[nodiscard]] std::uint16_t port() const noexcept { return port_; }
+  [[nodiscard]] std::uint16_t port() const noexcept { return server_.port(); }
   /// "http://127.0.0.1:PORT" + path (first address).
   [[nodiscard]] std::string url(const std::string& path) const;
 
  private:
-  pid_t pid_ = -1;
-  int stdin_fd_ = -1;
-  std::uint16_t port_ = 0;
   std::string scheme_;
   std::string address_;
+  PythonServer server_;
 };
 
 /// A fresh temporary directory, removed with its content by the destructor.
