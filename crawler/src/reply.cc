@@ -393,8 +393,10 @@ std::string decode_message(std::span<const std::uint8_t> wire, bool use_ldns_onl
           return fmt::format("{} section, record {} of {}: {}", kNames[section], i + 1, count,
                              ldns_get_errorstr_by_id(status));
         }
-        record.owner = dname_text(ldns_rr_owner(parsed.get()));
-        record.ttl = ldns_rr_ttl(parsed.get());
+        if (use_ldns_only) {  // the reference takes owner and TTL from ldns as well
+          record.owner = dname_text(ldns_rr_owner(parsed.get()));
+          record.ttl = ldns_rr_ttl(parsed.get());
+        }
         record.data = rdata_text(parsed.get());
       }
       out.records.push_back(std::move(record));
