@@ -45,8 +45,7 @@ int run_serve(const config::Config& config, const std::string& listen_flag) {
   const auto listen = web::parse_listen(listen_text);
   if (!listen) {
     throw ConfigError(fmt::format(
-        "serve.listen '{}': expected HOST:PORT such as 127.0.0.1:8080 or [::1]:8080",
-        listen_text));
+        "serve.listen '{}': expected HOST:PORT such as 127.0.0.1:8080 or [::1]:8080", listen_text));
   }
   web::ServeOptions options;
   options.listen = *listen;
@@ -57,8 +56,9 @@ int run_serve(const config::Config& config, const std::string& listen_flag) {
     // Fail now, with the reason, rather than on the first page.
     web::ReadStore probe(options.dsn);
     if (!probe.reader_role()) {
-      spdlog::info("serve: the database login is not a member of fluxwatch_reader; pages are "
-                   "read in read-only transactions");
+      spdlog::info(
+          "serve: the database login is not a member of fluxwatch_reader; pages are "
+          "read in read-only transactions");
     }
   }
 
@@ -75,8 +75,8 @@ int run_serve(const config::Config& config, const std::string& listen_flag) {
     sigwait(&signals, &signal);
     server.stop();
   });
-  const auto host = listen->host.find(':') == std::string::npos ? listen->host
-                                                                 : "[" + listen->host + "]";
+  const auto host =
+      listen->host.find(':') == std::string::npos ? listen->host : "[" + listen->host + "]";
   fmt::print("fluxwatch serve: http://{}:{}/\n", host, server.port());
   std::fflush(stdout);
   spdlog::info("serving the web view on http://{}:{}/ (Ctrl-C stops)", host, server.port());
@@ -145,8 +145,8 @@ int run_plot(const config::Config& config, const PlotFlags& flags) {
     }
   }
   if (extension == ".png") {
-    const int status = run_program({"rsvg-convert", "--format", "png", "--output", out.string(),
-                                    svg_path.string()});
+    const int status = run_program(
+        {"rsvg-convert", "--format", "png", "--output", out.string(), svg_path.string()});
     std::filesystem::remove(svg_path);
     if (status != 0) {
       throw Error(status < 0 ? "PNG needs rsvg-convert: install Debian's librsvg2-bin, or "

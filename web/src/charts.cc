@@ -74,9 +74,8 @@ std::vector<CountryCount> count_countries(const std::vector<Sighting>& sightings
   for (const auto& [country, addresses] : per_country) {
     counts.push_back({country, addresses.size()});
   }
-  std::ranges::stable_sort(counts, [](const auto& a, const auto& b) {
-    return a.addresses > b.addresses;
-  });
+  std::ranges::stable_sort(counts,
+                           [](const auto& a, const auto& b) { return a.addresses > b.addresses; });
   return counts;
 }
 
@@ -108,10 +107,10 @@ std::vector<SoaSerial> soa_changes(const std::vector<SoaSerial>& history) {
 
 std::string country_colour(const std::string& country) {
   // A fixed palette indexed by a hash of the code: readable colours, stable across runs.
-  static constexpr const char* kPalette[] = {
-      "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
-      "#bcbd22", "#17becf", "#393b79", "#637939", "#8c6d31", "#843c39", "#7b4173", "#3182bd",
-      "#e6550d", "#31a354", "#756bb1", "#636363"};
+  static constexpr const char* kPalette[] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
+                                             "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf",
+                                             "#393b79", "#637939", "#8c6d31", "#843c39", "#7b4173",
+                                             "#3182bd", "#e6550d", "#31a354", "#756bb1", "#636363"};
   if (country.empty() || country == "??") {
     return "#999999";
   }

@@ -70,29 +70,26 @@ nlohmann::json chart_specs(const DomainHistory& h) {
     countries.push_back({count.country, count.addresses});
     colours.push_back(country_colour(count.country));
   }
-  return {{"charts",
-           {{{"id", "timeline"},
-             {"kind", "timeline"},
-             {"rows", rows},
-             {"series", timeline_series}},
-            {{"id", "growth"},
-             {"kind", "lookups"},
-             {"y", "distinct"},
-             {"series",
-              {series("addresses", "#1f77b4", addresses), series("ASNs", "#d62728", asns)}}},
-            {{"id", "ttl"},
-             {"kind", "time"},
-             {"y", "smallest TTL (s)"},
-             {"series", {series("TTL", "#2ca02c", ttls)}}},
-            {{"id", "scores"},
-             {"kind", "time"},
-             {"y", "Holz flux-score"},
-             {"series", {series("flux-score", "#9467bd", scores)}}},
-            {{"id", "countries"},
-             {"kind", "bar"},
-             {"y", "distinct addresses"},
-             {"colours", colours},
-             {"bars", countries}}}}};
+  return {
+      {"charts",
+       {{{"id", "timeline"}, {"kind", "timeline"}, {"rows", rows}, {"series", timeline_series}},
+        {{"id", "growth"},
+         {"kind", "lookups"},
+         {"y", "distinct"},
+         {"series", {series("addresses", "#1f77b4", addresses), series("ASNs", "#d62728", asns)}}},
+        {{"id", "ttl"},
+         {"kind", "time"},
+         {"y", "smallest TTL (s)"},
+         {"series", {series("TTL", "#2ca02c", ttls)}}},
+        {{"id", "scores"},
+         {"kind", "time"},
+         {"y", "Holz flux-score"},
+         {"series", {series("flux-score", "#9467bd", scores)}}},
+        {{"id", "countries"},
+         {"kind", "bar"},
+         {"y", "distinct addresses"},
+         {"colours", colours},
+         {"bars", countries}}}}};
 }
 
 std::string window_selector(const DomainHistory& h, const Params& params) {
@@ -100,8 +97,8 @@ std::string window_selector(const DomainHistory& h, const Params& params) {
   std::string out = "<nav class=\"window\">window: ";
   for (const char* preset : {"1h", "24h", "7d", "30d"}) {
     const bool current = param(params, "since") == preset && param(params, "until").empty();
-    out += fmt::format("<a{} href=\"{}?since={}\">last {}</a> ", current ? " class=\"current\"" : "",
-                       html_attr(base), preset, preset);
+    out += fmt::format("<a{} href=\"{}?since={}\">last {}</a> ",
+                       current ? " class=\"current\"" : "", html_attr(base), preset, preset);
   }
   out += "<a href=\"" + html_attr(base) + "\">all</a>";
   out += "<form method=\"get\" action=\"" + html_attr(base) + "\">";
@@ -119,20 +116,21 @@ std::string verdict_section(const DomainHistory& h) {
            "</section>";
   }
   const auto& v = *h.verdict;
-  std::string out = "<section class=\"verdict\"><h2>Verdict " + html::label_badge(v.label) +
-                    "</h2>";
-  out += "<p>" +
-         html_text(fmt::format("Holz flux-score {:.2f}; scored {} over [{}, {}).", v.holz_score,
-                               iso_time(v.computed_at),
-                               v.window_start ? iso_time(*v.window_start) : "first probe",
-                               iso_time(v.window_end))) +
-         "</p><ul class=\"reasons\">";
+  std::string out =
+      "<section class=\"verdict\"><h2>Verdict " + html::label_badge(v.label) + "</h2>";
+  out +=
+      "<p>" +
+      html_text(fmt::format(
+          "Holz flux-score {:.2f}; scored {} over [{}, {}).", v.holz_score, iso_time(v.computed_at),
+          v.window_start ? iso_time(*v.window_start) : "first probe", iso_time(v.window_end))) +
+      "</p><ul class=\"reasons\">";
   for (const auto& reason : v.reasons) {
     out += "<li>" + html_text(reason) + "</li>";
   }
-  out += "</ul><table class=\"facts\"><tr><th>IPv4 addresses</th><th>IPv6 addresses</th>"
-         "<th>ASNs</th><th>countries</th><th>NS names</th><th>min TTL</th>"
-         "<th>set change ratio</th></tr><tr>";
+  out +=
+      "</ul><table class=\"facts\"><tr><th>IPv4 addresses</th><th>IPv6 addresses</th>"
+      "<th>ASNs</th><th>countries</th><th>NS names</th><th>min TTL</th>"
+      "<th>set change ratio</th></tr><tr>";
   out += html::number_cell(std::optional(v.ipv4_addresses)) +
          html::number_cell(std::optional(v.ipv6_addresses)) +
          html::number_cell(std::optional(v.asns)) + html::number_cell(std::optional(v.countries)) +
@@ -163,9 +161,9 @@ std::string addresses_table(const DomainHistory& h) {
       "<th>last</th></tr>",
       seen.size());
   for (const auto& [address, entry] : seen) {
-    out += "<tr><td>" + html::address_link(address) + "</td>" + html::number_cell(entry.first->asn) +
-           html::cell(entry.first->as_org) + "<td class=\"country\">" +
-           html_text(entry.first->country) + "</td><td class=\"num\">" +
+    out += "<tr><td>" + html::address_link(address) + "</td>" +
+           html::number_cell(entry.first->asn) + html::cell(entry.first->as_org) +
+           "<td class=\"country\">" + html_text(entry.first->country) + "</td><td class=\"num\">" +
            std::to_string(entry.times) + "</td>" + html::time_cell(entry.first->sent_at) +
            html::time_cell(entry.last) + "</tr>";
   }
@@ -193,8 +191,9 @@ std::string ns_soa_section(const DomainHistory& h) {
   out += "</section><section><h2>SOA serial changes</h2>";
   const auto soa = soa_changes(h.soa_serials);
   if (soa.empty()) {
-    out += "<p>No SOA answer of the domain's own name servers in this window (authoritative "
-           "campaigns record them).</p>";
+    out +=
+        "<p>No SOA answer of the domain's own name servers in this window (authoritative "
+        "campaigns record them).</p>";
   } else {
     out += "<table><tr><th>time</th><th>zone</th><th>server</th><th>serial</th></tr>";
     for (const auto& s : soa) {
@@ -215,8 +214,8 @@ std::string other_records_section(const DomainHistory& h) {
       "<th>owner</th><th>target / data</th><th>seen</th><th>first</th><th>last</th></tr>";
   for (const auto& r : h.other_records) {
     out += "<tr>" + html::cell(r.rtype) + html::cell(r.owner) + "<td class=\"target\">" +
-           html_text(r.target) + "</td><td class=\"num\">" + std::to_string(r.times_seen) + "</td>" +
-           html::time_cell(r.first_seen) + html::time_cell(r.last_seen) + "</tr>";
+           html_text(r.target) + "</td><td class=\"num\">" + std::to_string(r.times_seen) +
+           "</td>" + html::time_cell(r.first_seen) + html::time_cell(r.last_seen) + "</tr>";
   }
   return out + "</table></section>";
 }
@@ -233,9 +232,10 @@ std::optional<TimeWindow> time_window_from(const Params& params, TimePoint now,
     }
     const auto when = scoring::parse_time_arg(text, now);
     if (!when) {
-      error = fmt::format("{} '{}' is not a time: use 2026-11-22T18:00:00Z, 2026-11-22 or a "
-                          "duration back from now such as 24h or 7d",
-                          name, text);
+      error = fmt::format(
+          "{} '{}' is not a time: use 2026-11-22T18:00:00Z, 2026-11-22 or a "
+          "duration back from now such as 24h or 7d",
+          name, text);
       return std::nullopt;
     }
     (std::string_view(name) == "since" ? window.since : window.until) = *when;
@@ -258,13 +258,14 @@ std::string render_domain(const DomainHistory& h, const Params& params) {
   body += window_selector(h, params);
   body += verdict_section(h);
   const auto lookups = make_growth(h.sightings).size();
-  body += fmt::format("<p>{} lookup{} with {} address record{} in this window.</p>", lookups,
-                      lookups == 1 ? "" : "s", h.sightings.size(),
-                      h.sightings.size() == 1 ? "" : "s");
+  body +=
+      fmt::format("<p>{} lookup{} with {} address record{} in this window.</p>", lookups,
+                  lookups == 1 ? "" : "s", h.sightings.size(), h.sightings.size() == 1 ? "" : "s");
   if (h.sightings_truncated) {
-    body += fmt::format("<p class=\"warning\">Only the first {} address records of this window "
-                        "are shown: choose a shorter window.</p>",
-                        h.sightings.size());
+    body += fmt::format(
+        "<p class=\"warning\">Only the first {} address records of this window "
+        "are shown: choose a shorter window.</p>",
+        h.sightings.size());
   }
   body += "<div class=\"charts\">";
   body += html::chart_figure("timeline",
@@ -278,8 +279,9 @@ std::string render_domain(const DomainHistory& h, const Params& params) {
   body += addresses_table(h);
   body += ns_soa_section(h);
   body += other_records_section(h);
-  body += "<section><h2>Score history</h2><table><tr><th>run</th><th>computed</th><th>label</th>"
-          "<th>Holz score</th><th>IPv4 addresses</th><th>IPv4 ASNs</th></tr>";
+  body +=
+      "<section><h2>Score history</h2><table><tr><th>run</th><th>computed</th><th>label</th>"
+      "<th>Holz score</th><th>IPv4 addresses</th><th>IPv4 ASNs</th></tr>";
   for (const auto& s : h.scores) {
     body += "<tr><td class=\"num\">" + std::to_string(s.score_run_id) + "</td>" +
             html::time_cell(s.computed_at) + "<td>" + html::label_badge(s.label) + "</td>" +

@@ -62,8 +62,7 @@ std::string url_component(std::string_view text) {
   for (char c : text) {
     const auto u = static_cast<unsigned char>(c);
     const bool unreserved = (u >= 'A' && u <= 'Z') || (u >= 'a' && u <= 'z') ||
-                            (u >= '0' && u <= '9') || u == '-' || u == '.' || u == '_' ||
-                            u == '~';
+                            (u >= '0' && u <= '9') || u == '-' || u == '.' || u == '_' || u == '~';
     if (unreserved) {
       out += c;
     } else {

@@ -26,8 +26,7 @@ inline std::string cell(std::string_view text) { return "<td>" + html_text(text)
 template <typename T>
 std::string number_cell(const std::optional<T>& value, const char* spec = "{}") {
   return "<td class=\"num\">" +
-         (value ? html_text(fmt::format(fmt::runtime(spec), *value)) : std::string("-")) +
-         "</td>";
+         (value ? html_text(fmt::format(fmt::runtime(spec), *value)) : std::string("-")) + "</td>";
 }
 inline std::string time_cell(TimePoint when) { return cell(iso_time(when)); }
 /// A label as a coloured badge (class from a fixed list).

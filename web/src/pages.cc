@@ -1,12 +1,13 @@
 // The overview, domains table, address page and error page; the frame they share (html.h).
 // The domain page is in domain_page.cc.
+#include "fluxwatch/web/pages.h"
+
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <charconv>
 #include <nlohmann/json.hpp>
 
-#include "fluxwatch/web/pages.h"
 #include "html.h"
 
 namespace fluxwatch::web {
@@ -48,8 +49,8 @@ std::string label_badge(std::string_view label) {
   if (label.empty()) {
     return "<span class=\"badge\">not scored</span>";
   }
-  return "<span class=\"badge " + std::string(known ? label : "other") + "\">" +
-         html_text(label) + "</span>";
+  return "<span class=\"badge " + std::string(known ? label : "other") + "\">" + html_text(label) +
+         "</span>";
 }
 
 std::string chart_figure(std::string_view id, std::string_view caption) {
@@ -209,8 +210,9 @@ std::string render_overview(const Overview& overview) {
   if (overview.campaigns.empty()) {
     body += "<p>No campaign in the configuration (<code>fluxwatch probe</code> rounds only).</p>";
   } else {
-    body += "<table><tr><th>campaign</th><th>tags</th><th>sources</th><th>interval</th>"
-            "<th>domains</th></tr>";
+    body +=
+        "<table><tr><th>campaign</th><th>tags</th><th>sources</th><th>interval</th>"
+        "<th>domains</th></tr>";
     for (const auto& c : overview.campaigns) {
       body += "<tr><td><a href=\"/domains?campaign=" + html_attr(url_component(c.name)) + "\">" +
               html_text(c.name) + "</a></td><td>" + escaped_join(c.tags) + "</td><td>" +
@@ -251,8 +253,9 @@ std::string render_overview(const Overview& overview) {
   body += "<section><h2>Probing</h2><div class=\"charts\">";
   body += html::chart_figure("run-rate", "Probing rate of each finished run");
   body += html::chart_figure("run-outcomes", "Answered and failed probes per run");
-  body += "</div><table><tr><th>run</th><th>kind</th><th>started</th><th>finished</th>"
-          "<th>probes</th><th>records</th><th>errors</th></tr>";
+  body +=
+      "</div><table><tr><th>run</th><th>kind</th><th>started</th><th>finished</th>"
+      "<th>probes</th><th>records</th><th>errors</th></tr>";
   for (const auto& run : overview.runs) {
     body += "<tr><td class=\"num\">" + std::to_string(run.run_id) + "</td>" + html::cell(run.kind) +
             html::time_cell(run.started_at) +
@@ -275,8 +278,8 @@ std::string render_domains(const DomainPage& page, const DomainQuery& query,
                         html_attr(value));
   };
   body += "<label>label <select name=\"label\"><option value=\"\">any</option>";
-  for (const char* label : {"fast_flux", "double_flux", "cdn_like", "round_robin", "stable",
-                            "insufficient_data"}) {
+  for (const char* label :
+       {"fast_flux", "double_flux", "cdn_like", "round_robin", "stable", "insufficient_data"}) {
     body += fmt::format("<option{}>{}</option>", query.label == label ? " selected" : "", label);
   }
   body += "</select></label> ";
@@ -292,7 +295,8 @@ std::string render_domains(const DomainPage& page, const DomainQuery& query,
   body += "</select></label> <button type=\"submit\">filter</button></form>";
 
   const auto selection = domain_query_string(query, false);
-  body += fmt::format("<p>{} domain{} selected. Download: ", page.total, page.total == 1 ? "" : "s");
+  body +=
+      fmt::format("<p>{} domain{} selected. Download: ", page.total, page.total == 1 ? "" : "s");
   body += "<a href=\"/domains.csv" + html_attr(selection) + "\">CSV</a> <a href=\"/domains.json" +
           html_attr(selection) + "\">JSON</a></p>";
 
@@ -312,8 +316,8 @@ std::string render_domains(const DomainPage& page, const DomainQuery& query,
   }
   body += "</tr>";
   for (const auto& row : page.rows) {
-    body += "<tr><td>" + html::domain_link(row.domain) + "</td>" + html::cell(row.source) +
-            "<td>" + escaped_join(row.tags) + "</td><td>" + html::label_badge(row.label) + "</td>" +
+    body += "<tr><td>" + html::domain_link(row.domain) + "</td>" + html::cell(row.source) + "<td>" +
+            escaped_join(row.tags) + "</td><td>" + html::label_badge(row.label) + "</td>" +
             html::number_cell(row.holz_score, "{:.2f}") + html::number_cell(row.ipv4_addresses) +
             html::number_cell(row.asns) + html::number_cell(row.countries) +
             html::number_cell(row.min_ttl) +
@@ -334,8 +338,8 @@ std::string render_domains(const DomainPage& page, const DomainQuery& query,
   if (query.offset + query.limit < page.total) {
     DomainQuery next = query;
     next.offset = query.offset + query.limit;
-    body += " <a rel=\"next\" href=\"/domains" + html_attr(domain_query_string(next)) +
-            "\">next</a>";
+    body +=
+        " <a rel=\"next\" href=\"/domains" + html_attr(domain_query_string(next)) + "\">next</a>";
   }
   body += "</nav>";
   return html::page("domains", body, false);
@@ -354,12 +358,13 @@ std::string render_address(const AddressHistory& h) {
     body += "<p>No GeoIP/ASN data is stored for this address.</p>";
   }
   body += fmt::format("<h2>Domains that used it ({})</h2>", h.domains.size());
-  body += "<table><tr><th>domain</th><th>first seen</th><th>last seen</th><th>lookups</th>"
-          "<th>min TTL</th></tr>";
+  body +=
+      "<table><tr><th>domain</th><th>first seen</th><th>last seen</th><th>lookups</th>"
+      "<th>min TTL</th></tr>";
   for (const auto& use : h.domains) {
     body += "<tr><td>" + html::domain_link(use.domain) + "</td>" + html::time_cell(use.first_seen) +
-            html::time_cell(use.last_seen) + "<td class=\"num\">" +
-            std::to_string(use.times_seen) + "</td>" + html::number_cell(use.min_ttl) + "</tr>";
+            html::time_cell(use.last_seen) + "<td class=\"num\">" + std::to_string(use.times_seen) +
+            "</td>" + html::number_cell(use.min_ttl) + "</tr>";
   }
   body += "</table>";
   return html::page(h.address, body, false);
@@ -380,9 +385,8 @@ std::string domains_csv(const DomainPage& page) {
     out += csv_field(row.domain) + "," + csv_field(row.source) + "," +
            csv_field(join(row.tags, ";")) + "," + csv_field(row.label) + "," +
            (row.holz_score ? fmt::format("{:.4f}", *row.holz_score) : "") + "," +
-           number(row.ipv4_addresses) + "," + number(row.asns) + "," + number(row.countries) +
-           "," + number(row.min_ttl) + "," + (row.scored_at ? iso_time(*row.scored_at) : "") +
-           "\n";
+           number(row.ipv4_addresses) + "," + number(row.asns) + "," + number(row.countries) + "," +
+           number(row.min_ttl) + "," + (row.scored_at ? iso_time(*row.scored_at) : "") + "\n";
   }
   return out;
 }
@@ -400,8 +404,8 @@ std::string domains_json(const DomainPage& page) {
                     {"asns", value(row.asns)},
                     {"countries", value(row.countries)},
                     {"min_ttl", value(row.min_ttl)},
-                    {"scored_at", row.scored_at ? nlohmann::json(iso_time(*row.scored_at))
-                                                : nlohmann::json()}});
+                    {"scored_at",
+                     row.scored_at ? nlohmann::json(iso_time(*row.scored_at)) : nlohmann::json()}});
   }
   return nlohmann::json{{"total", page.total}, {"domains", rows}}.dump(
              -1, ' ', false, nlohmann::json::error_handler_t::replace) +

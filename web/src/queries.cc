@@ -43,7 +43,9 @@ std::optional<T> opt(const pqxx::field& field) {
   return field.as<T>();
 }
 
-std::string text(const pqxx::field& field) { return field.is_null() ? "" : field.as<std::string>(); }
+std::string text(const pqxx::field& field) {
+  return field.is_null() ? "" : field.as<std::string>();
+}
 
 std::vector<std::string> json_strings(const pqxx::field& field) {
   std::vector<std::string> out;
@@ -150,19 +152,18 @@ Overview ReadStore::overview(std::vector<CampaignRow> campaigns) {
     view.labels.emplace_back(row[0].as<std::string>(), row[1].as<std::int64_t>());
   }
   for (auto& campaign : campaigns) {
-    campaign.domains =
-        tx.exec_params1(
-              "SELECT count(*) FROM watchlist WHERE tags && ARRAY(SELECT "
-              "jsonb_array_elements_text($1::jsonb)) OR source = ANY(ARRAY(SELECT "
-              "jsonb_array_elements_text($2::jsonb)))",
-              json_array(campaign.tags), json_array(campaign.sources))[0]
-            .as<std::int64_t>();
+    campaign.domains = tx.exec_params1(
+                             "SELECT count(*) FROM watchlist WHERE tags && ARRAY(SELECT "
+                             "jsonb_array_elements_text($1::jsonb)) OR source = ANY(ARRAY(SELECT "
+                             "jsonb_array_elements_text($2::jsonb)))",
+                             json_array(campaign.tags), json_array(campaign.sources))[0]
+                           .as<std::int64_t>();
   }
   view.campaigns = std::move(campaigns);
-  for (const auto& row : tx.exec(fmt::format(
-           "SELECT run_id, kind, {}, {}, probes, records, errors FROM probe_runs "
-           "ORDER BY run_id DESC LIMIT 100",
-           us("started_at"), us("finished_at")))) {
+  for (const auto& row :
+       tx.exec(fmt::format("SELECT run_id, kind, {}, {}, probes, records, errors FROM probe_runs "
+                           "ORDER BY run_id DESC LIMIT 100",
+                           us("started_at"), us("finished_at")))) {
     RunRow run;
     run.run_id = row[0].as<std::int64_t>();
     run.kind = row[1].as<std::string>();
@@ -180,8 +181,8 @@ Overview ReadStore::overview(std::vector<CampaignRow> campaigns) {
            "WHERE label IN ('fast_flux', 'double_flux') GROUP BY domain "
            "ORDER BY min(computed_at) DESC, domain LIMIT 20",
            us("min(computed_at)")))) {
-    view.detections.push_back({row[0].as<std::string>(), row[1].as<std::string>(),
-                               from_us(row[2].as<std::int64_t>())});
+    view.detections.push_back(
+        {row[0].as<std::string>(), row[1].as<std::string>(), from_us(row[2].as<std::int64_t>())});
   }
   return view;
 }
@@ -198,9 +199,9 @@ DomainPage ReadStore::domains(const DomainQuery& query) {
   const auto sources =
       json_array(by_campaign ? query.campaign->second : std::vector<std::string>{});
   DomainPage page;
-  for (const auto& row : tx.exec_params(
-           sql, query.label, query.tag, query.source, query.name, by_campaign ? "1" : "", tags,
-           sources, query.limit, query.offset)) {
+  for (const auto& row :
+       tx.exec_params(sql, query.label, query.tag, query.source, query.name, by_campaign ? "1" : "",
+                      tags, sources, query.limit, query.offset)) {
     DomainRow out;
     out.domain = row[0].as<std::string>();
     out.source = text(row[1]);
@@ -219,10 +220,10 @@ DomainPage ReadStore::domains(const DomainQuery& query) {
   }
   if (page.rows.empty() && query.offset > 0) {
     // Past the last page: the count still tells the pager where the selection ends.
-    page.total = tx.exec_params1(fmt::format("SELECT count(*) {}", kDomainSelection),
-                                 query.label, query.tag, query.source, query.name,
-                                 by_campaign ? "1" : "", tags, sources)[0]
-                     .as<std::int64_t>();
+    page.total =
+        tx.exec_params1(fmt::format("SELECT count(*) {}", kDomainSelection), query.label, query.tag,
+                        query.source, query.name, by_campaign ? "1" : "", tags, sources)[0]
+            .as<std::int64_t>();
   }
   return page;
 }

@@ -147,34 +147,33 @@ struct WebServer::Impl {
 };
 
 void WebServer::Impl::routes() {
-  server.set_pre_routing_handler([this](const httplib::Request& request,
-                                        httplib::Response& response) {
-    if (authorised(request.get_header_value("Authorization"), options.token)) {
-      return httplib::Server::HandlerResponse::Unhandled;
-    }
-    response.set_header("WWW-Authenticate", "Basic realm=\"fluxwatch\", charset=\"UTF-8\"");
-    html(response, 401, render_error(401, "This fluxwatch needs its serve.token."));
-    return httplib::Server::HandlerResponse::Handled;
-  });
+  server.set_pre_routing_handler(
+      [this](const httplib::Request& request, httplib::Response& response) {
+        if (authorised(request.get_header_value("Authorization"), options.token)) {
+          return httplib::Server::HandlerResponse::Unhandled;
+        }
+        response.set_header("WWW-Authenticate", "Basic realm=\"fluxwatch\", charset=\"UTF-8\"");
+        html(response, 401, render_error(401, "This fluxwatch needs its serve.token."));
+        return httplib::Server::HandlerResponse::Handled;
+      });
   server.set_post_routing_handler([](const httplib::Request&, httplib::Response& response) {
     response.set_header("Content-Security-Policy", kContentSecurityPolicy);
     response.set_header("X-Content-Type-Options", "nosniff");
     response.set_header("Referrer-Policy", "no-referrer");
     response.set_header("X-Frame-Options", "DENY");
   });
-  server.set_exception_handler(
-      [](const httplib::Request& request, httplib::Response& response, std::exception_ptr error) {
-        std::string what = "unknown error";
-        try {
-          std::rethrow_exception(error);
-        } catch (const std::exception& e) {
-          what = e.what();
-        } catch (...) {
-        }
-        spdlog::warn("serve: {} {}: {}", request.method, request.path, what);
-        html(response, 500,
-             render_error(500, "The database could not answer; see fluxwatch's log."));
-      });
+  server.set_exception_handler([](const httplib::Request& request, httplib::Response& response,
+                                  std::exception_ptr error) {
+    std::string what = "unknown error";
+    try {
+      std::rethrow_exception(error);
+    } catch (const std::exception& e) {
+      what = e.what();
+    } catch (...) {
+    }
+    spdlog::warn("serve: {} {}: {}", request.method, request.path, what);
+    html(response, 500, render_error(500, "The database could not answer; see fluxwatch's log."));
+  });
   server.set_error_handler([](const httplib::Request&, httplib::Response& response) {
     if (response.body.empty()) {
       html(response, response.status, render_error(response.status, "No such page."));
@@ -205,54 +204,53 @@ void WebServer::Impl::routes() {
       return render_domains(store.domains(query), query, options.campaigns);
     });
   });
-  server.Get(R"(/domains\.(csv|json))",
-             [this](const httplib::Request& request, httplib::Response& response) {
-               auto query = domain_query_from(params_of(request), options.campaigns);
-               // The whole selection, not one page of it.
-               const bool paged = request.has_param("limit") || request.has_param("offset");
-               if (!paged) {
-                 query.offset = 0;
-                 query.limit = std::numeric_limits<std::int32_t>::max();
-               }
-               ReadStore store(options.dsn);
-               const auto rows = store.domains(query);
-               if (request.matches[1] == "csv") {
-                 response.set_header("Content-Disposition",
-                                     "attachment; filename=\"fluxwatch-domains.csv\"");
-                 response.set_content(domains_csv(rows), "text/csv; charset=utf-8");
-               } else {
-                 response.set_content(domains_json(rows), "application/json");
-               }
-             });
-  server.Get(R"(/domain/([^/]+))", [this](const httplib::Request& request,
-                                           httplib::Response& response) {
-    const auto params = params_of(request);
-    std::string error;
-    const auto window = time_window_from(params, std::chrono::system_clock::now(), error);
-    if (!window) {
-      html(response, 400, render_error(400, error));
-      return;
+  server.Get(R"(/domains\.(csv|json))", [this](const httplib::Request& request,
+                                               httplib::Response& response) {
+    auto query = domain_query_from(params_of(request), options.campaigns);
+    // The whole selection, not one page of it.
+    const bool paged = request.has_param("limit") || request.has_param("offset");
+    if (!paged) {
+      query.offset = 0;
+      query.limit = std::numeric_limits<std::int32_t>::max();
     }
     ReadStore store(options.dsn);
-    const auto history = store.domain(request.matches[1], *window);
-    if (!history) {
-      html(response, 404,
-           render_error(404, std::string(request.matches[1]) + " is not on the watchlist."));
-      return;
+    const auto rows = store.domains(query);
+    if (request.matches[1] == "csv") {
+      response.set_header("Content-Disposition", "attachment; filename=\"fluxwatch-domains.csv\"");
+      response.set_content(domains_csv(rows), "text/csv; charset=utf-8");
+    } else {
+      response.set_content(domains_json(rows), "application/json");
     }
-    html(response, 200, render_domain(*history, params));
   });
-  server.Get(R"(/address/([^/]+))", [this](const httplib::Request& request,
-                                             httplib::Response& response) {
-    ReadStore store(options.dsn);
-    const auto history = store.address(request.matches[1]);
-    if (!history) {
-      html(response, 404,
-           render_error(404, std::string(request.matches[1]) + " is not an IP address."));
-      return;
-    }
-    html(response, 200, render_address(*history));
-  });
+  server.Get(
+      R"(/domain/([^/]+))", [this](const httplib::Request& request, httplib::Response& response) {
+        const auto params = params_of(request);
+        std::string error;
+        const auto window = time_window_from(params, std::chrono::system_clock::now(), error);
+        if (!window) {
+          html(response, 400, render_error(400, error));
+          return;
+        }
+        ReadStore store(options.dsn);
+        const auto history = store.domain(request.matches[1], *window);
+        if (!history) {
+          html(response, 404,
+               render_error(404, std::string(request.matches[1]) + " is not on the watchlist."));
+          return;
+        }
+        html(response, 200, render_domain(*history, params));
+      });
+  server.Get(
+      R"(/address/([^/]+))", [this](const httplib::Request& request, httplib::Response& response) {
+        ReadStore store(options.dsn);
+        const auto history = store.address(request.matches[1]);
+        if (!history) {
+          html(response, 404,
+               render_error(404, std::string(request.matches[1]) + " is not an IP address."));
+          return;
+        }
+        html(response, 200, render_address(*history));
+      });
 }
 
 WebServer::WebServer(ServeOptions options) : impl_(std::make_unique<Impl>()) {

@@ -37,8 +37,9 @@ SvgDocument::SvgDocument(double width, double height) : width_(width), height_(h
 
 void SvgDocument::rect(double x, double y, double width, double height, std::string_view fill,
                        std::string_view stroke) {
-  body_ += fmt::format("<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"{}\" stroke=\"{}\"/>\n",
-                       num(x), num(y), num(width), num(height), html_attr(fill), html_attr(stroke));
+  body_ += fmt::format(
+      "<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"{}\" stroke=\"{}\"/>\n", num(x),
+      num(y), num(width), num(height), html_attr(fill), html_attr(stroke));
 }
 
 void SvgDocument::line(double x1, double y1, double x2, double y2, std::string_view stroke,
@@ -59,16 +60,16 @@ void SvgDocument::polyline(const std::vector<std::pair<double, double>>& points,
   for (const auto& [x, y] : points) {
     coordinates += (coordinates.empty() ? "" : " ") + num(x) + "," + num(y);
   }
-  body_ += fmt::format(
-      "<polyline points=\"{}\" fill=\"none\" stroke=\"{}\" stroke-width=\"{}\"/>\n", coordinates,
-      html_attr(stroke), num(stroke_width));
+  body_ +=
+      fmt::format("<polyline points=\"{}\" fill=\"none\" stroke=\"{}\" stroke-width=\"{}\"/>\n",
+                  coordinates, html_attr(stroke), num(stroke_width));
 }
 
 void SvgDocument::text(double x, double y, std::string_view content, double size, Anchor anchor,
                        std::string_view fill) {
-  body_ += fmt::format("<text x=\"{}\" y=\"{}\" font-size=\"{}\" text-anchor=\"{}\" fill=\"{}\">{}</text>\n",
-                       num(x), num(y), num(size), anchor_name(anchor), html_attr(fill),
-                       html_text(content));
+  body_ += fmt::format(
+      "<text x=\"{}\" y=\"{}\" font-size=\"{}\" text-anchor=\"{}\" fill=\"{}\">{}</text>\n", num(x),
+      num(y), num(size), anchor_name(anchor), html_attr(fill), html_text(content));
 }
 
 void SvgDocument::vertical_text(double x, double y, std::string_view content, double size) {

@@ -12,7 +12,7 @@ namespace fluxwatch::web {
 namespace {
 
 constexpr double kWidth = 1000;
-constexpr double kLeft = 190;  // room for "AS64500 2001:db8::1 XX" row labels
+constexpr double kLeft = 190;   // room for "AS64500 2001:db8::1 XX" row labels
 constexpr double kRight = 110;  // room for the country legend
 constexpr double kPlotWidth = kWidth - kLeft - kRight;
 
@@ -104,12 +104,12 @@ double draw_growth(SvgDocument& svg, const DomainHistory& h, double top) {
   std::vector<std::pair<double, double>> addresses;
   std::vector<std::pair<double, double>> asns;
   for (const auto& point : growth) {
-    const double x = scale(static_cast<double>(point.lookup), 1, lookups, kLeft + 6,
-                           kLeft + kPlotWidth - 6);
-    addresses.emplace_back(x, scale(static_cast<double>(point.addresses), 0, max_y,
-                                    top + height - 4, top + 8));
-    asns.emplace_back(x, scale(static_cast<double>(point.asns), 0, max_y, top + height - 4,
-                               top + 8));
+    const double x =
+        scale(static_cast<double>(point.lookup), 1, lookups, kLeft + 6, kLeft + kPlotWidth - 6);
+    addresses.emplace_back(
+        x, scale(static_cast<double>(point.addresses), 0, max_y, top + height - 4, top + 8));
+    asns.emplace_back(x,
+                      scale(static_cast<double>(point.asns), 0, max_y, top + height - 4, top + 8));
   }
   svg.polyline(addresses, "#1f77b4", 2);
   svg.polyline(asns, "#d62728", 2);
@@ -141,9 +141,9 @@ std::string plot_svg(const DomainHistory& h) {
         h.verdict ? fmt::format("{} (Holz flux-score {:.2f}, scored {})", h.verdict->label,
                                 h.verdict->holz_score, iso_time(h.verdict->computed_at))
                   : std::string("not scored");
-    subtitle += fmt::format("; window {} to {}",
-                            h.window.since ? iso_time(*h.window.since) : "first probe",
-                            h.window.until ? iso_time(*h.window.until) : "now");
+    subtitle +=
+        fmt::format("; window {} to {}", h.window.since ? iso_time(*h.window.since) : "first probe",
+                    h.window.until ? iso_time(*h.window.until) : "now");
     svg.text(20, 46, subtitle, 11, SvgDocument::Anchor::Start, "#555555");
     double y = draw_timeline(svg, h, 80);
     y = draw_growth(svg, h, y);

@@ -15,8 +15,8 @@ Sighting seen(std::int64_t probe, int seconds, std::string address, std::optiona
 }
 
 std::vector<Sighting> flux_history() {
-  return {seen(1, 0, "10.0.0.1", 200, "DE"), seen(1, 0, "10.0.0.2", 100, "US", 30),
-          seen(2, 60, "10.0.0.2", 100, "US"), seen(2, 60, "10.0.0.3", std::nullopt, ""),
+  return {seen(1, 0, "10.0.0.1", 200, "DE"),   seen(1, 0, "10.0.0.2", 100, "US", 30),
+          seen(2, 60, "10.0.0.2", 100, "US"),  seen(2, 60, "10.0.0.3", std::nullopt, ""),
           seen(3, 120, "10.0.0.4", 100, "FR"), seen(3, 120, "10.0.0.1", 200, "DE")};
 }
 
@@ -74,8 +74,10 @@ TEST(NsChanges, KeepsFirstAndEveryDifferentSetPerZone) {
 }
 
 TEST(SoaChanges, PerZoneAndServer) {
-  const std::vector<SoaSerial> history{{at(0), "z", "ns1", 1}, {at(0), "z", "ns2", 5},
-                                       {at(1), "z", "ns1", 1}, {at(1), "z", "ns2", 6},
+  const std::vector<SoaSerial> history{{at(0), "z", "ns1", 1},
+                                       {at(0), "z", "ns2", 5},
+                                       {at(1), "z", "ns1", 1},
+                                       {at(1), "z", "ns2", 6},
                                        {at(2), "z", "ns1", std::nullopt}};
   const auto changes = soa_changes(history);
   ASSERT_EQ(changes.size(), 4U);

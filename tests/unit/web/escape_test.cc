@@ -32,8 +32,15 @@ TEST(HtmlAttr, CannotCloseTheQuoteOrAddAttributes) {
 }
 
 TEST(HtmlAttr, DropsControlCharactersXmlForbids) {
-  EXPECT_EQ(html_attr(std::string("a\x01" "b\x1f" "c\td", 7)), "abc\td");
-  EXPECT_EQ(html_text(std::string("a\x00" "b", 3)), "ab");
+  EXPECT_EQ(html_attr(std::string("a\x01"
+                                  "b\x1f"
+                                  "c\td",
+                                  7)),
+            "abc\td");
+  EXPECT_EQ(html_text(std::string("a\x00"
+                                  "b",
+                                  3)),
+            "ab");
 }
 
 TEST(UrlComponent, EncodesAllButUnreserved) {

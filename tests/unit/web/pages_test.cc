@@ -32,9 +32,9 @@ DomainHistory hostile_history() {
                  {1, at(0), "A", 30, "10.0.0.2", 64501, "Org", "US"},
                  {2, at(60), "A", 30, "10.0.0.3", std::nullopt, "", ""}};
   h.ns_sets = {{at(0), "hostile.test", {kMarkup, "ns1.ok.test"}, 300}};
-  h.other_records = {{"CNAME", "www.hostile.test", kMarkup, 2, at(0), at(60)},
-                     {"TXT", "hostile.test", "\"</script><script>alert(2)</script>\"", 1, at(0),
-                      at(0)}};
+  h.other_records = {
+      {"CNAME", "www.hostile.test", kMarkup, 2, at(0), at(60)},
+      {"TXT", "hostile.test", "\"</script><script>alert(2)</script>\"", 1, at(0), at(0)}};
   h.scores = {{1, at(500), "fast_flux", 12.5, 3, 2}};
   return h;
 }
@@ -144,10 +144,18 @@ TEST(DomainQuery, ParsesFiltersSortAndPageWithFallbacks) {
 DomainPage hostile_domains() {
   DomainPage page;
   page.total = 250;
-  page.rows = {{"a.test", "=cmd|' /C calc'!A0", {"x,y", "<b>"}, "fast_flux", 12.345, 10, 5, 3,
-                30, at(0)},
-               {"b.test", "", {}, "", std::nullopt, std::nullopt, std::nullopt, std::nullopt,
-                std::nullopt, std::nullopt}};
+  page.rows = {
+      {"a.test", "=cmd|' /C calc'!A0", {"x,y", "<b>"}, "fast_flux", 12.345, 10, 5, 3, 30, at(0)},
+      {"b.test",
+       "",
+       {},
+       "",
+       std::nullopt,
+       std::nullopt,
+       std::nullopt,
+       std::nullopt,
+       std::nullopt,
+       std::nullopt}};
   return page;
 }
 
@@ -167,10 +175,11 @@ TEST(DomainsPage, EscapesAndPagesAndKeepsTheSelectionInLinks) {
 
 TEST(DomainsExport, CsvAndJsonOfTheSameRows) {
   const auto csv = domains_csv(hostile_domains());
-  EXPECT_EQ(csv,
-            "domain,source,tags,label,holz_score,ipv4_addresses,asns,countries,min_ttl,scored_at\n"
-            "a.test,'=cmd|' /C calc'!A0,\"x,y;<b>\",fast_flux,12.3450,10,5,3,30,2026-09-21T14:13:20Z\n"
-            "b.test,,,,,,,,,\n");
+  EXPECT_EQ(
+      csv,
+      "domain,source,tags,label,holz_score,ipv4_addresses,asns,countries,min_ttl,scored_at\n"
+      "a.test,'=cmd|' /C calc'!A0,\"x,y;<b>\",fast_flux,12.3450,10,5,3,30,2026-09-21T14:13:20Z\n"
+      "b.test,,,,,,,,,\n");
   const auto json = nlohmann::json::parse(domains_json(hostile_domains()));
   EXPECT_EQ(json["total"], 250);
   ASSERT_EQ(json["domains"].size(), 2U);
@@ -179,8 +188,9 @@ TEST(DomainsExport, CsvAndJsonOfTheSameRows) {
 }
 
 TEST(AddressPage, ListsDomainsAndEscapesGeoData) {
-  AddressHistory h{"10.0.0.1", 64500, "<AS org>", "DE", "Germany", "<city>", "build", true,
-                   {{"flux.test", at(0), at(60), 2, 30}}};
+  AddressHistory h{"10.0.0.1", 64500,     "<AS org>",
+                   "DE",       "Germany", "<city>",
+                   "build",    true,      {{"flux.test", at(0), at(60), 2, 30}}};
   const auto page = render_address(h);
   EXPECT_THAT(page, HasSubstr("&lt;AS org&gt;"));
   EXPECT_THAT(page, HasSubstr("&lt;city&gt;"));

@@ -51,7 +51,7 @@ TEST(Token, BearerOrBasicPassword) {
   EXPECT_FALSE(authorised("Bearer s3cre", "s3cret"));
   EXPECT_FALSE(authorised("Bearer s3crett", "s3cret"));
   EXPECT_FALSE(authorised("", "s3cret"));
-  EXPECT_TRUE(authorised("Basic YW55b25lOnMzY3JldA==", "s3cret"));  // anyone:s3cret
+  EXPECT_TRUE(authorised("Basic YW55b25lOnMzY3JldA==", "s3cret"));   // anyone:s3cret
   EXPECT_FALSE(authorised("Basic YW55b25lOnMzY3JldHg=", "s3cret"));  // anyone:s3cretx
   EXPECT_FALSE(authorised("Basic !!!", "s3cret"));
 }

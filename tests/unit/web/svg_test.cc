@@ -1,10 +1,11 @@
 // The SVG writer (web/src/svg.cc) and `fluxwatch plot`'s figure (web/src/svg_plot.cc).
+#include "fluxwatch/web/svg.h"
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <regex>
 
-#include "fluxwatch/web/svg.h"
 #include "fluxwatch/web/svg_plot.h"
 
 namespace fluxwatch::web {
@@ -31,7 +32,8 @@ TEST(SvgDocument, WritesShapesWithShortNumbersAndEscapedText) {
   EXPECT_THAT(out, ::testing::StartsWith("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<svg "));
   EXPECT_THAT(out, HasSubstr("width=\"100\" height=\"50\""));
   EXPECT_THAT(out, HasSubstr("<rect x=\"0\" y=\"0\" width=\"10.5\" height=\"3\""));
-  EXPECT_THAT(out, HasSubstr("<circle cx=\"1.23\" cy=\"2\" r=\"3\" fill=\"red&quot; onload=&quot;x\"/>"));
+  EXPECT_THAT(
+      out, HasSubstr("<circle cx=\"1.23\" cy=\"2\" r=\"3\" fill=\"red&quot; onload=&quot;x\"/>"));
   EXPECT_THAT(out, HasSubstr("points=\"0,0 1.5,2.25\""));
   EXPECT_THAT(out, HasSubstr("&lt;/text&gt;&lt;script&gt;"));
   EXPECT_THAT(out, Not(HasSubstr("<script")));
@@ -66,7 +68,7 @@ TEST(PlotSvg, OneDotPerSightingPlusTheCountryLegendAndTwoCurves) {
   const std::regex polyline("<polyline points=\"([^\"]*)\"");
   std::smatch match;
   ASSERT_TRUE(std::regex_search(svg, match, polyline));
-  EXPECT_EQ(count(match[1].str(), ",") , 5U);
+  EXPECT_EQ(count(match[1].str(), ","), 5U);
 }
 
 TEST(PlotSvg, EmptyWindowSaysSo) {

@@ -40,8 +40,8 @@ inline constexpr const char* kContentSecurityPolicy =
 
 struct ServeOptions {
   ListenAddress listen{"127.0.0.1", 8080};
-  std::string token;  ///< serve.token: required for a non-loopback address
-  std::string dsn;    ///< database.read_dsn, or the database in use
+  std::string token;                   ///< serve.token: required for a non-loopback address
+  std::string dsn;                     ///< database.read_dsn, or the database in use
   std::vector<CampaignRow> campaigns;  ///< from the config (domain counts are filled in)
   /// Chart.js from Debian's libjs-chart.js.
   std::filesystem::path chart_js = "/usr/share/javascript/chart.js/chart.min.js";
