@@ -110,11 +110,11 @@ class ServeProcess {
 };
 
 /// Chromium as the guide says to run it headless as root: a fresh profile, no network
-/// services of its own; `timeout` bounds it.
+/// services of its own; `timeout` bounds it. (run_command does not search PATH.)
 std::vector<std::string> chromium(const std::string& profile) {
-  return {"timeout",
+  return {"/usr/bin/timeout",
           "90",
-          "chromium",
+          "/usr/bin/chromium",
           "--headless",
           "--no-sandbox",
           "--disable-gpu",
