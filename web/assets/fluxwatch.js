@@ -15,10 +15,15 @@
   const shortTime = (ms) => iso(ms).slice(0, 16).replace('T', ' ');
   const xy = (points) => points.map((p) => ({ x: p[0], y: p[1] }));
 
-  const timeAxis = {
-    type: 'linear',
-    ticks: { callback: (v) => shortTime(v), maxRotation: 0, autoSkipPadding: 24 },
-  };
+  // Time ticks as precise as the chart's span needs: seconds for one probing session,
+  // minutes within days, dates beyond.
+  function timeAxis(chart) {
+    const xs = chart.series.flatMap((s) => s.points.map((p) => p[0]));
+    const span = xs.length ? Math.max(...xs) - Math.min(...xs) : 0;
+    const label = (v) => (span < 3600e3 ? iso(v).slice(11, 19)
+      : span < 2 * 86400e3 ? shortTime(v).slice(5) : iso(v).slice(0, 10));
+    return { type: 'linear', ticks: { callback: label, maxRotation: 0, autoSkipPadding: 24 } };
+  }
 
   function lineSets(chart, showLine) {
     return chart.series.map((s) => ({
@@ -41,7 +46,7 @@
           data: { datasets: lineSets(chart, false) },
           options: Object.assign({}, common, {
             scales: {
-              x: timeAxis,
+              x: timeAxis(chart),
               y: {
                 type: 'linear', reverse: true, min: -0.5, max: chart.rows.length - 0.5,
                 afterBuildTicks: (axis) => {
@@ -65,8 +70,8 @@
           data: { datasets: lineSets(chart, true) },
           options: Object.assign({}, common, {
             scales: {
-              x: { type: 'linear', title: { display: true, text: 'lookups' } },
-              y: { beginAtZero: true, title: { display: true, text: chart.y } },
+              x: { type: 'linear', ticks: { precision: 0 }, title: { display: true, text: 'lookups' } },
+              y: { beginAtZero: true, ticks: { precision: 0 }, title: { display: true, text: chart.y } },
             },
           }),
         };
@@ -75,7 +80,7 @@
           type: 'scatter',
           data: { datasets: lineSets(chart, true) },
           options: Object.assign({}, common, {
-            scales: { x: timeAxis, y: { title: { display: true, text: chart.y } } },
+            scales: { x: timeAxis(chart), y: { title: { display: true, text: chart.y } } },
           }),
         };
       case 'time-bar': {
