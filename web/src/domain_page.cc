@@ -11,15 +11,7 @@
 namespace fluxwatch::web {
 namespace {
 
-std::string param(const Params& params, const std::string& name) {
-  const auto it = params.find(name);
-  return it == params.end() ? std::string() : it->second;
-}
-
-std::string dump(const nlohmann::json& json) {
-  // DNS data is bytes: never let an invalid UTF-8 sequence abort a page.
-  return json.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-}
+using html::param;
 
 nlohmann::json series(std::string_view label, std::string_view colour, nlohmann::json points) {
   return {{"label", label}, {"colour", colour}, {"points", std::move(points)}};
@@ -290,7 +282,7 @@ std::string render_domain(const DomainHistory& h, const Params& params) {
             html::number_cell(std::optional(s.ipv4_asns)) + "</tr>";
   }
   body += "</table></section>";
-  body += html::chart_data(dump(chart_specs(h)));
+  body += html::chart_data(html::json_text(chart_specs(h)));
   return html::page(h.domain, body, true);
 }
 

@@ -4,14 +4,27 @@
 
 #include <fmt/format.h>
 
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
 
 #include "fluxwatch/web/charts.h"
 #include "fluxwatch/web/escape.h"
+#include "fluxwatch/web/pages.h"
 
 namespace fluxwatch::web::html {
+
+/// The value of query parameter `name`, "" when absent.
+inline std::string param(const Params& params, const std::string& name) {
+  const auto it = params.find(name);
+  return it == params.end() ? std::string() : it->second;
+}
+
+/// JSON text of DNS data: an invalid UTF-8 sequence becomes U+FFFD instead of an exception.
+inline std::string json_text(const nlohmann::json& json) {
+  return json.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
 
 /// The whole document: head, navigation, `body` (already HTML), the scripts.
 std::string page(std::string_view title, std::string_view body, bool with_charts);

@@ -84,10 +84,7 @@ std::string_view sort_name(SortColumn column) {
   return "domain";
 }
 
-std::string param(const Params& params, const std::string& name) {
-  const auto it = params.find(name);
-  return it == params.end() ? std::string() : it->second;
-}
+using html::param;
 
 std::int64_t number_param(const Params& params, const std::string& name, std::int64_t fallback,
                           std::int64_t low, std::int64_t high) {
@@ -407,9 +404,7 @@ std::string domains_json(const DomainPage& page) {
                     {"scored_at",
                      row.scored_at ? nlohmann::json(iso_time(*row.scored_at)) : nlohmann::json()}});
   }
-  return nlohmann::json{{"total", page.total}, {"domains", rows}}.dump(
-             -1, ' ', false, nlohmann::json::error_handler_t::replace) +
-         "\n";
+  return html::json_text({{"total", page.total}, {"domains", rows}}) + "\n";
 }
 
 }  // namespace fluxwatch::web
