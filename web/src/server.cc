@@ -117,6 +117,14 @@ bool is_loopback(const std::string& host) {
   return inet_pton(AF_INET6, host.c_str(), &v6) == 1 && IN6_IS_ADDR_LOOPBACK(&v6);
 }
 
+void require_token_off_loopback(const ListenAddress& listen, const std::string& token) {
+  if (!is_loopback(listen.host) && token.empty()) {
+    throw ConfigError("serve.listen " + listen.host +
+                      " is not a loopback address: set serve.token (a bearer token or password) "
+                      "before serving to the network, or listen on 127.0.0.1");
+  }
+}
+
 bool authorised(const std::string& authorization, const std::string& token) {
   if (token.empty()) {
     return true;
@@ -256,11 +264,7 @@ void WebServer::Impl::routes() {
 WebServer::WebServer(ServeOptions options) : impl_(std::make_unique<Impl>()) {
   impl_->options = std::move(options);
   const auto& listen = impl_->options.listen;
-  if (!is_loopback(listen.host) && impl_->options.token.empty()) {
-    throw ConfigError("serve.listen " + listen.host +
-                      " is not a loopback address: set serve.token (a bearer token or password) "
-                      "before serving to the network, or listen on 127.0.0.1");
-  }
+  require_token_off_loopback(listen, impl_->options.token);
   impl_->chart_js = read_file(impl_->options.chart_js);
   if (impl_->chart_js.empty()) {
     throw ConfigError("cannot read Chart.js at " + impl_->options.chart_js.string() +

@@ -408,6 +408,12 @@ TEST_F(WebServeTest, PlotWritesSvgWithEverySightingAndPng) {
   EXPECT_THAT(missing.err, HasSubstr("not on the watchlist"));
 }
 
+TEST_F(WebServeTest, RefusesANetworkAddressWithoutToken) {
+  const auto result = fluxwatch({"serve", "--listen", "0.0.0.0:0"});
+  EXPECT_EQ(result.exit_code, 2);
+  EXPECT_THAT(result.err, HasSubstr("is not a loopback address: set serve.token"));
+}
+
 TEST_F(WebServeTest, StopsCleanlyOnSigterm) { EXPECT_EQ(server_->stop(), 0); }
 
 }  // namespace

@@ -28,6 +28,10 @@ struct ListenAddress {
 /// 127.0.0.0/8, ::1 and "localhost".
 [[nodiscard]] bool is_loopback(const std::string& host);
 
+/// @throw ConfigError when `listen` is not a loopback address and no token is set: a web
+/// view of the history goes to the network only behind a token.
+void require_token_off_loopback(const ListenAddress& listen, const std::string& token);
+
 /// Whether an Authorization header value carries `token`: "Bearer TOKEN", or HTTP Basic
 /// with TOKEN as the password (any user name), so a browser can log in. Constant time in the
 /// token's content.
