@@ -161,6 +161,12 @@ int run_probe(const config::Config& base, const ProbeFlags& flags) {
                  std::chrono::duration<double>(flags.interval_seconds), show_progress);
     }
     ProgressLine progress(fmt::format("round {}/{}", round, flags.rounds), show_progress);
+    if (!flags.authoritative) {  // the total is known up front (it grows as it goes otherwise)
+      progress.update(0,
+                      domains.size() * config.probe.record_types.size() *
+                          (flags.every_resolver ? crawler.servers().size() : 1),
+                      0, {});
+    }
     const auto summary = scheduler::run_round(
         domains, crawler, enricher, writer_list, options, [&](const scheduler::Progress& state) {
           progress.update(state.done, state.total, state.errors, state.elapsed);

@@ -299,12 +299,14 @@ void add_query_commands(CLI::App& app, CommandTable& table) {
       ->delimiter(',')
       ->expected(1)  // one value per --types: the names follow as positionals
       ->take_all()
+      ->allow_extra_args(false)
       ->capture_default_str();
   query
       ->add_option("--resolver", flags->resolvers,
                    "DNS server ip[:port] (repeatable; overrides `resolvers`)")
       ->expected(1)
-      ->take_all();
+      ->take_all()
+      ->allow_extra_args(false);
   query
       ->add_option("--concurrency", flags->concurrency,
                    "Queries in flight (default: probe.concurrency)")

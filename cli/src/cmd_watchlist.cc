@@ -182,7 +182,7 @@ int run_list(const config::Config& config, const ListFlags& flags) {
 
 struct EditFlags {
   std::vector<std::string> domains;
-  std::vector<std::string> tags;
+  std::string tag;
   bool from_stdin = false;
 };
 
@@ -221,7 +221,8 @@ int run_remove(const config::Config& config, const EditFlags& flags) {
 }
 
 int run_tag(const config::Config& config, const EditFlags& flags, bool add) {
-  check_tags(flags.tags, add ? "watchlist tag" : "watchlist untag");
+  const std::vector<std::string> tags{flags.tag};
+  check_tags(tags, add ? "watchlist tag" : "watchlist untag");
   const auto names = edit_targets(flags, add ? "watchlist tag" : "watchlist untag");
   [[maybe_unused]] auto db = open_database(config);
   storage::WatchlistStore store(database_dsn(config));
@@ -231,10 +232,9 @@ int run_tag(const config::Config& config, const EditFlags& flags, bool add) {
       spdlog::warn("{}: not on the watchlist", name);
     }
   }
-  const auto changed =
-      add ? store.add_tags(names, flags.tags) : store.remove_tags(names, flags.tags);
-  fmt::print("{} tag{} {} on {} of {} domain{}\n", flags.tags.size(), plural(flags.tags.size()),
-             add ? "added" : "removed", changed, names.size(), plural(names.size()));
+  const auto changed = add ? store.add_tags(names, tags) : store.remove_tags(names, tags);
+  fmt::print("tag '{}' {} {} of {} domain{}\n", flags.tag, add ? "added to" : "removed from",
+             changed, names.size(), plural(names.size()));
   return watched.size() == names.size() ? kExitOk : kExitPartial;
 }
 
@@ -261,7 +261,8 @@ void add_watchlist_commands(CLI::App& app, CommandTable& table) {
       ->add_option("--tag", flags->tags,
                    "Tag to add to every imported domain (repeatable; inner spaces kept)")
       ->expected(1)
-      ->take_all();
+      ->take_all()
+      ->allow_extra_args(false);
   import->add_flag("--strict", flags->strict, "Exit with status 3 if any line was rejected");
   import
       ->add_option("--format", flags->format,
@@ -303,7 +304,7 @@ for (const bool add : {true, false}) {
       add ? "tag" : "untag",
       add ? "Add TAG to watched DOMAIN... (tags may hold inner spaces; not , ; |)"
           : "Remove TAG from watched DOMAIN...");
-  command->add_option("tag", edit->tags, "The tag")->required()->expected(1);
+  command->add_option("tag", edit->tag, "The tag")->required();
   command->add_option("domains", edit->domains, "Domains (or - for stdin)")->required();
   table.add(command,
             [edit, add](const config::Config& config) { return run_tag(config, *edit, add); });

@@ -80,22 +80,26 @@ std::vector<RrType> parse_type_flags(const std::vector<std::string>& texts) {
 
 void add_selection_flags(CLI::App* command, SelectionFlags& flags, std::string_view verb) {
   // One value per flag (repeat the flag for more), so positionals after them stay positionals.
-  command->add_option("--domain", flags.domains,
-                      fmt::format("Only {} this watched domain (repeatable)", verb))
-      ->expected(1)
-      ->take_all();
   command
-      ->add_option("--tag", flags.tags,
-                   fmt::format("Only {} watched domains with this tag (repeatable: any of them)",
-                               verb))
+      ->add_option("--domain", flags.domains,
+                   fmt::format("Only {} this watched domain (repeatable)", verb))
       ->expected(1)
-      ->take_all();
+      ->take_all()
+      ->allow_extra_args(false);
   command
-      ->add_option("--source", flags.sources,
-                   fmt::format("Only {} watched domains imported from this source (repeatable)",
-                               verb))
+      ->add_option(
+          "--tag", flags.tags,
+          fmt::format("Only {} watched domains with this tag (repeatable: any of them)", verb))
       ->expected(1)
-      ->take_all();
+      ->take_all()
+      ->allow_extra_args(false);
+  command
+      ->add_option(
+          "--source", flags.sources,
+          fmt::format("Only {} watched domains imported from this source (repeatable)", verb))
+      ->expected(1)
+      ->take_all()
+      ->allow_extra_args(false);
 }
 
 storage::WatchlistFilter selection_filter(const SelectionFlags& flags) {

@@ -284,8 +284,8 @@ TEST_F(CliTest, BareDbShowsHelpAndHelpShowsDefaults) {
   EXPECT_EQ(result.out, "");
   result = testing::run_command({testing::fluxwatch_binary().string(), "probe", "--help"});
   must(result);
-  EXPECT_THAT(result.out, ::testing::ContainsRegex("--writers[^\n]*\\[2\\]"));
-  EXPECT_THAT(result.out, ::testing::ContainsRegex("--rounds[^\n]*\\[1\\]"));
+  EXPECT_THAT(result.out, ::testing::ContainsRegex("--writers[^\n]*=2\n"));
+  EXPECT_THAT(result.out, ::testing::ContainsRegex("--rounds[^\n]*=1\n"));
 }
 
 // --- query: JSON lines, every record type ------------------------------------------------------
