@@ -40,6 +40,8 @@ int run(int argc, char** argv) {
       "GeoIP/ASN data and stores every snapshot in PostgreSQL.",
       "fluxwatch"};
   app.set_version_flag("--version", FLUXWATCH_VERSION);
+  // --help shows every option's default (options and subcommands inherit this).
+  app.option_defaults()->always_capture_default();
   app.require_subcommand(1);
   app.fallthrough();  // global flags may also follow the subcommand
   app.footer(
@@ -53,7 +55,8 @@ int run(int argc, char** argv) {
   app.add_option("-c,--config", global.config_path, "YAML config file")->check(CLI::ExistingFile);
   app.add_option("--state-dir", global.state_dir,
                  "Directory for fluxwatch's own PostgreSQL and state (overrides state_dir)");
-  app.add_option("--dsn", global.dsn, "PostgreSQL connection string or URI (overrides database.dsn)");
+  app.add_option("--dsn", global.dsn,
+                 "PostgreSQL connection string or URI (overrides database.dsn)");
   app.add_flag("-v,--verbose", global.verbose, "Debug logging");
   app.add_flag("-q,--quiet", global.quiet, "Only warnings and errors on stderr");
 
@@ -61,6 +64,7 @@ int run(int argc, char** argv) {
   add_database_commands(app, commands);
   add_watchlist_commands(app, commands);
   add_probe_commands(app, commands);
+  add_query_commands(app, commands);
   add_report_commands(app, commands);
   add_fetch_commands(app, commands);
   add_run_commands(app, commands);

@@ -35,7 +35,7 @@ int run_db(const config::Config& config, const std::string& action) {
     fmt::print("{}: {}\n", cluster.data_dir(), running ? "running" : "not running");
     return running ? kExitOk : kExitPartial;
   } else {
-    fmt::print("{}\n", database_dsn(config));
+    fmt::print("{}\n", database_dsn(config));  // whole, for psql "$(fluxwatch db dsn)"
   }
   return kExitOk;
 }
@@ -46,15 +46,30 @@ void add_database_commands(CLI::App& app, CommandTable& table) {
   auto* init = app.add_subcommand("init", "Create or upgrade the database schema (idempotent)");
   table.add(init, run_init);
 
-  auto action = std::make_shared<std::string>("dsn");
+  auto action = std::make_shared<std::string>();
   auto* db = app.add_subcommand("db", "Manage fluxwatch's own PostgreSQL cluster");
   db->add_option("action", *action,
-                 "start, stop, status (exit 3 when not running), or dsn (print the DSN in use)")
+                 "start, stop, status (exit 3 when not running), or dsn (print the DSN in use, "
+                 "password included, for psql \"$(fluxwatch db dsn)\")")
       ->check(CLI::IsMember({"start", "stop", "status", "dsn"}));
-  table.add(db, [action](const config::Config& config) { return run_db(config, *action); });
+  table.add(db, [action, db](const config::Config& config) {
+    if (action->empty()) {  // bare `fluxwatch db`: say what it does rather than guess
+      fmt::print(stderr, "{}", db->help());
+      return kExitUsage;
+    }
+    return run_db(config, *action);
+  });
 
-  auto* show = app.add_subcommand("config", "Print the effective configuration as YAML");
+  auto* show = app.add_subcommand(
+      "config",
+      "Print the effective configuration as YAML (secrets redacted), saying which file "
+      "it was read from");
   table.add(show, [](const config::Config& config) {
+    const auto& path = loaded_config_path();
+    fmt::print("# {}\n", path.empty() ? std::string("built-in defaults: no config file (--config, "
+                                                    "$FLUXWATCH_CONFIG or "
+                                                    "~/.config/fluxwatch/config.yaml)")
+                                      : "loaded from " + path.string());
     fmt::print("{}", config::to_yaml(config));
     return kExitOk;
   });

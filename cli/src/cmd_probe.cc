@@ -14,6 +14,9 @@
 #include "fluxwatch/geo/enricher.h"
 #include "fluxwatch/scheduler/probe_round.h"
 #include "fluxwatch/storage/database.h"
+#include "fluxwatch/storage/watchlist_store.h"
+#include "names.h"
+#include "probe_summary.h"
 #include "progress.h"
 
 namespace fluxwatch::cli {
@@ -38,29 +41,17 @@ struct ProbeFlags {
   int rounds = 1;
   double interval_seconds = 0;
   std::string progress = "auto";
+  std::string format = "text";  // the per-round summary on stdout
+  SelectionFlags selection;
+  double resolver_failure_threshold = 1.0;
 };
 
 config::Config apply_flags(config::Config config, const ProbeFlags& flags) {
   if (!flags.resolvers.empty()) {
-    config.resolvers.clear();
-    for (const auto& text : flags.resolvers) {
-      auto endpoint = parse_endpoint(text);
-      if (!endpoint) {
-        throw ConfigError(fmt::format("--resolver {}: not ip[:port] (e.g. 127.0.0.1:5300)", text));
-      }
-      config.resolvers.push_back(*endpoint);
-    }
+    config.resolvers = parse_resolver_flags(flags.resolvers);
   }
   if (!flags.types.empty()) {
-    config.probe.record_types.clear();
-    for (const auto& text : flags.types) {
-      auto type = parse_rrtype(text);
-      if (!type) {
-        throw ConfigError(
-            fmt::format("--types {}: unknown record type (A, AAAA, NS, CNAME, SOA)", text));
-      }
-      config.probe.record_types.push_back(*type);
-    }
+    config.probe.record_types = parse_type_flags(flags.types);
   }
   if (flags.concurrency) {
     config.probe.concurrency = *flags.concurrency;
@@ -112,8 +103,16 @@ int run_probe(const config::Config& base, const ProbeFlags& flags) {
   const auto config = apply_flags(base, flags);
   crawler::AresLibrary ares;
   auto db = open_database(config);
-  const auto domains = db.watched_domains();
+  const auto filter = selection_filter(flags.selection);
+  const auto domains = filter.empty()
+                           ? db.watched_domains()
+                           : storage::WatchlistStore(database_dsn(config)).domains(filter);
   if (domains.empty()) {
+    if (!filter.empty()) {
+      spdlog::warn("no watched domain matches {}: see `fluxwatch watchlist list --long`",
+                   describe(filter));
+      return kExitPartial;
+    }
     spdlog::warn("the watchlist is empty: add domains with 'fluxwatch watchlist import FILE'");
     return kExitOk;
   }
@@ -154,19 +153,36 @@ int run_probe(const config::Config& base, const ProbeFlags& flags) {
   }
   const bool show_progress =
       flags.progress == "always" || (flags.progress == "auto" && stderr_is_terminal());
+  const std::vector<std::string> configured = crawler.servers();  // before any NS is added
+  int status = kExitOk;
   for (int round = 1; round <= flags.rounds; ++round) {
     if (round > 1 && flags.interval_seconds > 0) {
-      std::this_thread::sleep_for(std::chrono::duration<double>(flags.interval_seconds));
+      count_down(fmt::format("round {}/{}", round, flags.rounds),
+                 std::chrono::duration<double>(flags.interval_seconds), show_progress);
     }
     ProgressLine progress(fmt::format("round {}/{}", round, flags.rounds), show_progress);
+    if (!flags.authoritative) {  // the total is known up front (it grows as it goes otherwise)
+      progress.update(0,
+                      domains.size() * config.probe.record_types.size() *
+                          (flags.every_resolver ? crawler.servers().size() : 1),
+                      0, {});
+    }
     const auto summary = scheduler::run_round(
         domains, crawler, enricher, writer_list, options, [&](const scheduler::Progress& state) {
           progress.update(state.done, state.total, state.errors, state.elapsed);
         });
     progress.finish();
     log_round(round, summary, options.store);
+    const auto unhealthy =
+        unhealthy_resolvers(summary, configured, flags.resolver_failure_threshold);
+    warn_unhealthy(unhealthy);
+    print_round_summary(summary, round, flags.rounds, options.store, unhealthy,
+                        flags.format == "json");
+    if (!unhealthy.empty()) {
+      status = kExitPartial;
+    }
   }
-  return kExitOk;
+  return status;
 }
 
 }  // namespace
@@ -216,6 +232,18 @@ void add_probe_commands(CLI::App& app, CommandTable& table) {
       ->add_option("--progress", flags->progress,
                    "Progress line: auto (only on a terminal), always, never")
       ->check(CLI::IsMember({"auto", "always", "never"}));
+  probe
+      ->add_option("--format", flags->format,
+                   "Each round's run id and totals on stdout: text, or json (one object per line)")
+      ->check(CLI::IsMember({"text", "json"}))
+      ->capture_default_str();
+  add_selection_flags(probe, flags->selection, "probe");
+  probe
+      ->add_option("--resolver-failure-threshold", flags->resolver_failure_threshold,
+                   "A configured resolver whose share of failed queries (no answer: timeouts, "
+                   "refused connections) reaches this is reported dead and the exit status is 3")
+      ->check(CLI::Range(0.0, 1.0))
+      ->capture_default_str();
   table.add(probe, [flags](const config::Config& config) { return run_probe(config, *flags); });
 }
 

@@ -190,7 +190,9 @@ std::thread start_maintenance(const config::Config& config, const std::string& d
               spdlog::info("feed {}: {} domains ({} new, {} delisted, {} rejected lines)", feed.url,
                            feed.entries, feed.added, feed.delisted, feed.problems.size());
             } else if (feed.kind == Kind::Failed) {
-              spdlog::warn("feed {}: {}; the previous import is kept", feed.url, feed.error);
+              spdlog::warn("feed {}: {}; {}", feed.url, feed.error,
+                           feed.had_previous_import ? "the previous import is kept"
+                                                    : "nothing was imported from it yet");
             }
           }
           (void)maintenance->probe_new_addresses({"", started, 10000, 0});  // logs its summary

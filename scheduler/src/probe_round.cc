@@ -282,8 +282,11 @@ RoundSummary run_round(const std::vector<WatchedDomain>& domains, crawler::Crawl
       result.vantage = options.vantage;
       ++summary.outcomes[result.outcome];
       summary.records += result.records.size();
+      auto& tally = summary.resolvers[result.resolver];
+      ++tally.queries;
       if (is_failure(result.outcome)) {
         ++state.errors;
+        ++tally.failures;
       }
       if (enrich) {
         for (const auto& record : result.records) {

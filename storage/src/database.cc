@@ -179,8 +179,9 @@ WITH src AS (
   SELECT domain, source, tags FROM src ORDER BY ord
   ON CONFLICT (domain) DO UPDATE
     SET tags = ARRAY(SELECT DISTINCT t FROM unnest(watchlist.tags || excluded.tags) AS t
-                     ORDER BY t)
-    WHERE NOT excluded.tags <@ watchlist.tags
+                     ORDER BY t),
+        removed_at = NULL  -- a removed domain imported again is watched again
+    WHERE NOT excluded.tags <@ watchlist.tags OR watchlist.removed_at IS NOT NULL
   -- xmax = 0 only on a freshly inserted row version; an updated one carries our xid.
   RETURNING (xmax = 0) AS inserted
 )
@@ -602,7 +603,8 @@ std::vector<WatchedDomain> Database::watched_domains() {
   return impl_->run("watched_domains", [](pqxx::connection& connection) {
     pqxx::read_transaction tx(connection, "watched_domains");
     std::vector<WatchedDomain> domains;
-    const pqxx::result rows = tx.exec("SELECT domain_id, domain FROM watchlist ORDER BY domain_id");
+    const pqxx::result rows = tx.exec(
+        "SELECT domain_id, domain FROM watchlist WHERE removed_at IS NULL ORDER BY domain_id");
     domains.reserve(rows.size());
     for (const auto& row : rows) {
       domains.push_back(WatchedDomain{row[0].as<std::int64_t>(), row[1].as<std::string>()});

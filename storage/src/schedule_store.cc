@@ -58,18 +58,19 @@ constexpr const char* kSyncInsertSql = R"sql(
 INSERT INTO schedule (campaign, domain_id, next_due)
 SELECT $1, w.domain_id, greatest(now(), coalesce($4::timestamptz, now()))
 FROM watchlist w
-WHERE ($2 = '' AND $3 = '')
-   OR w.tags && string_to_array(nullif($2, ''), E'\x1f')
-   OR w.source = ANY (string_to_array(nullif($3, ''), E'\x1f'))
+WHERE w.removed_at IS NULL
+  AND (($2 = '' AND $3 = '')
+       OR w.tags && string_to_array(nullif($2, ''), E'\x1f')
+       OR w.source = ANY (string_to_array(nullif($3, ''), E'\x1f')))
 ON CONFLICT (campaign, domain_id) DO NOTHING
 )sql";
 
 constexpr const char* kSyncDeleteSql = R"sql(
 DELETE FROM schedule s USING watchlist w
 WHERE s.campaign = $1 AND w.domain_id = s.domain_id
-  AND NOT (($2 = '' AND $3 = '')
+  AND (w.removed_at IS NOT NULL OR NOT (($2 = '' AND $3 = '')
            OR w.tags && string_to_array(nullif($2, ''), E'\x1f')
-           OR coalesce(w.source = ANY (string_to_array(nullif($3, ''), E'\x1f')), false))
+           OR coalesce(w.source = ANY (string_to_array(nullif($3, ''), E'\x1f')), false)))
 )sql";
 
 // SKIP LOCKED: rows another worker is leasing right now are passed over, not waited for.

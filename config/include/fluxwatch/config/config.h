@@ -200,7 +200,11 @@ struct Config {
 /// ${XDG_CONFIG_HOME:-~/.config}/fluxwatch/config.yaml if it exists; empty if neither.
 [[nodiscard]] std::filesystem::path default_config_path();
 
-/// The effective configuration as YAML (what `fluxwatch config show` prints).
+/// `dsn` with its password replaced by "(redacted)" (key=value and URI forms), for display.
+[[nodiscard]] std::string redact_dsn(const std::string& dsn);
+
+/// The effective configuration as YAML (what `fluxwatch config show` prints): secrets
+/// redacted, numbers in their shortest form (0.3, not 0.29999999999999999).
 [[nodiscard]] std::string to_yaml(const Config& config);
 
 /// The same as JSON, recorded with every probe run.

@@ -51,8 +51,15 @@ struct Progress {
   std::chrono::steady_clock::duration elapsed{};
 };
 
+/// What one server got in a round (to tell a dead or mistyped resolver from a bad domain).
+struct ResolverTally {
+  std::size_t queries = 0;
+  std::size_t failures = 0;  ///< is_failure() outcomes: no answer was measured
+};
+
 struct RoundSummary {
   std::int64_t run_id = 0;
+  std::map<std::string, ResolverTally> resolvers;  ///< by ProbeResult::resolver ("ip:port")
   std::size_t queries = 0;
   std::size_t records = 0;
   std::size_t errors = 0;
