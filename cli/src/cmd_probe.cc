@@ -4,6 +4,8 @@
 #include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
+#include <atomic>
+#include <csignal>
 #include <memory>
 #include <optional>
 #include <thread>
@@ -38,7 +40,35 @@ struct ProbeFlags {
   int rounds = 1;
   double interval_seconds = 0;
   std::string progress = "auto";
+  double outage_tolerance_seconds = 300;
 };
+
+// Set by the signal handlers of `probe` (lock-free atomics are async-signal-safe).
+std::atomic<bool> g_probe_stop{false};
+std::atomic<bool> g_probe_hangup{false};
+
+extern "C" void on_probe_stop(int /*signal*/) { g_probe_stop.store(true); }
+extern "C" void on_probe_hangup(int /*signal*/) { g_probe_hangup.store(true); }
+
+/// SIGTERM/SIGINT drain the round (see RoundOptions::stop); SIGHUP is logged and ignored
+/// (a round has nothing to reload).
+void install_probe_signal_handlers() {
+  struct sigaction action {};
+  sigemptyset(&action.sa_mask);
+  action.sa_handler = &on_probe_stop;
+  sigaction(SIGTERM, &action, nullptr);
+  sigaction(SIGINT, &action, nullptr);
+  action.sa_handler = &on_probe_hangup;
+  sigaction(SIGHUP, &action, nullptr);
+}
+
+/// Sleeps `seconds` unless a stop signal comes first.
+void pause_between_rounds(double seconds) {
+  const auto until = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+  while (!g_probe_stop.load() && std::chrono::steady_clock::now() < until) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+}
 
 config::Config apply_flags(config::Config config, const ProbeFlags& flags) {
   if (!flags.resolvers.empty()) {
@@ -125,23 +155,31 @@ int run_probe(const config::Config& base, const ProbeFlags& flags) {
                enricher.build_tag());
 
   scheduler::RoundOptions options;
-  options.record_types = config.probe.record_types;
-  options.batch_size = config.probe.batch_size;
-  options.authoritative = flags.authoritative;
-  options.every_resolver = flags.every_resolver;
-  options.authoritative_port = config.probe.authoritative_port;
-  options.authoritative_max_servers = config.probe.authoritative_max_servers;
-  options.vantage = flags.vantage;
+  options.engine.record_types = config.probe.record_types;
+  options.engine.batch_size = config.probe.batch_size;
+  options.engine.mode = flags.authoritative    ? scheduler::EngineMode::Authoritative
+                        : flags.every_resolver ? scheduler::EngineMode::EveryResolver
+                                               : scheduler::EngineMode::Recursive;
+  options.engine.authoritative_port = config.probe.authoritative_port;
+  options.engine.authoritative_max_servers = config.probe.authoritative_max_servers;
+  options.engine.vantage = flags.vantage;
+  // The bounded buffer while the database is away: about scheduler.buffer_limit results.
+  options.queued_batches = std::max<std::size_t>(
+      4, config.scheduler.buffer_limit / std::max<std::size_t>(config.probe.batch_size, 1));
+  options.outage_tolerance =
+      std::chrono::milliseconds(static_cast<std::int64_t>(flags.outage_tolerance_seconds * 1000));
+  options.stop = &g_probe_stop;
+  options.stop_grace = config.scheduler.shutdown_grace;
   if (flags.authoritative) {
     spdlog::info(
         "authoritative mode: NS sets through the resolvers, then each name server on "
         "port {} with RD=0",
-        options.authoritative_port);
+        options.engine.authoritative_port);
   } else if (flags.every_resolver) {
     spdlog::info("every-resolver mode: each name and type goes to all {} resolvers",
                  crawler.servers().size());
   }
-  options.settings_json = config::to_json(config);
+  options.engine.settings_json = config::to_json(config);
   options.store = !flags.no_store;
   // More connections than the first let PostgreSQL store on more cores (see run_round).
   std::vector<storage::Database> extra_writers;
@@ -154,17 +192,38 @@ int run_probe(const config::Config& base, const ProbeFlags& flags) {
   }
   const bool show_progress =
       flags.progress == "always" || (flags.progress == "auto" && stderr_is_terminal());
-  for (int round = 1; round <= flags.rounds; ++round) {
+  g_probe_stop.store(false);
+  g_probe_hangup.store(false);
+  install_probe_signal_handlers();
+  int round = 1;
+  for (; round <= flags.rounds && !g_probe_stop.load(); ++round) {
     if (round > 1 && flags.interval_seconds > 0) {
-      std::this_thread::sleep_for(std::chrono::duration<double>(flags.interval_seconds));
+      pause_between_rounds(flags.interval_seconds);
+      if (g_probe_stop.load()) {
+        break;
+      }
     }
+    options.round = static_cast<std::uint64_t>(round - 1);
     ProgressLine progress(fmt::format("round {}/{}", round, flags.rounds), show_progress);
     const auto summary = scheduler::run_round(
         domains, crawler, enricher, writer_list, options, [&](const scheduler::Progress& state) {
+          if (g_probe_hangup.exchange(false)) {
+            spdlog::info("SIGHUP: ignored by probe (nothing to reload; SIGTERM/SIGINT stop it)");
+          }
           progress.update(state.done, state.total, state.errors, state.elapsed);
         });
     progress.finish();
     log_round(round, summary, options.store);
+    if (summary.abandoned > 0) {
+      break;  // the crawler still holds those queries: no further round on it
+    }
+  }
+  if (g_probe_stop.load()) {
+    spdlog::warn(
+        "probe: stopped by a signal after {} of {} round(s); everything probed was stored and "
+        "the run closed (exit status {})",
+        round - 1, flags.rounds, kExitPartial);
+    return kExitPartial;
   }
   return kExitOk;
 }
@@ -174,7 +233,10 @@ int run_probe(const config::Config& base, const ProbeFlags& flags) {
 void add_probe_commands(CLI::App& app, CommandTable& table) {
   auto flags = std::make_shared<ProbeFlags>();
   auto* probe = app.add_subcommand(
-      "probe", "Resolve every watched domain now (one round, or --rounds N) and store the results");
+      "probe",
+      "Resolve every watched domain now (one round, or --rounds N) and store the results.\n"
+      "SIGTERM/SIGINT: stop sending, let queries in flight finish (scheduler.shutdown_grace_ms),\n"
+      "store what came back, close the run and exit 3; SIGHUP is ignored");
   probe->add_option("--resolver", flags->resolvers,
                     "DNS server ip[:port] (repeatable; overrides `resolvers`)");
   probe->add_option("--types", flags->types, "Record types, e.g. A,AAAA,NS")->delimiter(',');
@@ -211,6 +273,12 @@ void add_probe_commands(CLI::App& app, CommandTable& table) {
   probe->add_option("--city-db", flags->city_db, "GeoLite2-City shaped MMDB file");
   probe->add_option("--rounds", flags->rounds, "Number of rounds")->check(CLI::Range(1, 1000000));
   probe->add_option("--interval", flags->interval_seconds, "Seconds between rounds")
+      ->check(CLI::Range(0.0, 86400.0));
+  probe
+      ->add_option("--outage-tolerance", flags->outage_tolerance_seconds,
+                   "Seconds the database may stay away: results wait in a bounded buffer "
+                   "(scheduler.buffer_limit), probing pauses when it is full, storing is "
+                   "retried; past this the command fails (default 300)")
       ->check(CLI::Range(0.0, 86400.0));
   probe
       ->add_option("--progress", flags->progress,
