@@ -52,13 +52,13 @@ std::size_t count_records(const std::vector<ProbeResult>& results) noexcept {
 Dispatcher::Dispatcher(crawler::Crawler& crawler, EngineOptions options)
     : crawler_(&crawler),
       options_(std::move(options)),
-      resolvers_(std::max<std::size_t>(crawler.servers().size(), 1)),
+      resolvers_(std::max<std::size_t>(crawler.resolver_count(), 1)),
       health_(resolvers_, options_.health) {
   if (options_.record_types.empty()) {
     throw Error("no record types to probe");
   }
   const auto names = crawler.servers();
-  for (std::size_t i = 0; i < names.size(); ++i) {
+  for (std::size_t i = 0; i < names.size() && i < resolvers_; ++i) {
     resolver_index_.emplace(names[i], i);
   }
 }

@@ -243,8 +243,7 @@ RoundSummary run_round(const std::vector<WatchedDomain>& domains, crawler::Crawl
         }
         dispatcher.send_followups({});
       }
-      if (dispatcher.in_flight() == 0 &&
-          (stopping || (next == domains.size() && !dispatcher.followups_waiting()))) {
+      if (stopping ? !dispatcher.busy() : next == domains.size() && dispatcher.active() == 0) {
         break;
       }
       if (stopping && Steady::now() >= stop_deadline) {

@@ -89,8 +89,7 @@ TEST_F(EngineTest, RoundAndWorkerShareTheEngineAndTheMeaningOfTotals) {
                    "p.outcome = 'TIMEOUT')"),
             2);
   EXPECT_EQ(scalar("SELECT count(*) FROM probe_runs WHERE records > 0"), 2);
-  EXPECT_EQ(static_cast<std::size_t>(
-                scalar("SELECT records FROM probe_runs WHERE kind = 'probe'")),
+  EXPECT_EQ(static_cast<std::size_t>(scalar("SELECT records FROM probe_runs WHERE kind = 'probe'")),
             round.records);
 }
 

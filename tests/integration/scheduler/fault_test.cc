@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <fstream>
+#include <iostream>
 #include <map>
 #include <memory>
 #include <pqxx/pqxx>
@@ -295,20 +296,20 @@ TEST_F(FaultTest, ProbeSpreadsEveryTypeOverEveryResolver) {
 // Issue 17.6: a campaign over a good and a black-holed resolver. The dead one is marked
 // unhealthy and gets a small share (its timeouts stored as measurements); the good one keeps
 // at least 0.8 x the rate it has alone. The rate is set by the campaign's token bucket
-// (qps 300), not by the machine's speed.
+// (qps 100: a loaded machine keeps up), not by the speed of the machine.
 TEST_F(FaultTest, DeadResolverDoesNotSlowTheGoodOne) {
   testing::ScratchDatabase db;
   dsn_ = db.dsn();
   configure(
       fmt::format("resolvers: [\"{}\"]\n"
-                  "probe: {{timeout_ms: 500, tries: 1, concurrency: 200, record_types: [A]}}\n"
+                  "probe: {{timeout_ms: 300, tries: 1, concurrency: 200, record_types: [A]}}\n"
                   "scheduler: {{flush_ms: 100}}\n"
                   "campaigns:\n"
-                  "  - name: alone\n    min_interval: 3600\n    max_interval: 3600\n    qps: 300\n"
-                  "  - name: both\n    min_interval: 3600\n    max_interval: 3600\n    qps: 300\n"
+                  "  - name: alone\n    min_interval: 3600\n    max_interval: 3600\n    qps: 100\n"
+                  "  - name: both\n    min_interval: 3600\n    max_interval: 3600\n    qps: 100\n"
                   "    resolvers: [\"{}\", \"{}\"]\n",
                   lab(), lab(), blackhole()));
-  import(900);
+  import(570);
   const long names = domains();
   for (const char* campaign : {"alone", "both"}) {
     const auto run = fluxwatch({"run", "--once", "--campaign", campaign});
@@ -335,6 +336,10 @@ TEST_F(FaultTest, DeadResolverDoesNotSlowTheGoodOne) {
       "SELECT count(*) FROM probes WHERE campaign = 'both' AND resolver = '{}'", blackhole()));
   EXPECT_GT(dead, 0);
   EXPECT_LT(dead, names / 4);
+  std::cout << fmt::format(
+      "good resolver alone {:.0f}/s, beside a dead one {:.0f}/s ({:.2f}x); "
+      "dead resolver asked {} of {} domains\n",
+      alone, both, both / alone, dead, names);
   EXPECT_EQ(scalar(fmt::format("SELECT count(*) FROM probes WHERE campaign = 'both' AND resolver "
                                "= '{}' AND outcome <> 'TIMEOUT'",
                                blackhole())),

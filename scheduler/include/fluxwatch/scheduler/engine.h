@@ -94,6 +94,8 @@ class Dispatcher {
   /// Domains started and not finished.
   [[nodiscard]] std::size_t active() const noexcept { return active_.size(); }
   [[nodiscard]] std::size_t in_flight() const noexcept;
+  /// Queries in flight or results not delivered yet (a server c-ares refused).
+  [[nodiscard]] bool busy() const noexcept { return in_flight() > 0 || !refused_.empty(); }
   /// Authoritative mode: follow-up queries waiting to be sent.
   [[nodiscard]] bool followups_waiting() const noexcept { return !followups_.empty(); }
   /// Queries started (or failed before starting) so far.
