@@ -169,9 +169,15 @@ void Dispatcher::take(ProbeResult&& result, const FinishedSink& finished,
   result.campaign = domain.task.campaign;
   result.vantage = options_.vantage;
   if (result.mode != ProbeMode::Authoritative) {
-    const auto resolver = resolver_index_.find(result.resolver);
-    if (resolver != resolver_index_.end()) {
-      switch (health_.record(resolver->second, is_failure(result.outcome))) {
+    // Recursive and delegation queries went to the domain's resolver; only every-resolver
+    // mode needs the result's own (a lookup by its text).
+    std::size_t asked = domain.resolver;
+    if (options_.mode == EngineMode::EveryResolver) {
+      const auto found_resolver = resolver_index_.find(result.resolver);
+      asked = found_resolver != resolver_index_.end() ? found_resolver->second : resolvers_;
+    }
+    {
+      switch (health_.record(asked, is_failure(result.outcome))) {
         case ResolverHealth::Change::BecameUnhealthy:
           spdlog::warn(
               "resolver {}: {} failed queries in a row; marked unhealthy: it gets one domain "
