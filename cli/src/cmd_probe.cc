@@ -17,6 +17,7 @@
 #include "fluxwatch/scheduler/probe_round.h"
 #include "fluxwatch/storage/database.h"
 #include "progress.h"
+#include "signals.h"
 
 namespace fluxwatch::cli {
 namespace {
@@ -43,29 +44,10 @@ struct ProbeFlags {
   double outage_tolerance_seconds = 300;
 };
 
-// Set by the signal handlers of `probe` (lock-free atomics are async-signal-safe).
-std::atomic<bool> g_probe_stop{false};
-std::atomic<bool> g_probe_hangup{false};
-
-extern "C" void on_probe_stop(int /*signal*/) { g_probe_stop.store(true); }
-extern "C" void on_probe_hangup(int /*signal*/) { g_probe_hangup.store(true); }
-
-/// SIGTERM/SIGINT drain the round (see RoundOptions::stop); SIGHUP is logged and ignored
-/// (a round has nothing to reload).
-void install_probe_signal_handlers() {
-  struct sigaction action {};
-  sigemptyset(&action.sa_mask);
-  action.sa_handler = &on_probe_stop;
-  sigaction(SIGTERM, &action, nullptr);
-  sigaction(SIGINT, &action, nullptr);
-  action.sa_handler = &on_probe_hangup;
-  sigaction(SIGHUP, &action, nullptr);
-}
-
 /// Sleeps `seconds` unless a stop signal comes first.
 void pause_between_rounds(double seconds) {
   const auto until = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
-  while (!g_probe_stop.load() && std::chrono::steady_clock::now() < until) {
+  while (!g_stop.load() && std::chrono::steady_clock::now() < until) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
 }
@@ -168,7 +150,7 @@ int run_probe(const config::Config& base, const ProbeFlags& flags) {
       4, config.scheduler.buffer_limit / std::max<std::size_t>(config.probe.batch_size, 1));
   options.outage_tolerance =
       std::chrono::milliseconds(static_cast<std::int64_t>(flags.outage_tolerance_seconds * 1000));
-  options.stop = &g_probe_stop;
+  options.stop = &g_stop;
   options.stop_grace = config.scheduler.shutdown_grace;
   if (flags.authoritative) {
     spdlog::info(
@@ -192,14 +174,13 @@ int run_probe(const config::Config& base, const ProbeFlags& flags) {
   }
   const bool show_progress =
       flags.progress == "always" || (flags.progress == "auto" && stderr_is_terminal());
-  g_probe_stop.store(false);
-  g_probe_hangup.store(false);
-  install_probe_signal_handlers();
+  // SIGTERM/SIGINT drain the round (RoundOptions::stop); SIGHUP is logged and ignored.
+  install_signal_handlers();
   int round = 1;
-  for (; round <= flags.rounds && !g_probe_stop.load(); ++round) {
+  for (; round <= flags.rounds && !g_stop.load(); ++round) {
     if (round > 1 && flags.interval_seconds > 0) {
       pause_between_rounds(flags.interval_seconds);
-      if (g_probe_stop.load()) {
+      if (g_stop.load()) {
         break;
       }
     }
@@ -207,7 +188,7 @@ int run_probe(const config::Config& base, const ProbeFlags& flags) {
     ProgressLine progress(fmt::format("round {}/{}", round, flags.rounds), show_progress);
     const auto summary = scheduler::run_round(
         domains, crawler, enricher, writer_list, options, [&](const scheduler::Progress& state) {
-          if (g_probe_hangup.exchange(false)) {
+          if (g_hangup.exchange(false)) {
             spdlog::info("SIGHUP: ignored by probe (nothing to reload; SIGTERM/SIGINT stop it)");
           }
           progress.update(state.done, state.total, state.errors, state.elapsed);
@@ -218,7 +199,7 @@ int run_probe(const config::Config& base, const ProbeFlags& flags) {
       break;  // the crawler still holds those queries: no further round on it
     }
   }
-  if (g_probe_stop.load()) {
+  if (g_stop.load()) {
     spdlog::warn(
         "probe: stopped by a signal after {} of {} round(s); everything probed was stored and "
         "the run closed (exit status {})",

@@ -24,30 +24,13 @@
 #include "fluxwatch/storage/database.h"
 #include "fluxwatch/storage/schedule_store.h"
 #include "progress.h"
+#include "signals.h"
 
 namespace fluxwatch::cli {
 namespace {
 
 /// `fluxwatch run --once` found another run of the campaign holding its lock.
 constexpr int kExitBusy = 4;
-
-// Set by signal handlers, read by the workers' loops (lock-free atomics are
-// async-signal-safe).
-std::atomic<bool> g_stop{false};
-std::atomic<bool> g_reload{false};
-
-extern "C" void on_stop_signal(int /*signal*/) { g_stop.store(true); }
-extern "C" void on_reload_signal(int /*signal*/) { g_reload.store(true); }
-
-void install_signal_handlers() {
-  struct sigaction action {};
-  sigemptyset(&action.sa_mask);
-  action.sa_handler = &on_stop_signal;
-  sigaction(SIGTERM, &action, nullptr);
-  sigaction(SIGINT, &action, nullptr);
-  action.sa_handler = &on_reload_signal;
-  sigaction(SIGHUP, &action, nullptr);
-}
 
 struct RunFlags {
   std::vector<std::string> campaigns;
@@ -280,8 +263,6 @@ int run_scheduler(const config::Config& config, const RunFlags& flags, const CLI
   crawler::AresLibrary ares;
   { auto db = open_database(config); }  // create or upgrade the schema
   const std::string dsn = database_dsn(config);
-  g_stop.store(false);
-  g_reload.store(false);
   install_signal_handlers();
 
   // Cron mode: one run per campaign at a time, decided by a session advisory lock.
@@ -314,7 +295,7 @@ int run_scheduler(const config::Config& config, const RunFlags& flags, const CLI
   config::Config running_config = config;
   while (running.load() > 0) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    if (g_reload.exchange(false) && !g_stop.load()) {
+    if (g_hangup.exchange(false) && !g_stop.load()) {
       try {
         const auto fresh = reread_config(command);
         const auto fresh_campaigns = effective_campaigns(fresh);
