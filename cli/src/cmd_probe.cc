@@ -4,6 +4,8 @@
 #include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
+#include <atomic>
+#include <csignal>
 #include <memory>
 #include <optional>
 #include <thread>
@@ -18,6 +20,7 @@
 #include "names.h"
 #include "probe_summary.h"
 #include "progress.h"
+#include "signals.h"
 
 namespace fluxwatch::cli {
 namespace {
@@ -44,6 +47,7 @@ struct ProbeFlags {
   std::string format = "text";  // the per-round summary on stdout
   SelectionFlags selection;
   double resolver_failure_threshold = 1.0;
+  double outage_tolerance_seconds = 300;
 };
 
 config::Config apply_flags(config::Config config, const ProbeFlags& flags) {
@@ -124,23 +128,31 @@ int run_probe(const config::Config& base, const ProbeFlags& flags) {
                enricher.build_tag());
 
   scheduler::RoundOptions options;
-  options.record_types = config.probe.record_types;
-  options.batch_size = config.probe.batch_size;
-  options.authoritative = flags.authoritative;
-  options.every_resolver = flags.every_resolver;
-  options.authoritative_port = config.probe.authoritative_port;
-  options.authoritative_max_servers = config.probe.authoritative_max_servers;
-  options.vantage = flags.vantage;
+  options.engine.record_types = config.probe.record_types;
+  options.engine.batch_size = config.probe.batch_size;
+  options.engine.mode = flags.authoritative    ? scheduler::EngineMode::Authoritative
+                        : flags.every_resolver ? scheduler::EngineMode::EveryResolver
+                                               : scheduler::EngineMode::Recursive;
+  options.engine.authoritative_port = config.probe.authoritative_port;
+  options.engine.authoritative_max_servers = config.probe.authoritative_max_servers;
+  options.engine.vantage = flags.vantage;
+  // The bounded buffer while the database is away: about scheduler.buffer_limit results.
+  options.queued_batches = std::max<std::size_t>(
+      4, config.scheduler.buffer_limit / std::max<std::size_t>(config.probe.batch_size, 1));
+  options.outage_tolerance =
+      std::chrono::milliseconds(static_cast<std::int64_t>(flags.outage_tolerance_seconds * 1000));
+  options.stop = &g_stop;
+  options.stop_grace = config.scheduler.shutdown_grace;
   if (flags.authoritative) {
     spdlog::info(
         "authoritative mode: NS sets through the resolvers, then each name server on "
         "port {} with RD=0",
-        options.authoritative_port);
+        options.engine.authoritative_port);
   } else if (flags.every_resolver) {
     spdlog::info("every-resolver mode: each name and type goes to all {} resolvers",
                  crawler.servers().size());
   }
-  options.settings_json = config::to_json(config);
+  options.engine.settings_json = config::to_json(config);
   options.store = !flags.no_store;
   // More connections than the first let PostgreSQL store on more cores (see run_round).
   std::vector<storage::Database> extra_writers;
@@ -155,11 +167,18 @@ int run_probe(const config::Config& base, const ProbeFlags& flags) {
       flags.progress == "always" || (flags.progress == "auto" && stderr_is_terminal());
   const std::vector<std::string> configured = crawler.servers();  // before any NS is added
   int status = kExitOk;
-  for (int round = 1; round <= flags.rounds; ++round) {
+  // SIGTERM/SIGINT drain the round (RoundOptions::stop); SIGHUP is logged and ignored.
+  install_signal_handlers();
+  int round = 1;
+  for (; round <= flags.rounds && !g_stop.load(); ++round) {
     if (round > 1 && flags.interval_seconds > 0) {
       count_down(fmt::format("round {}/{}", round, flags.rounds),
-                 std::chrono::duration<double>(flags.interval_seconds), show_progress);
+                 std::chrono::duration<double>(flags.interval_seconds), show_progress, &g_stop);
+      if (g_stop.load()) {
+        break;
+      }
     }
+    options.round = static_cast<std::uint64_t>(round - 1);
     ProgressLine progress(fmt::format("round {}/{}", round, flags.rounds), show_progress);
     if (!flags.authoritative) {  // the total is known up front (it grows as it goes otherwise)
       progress.update(0,
@@ -169,6 +188,9 @@ int run_probe(const config::Config& base, const ProbeFlags& flags) {
     }
     const auto summary = scheduler::run_round(
         domains, crawler, enricher, writer_list, options, [&](const scheduler::Progress& state) {
+          if (g_hangup.exchange(false)) {
+            spdlog::info("SIGHUP: ignored by probe (nothing to reload; SIGTERM/SIGINT stop it)");
+          }
           progress.update(state.done, state.total, state.errors, state.elapsed);
         });
     progress.finish();
@@ -181,6 +203,16 @@ int run_probe(const config::Config& base, const ProbeFlags& flags) {
     if (!unhealthy.empty()) {
       status = kExitPartial;
     }
+    if (summary.abandoned > 0) {
+      break;  // the crawler still holds those queries: no further round on it
+    }
+  }
+  if (g_stop.load()) {
+    spdlog::warn(
+        "probe: stopped by a signal after {} of {} round(s); everything probed was stored and "
+        "the run closed (exit status {})",
+        round - 1, flags.rounds, kExitPartial);
+    return kExitPartial;
   }
   return status;
 }
@@ -190,7 +222,10 @@ int run_probe(const config::Config& base, const ProbeFlags& flags) {
 void add_probe_commands(CLI::App& app, CommandTable& table) {
   auto flags = std::make_shared<ProbeFlags>();
   auto* probe = app.add_subcommand(
-      "probe", "Resolve every watched domain now (one round, or --rounds N) and store the results");
+      "probe",
+      "Resolve every watched domain now (one round, or --rounds N) and store the results.\n"
+      "SIGTERM/SIGINT: stop sending, let queries in flight finish (scheduler.shutdown_grace_ms),\n"
+      "store what came back, close the run and exit 3; SIGHUP is ignored");
   probe->add_option("--resolver", flags->resolvers,
                     "DNS server ip[:port] (repeatable; overrides `resolvers`)");
   probe->add_option("--types", flags->types, "Record types, e.g. A,AAAA,NS")->delimiter(',');
@@ -227,6 +262,12 @@ void add_probe_commands(CLI::App& app, CommandTable& table) {
   probe->add_option("--city-db", flags->city_db, "GeoLite2-City shaped MMDB file");
   probe->add_option("--rounds", flags->rounds, "Number of rounds")->check(CLI::Range(1, 1000000));
   probe->add_option("--interval", flags->interval_seconds, "Seconds between rounds")
+      ->check(CLI::Range(0.0, 86400.0));
+  probe
+      ->add_option("--outage-tolerance", flags->outage_tolerance_seconds,
+                   "Seconds the database may stay away: results wait in a bounded buffer "
+                   "(scheduler.buffer_limit), probing pauses when it is full, storing is "
+                   "retried; past this the command fails (default 300)")
       ->check(CLI::Range(0.0, 86400.0));
   probe
       ->add_option("--progress", flags->progress,

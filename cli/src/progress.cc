@@ -99,12 +99,13 @@ void ProgressLine::finish() {
   }
 }
 
-void count_down(const std::string& label, std::chrono::duration<double> wait, bool show) {
+void count_down(const std::string& label, std::chrono::duration<double> wait, bool show,
+                const std::atomic<bool>* stop) {
   const auto until =
       std::chrono::steady_clock::now() + std::chrono::duration_cast<std::chrono::nanoseconds>(wait);
   while (true) {
     const auto now = std::chrono::steady_clock::now();
-    if (now >= until) {
+    if (now >= until || (stop != nullptr && stop->load())) {
       break;
     }
     const double left = std::chrono::duration<double>(until - now).count();
@@ -113,7 +114,7 @@ void count_down(const std::string& label, std::chrono::duration<double> wait, bo
       std::fflush(stderr);
     }
     std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(
-        until - now, std::chrono::milliseconds(show ? 250 : 60000)));
+        until - now, std::chrono::milliseconds(show ? 250 : 50)));  // 50: a signal ends the wait
   }
   if (show) {
     fmt::print(stderr, "\r\033[K");

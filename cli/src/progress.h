@@ -4,6 +4,7 @@
 /// stays alive while a silent server holds every query. Silent when stderr is not a
 /// terminal (cron, pipes), so logs stay clean.
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
@@ -49,7 +50,9 @@ class ProgressLine {
 };
 
 /// Waits `wait`, showing "LABEL: starts in 12s" counting down on a terminal (`show`).
-void count_down(const std::string& label, std::chrono::duration<double> wait, bool show);
+/// Ends early when `stop` (if given) becomes true, e.g. on SIGTERM.
+void count_down(const std::string& label, std::chrono::duration<double> wait, bool show,
+                const std::atomic<bool>* stop = nullptr);
 
 /// True when stderr is a terminal and TERM is not "dumb".
 [[nodiscard]] bool stderr_is_terminal();

@@ -228,6 +228,40 @@ std::int64_t ScheduleStore::due_count(const std::string& campaign) {
   });
 }
 
+std::vector<LeaseHolder> ScheduleStore::lease_holders(const std::string& campaign,
+                                                      const std::vector<std::int64_t>& domain_ids) {
+  std::string ids = "{";
+  for (std::size_t i = 0; i < domain_ids.size() && i < 1000; ++i) {
+    ids += (i == 0 ? "" : ",") + std::to_string(domain_ids[i]);
+  }
+  ids += "}";
+  return impl_->run("lease_holders", [&](pqxx::connection& connection) {
+    pqxx::read_transaction tx(connection, "lease_holders");
+    const pqxx::result rows = tx.exec_params(
+        "SELECT s.domain_id, w.domain, s.lease_owner, "
+        "(extract(epoch FROM s.last_sent) * 1000000)::bigint FROM schedule s "
+        "JOIN watchlist w USING (domain_id) WHERE s.campaign = $1 AND s.domain_id = ANY "
+        "($2::bigint[]) "
+        "ORDER BY s.domain_id",
+        campaign, ids);
+    std::vector<LeaseHolder> holders;
+    holders.reserve(rows.size());
+    for (const auto& row : rows) {
+      LeaseHolder holder;
+      holder.domain_id = row[0].as<std::int64_t>();
+      holder.domain = row[1].as<std::string>();
+      if (!row[2].is_null()) {
+        holder.owner = row[2].as<std::string>();
+      }
+      if (!row[3].is_null()) {
+        holder.last_sent = detail::from_unix_micros(row[3].as<long long>());
+      }
+      holders.push_back(std::move(holder));
+    }
+    return holders;
+  });
+}
+
 namespace detail {
 
 std::unordered_set<std::int64_t> apply_schedule_commit(pqxx::work& tx,
