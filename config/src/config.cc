@@ -240,6 +240,10 @@ const std::vector<Key>& keys() {
                  c.database.dsn =
                      n.IsNull() ? "" : scalar<std::string>(r, n, k, "a libpq connection string");
                }},
+              {"storage.retention_days",
+               [](Config& c, const Reporter& r, const YAML::Node& n, std::string_view k) {
+                 c.storage.retention_days = integer_in<int>(r, n, k, 0, 1000000);
+               }},
               {"resolvers",
                [](Config& c, const Reporter& r, const YAML::Node& n, std::string_view k) {
                  c.resolvers = n.IsNull() ? std::vector<Endpoint>{} : parse_resolvers(r, n, k);
@@ -704,6 +708,8 @@ std::string to_yaml(const Config& config) {
   out << YAML::Key << "state_dir" << YAML::Value << config.state_dir.string();
   out << YAML::Key << "database" << YAML::Value << YAML::BeginMap << YAML::Key << "dsn"
       << YAML::Value << config.database.dsn << YAML::EndMap;
+  out << YAML::Key << "storage" << YAML::Value << YAML::BeginMap << YAML::Key << "retention_days"
+      << YAML::Value << config.storage.retention_days << YAML::EndMap;
   out << YAML::Key << "resolvers" << YAML::Value << YAML::Flow << YAML::BeginSeq;
   for (const auto& resolver : config.resolvers) {
     out << resolver.to_string();

@@ -52,6 +52,12 @@ struct Config {
     std::string dsn;
   } database;
 
+  struct Storage {
+    /// `storage.retention_days`: `fluxwatch prune` drops the daily partitions of probe rows
+    /// older than this many days (summaries stay). 0: keep everything.
+    int retention_days = 0;
+  } storage;
+
   /// `resolvers`: DNS servers as "ip[:port]". Empty: the system's /etc/resolv.conf.
   std::vector<Endpoint> resolvers;
 
