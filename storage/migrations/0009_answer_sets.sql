@@ -139,7 +139,12 @@ CREATE TABLE domain_address_seen (
   times_seen bigint NOT NULL,
   min_ttl    bigint NOT NULL,
   PRIMARY KEY (domain_id, address)
-) WITH (fillfactor = 80);  -- room for HOT updates: every probe updates its addresses' rows
+)
+-- Every probe updates its addresses' rows: with pages less than half full, each update finds
+-- room on its own page (a HOT update: no index entry, and the old version is pruned when
+-- the page is next updated), so an unchanged round neither grows the table nor its indexes.
+-- Measured on 320,000 rows: 11.3 s per round of updates at fillfactor 80, 5.4 s at 45.
+WITH (fillfactor = 45);
 CREATE INDEX domain_address_seen_address_idx ON domain_address_seen (address);
 COMMENT ON TABLE domain_address_seen IS
   'Each address a watched domain resolved to (A/AAAA in the answer section): first and last '

@@ -188,8 +188,9 @@ TEST_F(MigrationTest, SchemaEightUpgradesInPlaceWithEveryObservationAndView) {
       rows_of(old_.dsn(),
               "SELECT section, rtype, count(*), sum(ttl) FROM records GROUP BY section, rtype"),
       by_section);
+  // The lab's flux names answer anew each round; the stable ones and the timeouts repeat.
   EXPECT_LT(scalar(old_.dsn(), "SELECT count(*) FROM answer_set_records"),
-            scalar(old_.dsn(), "SELECT count(*) FROM records") / 2)
+            scalar(old_.dsn(), "SELECT count(*) FROM records") * 2 / 3)
       << "repeated answers are stored once";
   EXPECT_GT(scalar(old_.dsn(), "SELECT count(*) FROM observations WHERE ttls IS NOT NULL"), 0)
       << "the uneven countdown keeps its TTLs";
