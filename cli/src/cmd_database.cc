@@ -3,6 +3,7 @@
 
 #include <CLI/CLI.hpp>
 #include <memory>
+#include <optional>
 
 #include "context.h"
 
@@ -40,6 +41,36 @@ int run_db(const config::Config& config, const std::string& action) {
   return kExitOk;
 }
 
+struct PruneFlags {
+  bool dry_run = false;
+  std::optional<int> retention_days;
+};
+
+/// Drops (or with --dry-run lists) the daily partitions of probe rows past the retention.
+int run_prune(const config::Config& config, const PruneFlags& flags) {
+  const int days = flags.retention_days.value_or(config.storage.retention_days);
+  if (days == 0) {
+    fmt::print("storage.retention_days is 0 (keep everything): nothing to prune\n");
+    return kExitOk;
+  }
+  auto db = open_database(config);
+  const auto partitions = db.prune(days, flags.dry_run);
+  std::int64_t probes = 0;
+  std::int64_t bytes = 0;
+  for (const auto& partition : partitions) {
+    fmt::print("{} {} {} probes, {:.1f} MiB\n", flags.dry_run ? "would drop" : "dropped",
+               partition.day, partition.probes, static_cast<double>(partition.bytes) / 1048576.0);
+    probes += partition.probes;
+    bytes += partition.bytes;
+  }
+  fmt::print(
+      "{} {} day{} older than {} days: {} probes, {:.1f} MiB (answer sets, first/last "
+      "seen and scores stay)\n",
+      flags.dry_run ? "would drop" : "dropped", partitions.size(), plural(partitions.size()), days,
+      probes, static_cast<double>(bytes) / 1048576.0);
+  return kExitOk;
+}
+
 }  // namespace
 
 void add_database_commands(CLI::App& app, CommandTable& table) {
@@ -58,6 +89,18 @@ void add_database_commands(CLI::App& app, CommandTable& table) {
       return kExitUsage;
     }
     return run_db(config, *action);
+  });
+
+  auto prune_flags = std::make_shared<PruneFlags>();
+  auto* prune = app.add_subcommand(
+      "prune", "Drop the days of probe rows older than storage.retention_days (whole days)");
+  prune->add_flag("--dry-run", prune_flags->dry_run, "Only say what would be dropped");
+  prune
+      ->add_option("--retention-days", prune_flags->retention_days,
+                   "Keep this many days (overrides storage.retention_days)")
+      ->check(CLI::Range(1, 1000000));
+  table.add(prune, [prune_flags](const config::Config& config) {
+    return run_prune(config, *prune_flags);
   });
 
   auto* show = app.add_subcommand(

@@ -241,6 +241,10 @@ const std::vector<Key>& keys() {
                  c.database.dsn =
                      n.IsNull() ? "" : scalar<std::string>(r, n, k, "a libpq connection string");
                }},
+              {"storage.retention_days",
+               [](Config& c, const Reporter& r, const YAML::Node& n, std::string_view k) {
+                 c.storage.retention_days = integer_in<int>(r, n, k, 0, 1000000);
+               }},
               {"database.read_dsn",
                [](Config& c, const Reporter& r, const YAML::Node& n, std::string_view k) {
                  c.database.read_dsn =
@@ -725,6 +729,8 @@ std::string to_yaml(const Config& config) {
   out << YAML::Key << "serve" << YAML::Value << YAML::BeginMap << YAML::Key << "listen"
       << YAML::Value << config.serve.listen << YAML::Key << "token" << YAML::Value
       << (config.serve.token.empty() ? "" : "(set)") << YAML::EndMap;
+  out << YAML::Key << "storage" << YAML::Value << YAML::BeginMap << YAML::Key << "retention_days"
+      << YAML::Value << config.storage.retention_days << YAML::EndMap;
   out << YAML::Key << "resolvers" << YAML::Value << YAML::Flow << YAML::BeginSeq;
   for (const auto& resolver : config.resolvers) {
     out << resolver.to_string();

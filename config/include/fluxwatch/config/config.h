@@ -55,6 +55,12 @@ struct Config {
     std::string read_dsn;
   } database;
 
+  struct Storage {
+    /// `storage.retention_days`: `fluxwatch prune` drops the daily partitions of probe rows
+    /// older than this many days (summaries stay). 0: keep everything.
+    int retention_days = 0;
+  } storage;
+
   struct Serve {
     /// `serve.listen`: HOST:PORT of the web view. A non-loopback host needs serve.token.
     std::string listen = "127.0.0.1:8080";
