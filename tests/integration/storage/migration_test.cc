@@ -179,8 +179,9 @@ TEST_F(MigrationTest, SchemaEightUpgradesInPlaceWithEveryObservationAndView) {
   }
 
   // The upgrade, as `fluxwatch init` does it.
-  EXPECT_EQ(old_db.migrate(), 1);
-  EXPECT_EQ(old_db.schema_version(), 9);
+  const int applied = old_db.migrate();  // 0009 and every later migration
+  EXPECT_GE(applied, 1);
+  EXPECT_EQ(old_db.schema_version(), 8 + applied);
   EXPECT_EQ(scalar(old_.dsn(), "SELECT count(*) FROM observations"), probes);
   EXPECT_EQ(scalar(old_.dsn(), "SELECT count(*) FROM observations_default"), 0)
       << "every day of the history has its partition";
