@@ -275,7 +275,9 @@ TEST_F(FaultTest, ProbeSpreadsEveryTypeOverEveryResolver) {
   import(0);
   const long names = domains();
   const auto probe = fluxwatch({"probe", "--rounds", "2", "--progress", "never"});
-  ASSERT_EQ(probe.exit_code, 0) << probe.err;
+  // A resolver from which every query failed is reported, and the exit status says so (3).
+  ASSERT_EQ(probe.exit_code, 3) << probe.err;
+  EXPECT_THAT(probe.err, ::testing::HasSubstr(blackhole() + " looks dead"));
   EXPECT_EQ(scalar("SELECT count(*) FROM probes"), 2 * 2 * names);
   for (const char* type : {"A", "AAAA"}) {
     for (const auto& resolver : {lab(), blackhole()}) {

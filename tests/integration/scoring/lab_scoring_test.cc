@@ -46,8 +46,11 @@ class LabScoringTest : public ::testing::Test {
     must(fluxwatch({"watchlist", "import", "-", "--source", "late"}, "late.flux-alpha.test\n"));
     must(fluxwatch({"probe", "--rounds", "1", "--types", "A,AAAA,NS", "--progress", "never"}));
     // Timeouts in every history: one A round against the silent server.
-    must(fluxwatch({"probe", "--resolver", testing::lab_blackhole().to_string(), "--types", "A",
-                    "--timeout-ms", "200", "--tries", "1", "--progress", "never"}));
+    // Every query fails: stored as measured, the resolver reported dead (exit status 3).
+    const auto silent =
+        fluxwatch({"probe", "--resolver", testing::lab_blackhole().to_string(), "--types", "A",
+                   "--timeout-ms", "200", "--tries", "1", "--progress", "never"});
+    ASSERT_EQ(silent.exit_code, 3) << silent.err;
     must(fluxwatch({"score"}));
     must(fluxwatch({"score", "--format", "json"}));
   }
@@ -172,7 +175,7 @@ TEST_F(LabScoringTest, ReportShowsFiltersAndSortsScores) {
   std::getline(lines, line);
   EXPECT_EQ(line,
             "domain,probes,ipv4,ipv6,asns,countries,ns_names,min_ttl,last_outcome,last_probe,"
-            "label,holz_score,scored_at");
+            "label,holz_score,scored_at,window_start,window_end");  // the score's window
   double previous = 1e9;
   int count = 0;
   while (std::getline(lines, line)) {
@@ -213,7 +216,8 @@ TEST_F(LabScoringTest, ExplainShowsFeaturesReasonsAndAddresses) {
   EXPECT_THAT(result.out, HasSubstr("reasons:\n  - the same 3 addresses in every lookup"));
   result = fluxwatch({"explain", "not-on-the-list.test"});
   EXPECT_EQ(result.exit_code, 1);
-  EXPECT_THAT(result.err, HasSubstr("no score for not-on-the-list.test"));
+  // Not watched and not scored are told apart (issue 16.3).
+  EXPECT_THAT(result.err, HasSubstr("not-on-the-list.test is not on the watchlist"));
 }
 
 std::set<std::string> column(const Rows& rows, const std::string& name) {

@@ -23,12 +23,12 @@ std::vector<ResourceRecord> flux_answer(std::uint32_t a_ttl, std::uint32_t ns_tt
 TEST(AnswerSet, CanonicalTextSortsBySectionTypeOwnerData) {
   std::vector<std::uint32_t> order;
   auto records = flux_answer(300, 3600);
-  records.push_back(rr(Section::Additional, 99, "x.test", "\\# 0", 5));
+  records.push_back(rr(Section::Additional, 65280, "x.test", "\\# 0", 5));  // no mnemonic
   EXPECT_EQ(canonical_text(records, order),
             "answer\tA\tflux.test\t192.0.2.1\n"
             "answer\tA\tflux.test\t192.0.2.2\n"
             "authority\tNS\tflux.test\tns1.flux.test\n"
-            "additional\tTYPE99\tx.test\t\\# 0\n");
+            "additional\tTYPE65280\tx.test\t\\# 0\n");
   EXPECT_EQ(order, (std::vector<std::uint32_t>{1, 0, 2, 3}));
 }
 
