@@ -13,3 +13,6 @@ find_package(spdlog REQUIRED)
 find_package(CLI11 REQUIRED)
 find_package(nlohmann_json 3.11 REQUIRED)
 find_package(Threads REQUIRED)
+# cpp-httplib (libcpp-httplib-dev 0.11; Debian builds it as a shared library with TLS and
+# compression on, and the header must see the same defines): the /metrics endpoint.
+pkg_check_modules(HTTPLIB REQUIRED IMPORTED_TARGET cpp-httplib>=0.11)

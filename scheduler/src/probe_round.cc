@@ -269,6 +269,9 @@ RoundSummary run_round(const std::vector<WatchedDomain>& domains, crawler::Crawl
     if (batch.results.empty() && batch.enrichment.empty()) {
       return;
     }
+    if (options.observer) {
+      options.observer(batch.results);
+    }
     if (options.store) {
       writer_alive = writer_alive && queue.push(std::move(batch));
     }

@@ -136,6 +136,11 @@ struct Worker::Impl {
   std::atomic<std::size_t> domains_{0};
   std::atomic<std::size_t> errors_{0};
   std::atomic<std::size_t> unwritten_{0};
+  std::atomic<std::size_t> db_errors_{0};
+  std::atomic<std::size_t> db_reconnects_{0};
+  std::atomic<std::size_t> tcp_retries_{0};  // copies of the crawler's CrawlStats
+  std::atomic<std::size_t> mismatched_{0};
+  std::atomic<std::size_t> edns_fallbacks_{0};
 };
 
 std::size_t Worker::Impl::lease_target() const {
@@ -192,6 +197,7 @@ void Worker::Impl::writer_loop(const std::atomic<bool>& stop) {
                      options_.campaign, error.what());
     }
     db_ok = false;
+    ++db_errors_;
     next_db_try = now + backoff;
     backoff = std::min(backoff * 2, kMaxBackoff);
   };
@@ -232,6 +238,9 @@ void Worker::Impl::writer_loop(const std::atomic<bool>& stop) {
         pending->commit.worker = options_.worker_id;
         pending->commit.updates.swap(out_updates_);
         lock.unlock();
+        if (options_.observer) {
+          options_.observer(pending->batch.results);
+        }
         pending->batch.geo_build = enricher_->build_tag();
         if (pending->batch.geo_build != "none") {
           if (enriched_.size() > kEnrichedCacheLimit) {
@@ -265,6 +274,7 @@ void Worker::Impl::writer_loop(const std::atomic<bool>& stop) {
         backoff = milliseconds(200);
         if (!db_ok) {
           logger()->info("campaign {}: database back; buffer written", options_.campaign);
+          ++db_reconnects_;
         }
         db_ok = true;
       } catch (const std::exception& error) {
@@ -580,6 +590,10 @@ WorkerStats Worker::Impl::run(const std::atomic<bool>& stop) {
         }
       }
       crawler.poll(std::max(wait, milliseconds(0)), sink);
+      const auto crawl_stats = crawler.stats();
+      tcp_retries_.store(crawl_stats.tcp_retries, std::memory_order_relaxed);
+      mismatched_.store(crawl_stats.mismatched, std::memory_order_relaxed);
+      edns_fallbacks_.store(crawl_stats.edns_fallbacks, std::memory_order_relaxed);
 
       if (stopping && (crawler.in_flight() == 0 || Steady::now() >= stop_deadline)) {
         if (crawler.in_flight() > 0) {
@@ -623,6 +637,13 @@ WorkerStats Worker::Impl::snapshot() const {
   stats.probes_unwritten = unwritten_.load();
   stats.domains_probed = domains_.load();
   stats.errors = errors_.load();
+  stats.buffered = buffered_.load();
+  stats.leases_held = held_.load();
+  stats.db_errors = db_errors_.load();
+  stats.db_reconnects = db_reconnects_.load();
+  stats.tcp_retries = tcp_retries_.load();
+  stats.mismatched = mismatched_.load();
+  stats.edns_fallbacks = edns_fallbacks_.load();
   return stats;
 }
 

@@ -14,6 +14,7 @@
 
 #include "fluxwatch/common/types.h"
 #include "fluxwatch/crawler/crawler.h"
+#include "fluxwatch/scheduler/observer.h"
 
 namespace fluxwatch::geo {
 class Enricher;
@@ -41,6 +42,7 @@ struct RoundOptions {
   std::uint16_t authoritative_port = 53;
   std::size_t authoritative_max_servers = 16;
   std::string vantage;  ///< stored with every probe (empty: NULL)
+  BatchObserver observer;  ///< sees every batch before it is stored (metrics, --trace)
 };
 
 /// Where a round is; handed to the progress callback.

@@ -15,6 +15,7 @@
 #include "fluxwatch/common/types.h"
 #include "fluxwatch/crawler/crawler.h"
 #include "fluxwatch/geo/enricher.h"
+#include "fluxwatch/scheduler/observer.h"
 #include "fluxwatch/scheduler/policy.h"
 #include "fluxwatch/storage/schedule_store.h"
 
@@ -49,6 +50,7 @@ struct WorkerOptions {
   std::size_t authoritative_max_servers = 16;
   /// Every-resolver mode: each due domain is asked of every resolver at once (same due_at).
   bool every_resolver = false;
+  BatchObserver observer;  ///< sees every batch before it is stored (metrics, --trace)
 };
 
 /// Settings a running worker takes over on reload (SIGHUP) without dropping work.
@@ -68,6 +70,14 @@ struct WorkerStats {
   std::size_t probes_unwritten = 0;  ///< still buffered at exit (database unreachable)
   std::size_t domains_probed = 0;
   std::size_t errors = 0;  ///< timeouts and other failures
+  // Readings for metrics and status lines (snapshot() while running).
+  std::size_t buffered = 0;        ///< results not yet committed
+  std::size_t leases_held = 0;     ///< leased domains not yet handed to the writer
+  std::size_t db_errors = 0;       ///< failed database operations (each retried)
+  std::size_t db_reconnects = 0;   ///< times the database came back after failing
+  std::size_t tcp_retries = 0;     ///< CrawlStats of the worker's crawler
+  std::size_t mismatched = 0;
+  std::size_t edns_fallbacks = 0;
 };
 
 /**
