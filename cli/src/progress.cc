@@ -17,7 +17,8 @@ std::string duration_text(double seconds) {
     return fmt::format("{:.0f}s", seconds);
   }
   if (seconds < 3600) {
-    return fmt::format("{:.0f}m{:02.0f}s", seconds / 60, static_cast<double>(static_cast<long>(seconds) % 60));
+    return fmt::format("{:.0f}m{:02.0f}s", seconds / 60,
+                       static_cast<double>(static_cast<long>(seconds) % 60));
   }
   return fmt::format("{:.1f}h", seconds / 3600);
 }
@@ -46,21 +47,48 @@ void ProgressLine::update(std::size_t done, std::size_t total, std::size_t error
   last_draw_ = now;
   const double seconds = std::chrono::duration<double>(elapsed).count();
   const double rate = seconds > 0 ? static_cast<double>(done) / seconds : 0.0;
-  const double percent = total > 0 ? 100.0 * static_cast<double>(done) / static_cast<double>(total) : 100.0;
+  const double percent =
+      total > 0 ? 100.0 * static_cast<double>(done) / static_cast<double>(total) : 100.0;
   const std::string left =
       rate > 0 && done < total ? duration_text(static_cast<double>(total - done) / rate) : "-";
-  fmt::print(stderr, "\r\033[K{}: {}/{} ({:.0f}%)  {:.0f}/s  errors {}  elapsed {}  left {}",
-             label_, done, total, percent, rate, errors, duration_text(seconds), left);
-  std::fflush(stderr);
-  drawn_ = true;
+  draw_status_line(fmt::format("{}: {}/{} ({:.0f}%)  {:.0f}/s  errors {}  elapsed {}  left {}",
+                               label_, done, total, percent, rate, errors, duration_text(seconds),
+                               left));
 }
 
 void ProgressLine::finish() {
-  if (enabled_ && drawn_) {
+  if (enabled_) {
+    clear_status_line();
+  }
+}
+
+namespace {
+bool g_line_drawn = false;  // under stderr_lock()
+}  // namespace
+
+std::mutex& stderr_lock() {
+  static std::mutex lock;
+  return lock;
+}
+
+void draw_status_line(const std::string& text) {
+  std::lock_guard lock(stderr_lock());
+  fmt::print(stderr, "\r\033[K{}", text);
+  std::fflush(stderr);
+  g_line_drawn = true;
+}
+
+void clear_status_line_locked() {
+  if (g_line_drawn) {
     fmt::print(stderr, "\r\033[K");
     std::fflush(stderr);
-    drawn_ = false;
+    g_line_drawn = false;
   }
+}
+
+void clear_status_line() {
+  std::lock_guard lock(stderr_lock());
+  clear_status_line_locked();
 }
 
 }  // namespace fluxwatch::cli

@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <mutex>
 #include <string>
 
 namespace fluxwatch::cli {
@@ -25,9 +26,17 @@ class ProgressLine {
  private:
   std::string label_;
   bool enabled_;
-  bool drawn_ = false;
   std::chrono::steady_clock::time_point last_draw_{};
 };
+
+/// The one status line at the bottom of the terminal (probe's progress, run's status):
+/// log lines clear it before they are written (log_sink.cc) and the next redraw puts it
+/// back, so the two never share a line. Thread-safe.
+void draw_status_line(const std::string& text);
+void clear_status_line();
+/// For the log sink: clears the line if drawn; call with stderr_lock() held.
+void clear_status_line_locked();
+[[nodiscard]] std::mutex& stderr_lock();
 
 /// True when stderr is a terminal and TERM is not "dumb".
 [[nodiscard]] bool stderr_is_terminal();
