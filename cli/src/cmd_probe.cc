@@ -15,6 +15,8 @@
 #include "fluxwatch/scheduler/probe_round.h"
 #include "fluxwatch/storage/database.h"
 #include "progress.h"
+#include "run_monitor.h"
+#include "service.h"
 
 namespace fluxwatch::cli {
 namespace {
@@ -38,6 +40,8 @@ struct ProbeFlags {
   int rounds = 1;
   double interval_seconds = 0;
   std::string progress = "auto";
+  std::string metrics_file;
+  std::string trace;
 };
 
 config::Config apply_flags(config::Config config, const ProbeFlags& flags) {
@@ -143,6 +147,10 @@ int run_probe(const config::Config& base, const ProbeFlags& flags) {
   }
   options.settings_json = config::to_json(config);
   options.store = !flags.no_store;
+  RunMonitor monitor(MonitorOptions{"probe", false, false, std::chrono::seconds(60), "",
+                                    flags.metrics_file, flags.trace, ""},
+                     config);
+  options.observer = monitor.observer("");
   // More connections than the first let PostgreSQL store on more cores (see run_round).
   std::vector<storage::Database> extra_writers;
   std::vector<storage::Database*> writer_list{&db};
@@ -165,7 +173,10 @@ int run_probe(const config::Config& base, const ProbeFlags& flags) {
         });
     progress.finish();
     log_round(round, summary, options.store);
+    monitor.round_done(options.store ? summary.queries : 0, summary.tcp_retries, summary.mismatched,
+                       summary.edns_fallbacks);
   }
+  monitor.finish(true);
   return kExitOk;
 }
 
@@ -216,6 +227,7 @@ void add_probe_commands(CLI::App& app, CommandTable& table) {
       ->add_option("--progress", flags->progress,
                    "Progress line: auto (only on a terminal), always, never")
       ->check(CLI::IsMember({"auto", "always", "never"}));
+  add_monitor_flags(*probe, flags->metrics_file, flags->trace);
   table.add(probe, [flags](const config::Config& config) { return run_probe(config, *flags); });
 }
 

@@ -21,6 +21,8 @@
 #include "fluxwatch/scheduler/worker.h"
 #include "fluxwatch/storage/schedule_store.h"
 #include "progress.h"
+#include "run_monitor.h"
+#include "service.h"
 
 namespace fluxwatch::cli {
 namespace {
@@ -52,6 +54,9 @@ struct RunFlags {
   std::string vantage;
   std::string worker_id;
   std::string progress = "auto";
+  std::string metrics_file;
+  std::string trace;
+  int heartbeat_seconds = 60;
 };
 
 /// The configured campaigns, or one "default" campaign over the whole watchlist.
@@ -227,11 +232,19 @@ int run_scheduler(const config::Config& config, const RunFlags& flags, const CLI
     }
   }
 
+  const bool show_progress =
+      flags.progress == "always" || (flags.progress == "auto" && stderr_is_terminal());
+  RunMonitor monitor(
+      MonitorOptions{"run", show_progress, !show_progress,
+                     std::chrono::seconds(flags.heartbeat_seconds),
+                     flags.once ? "" : config.metrics.listen, flags.metrics_file, flags.trace, dsn},
+      config);
   std::vector<std::unique_ptr<scheduler::Worker>> workers;
   for (const auto& campaign : campaigns) {
+    auto options = worker_options(config, campaign, flags);
+    options.observer = monitor.observer(campaign.name);
     workers.push_back(std::make_unique<scheduler::Worker>(
-        worker_options(config, campaign, flags), campaign_crawler_options(config, campaign),
-        geo_options(config), dsn));
+        std::move(options), campaign_crawler_options(config, campaign), geo_options(config), dsn));
   }
   std::vector<scheduler::WorkerStats> stats(workers.size());
   std::vector<std::exception_ptr> failures(workers.size());
@@ -251,9 +264,6 @@ int run_scheduler(const config::Config& config, const RunFlags& flags, const CLI
 
   std::thread maintenance = flags.once ? std::thread() : start_maintenance(config, dsn);
 
-  const bool show_progress =
-      flags.progress == "always" || (flags.progress == "auto" && stderr_is_terminal());
-  const auto started = std::chrono::steady_clock::now();
   while (running.load() > 0) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
     if (g_reload.exchange(false)) {
@@ -279,21 +289,11 @@ int run_scheduler(const config::Config& config, const RunFlags& flags, const CLI
         spdlog::error("reload: keeping the running configuration: {}", error.what());
       }
     }
-    if (show_progress) {
-      std::size_t stored = 0;
-      std::size_t sent = 0;
-      for (const auto& worker : workers) {
-        const auto now = worker->snapshot();
-        stored += now.probes_stored;
-        sent += now.queries_sent;
-      }
-      const double seconds =
-          std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-      fmt::print(stderr, "\r\033[Krun: {} queries sent, {} probes stored, {:.0f}/s{}", sent, stored,
-                 seconds > 0 ? static_cast<double>(stored) / seconds : 0.0,
-                 g_stop.load() ? " (stopping)" : "");
-      std::fflush(stderr);
+    std::vector<std::pair<std::string, scheduler::WorkerStats>> totals;
+    for (std::size_t i = 0; i < workers.size(); ++i) {
+      totals.emplace_back(campaigns[i].name, workers[i]->snapshot());
     }
+    monitor.tick(totals, g_stop.load());
   }
   for (auto& thread : threads) {
     thread.join();
@@ -302,9 +302,11 @@ int run_scheduler(const config::Config& config, const RunFlags& flags, const CLI
   if (maintenance.joinable()) {
     maintenance.join();
   }
-  if (show_progress) {
-    fmt::print(stderr, "\r\033[K");
+  std::vector<std::pair<std::string, scheduler::WorkerStats>> totals;
+  for (std::size_t i = 0; i < workers.size(); ++i) {
+    totals.emplace_back(campaigns[i].name, failures[i] ? workers[i]->snapshot() : stats[i]);
   }
+  monitor.tick(totals, true);
 
   int status = kExitOk;
   for (std::size_t i = 0; i < workers.size(); ++i) {
@@ -327,6 +329,7 @@ int run_scheduler(const config::Config& config, const RunFlags& flags, const CLI
       status = kExitFailure;
     }
   }
+  monitor.finish(status == kExitOk);
   return status;
 }
 
@@ -350,6 +353,11 @@ void add_run_commands(CLI::App& app, CommandTable& table) {
   run->add_option("--progress", flags->progress,
                   "Status line: auto (only on a terminal), always, never")
       ->check(CLI::IsMember({"auto", "always", "never"}));
+  add_monitor_flags(*run, flags->metrics_file, flags->trace);
+  run->add_option("--heartbeat", flags->heartbeat_seconds,
+                  "Seconds between heartbeat log lines when stderr is not a terminal (default "
+                  "60)")
+      ->check(CLI::Range(1, 86400));
   table.add(run, [flags, run](const config::Config& config) {
     return run_scheduler(config, *flags, *run);
   });
