@@ -31,12 +31,16 @@ geoip:
   city_database: $mmdb/lab-City.mmdb
   update:
     asn_url: file://$mmdb/lab-ASN.mmdb
+feeds:
+  - url: file://$work/feed.txt
+    tag: feed
 campaigns:
   - name: everything
     min_interval: 3600
     max_interval: 7200
 YAML
 mkdir -p "$work/geoip"
+printf 'feed-only.example\n' >"$work/feed.txt"
 
 # The command of a unit as systemd would run it (one ExecStart= line, %i -> instance).
 exec_start() {  # exec_start UNIT INSTANCE
@@ -61,7 +65,9 @@ run_unit fluxwatch-geo-update.service "" >"$work/geo.log" 2>&1 || { cat "$work/g
 [ -s "$work/geoip/asn.mmdb" ] || fail "geo update installed nothing"
 
 # fluxwatch-run@everything.service: probes every domain, then drains on SIGTERM.
-run_unit fluxwatch-run@.service everything >"$work/run.log" 2>&1 &
+# exec: $! must be fluxwatch itself (the signal goes to it, not to a subshell).
+(exec env FLUXWATCH_STATE_DIR="$work/state" FLUXWATCH_CONFIG="$work/config.yaml" \
+    $(exec_start fluxwatch-run@.service everything)) >"$work/run.log" 2>&1 &
 run_pid=$!
 for _ in $(seq 1 600); do
     probed="$(psql "$dsn" -X -At -c "SELECT count(*) FROM schedule WHERE campaign = 'everything' AND last_sent IS NOT NULL" 2>/dev/null || echo 0)"
@@ -80,9 +86,13 @@ grep -q "campaign everything: $domains domains probed" "$work/run.log" ||
 leases="$(psql "$dsn" -X -At -c "SELECT count(*) FROM schedule WHERE lease_owner IS NOT NULL")"
 [ "$leases" = 0 ] || fail "$leases leases left after the drain"
 
-# fluxwatch-score.service and fluxwatch-feeds-refresh.service (no feeds configured).
+# fluxwatch-score.service and fluxwatch-feeds-refresh.service (a file:// feed).
 run_unit fluxwatch-score.service "" >"$work/score.log" 2>&1 || { cat "$work/score.log" >&2; fail "score failed"; }
+# (run@ may have imported the feed meanwhile: it refreshes due feeds too)
 scored="$(psql "$dsn" -X -At -c "SELECT count(*) FROM domain_scores")"
-[ "$scored" = "$domains" ] || fail "score scored $scored of $domains domains"
+watched="$(psql "$dsn" -X -At -c "SELECT count(*) FROM watchlist")"
+[ "$scored" = "$watched" ] || fail "score scored $scored of $watched domains"
 run_unit fluxwatch-feeds-refresh.service "" >"$work/feeds.log" 2>&1 || { cat "$work/feeds.log" >&2; fail "feeds refresh failed"; }
+[ "$(psql "$dsn" -X -At -c "SELECT count(*) FROM watchlist WHERE domain = 'feed-only.example'")" = 1 ] ||
+    fail "feeds refresh imported nothing"
 echo "unit-commands: geo-update, run@everything ($domains domains, drained), score, feeds-refresh ok"
