@@ -226,10 +226,9 @@ void RunMonitor::heartbeat(const scheduler::WorkerStats& sum) {
       "heartbeat: {} queries sent, {} stored in the last {} s ({} / {} in total), {} "
       "buffered, backlog {}, lateness p50 {} p95 {}, {} unanswered, {} database errors",
       sum.queries_sent - at_last_heartbeat_.queries_sent,
-      sum.probes_stored - at_last_heartbeat_.probes_stored,
-      options_.heartbeat_interval.count(), sum.queries_sent,
-      sum.probes_stored, sum.buffered, backlog, seconds_or_dash(quantile(lateness, 0.5)),
-      seconds_or_dash(quantile(lateness, 0.95)), failures,
+      sum.probes_stored - at_last_heartbeat_.probes_stored, options_.heartbeat_interval.count(),
+      sum.queries_sent, sum.probes_stored, sum.buffered, backlog,
+      seconds_or_dash(quantile(lateness, 0.5)), seconds_or_dash(quantile(lateness, 0.95)), failures,
       sum.db_errors - at_last_heartbeat_.db_errors);
   at_last_heartbeat_ = sum;
 }

@@ -233,13 +233,14 @@ std::string render_json(const StatusReport& report) {
   }
   nlohmann::json feeds = nlohmann::json::array();
   for (const auto& f : report.feeds) {
-    feeds.push_back({{"url", f.url},
-                     {"last_attempt", json_time(f.last_attempt)},
-                     {"last_success", json_time(f.last_success)},
-                     {"last_status", f.last_status ? nlohmann::json(*f.last_status) : nlohmann::json(nullptr)},
-                     {"last_error", json_text(f.last_error)},
-                     {"consecutive_failures", f.consecutive_failures},
-                     {"entries", f.entries ? nlohmann::json(*f.entries) : nlohmann::json(nullptr)}});
+    feeds.push_back(
+        {{"url", f.url},
+         {"last_attempt", json_time(f.last_attempt)},
+         {"last_success", json_time(f.last_success)},
+         {"last_status", f.last_status ? nlohmann::json(*f.last_status) : nlohmann::json(nullptr)},
+         {"last_error", json_text(f.last_error)},
+         {"consecutive_failures", f.consecutive_failures},
+         {"entries", f.entries ? nlohmann::json(*f.entries) : nlohmann::json(nullptr)}});
   }
   const nlohmann::json json{
       {"status", health_name(report.health)},

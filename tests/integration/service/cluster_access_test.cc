@@ -53,8 +53,8 @@ class ClusterAccessTest : public ::testing::Test {
   }
   /// psql as the Unix user nobody.
   testing::CommandResult psql_as_nobody(const std::string& user, const std::string& sql) const {
-    return testing::run_command(
-        {"runuser", "-u", "nobody", "--", "psql", "-X", "-At", dsn(user), "-c", sql});
+    return testing::run_command({"/usr/bin/env", "runuser", "-u", "nobody", "--", "psql", "-X",
+                                 "-At", dsn(user), "-c", sql});
   }
   std::filesystem::path state_;
 };

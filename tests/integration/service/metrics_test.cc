@@ -42,7 +42,7 @@ double sum_of(const std::string& exposition, const std::string& name,
 
 /// `promtool check metrics` on the text (its standard input); the exit code and output.
 testing::CommandResult promtool_check(const std::string& text) {
-  return testing::run_command({"promtool", "check", "metrics"}, text);
+  return testing::run_command({"/usr/bin/env", "promtool", "check", "metrics"}, text);
 }
 
 std::string read_file(const std::string& path) {

@@ -51,7 +51,8 @@ class StatusTest : public ::testing::Test {
 };
 
 TEST_F(StatusTest, JsonFiguresEqualTheStoredRowsAndTheServiceIsHealthy) {
-  const auto result = fluxwatch({"status", "--format", "json"});
+  // The lab's MMDBs were built on 2024-01-01: only a generous age limit calls them fresh.
+  const auto result = fluxwatch({"status", "--format", "json", "--max-geoip-age", "3650"});
   ASSERT_EQ(result.exit_code, 0) << result.out << result.err;
   const auto json = nlohmann::json::parse(result.out);
   EXPECT_EQ(json["status"], "healthy");
@@ -78,18 +79,25 @@ TEST_F(StatusTest, JsonFiguresEqualTheStoredRowsAndTheServiceIsHealthy) {
 }
 
 TEST_F(StatusTest, TableNamesTheDatabaseAndTheCampaign) {
-  const auto result = fluxwatch({"status"});
+  const auto result = fluxwatch({"status", "--max-geoip-age", "3650"});
   ASSERT_EQ(result.exit_code, 0) << result.out << result.err;
   EXPECT_THAT(result.out, HasSubstr("status:    healthy"));
   EXPECT_THAT(result.out, HasSubstr(database_->name()));  // the DSN given, not a cluster
   EXPECT_THAT(result.out, HasSubstr("default"));
 }
 
+TEST_F(StatusTest, StaleGeoipMakesItDegraded) {
+  const auto result = fluxwatch({"status"});  // default limit: 35 days
+  EXPECT_EQ(result.exit_code, 3) << result.out << result.err;
+  EXPECT_THAT(result.out, HasSubstr("lab-ASN.mmdb is "));
+  EXPECT_THAT(result.out, HasSubstr("days old (`fluxwatch geo update`)"));
+}
+
 TEST_F(StatusTest, OverdueDomainsNobodyProbesMakeItDegraded) {
   exec(
       "UPDATE schedule SET next_due = now() - interval '1 hour' WHERE domain_id = "
       "(SELECT min(domain_id) FROM schedule)");
-  const auto result = fluxwatch({"status", "--format", "json"});
+  const auto result = fluxwatch({"status", "--format", "json", "--max-geoip-age", "3650"});
   exec("UPDATE schedule SET next_due = now() + interval '1 hour'");
   EXPECT_EQ(result.exit_code, 3) << result.out << result.err;
   const auto json = nlohmann::json::parse(result.out);
@@ -103,7 +111,7 @@ TEST_F(StatusTest, FailingFeedWithEscapesIsDegradedAndCannotDriveTheTerminal) {
   exec(
       "INSERT INTO feeds (url, consecutive_failures, last_error) VALUES "
       "('http://127.0.0.1:9/feed', 5, E'boom\\x1b[2Jcleared')");
-  const auto result = fluxwatch({"status"});
+  const auto result = fluxwatch({"status", "--max-geoip-age", "3650"});
   exec("DELETE FROM feeds");
   EXPECT_EQ(result.exit_code, 3) << result.out << result.err;
   EXPECT_THAT(result.out, HasSubstr("5 failed fetches in a row"));
