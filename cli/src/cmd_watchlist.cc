@@ -28,8 +28,8 @@ struct ImportFlags {
 
 int run_import(const config::Config& config, const ImportFlags& flags) {
   if (is_fetchable_url(flags.file)) {  // http, https, file: through the fetcher, as a feed
-    return import_watchlist_url(
-        config, {flags.file, flags.source, flags.tags, flags.strict, flags.format, flags.column});
+    return import_watchlist_url(config, {flags.file, flags.source, flags.tags, flags.strict,
+                                         flags.format, flags.column});
   }
   watchlist::ParseResult parsed;
   const bool from_stdin = flags.file == "-";
@@ -46,8 +46,8 @@ int run_import(const config::Config& config, const ImportFlags& flags) {
     source = source.empty() ? std::filesystem::path(flags.file).filename().string() : source;
   }
   for (const auto& problem : parsed.problems) {
-    spdlog::warn("{}:{}: skipped: {} (line: '{}')", from_stdin ? "stdin" : flags.file, problem.line,
-                 problem.message, problem.text);
+    spdlog::warn("{}:{}: skipped: {} (line: '{}')", from_stdin ? "stdin" : flags.file,
+                 problem.line, problem.message, problem.text);
   }
   std::vector<storage::WatchEntry> entries;
   entries.reserve(parsed.entries.size());
@@ -62,12 +62,11 @@ int run_import(const config::Config& config, const ImportFlags& flags) {
   }
   auto db = open_database(config);
   const auto stats = db.import_watchlist(entries);
-  fmt::print(
-      "imported {} domain{} from {}: {} new, {} already watched, {} duplicate line{}, "
-      "{} rejected line{}\n",
-      entries.size(), plural(entries.size()), source, stats.added, stats.existing,
-      parsed.duplicates, plural(parsed.duplicates), parsed.problems.size(),
-      plural(parsed.problems.size()));
+  fmt::print("imported {} domain{} from {}: {} new, {} already watched, {} duplicate line{}, "
+             "{} rejected line{}\n",
+             entries.size(), plural(entries.size()), source, stats.added, stats.existing,
+             parsed.duplicates, plural(parsed.duplicates), parsed.problems.size(),
+             plural(parsed.problems.size()));
   return flags.strict && !parsed.problems.empty() ? kExitPartial : kExitOk;
 }
 
@@ -100,9 +99,8 @@ void add_watchlist_commands(CLI::App& app, CommandTable& table) {
       "Import domains from FILE ('-' for stdin): one per line, '#' comments, optional CSV\n"
       "columns domain,tags (tags separated by ';'). Bad lines are reported with their line\n"
       "number and skipped; re-importing never duplicates a domain.");
-  import
-      ->add_option("file", flags->file,
-                   "Watchlist file, - for standard input, or an http(s):// or file:// URL")
+  import->add_option("file", flags->file,
+                     "Watchlist file, - for standard input, or an http(s):// or file:// URL")
       ->required();
   import->add_option("--source", flags->source,
                      "Source label stored with the domains (default: the file name)");
