@@ -194,7 +194,8 @@ void RunMonitor::tick(const std::vector<std::pair<std::string, scheduler::Worker
       }
     }
     draw_status_line(fmt::format(
-        "{}: {} queries, {} stored ({:.0f}/s), {} buffered, backlog {}, {} errors, {} db "
+        "{}: {} queries sent, {} probes stored ({:.0f}/s), {} buffered, backlog {}, {} errors, {} "
+        "db "
         "errors, up {:.0f}s{}",
         options_.label, sum.queries_sent, sum.probes_stored,
         seconds > 0 ? static_cast<double>(sum.probes_stored) / seconds : 0.0, sum.buffered, backlog,
