@@ -64,6 +64,7 @@ int run(int argc, char** argv) {
   add_run_commands(app, commands);
   add_score_commands(app, commands);
   add_status_commands(app, commands);
+  add_serve_commands(app, commands);
 
   try {
     app.parse(argc, argv);

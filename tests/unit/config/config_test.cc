@@ -25,8 +25,7 @@ TEST(Config, EmptyFileGivesDocumentedDefaults) {
   EXPECT_EQ(config.probe.concurrency, 2000U);
   EXPECT_EQ(config.probe.timeout, std::chrono::milliseconds(2000));
   EXPECT_EQ(config.probe.tries, 2);
-  EXPECT_EQ(config.probe.record_types,
-            (std::vector<RrType>{RrType::A, RrType::AAAA, RrType::NS}));
+  EXPECT_EQ(config.probe.record_types, (std::vector<RrType>{RrType::A, RrType::AAAA, RrType::NS}));
   EXPECT_TRUE(config.resolvers.empty());
   EXPECT_TRUE(config.database.dsn.empty());
   EXPECT_FALSE(config.state_dir.empty());
@@ -94,7 +93,8 @@ TEST(Config, BadValuesAreRejectedWithLineAndPath) {
   EXPECT_THAT(error_of("probe:\n  record_types: [A, MX]\n"),
               HasSubstr("probe.record_types: unknown record type 'MX'"));
   EXPECT_THAT(error_of("probe:\n  record_types: []\n"), HasSubstr("non-empty list"));
-  EXPECT_THAT(error_of("probe:\n  edns: maybe\n"), HasSubstr("probe.edns: 'maybe' is not true or false"));
+  EXPECT_THAT(error_of("probe:\n  edns: maybe\n"),
+              HasSubstr("probe.edns: 'maybe' is not true or false"));
   EXPECT_THAT(error_of("log:\n  level: loud\n"), HasSubstr("log.level: 'loud' is not one of"));
   EXPECT_THAT(error_of("probe: 5\n"), HasSubstr("probe: expected a mapping"));
   EXPECT_THAT(error_of("probe: [\n"), HasSubstr("not valid YAML"));
@@ -111,6 +111,27 @@ TEST(Config, YamlRoundTrip) {
 TEST(Config, JsonDoesNotLeakTheDsn) {
   auto config = parse_config("database:\n  dsn: \"password=secret\"\n", "a.yaml");
   EXPECT_THAT(to_json(config), ::testing::Not(HasSubstr("secret")));
+}
+
+TEST(Config, ServeAndReadDsnReadBackAndStayOutOfJson) {
+  const auto defaults = parse_config("", "a.yaml");
+  EXPECT_EQ(defaults.serve.listen, "127.0.0.1:8080");
+  EXPECT_TRUE(defaults.serve.token.empty());
+  EXPECT_TRUE(defaults.database.read_dsn.empty());
+  auto config = parse_config(
+      "database:\n  read_dsn: \"host=standby password=pw\"\nserve:\n  listen: \"[::1]:9090\"\n"
+      "  token: t0ken\n",
+      "a.yaml");
+  EXPECT_EQ(config.database.read_dsn, "host=standby password=pw");
+  EXPECT_EQ(config.serve.listen, "[::1]:9090");
+  EXPECT_EQ(config.serve.token, "t0ken");
+  const auto again = parse_config(to_yaml(config), "b.yaml");
+  EXPECT_EQ(again.serve.listen, config.serve.listen);
+  EXPECT_EQ(again.serve.token, config.serve.token);
+  EXPECT_EQ(again.database.read_dsn, config.database.read_dsn);
+  EXPECT_THAT(to_json(config), ::testing::Not(HasSubstr("t0ken")));
+  EXPECT_THAT(to_json(config), ::testing::Not(HasSubstr("standby")));
+  EXPECT_THAT(error_of("serve:\n  listen: [1, 2]\n"), HasSubstr("serve.listen"));
 }
 
 }  // namespace
