@@ -167,6 +167,12 @@ std::string join_tags(const std::vector<std::string>& tags) {
 
 }  // namespace
 
+std::chrono::seconds failed_feed_backoff(int consecutive_failures,
+                                         std::chrono::seconds refresh_interval) {
+  const int doublings = std::clamp(consecutive_failures - 1, 0, 16);
+  return std::min(refresh_interval, std::chrono::seconds(30) * (1 << doublings));
+}
+
 std::optional<FeedFormat> parse_feed_format(std::string_view text) {
   if (text == "plain") {
     return FeedFormat::Plain;
@@ -256,13 +262,15 @@ struct FeedRefresher::Impl {
         feed.format == FeedFormat::Plain ? std::string() : feed.column, join_tags(feed.tags),
         feed.refresh_interval};
     const auto state = store.ensure_feed(definition);
+    outcome.feed_id = state.feed_id;
+    outcome.had_previous_import = state.last_success_at.has_value();
     const auto now = std::chrono::system_clock::now();
     auto result = client.get(feed.url, Validators{state.etag, state.last_modified});
     outcome.http_status = result.http_status;
     const auto fail = [&](std::string error) {
       outcome.kind = FeedOutcome::Kind::Failed;
       outcome.error = std::move(error);
-      spdlog::warn("feed {}: {}; keeping the previous import", outcome.url, outcome.error);
+      spdlog::debug("feed {}: {}", outcome.url, outcome.error);  // the caller reports it
       store.record_failure(state.feed_id, static_cast<int>(result.http_status), outcome.error, now);
       return outcome;
     };
@@ -331,20 +339,36 @@ FeedOutcome FeedRefresher::refresh(const FeedSpec& feed) { return impl_->refresh
 
 std::vector<FeedOutcome> FeedRefresher::refresh_due(const std::vector<FeedSpec>& feeds,
                                                     std::chrono::system_clock::time_point now) {
-  std::map<std::string, std::optional<storage::TimePoint>> last_attempt;
-  for (const auto& state : impl_->store.feeds()) {
-    last_attempt[state.definition.url] = state.last_attempt_at;
+  std::map<std::string, storage::FeedState> states;
+  for (auto& state : impl_->store.feeds()) {
+    states.emplace(state.definition.url, std::move(state));
   }
   std::vector<FeedOutcome> outcomes;
   for (const auto& feed : feeds) {
-    const auto found = last_attempt.find(feed.url);
-    const auto interval = feed.refresh_interval.value_or(std::chrono::hours(1));
-    if (found != last_attempt.end() && found->second && *found->second + interval > now) {
-      FeedOutcome not_due;
-      not_due.url = redact_url(feed.url);
-      not_due.kind = FeedOutcome::Kind::NotDue;
-      outcomes.push_back(std::move(not_due));
-      continue;
+    const auto found = states.find(feed.url);
+    const auto interval = std::chrono::duration_cast<std::chrono::seconds>(
+        feed.refresh_interval.value_or(std::chrono::hours(1)));
+    if (found != states.end() && found->second.last_attempt_at) {
+      const auto& state = found->second;
+      const bool failed = state.consecutive_failures > 0;
+      const auto wait =
+          failed ? failed_feed_backoff(state.consecutive_failures, interval) : interval;
+      const auto due = *state.last_attempt_at + wait;
+      if (due > now) {
+        FeedOutcome not_due;
+        not_due.url = redact_url(feed.url);
+        not_due.kind = FeedOutcome::Kind::NotDue;
+        not_due.feed_id = state.feed_id;
+        not_due.had_previous_import = state.last_success_at.has_value();
+        const auto in = std::chrono::duration_cast<std::chrono::seconds>(due - now).count() + 1;
+        not_due.detail =
+            failed ? fmt::format("the last {} attempt{} failed ({}); retrying in {} s",
+                                 state.consecutive_failures,
+                                 state.consecutive_failures == 1 ? "" : "s", state.last_error, in)
+                   : fmt::format("due in {} s", in);
+        outcomes.push_back(std::move(not_due));
+        continue;
+      }
     }
     outcomes.push_back(refresh(feed));
   }

@@ -41,13 +41,16 @@ struct Enricher::Impl {
   };
 
   explicit Impl(const GeoOptions& options) : cache_capacity_(options.cache_entries) {
-    open(asn_, options.asn_database, "ASN", {"ASN"});
-    open(city_, options.city_database, "City", {"City", "Country"});
+    open(asn_, options.asn_database, "ASN", {"ASN"},
+         {"autonomous_system_number", "autonomous_system_organization"});
+    open(city_, options.city_database, "City", {"City", "Country"},
+         {"country", "city", "location", "registered_country", "continent"});
   }
 
   /// Opens `path` into `source` unless it is empty (not configured) or missing (warned).
   void open(Source& source, const std::filesystem::path& path, std::string_view kind,
-            std::initializer_list<std::string_view> accepted_types) {
+            std::initializer_list<std::string_view> accepted_types,
+            std::initializer_list<std::string_view> expected_keys) {
     if (path.empty()) {
       return;
     }
@@ -62,7 +65,7 @@ struct Enricher::Impl {
       warnings_.push_back(std::move(warning));
       return;
     }
-    source.handle.emplace(path, accepted_types);
+    source.handle.emplace(path, accepted_types, expected_keys);
     const auto& info = source.handle->info();
     logger()->info("geo: opened database path={} type={} build_epoch={}", info.path,
                    info.database_type, info.build_epoch);

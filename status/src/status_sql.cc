@@ -36,15 +36,35 @@ constexpr const char* kCountsSql = R"(
 SELECT (SELECT count(*) FROM watchlist),
        coalesce((SELECT max(version) FROM schema_migrations), 0))";
 
+// Schema 9 on stores probes in `observations` (partitioned by day of sent_at, indexed on
+// (domain_id, sent_at)); `probes` is a view over it that is slow for time ranges. These
+// read the table; the k...Sql8 variants are for older schemas (`probes` a table).
+constexpr int kObservationsSchema = 9;
+
 constexpr const char* kProbeTotalEstimateSql = R"(
+SELECT coalesce(sum(greatest(c.reltuples, 0)), 0)::bigint
+FROM pg_class c
+WHERE c.oid = 'observations'::regclass
+   OR c.oid IN (SELECT inhrelid FROM pg_inherits WHERE inhparent = 'observations'::regclass))";
+constexpr const char* kProbeTotalEstimateSql8 = R"(
 SELECT coalesce(sum(greatest(c.reltuples, 0)), 0)::bigint
 FROM pg_class c
 WHERE c.oid = 'probes'::regclass
    OR c.oid IN (SELECT inhrelid FROM pg_inherits WHERE inhparent = 'probes'::regclass))";
 
-constexpr const char* kProbeTotalExactSql = "SELECT count(*) FROM probes";
+constexpr const char* kProbeTotalExactSql = "SELECT count(*) FROM observations";
+constexpr const char* kProbeTotalExactSql8 = "SELECT count(*) FROM probes";
 
 constexpr const char* kRecentProbesSql = R"(
+WITH bounds AS (SELECT now() AS now, date_trunc('day', now() AT TIME ZONE 'UTC')
+                                      AT TIME ZONE 'UTC' AS today)
+SELECT count(*) FILTER (WHERE p.sent_at >= b.today),
+       count(*) FILTER (WHERE p.sent_at > b.now - interval '1 minute'),
+       count(*) FILTER (WHERE p.sent_at > b.now - interval '5 minutes'),
+       count(*) FILTER (WHERE p.sent_at > b.now - interval '15 minutes')
+FROM bounds b
+LEFT JOIN observations p ON p.sent_at >= least(b.today, b.now - interval '15 minutes'))";
+constexpr const char* kRecentProbesSql8 = R"(
 WITH bounds AS (SELECT now() AS now, date_trunc('day', now() AT TIME ZONE 'UTC')
                                       AT TIME ZONE 'UTC' AS today)
 SELECT count(*) FILTER (WHERE p.sent_at >= b.today),
@@ -67,6 +87,13 @@ GROUP BY campaign
 ORDER BY campaign)";
 
 constexpr const char* kLatenessSql = R"(
+SELECT c.campaign,
+       percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM o.sent_at - o.due_at)),
+       percentile_cont(0.95) WITHIN GROUP (ORDER BY extract(epoch FROM o.sent_at - o.due_at))
+FROM observations o JOIN probe_contexts c USING (context_id)
+WHERE o.due_at IS NOT NULL AND c.campaign <> '' AND o.sent_at > now() - interval '15 minutes'
+GROUP BY c.campaign)";
+constexpr const char* kLatenessSql8 = R"(
 SELECT campaign,
        percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM sent_at - due_at)),
        percentile_cont(0.95) WITHIN GROUP (ORDER BY extract(epoch FROM sent_at - due_at))
@@ -126,13 +153,18 @@ StatusReport read_status(const std::string& dsn, const std::string& shown_dsn, D
     report.watched_domains = row[0].as<std::int64_t>();
     report.schema_version = row[1].as<int>();
   });
+  const bool observations = report.schema_version >= kObservationsSchema;
   if (detail == Detail::Full) {
     section(report, "probes", [&] {
-      report.probes_total = tx.exec(kProbeTotalEstimateSql)[0][0].as<std::int64_t>();
+      report.probes_total =
+          tx.exec(observations ? kProbeTotalEstimateSql : kProbeTotalEstimateSql8)[0][0]
+              .as<std::int64_t>();
       if (report.probes_total == 0) {  // never analysed: a small table, count it
-        report.probes_total = tx.exec(kProbeTotalExactSql)[0][0].as<std::int64_t>();
+        report.probes_total =
+            tx.exec(observations ? kProbeTotalExactSql : kProbeTotalExactSql8)[0][0]
+                .as<std::int64_t>();
       }
-      const auto row = tx.exec(kRecentProbesSql)[0];
+      const auto row = tx.exec(observations ? kRecentProbesSql : kRecentProbesSql8)[0];
       report.probes_today = row[0].as<std::int64_t>();
       report.rate_1m = row[1].as<double>() / 60.0;
       report.rate_5m = row[2].as<double>() / 300.0;
@@ -150,7 +182,9 @@ StatusReport read_status(const std::string& dsn, const std::string& shown_dsn, D
       campaign.last_probe = optional_time(row[5]);
       report.campaigns.push_back(std::move(campaign));
     }
-    for (const auto& row : detail == Detail::Full ? tx.exec(kLatenessSql) : pqxx::result()) {
+    for (const auto& row : detail == Detail::Full
+                               ? tx.exec(observations ? kLatenessSql : kLatenessSql8)
+                               : pqxx::result()) {
       const auto name = row[0].as<std::string>();
       for (auto& campaign : report.campaigns) {
         if (campaign.name == name) {

@@ -124,6 +124,18 @@ std::vector<FeedState> FeedStore::feeds() {
   });
 }
 
+bool FeedStore::forget_never_imported(std::int64_t feed_id) {
+  return impl_->run("forget_never_imported", [&](pqxx::connection& c) {
+    pqxx::work tx(c);
+    const pqxx::result deleted = tx.exec_params(
+        "DELETE FROM feeds f WHERE f.feed_id = $1 AND f.last_success_at IS NULL "
+        "AND NOT EXISTS (SELECT 1 FROM watchlist_listing l WHERE l.feed_id = f.feed_id)",
+        feed_id);
+    tx.commit();
+    return deleted.affected_rows() > 0;
+  });
+}
+
 void FeedStore::record_failure(std::int64_t feed_id, int http_status, const std::string& error,
                                TimePoint at) {
   impl_->run("record_failure", [&](pqxx::connection& c) {

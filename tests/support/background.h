@@ -1,6 +1,6 @@
 #pragma once
-/// A process in the background for integration tests (a `fluxwatch run`, ...): its
-/// stdout and stderr go to a file; killed if still running when destroyed.
+/// A child process in the background (e.g. `fluxwatch run`), its output in a file; killed
+/// if still running when destroyed. For tests that signal a process and read its log.
 
 #include <fcntl.h>
 #include <signal.h>
@@ -17,6 +17,8 @@
 #include "support/test_env.h"
 
 namespace fluxwatch::testing {
+
+using std::chrono::milliseconds;
 
 /// A `fluxwatch` process in the background, its stderr in a file; killed if still running
 /// when destroyed.
@@ -51,7 +53,7 @@ class Background {
 
   void signal(int number) const { kill(pid_, number); }
   /// Exit status (128 + signal if killed), or nullopt if still running at the deadline.
-  std::optional<int> wait(std::chrono::milliseconds deadline) {
+  std::optional<int> wait(milliseconds deadline) {
     wait_until(
         [&] {
           if (exit_code_) {

@@ -62,22 +62,31 @@ std::string_view host_of_url(std::string_view field) {
   return rest;
 }
 
-std::string shown(std::string_view line) {
-  return std::string(line.substr(0, kShownTextLength));
-}
+std::string shown(std::string_view line) { return std::string(line.substr(0, kShownTextLength)); }
 
-// Tags are short printable labels; anything else is dropped rather than stored.
-std::optional<std::string> clean_tag(std::string_view tag) {
-  tag = trim(tag);
-  if (tag.empty() || tag.size() > kMaxTagLength) {
-    return std::nullopt;
+}  // namespace
+
+std::string tag_error(std::string_view tag) {
+  if (tag.empty()) {
+    return "empty tag";
   }
+  if (tag.size() > kMaxTagLength) {
+    return fmt::format("tag longer than {} characters", kMaxTagLength);
+  }
+  if (tag.front() == ' ' || tag.back() == ' ') {
+    return "tag starts or ends with a space";
+  }
+  // Printable ASCII; inner spaces are kept ("needs review"). ',' separates CSV fields and
+  // ';' / '|' separate tags in a watchlist line, so a tag cannot hold them.
   const bool printable = std::ranges::all_of(tag, [](char c) {
     const auto code = static_cast<unsigned char>(c);
-    return code > 0x20 && code < 0x7f && c != ',';
+    return code >= 0x20 && code < 0x7f && c != ',' && c != ';' && c != '|';
   });
-  return printable ? std::optional<std::string>(tag) : std::nullopt;
+  return printable ? std::string()
+                   : std::string("tag has a character outside printable ASCII, or , ; |");
 }
+
+namespace {
 
 struct Columns {
   std::size_t domain = 0;
@@ -141,8 +150,16 @@ ParseResult parse(std::istream& in) {
     std::vector<std::string> tags;
     if (columns.tags && *columns.tags < fields.size()) {
       for (auto tag : split(strip_quotes(fields[*columns.tags]), ";|")) {
-        if (auto clean = clean_tag(tag); clean && std::ranges::find(tags, *clean) == tags.end()) {
-          tags.push_back(std::move(*clean));
+        tag = trim(tag);
+        if (tag.empty()) {
+          continue;
+        }
+        if (auto error = tag_error(tag); !error.empty()) {
+          // The domain is kept; the tag is reported, never dropped silently.
+          result.tag_problems.push_back(
+              {number, shown(line), fmt::format("{}: '{}'", error, shown(tag))});
+        } else if (std::ranges::find(tags, tag) == tags.end()) {
+          tags.emplace_back(tag);
         }
       }
     }

@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <string>
@@ -48,11 +49,11 @@ struct ProbeBatch {
 struct DomainSummary {
   std::string domain;
   std::int64_t probes = 0;
-  std::int64_t ipv4_addresses = 0;  ///< distinct A addresses ever seen
-  std::int64_t ipv6_addresses = 0;  ///< distinct AAAA addresses ever seen
-  std::int64_t asns = 0;            ///< distinct ASNs behind those addresses
-  std::int64_t countries = 0;       ///< distinct countries behind those addresses
-  std::int64_t ns_names = 0;        ///< distinct NS names seen
+  std::int64_t ipv4_addresses = 0;      ///< distinct A addresses ever seen
+  std::int64_t ipv6_addresses = 0;      ///< distinct AAAA addresses ever seen
+  std::int64_t asns = 0;                ///< distinct ASNs behind those addresses
+  std::int64_t countries = 0;           ///< distinct countries behind those addresses
+  std::int64_t ns_names = 0;            ///< distinct NS names seen
   std::optional<std::int64_t> min_ttl;  ///< over A/AAAA answer records
   std::string last_outcome;             ///< outcome of the latest A probe (else any), "" if none
   std::optional<std::chrono::system_clock::time_point> last_probe;
@@ -64,6 +65,15 @@ struct RunTotals {
   std::int64_t probes = 0;
   std::int64_t records = 0;
   std::int64_t errors = 0;  ///< probes whose outcome is Timeout/ConnRefused/Malformed/NetError
+};
+
+/// One daily partition of the observations (probe rows), as `fluxwatch prune` lists it.
+struct ObservationPartition {
+  std::string name;  ///< observations_pYYYYMMDD
+  std::string day;   ///< YYYY-MM-DD (UTC)
+  std::int64_t probes = 0;
+  std::int64_t bytes = 0;  ///< with its indexes and TOAST
+  bool operator==(const ObservationPartition&) const = default;
 };
 
 /**
@@ -83,7 +93,8 @@ class Database {
 
   /// Applies every migration not yet applied, in order, each in its own transaction, and
   /// records it in schema_migrations. Idempotent. Returns how many were applied now.
-  int migrate();
+  /// `up_to_version` stops after that version (tests build databases of older schemas).
+  int migrate(int up_to_version = std::numeric_limits<int>::max());
   /// Highest applied migration version, 0 on an empty database.
   [[nodiscard]] int schema_version();
 
@@ -107,6 +118,14 @@ class Database {
 
   /// Summaries of every watched domain (also those never probed), ordered by domain.
   [[nodiscard]] std::vector<DomainSummary> summaries();
+
+  /// Retention (`storage.retention_days`): the daily partitions of observations whose whole
+  /// day ended more than `retention_days` days before `now`, oldest first; dropped (in one
+  /// transaction) unless `dry_run`. Answer sets, the (domain, address) first/last seen and
+  /// scores stay. @throw fluxwatch::Error if retention_days < 1.
+  std::vector<ObservationPartition> prune(
+      int retention_days, bool dry_run,
+      std::chrono::system_clock::time_point now = std::chrono::system_clock::now());
 
  private:
   struct Impl;

@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <istream>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace fluxwatch::watchlist {
@@ -26,10 +27,12 @@ struct Problem {
 };
 
 struct ParseResult {
-  std::vector<Entry> entries;      ///< in first-seen order, each domain once
-  std::vector<Problem> problems;   ///< in line order
-  std::size_t duplicates = 0;      ///< lines naming a domain seen earlier
-  std::size_t lines = 0;           ///< lines read
+  std::vector<Entry> entries;     ///< in first-seen order, each domain once
+  std::vector<Problem> problems;  ///< in line order
+  /// Tags left off an accepted line (the domain is kept), with why; in line order.
+  std::vector<Problem> tag_problems;
+  std::size_t duplicates = 0;  ///< lines naming a domain seen earlier
+  std::size_t lines = 0;       ///< lines read
 };
 
 /**
@@ -42,5 +45,9 @@ struct ParseResult {
  * read as its host. Lines over 4096 bytes are rejected without being kept whole.
  */
 [[nodiscard]] ParseResult parse(std::istream& in);
+
+/// Why `tag` cannot be a watchlist tag (empty when it can): tags are 1-64 printable ASCII
+/// characters, inner spaces allowed, no ',', ';' or '|', no leading or trailing space.
+[[nodiscard]] std::string tag_error(std::string_view tag);
 
 }  // namespace fluxwatch::watchlist
