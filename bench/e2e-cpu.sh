@@ -61,7 +61,7 @@ restart_with() {   # restart_with SETTING... : ALTER SYSTEM RESET ALL, then SET 
         psql "$dsn" -X -q -v ON_ERROR_STOP=1 -c "ALTER SYSTEM SET ${s%%=*} = '${s#*=}'"
     done
     "${fw[@]}" db stop >/dev/null
-    "${fw[@]}" init >/dev/null
+    "${fw[@]}" db start >/dev/null   # db stop stays stopped until db start
 }
 probe=("${fw[@]}" probe --resolver "127.0.0.1:$nsd_port" --types A --concurrency 1000 --progress never)
 per_name() { awk -v a="$1" -v b="$2" -v n="$names" 'BEGIN { printf "%.1f", (b - a) * 1e6 / n }'; }

@@ -1,7 +1,6 @@
 #include "fluxwatch/cli/cli.h"
 
 #include <fmt/format.h>
-#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
@@ -11,23 +10,21 @@
 #include "fetch_commands.h"
 #include "fluxwatch/common/error.h"
 #include "fluxwatch/fetch/curl_global.h"
+#include "log_sink.h"
 #include "progress.h"
+#include "service.h"
 
 namespace fluxwatch::cli {
 namespace {
 
 void setup_logging(const config::Config& config, const GlobalFlags& flags) {
-  auto logger = spdlog::stderr_color_mt("fluxwatch");
-  // On a terminal a short prefix; in logs (cron, pipes) a timestamp.
-  logger->set_pattern(stderr_is_terminal() ? "%^%l%$: %v" : "%Y-%m-%dT%H:%M:%S%z fluxwatch %l: %v");
-  spdlog::set_default_logger(logger);
-  auto level = spdlog::level::from_str(config.log.level);
+  std::string level = config.log.level;
   if (flags.verbose) {
-    level = spdlog::level::debug;
+    level = "debug";
   } else if (flags.quiet) {
-    level = spdlog::level::warn;
+    level = "warn";
   }
-  spdlog::set_level(level);
+  setup_logger(config.log.format, level);
 }
 
 }  // namespace
@@ -69,6 +66,7 @@ int run(int argc, char** argv) {
   add_fetch_commands(app, commands);
   add_run_commands(app, commands);
   add_score_commands(app, commands);
+  add_status_commands(app, commands);
   add_serve_commands(app, commands);
 
   try {

@@ -5,7 +5,9 @@
 #include <memory>
 #include <optional>
 
+#include "cluster_access.h"
 #include "context.h"
+#include "fluxwatch/common/error.h"
 
 namespace fluxwatch::cli {
 namespace {
@@ -23,14 +25,25 @@ int run_init(const config::Config& config) {
   return kExitOk;
 }
 
-int run_db(const config::Config& config, const std::string& action) {
+struct DbFlags {
+  std::string action;
+  std::string user;
+  bool force = false;
+};
+
+int run_db(const config::Config& config, const DbFlags& flags) {
+  const std::string& action = flags.action;
   auto cluster = managed_cluster(config);
   if (action == "start") {
-    cluster.ensure_running();
+    start_cluster(cluster);
     fmt::print("running: {}\n", cluster.dsn());
   } else if (action == "stop") {
-    cluster.stop();
-    fmt::print("stopped: {}\n", cluster.data_dir());
+    return stop_cluster(config, flags.force);
+  } else if (action == "grant-reader") {
+    if (flags.user.empty()) {
+      throw ConfigError("db grant-reader needs the Unix user name: fluxwatch db grant-reader USER");
+    }
+    return grant_reader(config, flags.user);
   } else if (action == "status") {
     const bool running = cluster.running();
     fmt::print("{}: {}\n", cluster.data_dir(), running ? "running" : "not running");
@@ -77,18 +90,23 @@ void add_database_commands(CLI::App& app, CommandTable& table) {
   auto* init = app.add_subcommand("init", "Create or upgrade the database schema (idempotent)");
   table.add(init, run_init);
 
-  auto action = std::make_shared<std::string>();
+  auto flags = std::make_shared<DbFlags>();
   auto* db = app.add_subcommand("db", "Manage fluxwatch's own PostgreSQL cluster");
-  db->add_option("action", *action,
-                 "start, stop, status (exit 3 when not running), or dsn (print the DSN in use, "
-                 "password included, for psql \"$(fluxwatch db dsn)\")")
-      ->check(CLI::IsMember({"start", "stop", "status", "dsn"}));
-  table.add(db, [action, db](const config::Config& config) {
-    if (action->empty()) {  // bare `fluxwatch db`: say what it does rather than guess
+  db->add_option("action", flags->action,
+                 "start, stop, status (exit 3 when not running), dsn (print the DSN in use, "
+                 "password included, for psql \"$(fluxwatch db dsn)\") or grant-reader USER "
+                 "(let a local Unix user read, through the role fluxwatch_reader). stop warns "
+                 "about connected sessions and keeps them unless --force; the cluster stays "
+                 "stopped until `db start`")
+      ->check(CLI::IsMember({"start", "stop", "status", "dsn", "grant-reader"}));
+  db->add_option("user", flags->user, "grant-reader: the Unix user (and database role) to let in");
+  db->add_flag("--force", flags->force, "stop: also when sessions are connected (they are cut)");
+  table.add(db, [flags, db](const config::Config& config) {
+    if (flags->action.empty()) {  // bare `fluxwatch db`: say what it does rather than guess
       fmt::print(stderr, "{}", db->help());
       return kExitUsage;
     }
-    return run_db(config, *action);
+    return run_db(config, *flags);
   });
 
   auto prune_flags = std::make_shared<PruneFlags>();

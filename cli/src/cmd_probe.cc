@@ -20,6 +20,8 @@
 #include "names.h"
 #include "probe_summary.h"
 #include "progress.h"
+#include "run_monitor.h"
+#include "service.h"
 #include "signals.h"
 
 namespace fluxwatch::cli {
@@ -44,6 +46,8 @@ struct ProbeFlags {
   int rounds = 1;
   double interval_seconds = 0;
   std::string progress = "auto";
+  std::string metrics_file;
+  std::string trace;
   std::string format = "text";  // the per-round summary on stdout
   SelectionFlags selection;
   double resolver_failure_threshold = 1.0;
@@ -154,6 +158,10 @@ int run_probe(const config::Config& base, const ProbeFlags& flags) {
   }
   options.engine.settings_json = config::to_json(config);
   options.store = !flags.no_store;
+  RunMonitor monitor(MonitorOptions{"probe", false, false, std::chrono::seconds(60), "",
+                                    flags.metrics_file, flags.trace, ""},
+                     config);
+  options.observer = monitor.observer("");
   // More connections than the first let PostgreSQL store on more cores (see run_round).
   std::vector<storage::Database> extra_writers;
   std::vector<storage::Database*> writer_list{&db};
@@ -195,6 +203,8 @@ int run_probe(const config::Config& base, const ProbeFlags& flags) {
         });
     progress.finish();
     log_round(round, summary, options.store);
+    monitor.round_done(options.store ? summary.queries : 0, summary.tcp_retries, summary.mismatched,
+                       summary.edns_fallbacks);
     const auto unhealthy =
         unhealthy_resolvers(summary, configured, flags.resolver_failure_threshold);
     warn_unhealthy(unhealthy);
@@ -207,6 +217,7 @@ int run_probe(const config::Config& base, const ProbeFlags& flags) {
       break;  // the crawler still holds those queries: no further round on it
     }
   }
+  monitor.finish(!g_stop.load() && status == kExitOk);
   if (g_stop.load()) {
     spdlog::warn(
         "probe: stopped by a signal after {} of {} round(s); everything probed was stored and "
@@ -273,6 +284,7 @@ void add_probe_commands(CLI::App& app, CommandTable& table) {
       ->add_option("--progress", flags->progress,
                    "Progress line: auto (only on a terminal), always, never")
       ->check(CLI::IsMember({"auto", "always", "never"}));
+  add_monitor_flags(*probe, flags->metrics_file, flags->trace);
   probe
       ->add_option("--format", flags->format,
                    "Each round's run id and totals on stdout: text, or json (one object per line)")

@@ -24,6 +24,8 @@
 #include "fluxwatch/storage/database.h"
 #include "fluxwatch/storage/schedule_store.h"
 #include "progress.h"
+#include "run_monitor.h"
+#include "service.h"
 #include "signals.h"
 
 namespace fluxwatch::cli {
@@ -38,6 +40,9 @@ struct RunFlags {
   std::string vantage;
   std::string worker_id;
   std::string progress = "auto";
+  std::string metrics_file;
+  std::string trace;
+  int heartbeat_seconds = 60;
 };
 
 /// The configured campaigns, or one "default" campaign over the whole watchlist.
@@ -198,14 +203,20 @@ std::thread start_maintenance(const config::Config& config, const std::string& d
 /// thread.
 struct CampaignRun {
   CampaignRun(const config::Config& config, const config::Campaign& chosen, const RunFlags& flags,
-              const std::string& dsn)
+              const std::string& dsn, scheduler::BatchObserver observer)
       : campaign(chosen),
         database(dsn),
         schedule(dsn),
         crawler(campaign_crawler_options(config, chosen)),
         enricher(geo_options(config)),
-        worker(worker_options(config, chosen, flags),
+        worker(observed(worker_options(config, chosen, flags), std::move(observer)),
                scheduler::WorkerParts{crawler, enricher, database, schedule}) {}
+
+  static scheduler::WorkerOptions observed(scheduler::WorkerOptions options,
+                                           scheduler::BatchObserver observer) {
+    options.observer = std::move(observer);
+    return options;
+  }
 
   void start(std::atomic<std::size_t>& running) {
     ++running;
@@ -280,9 +291,17 @@ int run_scheduler(const config::Config& config, const RunFlags& flags, const CLI
     }
   }
 
+  const bool show_progress =
+      flags.progress == "always" || (flags.progress == "auto" && stderr_is_terminal());
+  RunMonitor monitor(
+      MonitorOptions{"run", show_progress, !show_progress,
+                     std::chrono::seconds(flags.heartbeat_seconds),
+                     flags.once ? "" : config.metrics.listen, flags.metrics_file, flags.trace, dsn},
+      config);
   std::vector<std::unique_ptr<CampaignRun>> runs;
   for (const auto& campaign : campaigns) {
-    runs.push_back(std::make_unique<CampaignRun>(config, campaign, flags, dsn));
+    runs.push_back(std::make_unique<CampaignRun>(config, campaign, flags, dsn,
+                                                 monitor.observer(campaign.name)));
   }
   std::atomic<std::size_t> running{0};
   for (auto& run : runs) {
@@ -291,9 +310,6 @@ int run_scheduler(const config::Config& config, const RunFlags& flags, const CLI
 
   std::thread maintenance = flags.once ? std::thread() : start_maintenance(config, dsn);
 
-  const bool show_progress =
-      flags.progress == "always" || (flags.progress == "auto" && stderr_is_terminal());
-  const auto started = std::chrono::steady_clock::now();
   config::Config running_config = config;
   while (running.load() > 0) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
@@ -328,7 +344,8 @@ int run_scheduler(const config::Config& config, const RunFlags& flags, const CLI
             const bool known = std::ranges::any_of(
                 runs, [&](const auto& run) { return run->campaign.name == campaign.name; });
             if (!known) {
-              runs.push_back(std::make_unique<CampaignRun>(fresh, campaign, flags, dsn));
+              runs.push_back(std::make_unique<CampaignRun>(fresh, campaign, flags, dsn,
+                                                           monitor.observer(campaign.name)));
               runs.back()->start(running);
               spdlog::info("reload: campaign {} added and started", campaign.name);
             }
@@ -339,21 +356,11 @@ int run_scheduler(const config::Config& config, const RunFlags& flags, const CLI
         spdlog::error("reload: keeping the running configuration: {}", error.what());
       }
     }
-    if (show_progress) {
-      std::size_t stored = 0;
-      std::size_t sent = 0;
-      for (const auto& run : runs) {
-        const auto now = run->worker.snapshot();
-        stored += now.probes_stored;
-        sent += now.queries_sent;
-      }
-      const double seconds =
-          std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-      fmt::print(stderr, "\r\033[Krun: {} queries sent, {} probes stored, {:.0f}/s{}", sent, stored,
-                 seconds > 0 ? static_cast<double>(stored) / seconds : 0.0,
-                 g_stop.load() ? " (stopping)" : "");
-      std::fflush(stderr);
+    std::vector<std::pair<std::string, scheduler::WorkerStats>> totals;
+    for (const auto& run : runs) {
+      totals.emplace_back(run->campaign.name, run->worker.snapshot());
     }
+    monitor.tick(totals, g_stop.load());
   }
   for (auto& run : runs) {
     run->thread.join();
@@ -362,9 +369,11 @@ int run_scheduler(const config::Config& config, const RunFlags& flags, const CLI
   if (maintenance.joinable()) {
     maintenance.join();
   }
-  if (show_progress) {
-    fmt::print(stderr, "\r\033[K");
+  std::vector<std::pair<std::string, scheduler::WorkerStats>> totals;
+  for (const auto& run : runs) {
+    totals.emplace_back(run->campaign.name, run->failure ? run->worker.snapshot() : run->stats);
   }
+  monitor.tick(totals, true);
 
   int status = kExitOk;
   for (const auto& run : runs) {
@@ -387,6 +396,7 @@ int run_scheduler(const config::Config& config, const RunFlags& flags, const CLI
       status = kExitFailure;
     }
   }
+  monitor.finish(status == kExitOk);
   return status;
 }
 
@@ -410,6 +420,11 @@ void add_run_commands(CLI::App& app, CommandTable& table) {
   run->add_option("--progress", flags->progress,
                   "Status line: auto (only on a terminal), always, never")
       ->check(CLI::IsMember({"auto", "always", "never"}));
+  add_monitor_flags(*run, flags->metrics_file, flags->trace);
+  run->add_option("--heartbeat", flags->heartbeat_seconds,
+                  "Seconds between heartbeat log lines when stderr is not a terminal (default "
+                  "60)")
+      ->check(CLI::Range(1, 86400));
   table.add(run, [flags, run](const config::Config& config) {
     return run_scheduler(config, *flags, *run);
   });

@@ -5,6 +5,8 @@
 #include <CLI/CLI.hpp>
 #include <cstdlib>
 
+#include "cluster_access.h"
+
 namespace fluxwatch::cli {
 namespace {
 
@@ -57,6 +59,7 @@ std::string database_dsn(const config::Config& config) {
   }
   auto cluster = managed_cluster(config);
   if (!cluster.running()) {
+    check_not_stopped(cluster);
     spdlog::info("starting fluxwatch's own PostgreSQL in {}", cluster.data_dir());
   }
   cluster.ensure_running();

@@ -75,9 +75,7 @@ void ProgressLine::update(std::size_t done, std::size_t total, std::size_t error
 void ProgressLine::draw_locked() {
   // Elapsed time keeps running between answers: the caller's figure plus the time since.
   const auto elapsed = elapsed_at_update_ + (std::chrono::steady_clock::now() - updated_at_);
-  fmt::print(stderr, "\r\033[K{}", progress_text(label_, done_, total_, errors_, elapsed));
-  std::fflush(stderr);
-  drawn_ = true;
+  draw_status_line(progress_text(label_, done_, total_, errors_, elapsed));
 }
 
 void ProgressLine::finish() {
@@ -92,11 +90,7 @@ void ProgressLine::finish() {
   if (timer_.joinable()) {
     timer_.join();
   }
-  if (drawn_) {
-    fmt::print(stderr, "\r\033[K");
-    std::fflush(stderr);
-    drawn_ = false;
-  }
+  clear_status_line();
 }
 
 void count_down(const std::string& label, std::chrono::duration<double> wait, bool show,
@@ -110,16 +104,43 @@ void count_down(const std::string& label, std::chrono::duration<double> wait, bo
     }
     const double left = std::chrono::duration<double>(until - now).count();
     if (show) {
-      fmt::print(stderr, "\r\033[K{}: starts in {}", label, duration_text(std::ceil(left)));
-      std::fflush(stderr);
+      draw_status_line(fmt::format("{}: starts in {}", label, duration_text(std::ceil(left))));
     }
     std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(
         until - now, std::chrono::milliseconds(show ? 250 : 50)));  // 50: a signal ends the wait
   }
   if (show) {
+    clear_status_line();
+  }
+}
+
+namespace {
+bool g_line_drawn = false;  // under stderr_lock()
+}  // namespace
+
+std::mutex& stderr_lock() {
+  static std::mutex lock;
+  return lock;
+}
+
+void draw_status_line(const std::string& text) {
+  std::lock_guard lock(stderr_lock());
+  fmt::print(stderr, "\r\033[K{}", text);
+  std::fflush(stderr);
+  g_line_drawn = true;
+}
+
+void clear_status_line_locked() {
+  if (g_line_drawn) {
     fmt::print(stderr, "\r\033[K");
     std::fflush(stderr);
+    g_line_drawn = false;
   }
+}
+
+void clear_status_line() {
+  std::lock_guard lock(stderr_lock());
+  clear_status_line_locked();
 }
 
 }  // namespace fluxwatch::cli

@@ -40,7 +40,6 @@ class ProgressLine {
   std::mutex mutex_;
   std::condition_variable wake_;
   bool stopping_ = false;
-  bool drawn_ = false;
   std::size_t done_ = 0;
   std::size_t total_ = 0;
   std::size_t errors_ = 0;
@@ -49,10 +48,19 @@ class ProgressLine {
   std::thread timer_;
 };
 
-/// Waits `wait`, showing "LABEL: starts in 12s" counting down on a terminal (`show`).
+/// Waits `wait`, showing "LABEL: starts in 12s" counting down on the status line (`show`).
 /// Ends early when `stop` (if given) becomes true, e.g. on SIGTERM.
 void count_down(const std::string& label, std::chrono::duration<double> wait, bool show,
                 const std::atomic<bool>* stop = nullptr);
+
+/// The one status line at the bottom of the terminal (probe's progress, the countdown
+/// between rounds, run's status): log lines clear it before they are written (log_sink.cc)
+/// and the next redraw puts it back, so the two never share a line. Thread-safe.
+void draw_status_line(const std::string& text);
+void clear_status_line();
+/// For the log sink: clears the line if drawn; call with stderr_lock() held.
+void clear_status_line_locked();
+[[nodiscard]] std::mutex& stderr_lock();
 
 /// True when stderr is a terminal and TERM is not "dumb".
 [[nodiscard]] bool stderr_is_terminal();

@@ -471,6 +471,20 @@ const std::vector<Key>& keys() {
                  }
                  c.log.level = level;
                }},
+              {"log.format",
+               [](Config& c, const Reporter& r, const YAML::Node& n, std::string_view k) {
+                 c.log.format = scalar<std::string>(r, n, k, "text or json");
+                 if (c.log.format != "text" && c.log.format != "json") {
+                   r.fail(n, k, fmt::format("'{}' is not text or json", c.log.format));
+                 }
+               }},
+              {"metrics.listen",
+               [](Config& c, const Reporter& r, const YAML::Node& n, std::string_view k) {
+                 c.metrics.listen = scalar<std::string>(r, n, k, "ip:port");
+                 if (!c.metrics.listen.empty() && !parse_endpoint(c.metrics.listen)) {
+                   r.fail(n, k, "expected ip:port, e.g. 127.0.0.1:9109 (empty: off)");
+                 }
+               }},
               scoring_count("scoring.window_hours", &Config::Scoring::window_hours, 0,
                             24 * 366 * 100),
               scoring_count("scoring.min_lookups", &Config::Scoring::min_lookups, 1, 1000000),
@@ -762,7 +776,10 @@ std::string to_yaml(const Config& config) {
   emit_fetch_sections(out, config, false);
   emit_fetch_sections(out, config, true);
   out << YAML::Key << "log" << YAML::Value << YAML::BeginMap << YAML::Key << "level" << YAML::Value
-      << config.log.level << YAML::EndMap;
+      << config.log.level << YAML::Key << "format" << YAML::Value << config.log.format
+      << YAML::EndMap;
+  out << YAML::Key << "metrics" << YAML::Value << YAML::BeginMap << YAML::Key << "listen"
+      << YAML::Value << config.metrics.listen << YAML::EndMap;
   emit_scoring_section(out, config.scoring);
   detail::emit_campaigns(out, config);
   out << YAML::EndMap;

@@ -99,14 +99,18 @@ class BatchQueue {
 /// Writer threads over one queue; the first failure (past the outage tolerance) is kept.
 class Writers {
  public:
-  Writers(std::span<storage::Database* const> databases, BatchQueue& queue,
-          milliseconds tolerance) {
+  /// `observer` (if set) sees each batch once it is stored, on that writer's thread.
+  Writers(std::span<storage::Database* const> databases, BatchQueue& queue, milliseconds tolerance,
+          const BatchObserver& observer) {
     for (storage::Database* db : databases) {
-      threads_.emplace_back([this, db, &queue, tolerance] {
+      threads_.emplace_back([this, db, &queue, tolerance, &observer] {
         try {
           while (auto batch = queue.pop()) {
             retry_through_outage("probe: storing results", tolerance,
                                  [&] { hand_to_storage(*db, *batch); });
+            if (observer) {
+              observer(batch->results);
+            }
           }
         } catch (...) {
           {
@@ -173,7 +177,7 @@ RoundSummary run_round(const std::vector<WatchedDomain>& domains, crawler::Crawl
   BatchQueue queue(options.queued_batches);
   std::optional<Writers> writer_threads;
   if (options.store) {
-    writer_threads.emplace(writers, queue, options.outage_tolerance);
+    writer_threads.emplace(writers, queue, options.outage_tolerance, options.observer);
   }
 
   storage::ProbeBatch batch{summary.run_id, {}, {}, {}};
@@ -183,6 +187,9 @@ RoundSummary run_round(const std::vector<WatchedDomain>& domains, crawler::Crawl
     }
     batch_enricher.enrich(batch);  // in this thread: the same address once per round
     if (!options.store) {
+      if (options.observer) {
+        options.observer(batch.results);
+      }
       batch = storage::ProbeBatch{summary.run_id, {}, {}, {}};
       return;
     }

@@ -129,6 +129,11 @@ struct Worker::Impl {
   std::atomic<std::size_t> domains_{0};
   std::atomic<std::size_t> errors_{0};
   std::atomic<std::size_t> unwritten_{0};
+  std::atomic<std::size_t> db_errors_{0};
+  std::atomic<std::size_t> db_reconnects_{0};
+  std::atomic<std::size_t> tcp_retries_{0};  // copies of the crawler's CrawlStats
+  std::atomic<std::size_t> mismatched_{0};
+  std::atomic<std::size_t> edns_fallbacks_{0};
 };
 
 std::size_t Worker::Impl::lease_target() const {
@@ -232,12 +237,14 @@ void Worker::Impl::writer_loop(const std::atomic<bool>& stop) {
           options_.campaign, error.what(), held_.load(), options_.buffer_limit);
     }
     db_ok = false;
+    ++db_errors_;
     next_db_try = now + backoff;
     backoff = std::min(backoff * 2, kMaxBackoff);
   };
   auto db_back = [&] {
     if (!db_ok) {
       logger()->info("campaign {}: database back; writing the buffer", options_.campaign);
+      ++db_reconnects_;
     }
     db_ok = true;
     backoff = milliseconds(200);
@@ -297,6 +304,9 @@ void Worker::Impl::writer_loop(const std::atomic<bool>& stop) {
         const std::size_t total = pending->batch.results.size();
         const std::size_t written =
             hand_to_storage(parts_.database, pending->batch, &pending->commit);
+        if (options_.observer) {
+          options_.observer(pending->batch.results);
+        }
         stored_ += written;
         records_ += count_records(pending->batch.results);
         dropped_ += total - written;
@@ -565,6 +575,10 @@ WorkerStats Worker::Impl::run(const std::atomic<bool>& stop) {
       const std::size_t before = dispatcher.sent();
       dispatcher.poll(std::max(wait, milliseconds(0)), finished);
       sent_ += dispatcher.sent() - before;
+      const auto crawl_stats = parts_.crawler.stats();
+      tcp_retries_.store(crawl_stats.tcp_retries, std::memory_order_relaxed);
+      mismatched_.store(crawl_stats.mismatched, std::memory_order_relaxed);
+      edns_fallbacks_.store(crawl_stats.edns_fallbacks, std::memory_order_relaxed);
 
       if (stopping && (dispatcher.in_flight() == 0 || Steady::now() >= stop_deadline)) {
         if (dispatcher.in_flight() > 0) {
@@ -596,6 +610,13 @@ WorkerStats Worker::Impl::snapshot() const {
   stats.probes_unwritten = unwritten_.load();
   stats.domains_probed = domains_.load();
   stats.errors = errors_.load();
+  stats.buffered = buffered_.load();
+  stats.leases_held = held_.load();
+  stats.db_errors = db_errors_.load();
+  stats.db_reconnects = db_reconnects_.load();
+  stats.tcp_retries = tcp_retries_.load();
+  stats.mismatched = mismatched_.load();
+  stats.edns_fallbacks = edns_fallbacks_.load();
   return stats;
 }
 

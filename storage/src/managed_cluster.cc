@@ -41,6 +41,8 @@ namespace fs = std::filesystem;
 constexpr int kSocketPort = 5432;
 constexpr const char* kDatabaseName = "fluxwatch";
 constexpr const char* kStartTimeoutSeconds = "60";
+/// Written by `fluxwatch db grant-reader`: local readers are let in (cli/src/cluster_access.cc).
+constexpr const char* kReadersFile = "readers";
 /// sizeof(sockaddr_un::sun_path) on Linux, including the terminating NUL.
 constexpr std::size_t kMaxSocketPath = 108;
 
@@ -382,7 +384,10 @@ void ManagedCluster::ensure_running() {
                             error.message()));
   }
   // The socket lives here and authentication is "trust": only the owner (and root) may enter.
-  if (chmod(dir.c_str(), 0700) != 0) {
+  // After `fluxwatch db grant-reader` (peer authentication, file kReadersFile) others may
+  // pass through to the socket, not list or read.
+  const mode_t mode = fs::exists(dir / kReadersFile) ? 0711 : 0700;
+  if (chmod(dir.c_str(), mode) != 0) {
     throw Error(fmt::format("cannot chmod {}: {}", data_dir_, std::strerror(errno)));
   }
   if (user) {

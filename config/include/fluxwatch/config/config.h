@@ -185,7 +185,12 @@ struct Config {
 
   struct Log {
     std::string level = "info";  ///< `log.level`: trace, debug, info, warn, error, off
+    std::string format = "text";  ///< `log.format`: text, or json (one object per line)
   } log;
+
+  struct Metrics {
+    std::string listen;  ///< `metrics.listen`: "ip:port" of run's /metrics; empty = off
+  } metrics;
 
   /// Checks cross-field rules; throws ConfigError naming the key.
   void validate() const;

@@ -16,6 +16,7 @@
 #include "fluxwatch/common/types.h"
 #include "fluxwatch/crawler/crawler.h"
 #include "fluxwatch/scheduler/engine.h"
+#include "fluxwatch/scheduler/observer.h"
 
 namespace fluxwatch::geo {
 class Enricher;
@@ -41,6 +42,7 @@ struct RoundOptions {
   /// `stop_grace` to finish, and everything back is stored.
   const std::atomic<bool>* stop = nullptr;
   std::chrono::milliseconds stop_grace{15000};
+  BatchObserver observer;  ///< sees every batch as it is handed to storage (metrics, --trace)
 };
 
 /// Where a round is; handed to the progress callback.

@@ -16,6 +16,7 @@
 #include "fluxwatch/crawler/crawler.h"
 #include "fluxwatch/geo/enricher.h"
 #include "fluxwatch/scheduler/engine.h"
+#include "fluxwatch/scheduler/observer.h"
 #include "fluxwatch/scheduler/policy.h"
 #include "fluxwatch/storage/database.h"
 #include "fluxwatch/storage/schedule_store.h"
@@ -40,7 +41,8 @@ struct WorkerOptions {
   std::size_t buffer_limit = 100000;               ///< results held unwritten before probing pauses
   std::chrono::milliseconds shutdown_grace{15000};   ///< for in-flight queries and the flush
   std::chrono::milliseconds resync_interval{60000};  ///< re-read the campaign's watchlist
-  bool once = false;  ///< probe what is due at start-up, then return (cron mode)
+  bool once = false;       ///< probe what is due at start-up, then return (cron mode)
+  BatchObserver observer;  ///< sees every batch as it is handed to storage (metrics, --trace)
 };
 
 /// What a worker works with, owned by the caller (so that tests can hand in their own):
@@ -70,6 +72,14 @@ struct WorkerStats {
   std::size_t probes_unwritten = 0;  ///< still buffered at exit (database unreachable)
   std::size_t domains_probed = 0;
   std::size_t errors = 0;  ///< timeouts and other failures
+  // Readings for metrics and status lines (snapshot() while running).
+  std::size_t buffered = 0;       ///< results not yet committed
+  std::size_t leases_held = 0;    ///< leased domains not yet handed to the writer
+  std::size_t db_errors = 0;      ///< failed database operations (each retried)
+  std::size_t db_reconnects = 0;  ///< times the database came back after failing
+  std::size_t tcp_retries = 0;    ///< CrawlStats of the worker's crawler
+  std::size_t mismatched = 0;
+  std::size_t edns_fallbacks = 0;
 };
 
 /**

@@ -1,0 +1,231 @@
+// Every query `fluxwatch status` and the metrics exporter run, in one place: plain SQL on
+// the tables (watchlist, probes, schedule, geo_builds, feeds, schema_migrations) so a
+// change of the stored shape is adapted here only. Read-only; each section is its own
+// statement so an old schema without a table still reports the rest.
+#include <fmt/format.h>
+
+#include <pqxx/pqxx>
+
+#include "fluxwatch/status/status.h"
+
+namespace fluxwatch::status {
+namespace {
+
+Clock::time_point from_epoch(double seconds) {
+  return Clock::time_point(
+      std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds)));
+}
+
+std::optional<Clock::time_point> optional_time(const pqxx::field& field) {
+  if (field.is_null()) {
+    return std::nullopt;
+  }
+  return from_epoch(field.as<double>());
+}
+
+std::optional<double> optional_number(const pqxx::field& field) {
+  if (field.is_null()) {
+    return std::nullopt;
+  }
+  return field.as<double>();
+}
+
+// Rows touched by a query here are bounded: probes only within the last day (rates,
+// today's count, lateness), the rest are small tables.
+constexpr const char* kCountsSql = R"(
+SELECT (SELECT count(*) FROM watchlist),
+       coalesce((SELECT max(version) FROM schema_migrations), 0))";
+
+// Schema 9 on stores probes in `observations` (partitioned by day of sent_at, indexed on
+// (domain_id, sent_at)); `probes` is a view over it that is slow for time ranges. These
+// read the table; the k...Sql8 variants are for older schemas (`probes` a table).
+constexpr int kObservationsSchema = 9;
+
+constexpr const char* kProbeTotalEstimateSql = R"(
+SELECT coalesce(sum(greatest(c.reltuples, 0)), 0)::bigint
+FROM pg_class c
+WHERE c.oid = 'observations'::regclass
+   OR c.oid IN (SELECT inhrelid FROM pg_inherits WHERE inhparent = 'observations'::regclass))";
+constexpr const char* kProbeTotalEstimateSql8 = R"(
+SELECT coalesce(sum(greatest(c.reltuples, 0)), 0)::bigint
+FROM pg_class c
+WHERE c.oid = 'probes'::regclass
+   OR c.oid IN (SELECT inhrelid FROM pg_inherits WHERE inhparent = 'probes'::regclass))";
+
+constexpr const char* kProbeTotalExactSql = "SELECT count(*) FROM observations";
+constexpr const char* kProbeTotalExactSql8 = "SELECT count(*) FROM probes";
+
+constexpr const char* kRecentProbesSql = R"(
+WITH bounds AS (SELECT now() AS now, date_trunc('day', now() AT TIME ZONE 'UTC')
+                                      AT TIME ZONE 'UTC' AS today)
+SELECT count(*) FILTER (WHERE p.sent_at >= b.today),
+       count(*) FILTER (WHERE p.sent_at > b.now - interval '1 minute'),
+       count(*) FILTER (WHERE p.sent_at > b.now - interval '5 minutes'),
+       count(*) FILTER (WHERE p.sent_at > b.now - interval '15 minutes')
+FROM bounds b
+LEFT JOIN observations p ON p.sent_at >= least(b.today, b.now - interval '15 minutes'))";
+constexpr const char* kRecentProbesSql8 = R"(
+WITH bounds AS (SELECT now() AS now, date_trunc('day', now() AT TIME ZONE 'UTC')
+                                      AT TIME ZONE 'UTC' AS today)
+SELECT count(*) FILTER (WHERE p.sent_at >= b.today),
+       count(*) FILTER (WHERE p.sent_at > b.now - interval '1 minute'),
+       count(*) FILTER (WHERE p.sent_at > b.now - interval '5 minutes'),
+       count(*) FILTER (WHERE p.sent_at > b.now - interval '15 minutes')
+FROM bounds b
+LEFT JOIN probes p ON p.sent_at >= least(b.today, b.now - interval '15 minutes'))";
+
+constexpr const char* kCampaignsSql = R"(
+SELECT campaign,
+       count(*),
+       count(*) FILTER (WHERE next_due <= now()),
+       count(*) FILTER (WHERE next_due <= now() AND (lease_until IS NULL OR lease_until < now())),
+       extract(epoch FROM now() - min(next_due) FILTER (
+           WHERE next_due <= now() AND (lease_until IS NULL OR lease_until < now())))::float8,
+       extract(epoch FROM max(last_sent))::float8
+FROM schedule
+GROUP BY campaign
+ORDER BY campaign)";
+
+constexpr const char* kLatenessSql = R"(
+SELECT c.campaign,
+       percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM o.sent_at - o.due_at)),
+       percentile_cont(0.95) WITHIN GROUP (ORDER BY extract(epoch FROM o.sent_at - o.due_at))
+FROM observations o JOIN probe_contexts c USING (context_id)
+WHERE o.due_at IS NOT NULL AND c.campaign <> '' AND o.sent_at > now() - interval '15 minutes'
+GROUP BY c.campaign)";
+constexpr const char* kLatenessSql8 = R"(
+SELECT campaign,
+       percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM sent_at - due_at)),
+       percentile_cont(0.95) WITHIN GROUP (ORDER BY extract(epoch FROM sent_at - due_at))
+FROM probes
+WHERE due_at IS NOT NULL AND campaign IS NOT NULL AND sent_at > now() - interval '15 minutes'
+GROUP BY campaign)";
+
+constexpr const char* kWorkersSql = R"(
+SELECT lease_owner, campaign, count(*), extract(epoch FROM max(lease_until))::float8
+FROM schedule
+WHERE lease_owner IS NOT NULL AND lease_until > now()
+GROUP BY lease_owner, campaign
+ORDER BY lease_owner, campaign)";
+
+constexpr const char* kGeoBuildsSql = R"(
+SELECT tag, extract(epoch FROM first_used)::float8
+FROM geo_builds ORDER BY first_used DESC, geo_build_id DESC LIMIT 5)";
+
+constexpr const char* kFeedsSql = R"(
+SELECT url, extract(epoch FROM last_attempt_at)::float8,
+       extract(epoch FROM last_success_at)::float8, last_status, last_error,
+       consecutive_failures, entries
+FROM feeds ORDER BY url)";
+
+/// Runs one section; a failure (e.g. a table an old schema lacks) becomes a problem.
+template <typename Body>
+void section(StatusReport& report, const char* name, Body body) {
+  try {
+    body();
+  } catch (const std::exception& error) {
+    report.problems.push_back(fmt::format("could not read {}: {}", name, error.what()));
+  }
+}
+
+}  // namespace
+
+StatusReport read_status(const std::string& dsn, const std::string& shown_dsn, Detail detail) {
+  StatusReport report;
+  report.database = shown_dsn;
+  report.checked_at = Clock::now();
+  std::optional<pqxx::connection> connection;
+  try {
+    connection.emplace(dsn);
+  } catch (const std::exception& error) {
+    report.error = error.what();
+    while (!report.error.empty() && report.error.back() == '\n') {
+      report.error.pop_back();
+    }
+    return report;
+  }
+  report.reachable = true;
+  pqxx::nontransaction tx(*connection, "status");
+  // A status check must answer: no statement may hang on a busy server.
+  tx.exec("SET statement_timeout = '20s'");
+  section(report, "the watchlist", [&] {
+    const auto row = tx.exec(kCountsSql)[0];
+    report.watched_domains = row[0].as<std::int64_t>();
+    report.schema_version = row[1].as<int>();
+  });
+  const bool observations = report.schema_version >= kObservationsSchema;
+  if (detail == Detail::Full) {
+    section(report, "probes", [&] {
+      report.probes_total =
+          tx.exec(observations ? kProbeTotalEstimateSql : kProbeTotalEstimateSql8)[0][0]
+              .as<std::int64_t>();
+      if (report.probes_total == 0) {  // never analysed: a small table, count it
+        report.probes_total =
+            tx.exec(observations ? kProbeTotalExactSql : kProbeTotalExactSql8)[0][0]
+                .as<std::int64_t>();
+      }
+      const auto row = tx.exec(observations ? kRecentProbesSql : kRecentProbesSql8)[0];
+      report.probes_today = row[0].as<std::int64_t>();
+      report.rate_1m = row[1].as<double>() / 60.0;
+      report.rate_5m = row[2].as<double>() / 300.0;
+      report.rate_15m = row[3].as<double>() / 900.0;
+    });
+  }
+  section(report, "the schedule", [&] {
+    for (const auto& row : tx.exec(kCampaignsSql)) {
+      CampaignStatus campaign;
+      campaign.name = row[0].as<std::string>();
+      campaign.domains = row[1].as<std::int64_t>();
+      campaign.due_now = row[2].as<std::int64_t>();
+      campaign.backlog = row[3].as<std::int64_t>();
+      campaign.oldest_overdue_seconds = optional_number(row[4]);
+      campaign.last_probe = optional_time(row[5]);
+      report.campaigns.push_back(std::move(campaign));
+    }
+    for (const auto& row : detail == Detail::Full
+                               ? tx.exec(observations ? kLatenessSql : kLatenessSql8)
+                               : pqxx::result()) {
+      const auto name = row[0].as<std::string>();
+      for (auto& campaign : report.campaigns) {
+        if (campaign.name == name) {
+          campaign.lateness_p50_seconds = optional_number(row[1]);
+          campaign.lateness_p95_seconds = optional_number(row[2]);
+        }
+      }
+    }
+    for (const auto& row : tx.exec(kWorkersSql)) {
+      report.workers.push_back(WorkerStatus{row[0].as<std::string>(), row[1].as<std::string>(),
+                                            row[2].as<std::int64_t>(),
+                                            from_epoch(row[3].as<double>())});
+    }
+  });
+  if (detail == Detail::Schedule) {
+    return report;
+  }
+  section(report, "geo_builds", [&] {
+    for (const auto& row : tx.exec(kGeoBuildsSql)) {
+      report.geo_builds.push_back(
+          GeoBuildStatus{row[0].as<std::string>(), from_epoch(row[1].as<double>())});
+    }
+  });
+  section(report, "feeds", [&] {
+    for (const auto& row : tx.exec(kFeedsSql)) {
+      FeedStatus feed;
+      feed.url = row[0].as<std::string>();
+      feed.last_attempt = optional_time(row[1]);
+      feed.last_success = optional_time(row[2]);
+      if (!row[3].is_null()) {
+        feed.last_status = row[3].as<int>();
+      }
+      feed.last_error = row[4].is_null() ? "" : row[4].as<std::string>();
+      feed.consecutive_failures = row[5].as<int>();
+      if (!row[6].is_null()) {
+        feed.entries = row[6].as<std::int64_t>();
+      }
+      report.feeds.push_back(std::move(feed));
+    }
+  });
+  return report;
+}
+
+}  // namespace fluxwatch::status

@@ -1,0 +1,135 @@
+// `fluxwatch status` against a real PostgreSQL after a real `run --once` on the lab: the
+// figures it prints equal the stored rows, and its exit status follows the service's
+// health (healthy 0, degraded 3 with the reason, down 1), as a monitoring check uses it.
+#include <fmt/format.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+#include <pqxx/pqxx>
+
+#include "support/test_env.h"
+
+namespace fluxwatch {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+class StatusTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    database_ = new testing::ScratchDatabase();
+    config_path_ = new std::string(testing::write_lab_config("status"));
+    must(fluxwatch({"init"}));
+    must(fluxwatch(
+        {"watchlist", "import", (testing::source_dir() / "deploy/lab/watchlist.txt").string()}));
+    must(fluxwatch({"run", "--once", "--progress", "never"}));
+  }
+  static void TearDownTestSuite() {
+    delete database_;
+    delete config_path_;
+  }
+  static testing::CommandResult fluxwatch(const std::vector<std::string>& args) {
+    return testing::run_fluxwatch(*config_path_, database_->dsn(), args);
+  }
+  static void must(const testing::CommandResult& result) {
+    ASSERT_EQ(result.exit_code, 0) << result.out << result.err;
+  }
+  static long long count(const std::string& sql) {
+    pqxx::connection connection(database_->dsn());
+    pqxx::nontransaction tx(connection);
+    return tx.exec(sql)[0][0].as<long long>();
+  }
+  static void exec(const std::string& sql) {
+    pqxx::connection connection(database_->dsn());
+    pqxx::nontransaction tx(connection);
+    tx.exec(sql);
+  }
+  static inline testing::ScratchDatabase* database_ = nullptr;
+  static inline std::string* config_path_ = nullptr;
+};
+
+TEST_F(StatusTest, JsonFiguresEqualTheStoredRowsAndTheServiceIsHealthy) {
+  // The lab's MMDBs were built on 2024-01-01: only a generous age limit calls them fresh.
+  const auto result = fluxwatch({"status", "--format", "json", "--max-geoip-age", "3650"});
+  ASSERT_EQ(result.exit_code, 0) << result.out << result.err;
+  const auto json = nlohmann::json::parse(result.out);
+  EXPECT_EQ(json["status"], "healthy");
+  EXPECT_TRUE(json["database"]["reachable"].get<bool>());
+  EXPECT_GE(json["database"]["schema_version"].get<int>(), 8);
+  EXPECT_EQ(json["watched_domains"].get<long long>(), count("SELECT count(*) FROM watchlist"));
+  const long long probes = count("SELECT count(*) FROM probes");
+  ASSERT_GT(probes, 0);
+  EXPECT_EQ(json["probes"]["today"].get<long long>(),
+            count("SELECT count(*) FROM probes WHERE sent_at >= "
+                  "date_trunc('day', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'"));
+  EXPECT_EQ(json["probes"]["total_estimate"].get<long long>(), probes);  // small: counted
+  ASSERT_EQ(json["campaigns"].size(), 1U);
+  const auto& campaign = json["campaigns"][0];
+  EXPECT_EQ(campaign["name"], "default");
+  EXPECT_EQ(campaign["domains"].get<long long>(), count("SELECT count(*) FROM watchlist"));
+  EXPECT_EQ(campaign["backlog"].get<long long>(), 0);
+  EXPECT_FALSE(campaign["last_probe"].is_null());
+  EXPECT_FALSE(campaign["lateness_p95_seconds"].is_null());
+  // The lab's GeoIP files are configured: both are read and have a build time.
+  ASSERT_EQ(json["geoip"]["files"].size(), 2U);
+  EXPECT_FALSE(json["geoip"]["files"][0]["built"].is_null());
+  EXPECT_GE(json["rate_per_second"]["15m"].get<double>(), static_cast<double>(probes) / 900.0);
+}
+
+TEST_F(StatusTest, TableNamesTheDatabaseAndTheCampaign) {
+  const auto result = fluxwatch({"status", "--max-geoip-age", "3650"});
+  ASSERT_EQ(result.exit_code, 0) << result.out << result.err;
+  EXPECT_THAT(result.out, HasSubstr("status:    healthy"));
+  EXPECT_THAT(result.out, HasSubstr(database_->name()));  // the DSN given, not a cluster
+  EXPECT_THAT(result.out, HasSubstr("default"));
+}
+
+TEST_F(StatusTest, StaleGeoipMakesItDegraded) {
+  const auto result = fluxwatch({"status"});  // default limit: 35 days
+  EXPECT_EQ(result.exit_code, 3) << result.out << result.err;
+  EXPECT_THAT(result.out, HasSubstr("lab-ASN.mmdb is "));
+  EXPECT_THAT(result.out, HasSubstr("days old (`fluxwatch geo update`)"));
+}
+
+TEST_F(StatusTest, OverdueDomainsNobodyProbesMakeItDegraded) {
+  exec(
+      "UPDATE schedule SET next_due = now() - interval '1 hour' WHERE domain_id = "
+      "(SELECT min(domain_id) FROM schedule)");
+  const auto result = fluxwatch({"status", "--format", "json", "--max-geoip-age", "3650"});
+  exec("UPDATE schedule SET next_due = now() + interval '1 hour'");
+  EXPECT_EQ(result.exit_code, 3) << result.out << result.err;
+  const auto json = nlohmann::json::parse(result.out);
+  EXPECT_EQ(json["status"], "degraded");
+  EXPECT_EQ(json["campaigns"][0]["backlog"].get<long long>(), 1);
+  ASSERT_FALSE(json["problems"].empty());
+  EXPECT_THAT(json["problems"][0].get<std::string>(), HasSubstr("campaign default"));
+}
+
+TEST_F(StatusTest, FailingFeedWithEscapesIsDegradedAndCannotDriveTheTerminal) {
+  exec(
+      "INSERT INTO feeds (url, consecutive_failures, last_error) VALUES "
+      "('http://127.0.0.1:9/feed', 5, E'boom\\x1b[2Jcleared')");
+  const auto result = fluxwatch({"status", "--max-geoip-age", "3650"});
+  exec("DELETE FROM feeds");
+  EXPECT_EQ(result.exit_code, 3) << result.out << result.err;
+  EXPECT_THAT(result.out, HasSubstr("5 failed fetches in a row"));
+  EXPECT_THAT(result.out, Not(HasSubstr("\x1b[2J")));
+  EXPECT_THAT(result.out, HasSubstr("\\x1b[2J"));
+}
+
+TEST_F(StatusTest, UnreachableDatabaseIsDownAndThePasswordIsNotShown) {
+  const auto result = testing::run_fluxwatch(
+      *config_path_, "host=/nonexistent-fluxwatch-socket port=1 password=s3cret-pw",
+      {"status", "--format", "json"});
+  EXPECT_EQ(result.exit_code, 1) << result.out << result.err;
+  const auto json = nlohmann::json::parse(result.out);
+  EXPECT_EQ(json["status"], "down");
+  EXPECT_FALSE(json["database"]["reachable"].get<bool>());
+  EXPECT_THAT(result.out, Not(HasSubstr("s3cret-pw")));
+  EXPECT_THAT(json["database"]["dsn"].get<std::string>(), HasSubstr("password=***"));
+}
+
+}  // namespace
+}  // namespace fluxwatch

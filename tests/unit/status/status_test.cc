@@ -1,0 +1,114 @@
+// The status verdict and renderings, on hand-made snapshots (the SQL side is tested
+// through the executable in tests/integration/service/status_test.cc).
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "fluxwatch/status/status.h"
+
+namespace fluxwatch::status {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+StatusReport reachable_report() {
+  StatusReport report;
+  report.reachable = true;
+  report.database = "dbname=x";
+  report.checked_at = Clock::now();
+  CampaignStatus campaign;
+  campaign.name = "c1";
+  campaign.domains = 10;
+  report.campaigns.push_back(campaign);
+  return report;
+}
+
+TEST(StatusMask, HidesPasswordsInBothDsnForms) {
+  EXPECT_EQ(mask_password("host=h password=secret dbname=d"), "host=h password=*** dbname=d");
+  EXPECT_EQ(mask_password("host=h password = 'se cret' dbname=d"), "host=h password = *** dbname=d");
+  EXPECT_EQ(mask_password("postgresql://alice:secret@db.example/fw"),
+            "postgresql://alice:***@db.example/fw");
+  EXPECT_EQ(mask_password("postgres://alice@db.example/fw"), "postgres://alice@db.example/fw");
+  EXPECT_EQ(mask_password("host=/run/postgresql dbname=fw"), "host=/run/postgresql dbname=fw");
+}
+
+TEST(StatusJudge, HealthyWhenNothingIsLate) {
+  auto report = reachable_report();
+  judge(report, HealthLimits{});
+  EXPECT_EQ(report.health, Health::Healthy);
+  EXPECT_TRUE(report.problems.empty());
+}
+
+TEST(StatusJudge, UnreachableIsDown) {
+  StatusReport report;
+  report.error = "connection refused";
+  judge(report, HealthLimits{});
+  EXPECT_EQ(report.health, Health::Down);
+  EXPECT_THAT(report.problems.at(0), HasSubstr("connection refused"));
+}
+
+TEST(StatusJudge, EachLimitMakesItDegraded) {
+  {
+    auto report = reachable_report();
+    report.campaigns[0].backlog = 3;
+    report.campaigns[0].oldest_overdue_seconds = 301;
+    judge(report, HealthLimits{});
+    EXPECT_EQ(report.health, Health::Degraded);
+  }
+  {
+    auto report = reachable_report();
+    report.campaigns[0].oldest_overdue_seconds = 299;  // within the limit
+    judge(report, HealthLimits{});
+    EXPECT_EQ(report.health, Health::Healthy);
+  }
+  {
+    auto report = reachable_report();
+    report.campaigns[0].lateness_p95_seconds = 600;
+    judge(report, HealthLimits{});
+    EXPECT_EQ(report.health, Health::Degraded);
+  }
+  {
+    auto report = reachable_report();
+    GeoFileStatus file;
+    file.path = "/geo/asn.mmdb";
+    file.database_type = "GeoLite2-ASN";
+    file.built = report.checked_at - std::chrono::hours(24 * 40);
+    report.geo_files.push_back(file);
+    judge(report, HealthLimits{});
+    EXPECT_EQ(report.health, Health::Degraded);
+    EXPECT_THAT(report.problems.at(0), HasSubstr("40 days old"));
+  }
+  {
+    auto report = reachable_report();
+    FeedStatus feed;
+    feed.url = "http://feed/\x1b[31mred";
+    feed.consecutive_failures = 3;
+    feed.last_error = "HTTP 500";
+    report.feeds.push_back(feed);
+    judge(report, HealthLimits{});
+    EXPECT_EQ(report.health, Health::Degraded);
+    EXPECT_THAT(report.problems.at(0), Not(HasSubstr("\x1b")));
+    EXPECT_THAT(render_table(report), Not(HasSubstr("\x1b")));
+  }
+}
+
+TEST(StatusRender, JsonHasTheDocumentedKeys) {
+  auto report = reachable_report();
+  report.campaigns[0].lateness_p50_seconds = 1.5;
+  judge(report, HealthLimits{});
+  const auto json = nlohmann::json::parse(render_json(report));
+  EXPECT_EQ(json["status"], "healthy");
+  EXPECT_EQ(json["database"]["reachable"], true);
+  EXPECT_EQ(json["campaigns"][0]["name"], "c1");
+  EXPECT_EQ(json["campaigns"][0]["lateness_p50_seconds"], 1.5);
+  EXPECT_TRUE(json["campaigns"][0]["lateness_p95_seconds"].is_null());
+  for (const char* key : {"checked_at", "watched_domains", "probes", "rate_per_second", "workers",
+                          "geoip", "feeds", "problems"}) {
+    EXPECT_TRUE(json.contains(key)) << key;
+  }
+}
+
+}  // namespace
+}  // namespace fluxwatch::status
