@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "fluxwatch/common/text.h"
 #include "fluxwatch/common/error.h"
 #include "fluxwatch/storage/database.h"
 #include "fluxwatch/storage/feed_store.h"
@@ -17,14 +18,6 @@ namespace fluxwatch::fetch {
 namespace {
 
 constexpr std::size_t kShownTextLength = 200;
-
-std::string_view trim(std::string_view text) {
-  const auto first = text.find_first_not_of(" \t\r\n\f\v");
-  if (first == std::string_view::npos) {
-    return {};
-  }
-  return text.substr(first, text.find_last_not_of(" \t\r\n\f\v") - first + 1);
-}
 
 std::vector<std::string_view> split_lines(std::string_view content) {
   std::vector<std::string_view> lines;
@@ -37,35 +30,6 @@ std::vector<std::string_view> split_lines(std::string_view content) {
     content.remove_prefix(end + 1);
   }
   return lines;
-}
-
-/// Fields of one CSV line (RFC 4180 quoting within the line; no multi-line fields).
-std::vector<std::string> csv_fields(std::string_view line) {
-  std::vector<std::string> fields(1);
-  bool quoted = false;
-  for (std::size_t i = 0; i < line.size(); ++i) {
-    const char c = line[i];
-    if (quoted) {
-      if (c == '"' && i + 1 < line.size() && line[i + 1] == '"') {
-        fields.back() += '"';
-        ++i;
-      } else if (c == '"') {
-        quoted = false;
-      } else {
-        fields.back() += c;
-      }
-    } else if (c == '"') {
-      quoted = true;
-    } else if (c == ',') {
-      fields.emplace_back();
-    } else {
-      fields.back() += c;
-    }
-  }
-  for (auto& field : fields) {
-    field = std::string(trim(field));
-  }
-  return fields;
 }
 
 bool equals_ignoring_case(std::string_view a, std::string_view b) {
@@ -331,15 +295,11 @@ FeedOutcome FeedRefresher::refresh(const FeedSpec& feed) { return impl_->refresh
 
 std::vector<FeedOutcome> FeedRefresher::refresh_due(const std::vector<FeedSpec>& feeds,
                                                     std::chrono::system_clock::time_point now) {
-  std::map<std::string, std::optional<storage::TimePoint>> last_attempt;
-  for (const auto& state : impl_->store.feeds()) {
-    last_attempt[state.definition.url] = state.last_attempt_at;
-  }
   std::vector<FeedOutcome> outcomes;
   for (const auto& feed : feeds) {
-    const auto found = last_attempt.find(feed.url);
+    const auto state = impl_->store.find_feed(feed.url);
     const auto interval = feed.refresh_interval.value_or(std::chrono::hours(1));
-    if (found != last_attempt.end() && found->second && *found->second + interval > now) {
+    if (state && state->last_attempt_at && *state->last_attempt_at + interval > now) {
       FeedOutcome not_due;
       not_due.url = redact_url(feed.url);
       not_due.kind = FeedOutcome::Kind::NotDue;
