@@ -10,10 +10,12 @@
 #include <optional>
 #include <string>
 #include <system_error>
+#include <string_view>
 #include <unordered_map>
 #include <utility>
 #include <vector>
 
+#include "fluxwatch/common/logging.h"
 #include "address.h"
 #include "fluxwatch/common/error.h"
 #include "mmdb_handle.h"
@@ -21,33 +23,35 @@
 
 namespace fluxwatch::geo {
 
-namespace {
-
-/// The "geo" logger when the application registered one, else spdlog's default logger.
-std::shared_ptr<spdlog::logger> logger() {
-  if (auto named = spdlog::get("geo")) {
-    return named;
-  }
-  return spdlog::default_logger();
-}
-
-}  // namespace
-
 struct Enricher::Impl {
-  /// One configured database: absent when its path was empty or the file is missing.
+  /// One configured database: no handle when its path was empty or the file is missing.
   struct Source {
-    std::optional<detail::MmdbHandle> handle;
+    std::filesystem::path path;
+    std::string_view kind;  ///< "ASN" or "City"
+    std::unique_ptr<detail::MmdbHandle> handle;
     std::uint64_t errors = 0;  ///< lookups that hit corrupt data in this database
+    std::optional<detail::FileStamp> refused;  ///< a changed file that could not be opened
   };
 
   explicit Impl(const GeoOptions& options) : cache_capacity_(options.cache_entries) {
-    open(asn_, options.asn_database, "ASN", {"ASN"});
-    open(city_, options.city_database, "City", {"City", "Country"});
+    open(asn_, options.asn_database, "ASN");
+    open(city_, options.city_database, "City");
+  }
+
+  /// Opens the database file of `source` (an ASN one, or a City or Country one).
+  static std::unique_ptr<detail::MmdbHandle> open_handle(const Source& source) {
+    if (source.kind == "ASN") {
+      return std::make_unique<detail::MmdbHandle>(source.path,
+                                                  std::initializer_list<std::string_view>{"ASN"});
+    }
+    return std::make_unique<detail::MmdbHandle>(
+        source.path, std::initializer_list<std::string_view>{"City", "Country"});
   }
 
   /// Opens `path` into `source` unless it is empty (not configured) or missing (warned).
-  void open(Source& source, const std::filesystem::path& path, std::string_view kind,
-            std::initializer_list<std::string_view> accepted_types) {
+  void open(Source& source, const std::filesystem::path& path, std::string_view kind) {
+    source.path = path;
+    source.kind = kind;
     if (path.empty()) {
       return;
     }
@@ -62,10 +66,50 @@ struct Enricher::Impl {
       warnings_.push_back(std::move(warning));
       return;
     }
-    source.handle.emplace(path, accepted_types);
+    source.handle = open_handle(source);
     const auto& info = source.handle->info();
     logger()->info("geo: opened database path={} type={} build_epoch={}", info.path,
                    info.database_type, info.build_epoch);
+  }
+
+  /// Reopens the database of `source` when its file changed on disk (a new inode, size or
+  /// mtime: replaced, or overwritten in place). A file that cannot be opened (half copied,
+  /// corrupt) is refused with a warning and the copy in memory stays in use until the file
+  /// changes again. True when the database was reopened.
+  bool reopen_if_changed(Source& source) {
+    if (!source.handle) {
+      return false;
+    }
+    const auto now = detail::stamp_of(source.path);
+    if (!now || *now == source.handle->stamp() || (source.refused && *source.refused == *now)) {
+      return false;  // unchanged, gone (the copy in memory stays valid), or already refused
+    }
+    const auto old = source.handle->info();
+    try {
+      source.handle = open_handle(source);
+    } catch (const Error& error) {
+      source.refused = now;
+      logger()->warn(
+          "geo: {} database {} changed on disk but cannot be used ({}); keeping build {} "
+          "until the file changes again",
+          source.kind, source.path, error.what(), old.build_epoch);
+      return false;
+    }
+    source.refused.reset();
+    source.errors = 0;
+    const auto& info = source.handle->info();
+    logger()->info("geo: {} database path={} changed on disk; reopened type={} build_epoch={} "
+                   "(was {})",
+                   source.kind, info.path, info.database_type, info.build_epoch, old.build_epoch);
+    return true;
+  }
+
+  void reopen_changed() {
+    const bool asn = reopen_if_changed(asn_);
+    const bool city = reopen_if_changed(city_);
+    if (asn || city) {
+      cache_.clear();  // the cached records came from the old data
+    }
   }
 
   /// Runs `read` on `source`, counting (and logging the first of) broken lookups.
@@ -78,12 +122,13 @@ struct Enricher::Impl {
     if (read(*source.handle, address, record) != detail::ReadStatus::Error) {
       return;
     }
+    failed_ = true;
     ++source.errors;
     const auto& info = source.handle->info();
     if (source.errors == 1) {
       logger()->warn(
-          "geo: corrupt data in database path={} at address={}; its columns stay empty for "
-          "such addresses (further errors are logged at debug level)",
+          "geo: corrupt data in database path={} at address={}; such addresses are not stored "
+          "as unknown but looked up again later (further errors are logged at debug level)",
           info.path, text);
     } else {
       logger()->debug("geo: corrupt data in database path={} at address={} errors={}", info.path,
@@ -103,6 +148,7 @@ struct Enricher::Impl {
   }
 
   const GeoRecord& lookup(std::string_view text) {
+    failed_ = false;
     if (cache_capacity_ == 0) {
       ++misses_;
       last_ = compute(text);
@@ -115,6 +161,10 @@ struct Enricher::Impl {
     }
     ++misses_;
     GeoRecord record = compute(text);
+    if (failed_) {
+      last_ = std::move(record);  // not cached: the next lookup tries again
+      return last_;
+    }
     if (cache_.size() >= cache_capacity_) {
       // Dropping everything is O(1) amortised and enough: a flux round revisits a working
       // set far smaller than the default capacity.
@@ -131,6 +181,7 @@ struct Enricher::Impl {
   GeoRecord last_;  ///< the result handed out when the cache is disabled
   std::uint64_t hits_ = 0;
   std::uint64_t misses_ = 0;
+  bool failed_ = false;  ///< the last lookup hit corrupt data
 };
 
 Enricher::Enricher(const GeoOptions& options) : impl_(std::make_unique<Impl>(options)) {}
@@ -141,6 +192,7 @@ Enricher& Enricher::operator=(Enricher&&) noexcept = default;
 const GeoRecord& Enricher::lookup(std::string_view address) { return impl_->lookup(address); }
 
 std::string Enricher::build_tag() const {
+  impl_->reopen_changed();
   std::string tag;
   for (const auto* source : {&impl_->asn_, &impl_->city_}) {
     if (!source->handle) {
@@ -170,6 +222,8 @@ std::optional<DatabaseInfo> Enricher::city_info() const {
 }
 
 const std::vector<std::string>& Enricher::warnings() const noexcept { return impl_->warnings_; }
+
+bool Enricher::last_lookup_failed() const noexcept { return impl_->failed_; }
 
 std::uint64_t Enricher::cache_hits() const noexcept { return impl_->hits_; }
 

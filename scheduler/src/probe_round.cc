@@ -288,7 +288,12 @@ RoundSummary run_round(const std::vector<WatchedDomain>& domains, crawler::Crawl
       if (enrich) {
         for (const auto& record : result.records) {
           if (is_address(record) && enriched.insert(record.data).second) {
-            batch.enrichment.push_back({record.data, enricher.lookup(record.data)});
+            const GeoRecord& geo = enricher.lookup(record.data);
+            if (enricher.last_lookup_failed()) {
+              enriched.erase(record.data);  // corrupt data: not "unknown"; try again later
+            } else {
+              batch.enrichment.push_back({record.data, geo});
+            }
           }
         }
       }

@@ -24,6 +24,7 @@
 #include <unordered_set>
 #include <utility>
 
+#include "fluxwatch/common/logging.h"
 #include "fluxwatch/common/error.h"
 #include "fluxwatch/crawler/delegation.h"
 #include "fluxwatch/scheduler/probe_round.h"
@@ -42,11 +43,6 @@ constexpr milliseconds kIdleLeaseRetry{200};
 constexpr milliseconds kMaxBackoff{10000};
 /// The enrichment de-duplication set is cleared when it grows past this (memory bound).
 constexpr std::size_t kEnrichedCacheLimit = 1 << 20;
-
-std::shared_ptr<spdlog::logger> logger() {
-  auto log = spdlog::get("scheduler");
-  return log ? log : spdlog::default_logger();
-}
 
 bool is_address(const ResourceRecord& record) {
   return record.type == static_cast<std::uint16_t>(RrType::A) ||
@@ -240,7 +236,12 @@ void Worker::Impl::writer_loop(const std::atomic<bool>& stop) {
           for (const auto& result : pending->batch.results) {
             for (const auto& record : result.records) {
               if (is_address(record) && enriched_.insert(record.data).second) {
-                pending->batch.enrichment.push_back({record.data, enricher_->lookup(record.data)});
+                const GeoRecord& geo = enricher_->lookup(record.data);
+                if (enricher_->last_lookup_failed()) {
+                  enriched_.erase(record.data);  // corrupt data: not "unknown"; try again later
+                } else {
+                  pending->batch.enrichment.push_back({record.data, geo});
+                }
               }
             }
           }
