@@ -28,6 +28,7 @@
 #include <system_error>
 #include <vector>
 
+#include "fluxwatch/common/logging.h"
 #include "fluxwatch/common/error.h"
 #include "fluxwatch/storage/database.h"
 
@@ -43,11 +44,6 @@ constexpr const char* kDatabaseName = "fluxwatch";
 constexpr const char* kStartTimeoutSeconds = "60";
 /// sizeof(sockaddr_un::sun_path) on Linux, including the terminating NUL.
 constexpr std::size_t kMaxSocketPath = 108;
-
-std::shared_ptr<spdlog::logger> logger() {
-  auto log = spdlog::get("storage");
-  return log ? log : spdlog::default_logger();
-}
 
 /// Who runs the server: as root, the `postgres` user (PostgreSQL refuses to run as root).
 struct ServerUser {
