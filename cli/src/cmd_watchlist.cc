@@ -31,43 +31,63 @@ int run_import(const config::Config& config, const ImportFlags& flags) {
     return import_watchlist_url(config, {flags.file, flags.source, flags.tags, flags.strict,
                                          flags.format, flags.column});
   }
-  watchlist::ParseResult parsed;
+  // Streamed: each line goes to PostgreSQL by COPY as it is read, and duplicates are merged
+  // there, so a watchlist of millions of lines takes no more memory than one of ten.
   const bool from_stdin = flags.file == "-";
   std::string source = flags.source;
-  if (from_stdin) {
-    parsed = watchlist::parse(std::cin);
-    source = source.empty() ? "stdin" : source;
-  } else {
-    std::ifstream in(flags.file);
-    if (!in) {
-      throw Error(fmt::format("cannot read watchlist {}: check the path", flags.file));
-    }
-    parsed = watchlist::parse(in);
-    source = source.empty() ? std::filesystem::path(flags.file).filename().string() : source;
+  if (source.empty()) {
+    source = from_stdin ? "stdin" : std::filesystem::path(flags.file).filename().string();
   }
-  for (const auto& problem : parsed.problems) {
-    spdlog::warn("{}:{}: skipped: {} (line: '{}')", from_stdin ? "stdin" : flags.file,
-                 problem.line, problem.message, problem.text);
-  }
-  std::vector<storage::WatchEntry> entries;
-  entries.reserve(parsed.entries.size());
-  for (auto& entry : parsed.entries) {
-    auto tags = std::move(entry.tags);
-    for (const auto& tag : flags.tags) {
-      if (std::ranges::find(tags, tag) == tags.end()) {
-        tags.push_back(tag);
+  const std::string shown_name = from_stdin ? "stdin" : flags.file;
+  std::size_t problems = 0;
+  bool stdin_read = false;
+  const auto produce = [&](const storage::WatchSink& add) {
+    problems = 0;  // counted again if a lost connection makes the import start over
+    std::ifstream file;
+    if (from_stdin) {
+      if (stdin_read) {
+        throw Error("the connection to PostgreSQL was lost while importing from standard "
+                    "input, which cannot be read twice: nothing was imported; run it again");
+      }
+      stdin_read = true;
+    } else {
+      file.open(flags.file);
+      if (!file) {
+        throw Error(fmt::format("cannot read watchlist {}: check the path", flags.file));
       }
     }
-    entries.push_back({std::move(entry.domain), source, std::move(tags)});
+    std::istream& in = from_stdin ? std::cin : file;
+    storage::WatchEntry row;
+    row.source = source;
+    watchlist::parse_each(
+        in,
+        [&](watchlist::Entry&& entry) {
+          row.domain = std::move(entry.domain);
+          row.tags = std::move(entry.tags);
+          for (const auto& tag : flags.tags) {
+            if (std::ranges::find(row.tags, tag) == row.tags.end()) {
+              row.tags.push_back(tag);
+            }
+          }
+          add(row);
+        },
+        [&](watchlist::Problem&& problem) {
+          ++problems;
+          spdlog::warn("{}:{}: skipped: {} (line: '{}')", shown_name, problem.line,
+                       problem.message, problem.text);
+        });
+  };
+  if (!from_stdin && !std::ifstream(flags.file)) {  // before connecting: the likelier mistake
+    throw Error(fmt::format("cannot read watchlist {}: check the path", flags.file));
   }
   auto db = open_database(config);
-  const auto stats = db.import_watchlist(entries);
+  const auto stats = db.import_watchlist_stream(produce);
+  const std::size_t domains = stats.added + stats.existing;
   fmt::print("imported {} domain{} from {}: {} new, {} already watched, {} duplicate line{}, "
              "{} rejected line{}\n",
-             entries.size(), plural(entries.size()), source, stats.added, stats.existing,
-             parsed.duplicates, plural(parsed.duplicates), parsed.problems.size(),
-             plural(parsed.problems.size()));
-  return flags.strict && !parsed.problems.empty() ? kExitPartial : kExitOk;
+             domains, plural(domains), source, stats.added, stats.existing, stats.duplicates,
+             plural(stats.duplicates), problems, plural(problems));
+  return flags.strict && problems > 0 ? kExitPartial : kExitOk;
 }
 
 int run_list(const config::Config& config, const std::string& format) {

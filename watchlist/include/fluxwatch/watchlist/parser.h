@@ -4,6 +4,7 @@
 /// a bad line is reported with its number and the rest is kept.
 
 #include <cstddef>
+#include <functional>
 #include <istream>
 #include <string>
 #include <vector>
@@ -42,5 +43,15 @@ struct ParseResult {
  * read as its host. Lines over 4096 bytes are rejected without being kept whole.
  */
 [[nodiscard]] ParseResult parse(std::istream& in);
+
+/**
+ * The streaming form of parse(), for inputs too large to hold: hands each accepted line to
+ * `on_entry` and each rejected one to `on_problem` as it is read, in line order, and keeps
+ * nothing per domain, so memory stays flat whatever the size of `in`. A domain named on
+ * several lines comes once per line (Entry::line is that line): merging duplicates is the
+ * consumer's (the watchlist import does it in PostgreSQL). Returns the lines read.
+ */
+std::size_t parse_each(std::istream& in, const std::function<void(Entry&&)>& on_entry,
+                       const std::function<void(Problem&&)>& on_problem);
 
 }  // namespace fluxwatch::watchlist
