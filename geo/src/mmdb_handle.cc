@@ -15,6 +15,7 @@
 #include <system_error>
 
 #include "fluxwatch/common/error.h"
+#include "fluxwatch/common/unique_fd.h"
 
 namespace fluxwatch::geo::detail {
 
@@ -31,23 +32,6 @@ std::string describe(std::initializer_list<std::string_view> accepted_types) {
   }
   return out;
 }
-
-/// A file descriptor closed on scope exit.
-class UniqueFd {
- public:
-  explicit UniqueFd(int fd) noexcept : fd_(fd) {}
-  ~UniqueFd() {
-    if (fd_ >= 0) {
-      ::close(fd_);
-    }
-  }
-  UniqueFd(const UniqueFd&) = delete;
-  UniqueFd& operator=(const UniqueFd&) = delete;
-  [[nodiscard]] int get() const noexcept { return fd_; }
-
- private:
-  int fd_;
-};
 
 FileStamp stamp_from(const struct stat& st) {
   return FileStamp{static_cast<std::uint64_t>(st.st_dev), static_cast<std::uint64_t>(st.st_ino),

@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "fluxwatch/common/logging.h"
+#include "fluxwatch/common/unique_fd.h"
 #include "fluxwatch/common/error.h"
 #include "fluxwatch/storage/database.h"
 
@@ -76,22 +77,7 @@ std::optional<ServerUser> server_user() {
   return user;
 }
 
-/// A file descriptor that closes itself.
-class Fd {
- public:
-  explicit Fd(int fd) noexcept : fd_(fd) {}
-  ~Fd() {
-    if (fd_ >= 0) {
-      close(fd_);
-    }
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  [[nodiscard]] int get() const noexcept { return fd_; }
-
- private:
-  int fd_;
-};
+using Fd = UniqueFd;
 
 /// In a forked child: drop to `user`. Only async-signal-safe calls (the parent may have
 /// threads). Returns false on failure.
