@@ -54,7 +54,8 @@ int run(int argc, char** argv) {
   app.add_option("-c,--config", global.config_path, "YAML config file")->check(CLI::ExistingFile);
   app.add_option("--state-dir", global.state_dir,
                  "Directory for fluxwatch's own PostgreSQL and state (overrides state_dir)");
-  app.add_option("--dsn", global.dsn, "PostgreSQL connection string or URI (overrides database.dsn)");
+  app.add_option("--dsn", global.dsn,
+                 "PostgreSQL connection string or URI (overrides database.dsn)");
   app.add_flag("-v,--verbose", global.verbose, "Debug logging");
   app.add_flag("-q,--quiet", global.quiet, "Only warnings and errors on stderr");
 

@@ -9,9 +9,9 @@
 #include <memory>
 
 #include "context.h"
-#include "fluxwatch/common/utc_time.h"
 #include "fetch_commands.h"
 #include "fluxwatch/common/error.h"
+#include "fluxwatch/common/utc_time.h"
 #include "fluxwatch/fetch/feeds.h"
 #include "fluxwatch/fetch/geo_update.h"
 #include "fluxwatch/fetch/maintenance.h"

@@ -11,8 +11,8 @@
 #include <nlohmann/json.hpp>
 
 #include "context.h"
-#include "fluxwatch/common/utc_time.h"
 #include "fluxwatch/common/error.h"
+#include "fluxwatch/common/utc_time.h"
 #include "fluxwatch/scoring/classifier.h"
 #include "fluxwatch/scoring/score_store.h"
 #include "fluxwatch/scoring/time_arg.h"

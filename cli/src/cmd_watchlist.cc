@@ -28,8 +28,8 @@ struct ImportFlags {
 
 int run_import(const config::Config& config, const ImportFlags& flags) {
   if (is_fetchable_url(flags.file)) {  // http, https, file: through the fetcher, as a feed
-    return import_watchlist_url(config, {flags.file, flags.source, flags.tags, flags.strict,
-                                         flags.format, flags.column});
+    return import_watchlist_url(
+        config, {flags.file, flags.source, flags.tags, flags.strict, flags.format, flags.column});
   }
   // Streamed: each line goes to PostgreSQL by COPY as it is read, and duplicates are merged
   // there, so a watchlist of millions of lines takes no more memory than one of ten.
@@ -46,8 +46,9 @@ int run_import(const config::Config& config, const ImportFlags& flags) {
     std::ifstream file;
     if (from_stdin) {
       if (stdin_read) {
-        throw Error("the connection to PostgreSQL was lost while importing from standard "
-                    "input, which cannot be read twice: nothing was imported; run it again");
+        throw Error(
+            "the connection to PostgreSQL was lost while importing from standard "
+            "input, which cannot be read twice: nothing was imported; run it again");
       }
       stdin_read = true;
     } else {
@@ -73,8 +74,8 @@ int run_import(const config::Config& config, const ImportFlags& flags) {
         },
         [&](watchlist::Problem&& problem) {
           ++problems;
-          spdlog::warn("{}:{}: skipped: {} (line: '{}')", shown_name, problem.line,
-                       problem.message, problem.text);
+          spdlog::warn("{}:{}: skipped: {} (line: '{}')", shown_name, problem.line, problem.message,
+                       problem.text);
         });
   };
   if (!from_stdin && !std::ifstream(flags.file)) {  // before connecting: the likelier mistake
@@ -83,10 +84,11 @@ int run_import(const config::Config& config, const ImportFlags& flags) {
   auto db = open_database(config);
   const auto stats = db.import_watchlist_stream(produce);
   const std::size_t domains = stats.added + stats.existing;
-  fmt::print("imported {} domain{} from {}: {} new, {} already watched, {} duplicate line{}, "
-             "{} rejected line{}\n",
-             domains, plural(domains), source, stats.added, stats.existing, stats.duplicates,
-             plural(stats.duplicates), problems, plural(problems));
+  fmt::print(
+      "imported {} domain{} from {}: {} new, {} already watched, {} duplicate line{}, "
+      "{} rejected line{}\n",
+      domains, plural(domains), source, stats.added, stats.existing, stats.duplicates,
+      plural(stats.duplicates), problems, plural(problems));
   return flags.strict && problems > 0 ? kExitPartial : kExitOk;
 }
 
@@ -119,8 +121,9 @@ void add_watchlist_commands(CLI::App& app, CommandTable& table) {
       "Import domains from FILE ('-' for stdin): one per line, '#' comments, optional CSV\n"
       "columns domain,tags (tags separated by ';'). Bad lines are reported with their line\n"
       "number and skipped; re-importing never duplicates a domain.");
-  import->add_option("file", flags->file,
-                     "Watchlist file, - for standard input, or an http(s):// or file:// URL")
+  import
+      ->add_option("file", flags->file,
+                   "Watchlist file, - for standard input, or an http(s):// or file:// URL")
       ->required();
   import->add_option("--source", flags->source,
                      "Source label stored with the domains (default: the file name)");

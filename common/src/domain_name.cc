@@ -29,8 +29,8 @@ bool is_label_char(char c) {
 // Checks the RFC 1035 / RFC 1123 shape of an ASCII, lower-case name.
 std::optional<NameError> check_hostname(std::string_view name) {
   if (name.size() > kMaxNameLength) {
-    return NameError{fmt::format("name is {} characters long, the limit is {}", name.size(),
-                                 kMaxNameLength)};
+    return NameError{
+        fmt::format("name is {} characters long, the limit is {}", name.size(), kMaxNameLength)};
   }
   std::size_t labels = 0;
   std::string_view last_label;
@@ -97,7 +97,8 @@ NormalisedName normalise_domain(std::string_view input) {
     // IDNA 2008 with UTS#46 non-transitional mapping (what browsers resolve).
     const std::string owned(text);
     char* converted = nullptr;
-    const int rc = idn2_to_ascii_8z(owned.c_str(), &converted, IDN2_NONTRANSITIONAL | IDN2_NFC_INPUT);
+    const int rc =
+        idn2_to_ascii_8z(owned.c_str(), &converted, IDN2_NONTRANSITIONAL | IDN2_NFC_INPUT);
     std::unique_ptr<char, IdnFree> guard(converted);
     if (rc != IDN2_OK) {
       return NameError{fmt::format("not a valid internationalised name: {}", idn2_strerror(rc))};

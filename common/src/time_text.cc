@@ -1,9 +1,10 @@
 #include "fluxwatch/common/time_text.h"
-#include "fluxwatch/common/utc_time.h"
 
 #include <fmt/format.h>
 
 #include <charconv>
+
+#include "fluxwatch/common/utc_time.h"
 
 namespace fluxwatch {
 
@@ -57,7 +58,8 @@ std::optional<std::chrono::system_clock::time_point> parse_utc_time(std::string_
   if (!year || !month || !day || text[4] != '-' || text[7] != '-') {
     return std::nullopt;
   }
-  const year_month_day date{std::chrono::year(*year), std::chrono::month(static_cast<unsigned>(*month)),
+  const year_month_day date{std::chrono::year(*year),
+                            std::chrono::month(static_cast<unsigned>(*month)),
                             std::chrono::day(static_cast<unsigned>(*day))};
   if (!date.ok()) {
     return std::nullopt;

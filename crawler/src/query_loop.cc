@@ -27,7 +27,6 @@ std::int64_t total_timeout_ms(const CrawlerOptions& options) {
   return total;
 }
 
-
 /// Adds `note` to a result's detail.
 void append_detail(std::string& detail, std::string_view note) {
   if (!detail.empty()) {

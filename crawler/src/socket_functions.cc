@@ -19,8 +19,8 @@
 #include <span>
 #include <utility>
 
-#include "fluxwatch/common/logging.h"
 #include "crawler_impl.h"
+#include "fluxwatch/common/logging.h"
 
 namespace fluxwatch::crawler {
 ares_socket_t Crawler::Impl::socket_open(int domain, int type, int protocol, void* data) noexcept {

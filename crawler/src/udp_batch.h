@@ -159,8 +159,8 @@ class SendQueue {
           continue;
         }
         const Queued& lost = queue_[first + done];
-        failed(lost.context, fd, std::span<const std::uint8_t>(bytes_.data() + lost.offset, lost.length),
-               error);
+        failed(lost.context, fd,
+               std::span<const std::uint8_t>(bytes_.data() + lost.offset, lost.length), error);
         ++done;
       }
       first = end;

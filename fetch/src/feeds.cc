@@ -9,8 +9,8 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
-#include "fluxwatch/common/text.h"
 #include "fluxwatch/common/error.h"
+#include "fluxwatch/common/text.h"
 #include "fluxwatch/storage/database.h"
 #include "fluxwatch/storage/feed_store.h"
 

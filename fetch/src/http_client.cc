@@ -10,9 +10,9 @@
 #include <string_view>
 #include <thread>
 
-#include "fluxwatch/common/text.h"
 #include "curl_handles.h"
 #include "fluxwatch/common/error.h"
+#include "fluxwatch/common/text.h"
 
 namespace fluxwatch::fetch {
 namespace {

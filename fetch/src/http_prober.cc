@@ -12,9 +12,9 @@
 #include <map>
 #include <memory>
 
-#include "fluxwatch/common/text.h"
 #include "curl_handles.h"
 #include "fluxwatch/common/error.h"
+#include "fluxwatch/common/text.h"
 
 namespace fluxwatch::fetch {
 namespace {
@@ -268,8 +268,8 @@ struct HttpProber::Impl {
           // A wall clock stepped back behind the last start cannot keep the promise anyway:
           // do not stall until it catches up.
           if (wall_now < free_at && wall_now >= last->second) {
-            wake = std::min(wake, now + std::chrono::duration_cast<Clock::duration>(
-                                            free_at - wall_now));
+            wake = std::min(wake,
+                            now + std::chrono::duration_cast<Clock::duration>(free_at - wall_now));
             ++it;
             continue;
           }

@@ -9,15 +9,15 @@
 #include <memory>
 #include <optional>
 #include <string>
-#include <system_error>
 #include <string_view>
+#include <system_error>
 #include <unordered_map>
 #include <utility>
 #include <vector>
 
-#include "fluxwatch/common/logging.h"
 #include "address.h"
 #include "fluxwatch/common/error.h"
+#include "fluxwatch/common/logging.h"
 #include "mmdb_handle.h"
 #include "mmdb_reader.h"
 
@@ -29,7 +29,7 @@ struct Enricher::Impl {
     std::filesystem::path path;
     std::string_view kind;  ///< "ASN" or "City"
     std::unique_ptr<detail::MmdbHandle> handle;
-    std::uint64_t errors = 0;  ///< lookups that hit corrupt data in this database
+    std::uint64_t errors = 0;                  ///< lookups that hit corrupt data in this database
     std::optional<detail::FileStamp> refused;  ///< a changed file that could not be opened
   };
 
@@ -98,9 +98,10 @@ struct Enricher::Impl {
     source.refused.reset();
     source.errors = 0;
     const auto& info = source.handle->info();
-    logger()->info("geo: {} database path={} changed on disk; reopened type={} build_epoch={} "
-                   "(was {})",
-                   source.kind, info.path, info.database_type, info.build_epoch, old.build_epoch);
+    logger()->info(
+        "geo: {} database path={} changed on disk; reopened type={} build_epoch={} "
+        "(was {})",
+        source.kind, info.path, info.database_type, info.build_epoch, old.build_epoch);
     return true;
   }
 

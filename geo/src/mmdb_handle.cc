@@ -34,10 +34,10 @@ std::string describe(std::initializer_list<std::string_view> accepted_types) {
 }
 
 FileStamp stamp_from(const struct stat& st) {
-  return FileStamp{static_cast<std::uint64_t>(st.st_dev), static_cast<std::uint64_t>(st.st_ino),
-                   static_cast<std::int64_t>(st.st_size),
-                   static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 +
-                       st.st_mtim.tv_nsec};
+  return FileStamp{
+      static_cast<std::uint64_t>(st.st_dev), static_cast<std::uint64_t>(st.st_ino),
+      static_cast<std::int64_t>(st.st_size),
+      static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec};
 }
 
 /// Copies the regular file `path` into a new memfd and returns it with the file's stamp,
@@ -65,8 +65,8 @@ std::optional<std::pair<int, FileStamp>> snapshot(const std::filesystem::path& p
       break;
     }
     for (ssize_t written = 0; written < got;) {
-      const ssize_t put = ::write(copy.get(), buffer.data() + written,
-                                  static_cast<std::size_t>(got - written));
+      const ssize_t put =
+          ::write(copy.get(), buffer.data() + written, static_cast<std::size_t>(got - written));
       if (put < 0 && errno != EINTR) {
         throw Error(fmt::format("cannot copy MaxMind database {} into memory: {}", path,
                                 std::strerror(errno)));

@@ -24,8 +24,8 @@
 #include <unordered_set>
 #include <utility>
 
-#include "fluxwatch/common/logging.h"
 #include "fluxwatch/common/error.h"
+#include "fluxwatch/common/logging.h"
 #include "fluxwatch/crawler/delegation.h"
 #include "fluxwatch/scheduler/probe_round.h"
 #include "fluxwatch/scheduler/rate_limit.h"

@@ -33,10 +33,10 @@
 #include <tuple>
 #include <utility>
 
-#include "fluxwatch/common/logging.h"
 #include "copy_text.h"
 #include "copy_writer.h"
 #include "fluxwatch/common/error.h"
+#include "fluxwatch/common/logging.h"
 #include "migrations.h"
 #include "schedule_sql.h"
 
@@ -569,7 +569,8 @@ ImportStats Database::import_watchlist(const std::vector<WatchEntry>& entries) {
   });
 }
 
-ImportStats Database::import_watchlist_stream(const std::function<void(const WatchSink&)>& produce) {
+ImportStats Database::import_watchlist_stream(
+    const std::function<void(const WatchSink&)>& produce) {
   return impl_->run("import_watchlist", [&](pqxx::connection& connection) {
     pqxx::work tx(connection, "import_watchlist");
     // One row per (entry, tag), or one with a NULL tag: no array literals to escape. Rows

@@ -40,7 +40,8 @@ constexpr const char* kFeedColumns = R"sql(
 /// so that the URL's secrets are never stored (migration 0015_feed_url_without_secrets).
 std::string url_digest_of(std::string_view parameter) {
   return fmt::format(
-      "encode(sha256(convert_to((SELECT salt FROM fluxwatch_private.feed_url_salt) || {}::text, 'UTF8')), 'hex')",
+      "encode(sha256(convert_to((SELECT salt FROM fluxwatch_private.feed_url_salt) || {}::text, "
+      "'UTF8')), 'hex')",
       parameter);
 }
 
@@ -130,10 +131,9 @@ FeedState FeedStore::ensure_feed(const FeedDefinition& definition) {
 std::optional<FeedState> FeedStore::find_feed(const std::string& url) {
   return impl_->run("find_feed", [&](pqxx::connection& c) -> std::optional<FeedState> {
     pqxx::read_transaction tx(c);
-    const auto rows = tx.exec_params(
-        fmt::format("SELECT {} FROM feeds f WHERE f.url_digest = {}", kFeedColumns,
-                    url_digest_of("$1")),
-        url);
+    const auto rows = tx.exec_params(fmt::format("SELECT {} FROM feeds f WHERE f.url_digest = {}",
+                                                 kFeedColumns, url_digest_of("$1")),
+                                     url);
     if (rows.empty()) {
       return std::nullopt;
     }

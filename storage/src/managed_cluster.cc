@@ -28,9 +28,9 @@
 #include <system_error>
 #include <vector>
 
+#include "fluxwatch/common/error.h"
 #include "fluxwatch/common/logging.h"
 #include "fluxwatch/common/unique_fd.h"
-#include "fluxwatch/common/error.h"
 #include "fluxwatch/storage/database.h"
 
 namespace fluxwatch::storage {

@@ -5,13 +5,13 @@
 #include <algorithm>
 #include <functional>
 #include <istream>
-#include <string>
 #include <optional>
+#include <string>
 #include <string_view>
 #include <unordered_map>
 
-#include "fluxwatch/common/text.h"
 #include "fluxwatch/common/domain_name.h"
+#include "fluxwatch/common/text.h"
 
 namespace fluxwatch::watchlist {
 namespace {
@@ -50,9 +50,7 @@ std::string_view host_of_url(std::string_view field) {
   return rest;
 }
 
-std::string shown(std::string_view line) {
-  return std::string(line.substr(0, kShownTextLength));
-}
+std::string shown(std::string_view line) { return std::string(line.substr(0, kShownTextLength)); }
 
 // Tags are short printable labels; anything else is dropped rather than stored.
 std::optional<std::string> clean_tag(std::string_view tag) {
@@ -107,7 +105,8 @@ std::size_t parse_each(std::istream& in, const std::function<void(Entry&&)>& on_
   while (read_line(in, line, kMaxLineLength, cut)) {
     ++number;
     if (cut || line.size() > kMaxLineLength) {
-      on_problem({number, shown(line), fmt::format("line is longer than {} bytes", kMaxLineLength)});
+      on_problem(
+          {number, shown(line), fmt::format("line is longer than {} bytes", kMaxLineLength)});
       continue;
     }
     std::string_view text = line;

@@ -231,10 +231,10 @@ std::map<std::string, long> rows_containing_as_reader(const std::string& dsn,
   pqxx::work tx(c);
   tx.exec("SET ROLE fluxwatch_reader");
   std::map<std::string, long> found;
-  for (const auto& relation : tx.exec(
-           "SELECT quote_ident(c.relname) FROM pg_class c JOIN pg_namespace n "
-           "ON n.oid = c.relnamespace WHERE n.nspname = 'public' AND c.relkind IN "
-           "('r', 'v', 'm', 'p') AND has_table_privilege(c.oid, 'SELECT') ORDER BY 1")) {
+  for (const auto& relation :
+       tx.exec("SELECT quote_ident(c.relname) FROM pg_class c JOIN pg_namespace n "
+               "ON n.oid = c.relnamespace WHERE n.nspname = 'public' AND c.relkind IN "
+               "('r', 'v', 'm', 'p') AND has_table_privilege(c.oid, 'SELECT') ORDER BY 1")) {
     const auto name = relation[0].as<std::string>();
     found[name] = tx.exec_params1(fmt::format("SELECT count(*) FROM {} t WHERE strpos(t::text, "
                                               "$1) > 0",
@@ -258,9 +258,8 @@ TEST_F(FeedsTest, NoSecretFromTheConfigIsInAnyTableTheReaderCanSee) {
   write_file(root_.path() / "cli.txt", "s.test\n");
   // The secrets, as they would be configured: URL userinfo, query tokens, a DSN password
   // and a MaxMind licence key.
-  const std::vector<std::string> secrets{"feed-user-1", "Pw-s3cret-2",  "Tk-s3cret-3",
-                                         "cli-user-4",  "Tk-s3cret-5",  "Dsn-s3cret-6",
-                                         "Lic-s3cret-7"};
+  const std::vector<std::string> secrets{"feed-user-1", "Pw-s3cret-2",  "Tk-s3cret-3", "cli-user-4",
+                                         "Tk-s3cret-5", "Dsn-s3cret-6", "Lic-s3cret-7"};
   const auto with_secrets = [&](const std::string& path, const std::string& user,
                                 const std::string& password, const std::string& token) {
     const auto url = server_.url(path);  // http://127.0.0.1:PORT/...
@@ -281,9 +280,8 @@ TEST_F(FeedsTest, NoSecretFromTheConfigIsInAnyTableTheReaderCanSee) {
   }
   // A one-off import through the command line.
   const auto cli_url = with_secrets("/files/cli.txt", "cli-user-4", "x", "Tk-s3cret-5");
-  const auto imported =
-      testing::run_command({testing::fluxwatch_binary().string(), "--dsn", database_.dsn(),
-                            "watchlist", "import", cli_url});
+  const auto imported = testing::run_command({testing::fluxwatch_binary().string(), "--dsn",
+                                              database_.dsn(), "watchlist", "import", cli_url});
   ASSERT_EQ(imported.exit_code, 0) << imported.out << imported.err;
   EXPECT_EQ(scalar("SELECT count(*) FROM watchlist"), 3);
 
@@ -299,7 +297,7 @@ TEST_F(FeedsTest, NoSecretFromTheConfigIsInAnyTableTheReaderCanSee) {
   EXPECT_GE(redacted.at("feeds"), 1);
   EXPECT_GE(rows_containing_as_reader(database_.dsn(), "/files/cli.txt?token=...").at("feeds"), 1);
   EXPECT_GE(redacted.size(), 10U);  // tables and views, not just one
-  {  // the salt of the digests is kept from the reader
+  {                                 // the salt of the digests is kept from the reader
     pqxx::connection c(database_.dsn());
     pqxx::work tx(c);
     tx.exec("SET ROLE fluxwatch_reader");

@@ -1,12 +1,12 @@
 // Timestamps as text (common/utc_time.h, common/time_text.h): the one formatter and the one
 // parser of UTC times that config, scoring arguments and outputs share.
-#include "fluxwatch/common/utc_time.h"
+#include "fluxwatch/common/time_text.h"
 
 #include <gtest/gtest.h>
 
 #include <chrono>
 
-#include "fluxwatch/common/time_text.h"
+#include "fluxwatch/common/utc_time.h"
 
 namespace fluxwatch {
 namespace {
@@ -14,8 +14,8 @@ namespace {
 using namespace std::chrono;
 
 system_clock::time_point at(int y, unsigned mo, unsigned d, int h, int mi, int s) {
-  return system_clock::time_point(sys_days(year(y) / month(mo) / day(d)) + hours(h) +
-                                  minutes(mi) + seconds(s));
+  return system_clock::time_point(sys_days(year(y) / month(mo) / day(d)) + hours(h) + minutes(mi) +
+                                  seconds(s));
 }
 
 TEST(TimeText, FormatsIso8601UtcTruncatingTowardsThePast) {

@@ -25,8 +25,7 @@ TEST(Config, EmptyFileGivesDocumentedDefaults) {
   EXPECT_EQ(config.probe.concurrency, 2000U);
   EXPECT_EQ(config.probe.timeout, std::chrono::milliseconds(2000));
   EXPECT_EQ(config.probe.tries, 2);
-  EXPECT_EQ(config.probe.record_types,
-            (std::vector<RrType>{RrType::A, RrType::AAAA, RrType::NS}));
+  EXPECT_EQ(config.probe.record_types, (std::vector<RrType>{RrType::A, RrType::AAAA, RrType::NS}));
   EXPECT_TRUE(config.resolvers.empty());
   EXPECT_TRUE(config.database.dsn.empty());
   EXPECT_FALSE(config.state_dir.empty());
@@ -94,7 +93,8 @@ TEST(Config, BadValuesAreRejectedWithLineAndPath) {
   EXPECT_THAT(error_of("probe:\n  record_types: [A, MX]\n"),
               HasSubstr("probe.record_types: unknown record type 'MX'"));
   EXPECT_THAT(error_of("probe:\n  record_types: []\n"), HasSubstr("non-empty list"));
-  EXPECT_THAT(error_of("probe:\n  edns: maybe\n"), HasSubstr("probe.edns: 'maybe' is not true or false"));
+  EXPECT_THAT(error_of("probe:\n  edns: maybe\n"),
+              HasSubstr("probe.edns: 'maybe' is not true or false"));
   EXPECT_THAT(error_of("log:\n  level: loud\n"), HasSubstr("log.level: 'loud' is not one of"));
   EXPECT_THAT(error_of("probe: 5\n"), HasSubstr("probe: expected a mapping"));
   EXPECT_THAT(error_of("probe: [\n"), HasSubstr("not valid YAML"));
@@ -106,8 +106,8 @@ TEST(Config, DuplicateKeysAreRejectedWithBothLines) {
   EXPECT_THAT(error_of("log:\n  level: info\nprobe: {}\nlog:\n  level: warn\n"),
               HasSubstr("test.yaml:4: log: given twice (lines 1 and 4)"));
   // The same key in two different mappings is not a duplicate.
-  EXPECT_NO_THROW(parse_config("probe:\n  concurrency: 10\nhttp_probe:\n  concurrency: 10\n",
-                               "test.yaml"));
+  EXPECT_NO_THROW(
+      parse_config("probe:\n  concurrency: 10\nhttp_probe:\n  concurrency: 10\n", "test.yaml"));
 }
 
 TEST(Config, YamlRoundTrip) {

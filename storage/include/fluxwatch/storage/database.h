@@ -54,11 +54,11 @@ struct ProbeBatch {
 struct DomainSummary {
   std::string domain;
   std::int64_t probes = 0;
-  std::int64_t ipv4_addresses = 0;  ///< distinct A addresses ever seen
-  std::int64_t ipv6_addresses = 0;  ///< distinct AAAA addresses ever seen
-  std::int64_t asns = 0;            ///< distinct ASNs behind those addresses
-  std::int64_t countries = 0;       ///< distinct countries behind those addresses
-  std::int64_t ns_names = 0;        ///< distinct NS names seen
+  std::int64_t ipv4_addresses = 0;      ///< distinct A addresses ever seen
+  std::int64_t ipv6_addresses = 0;      ///< distinct AAAA addresses ever seen
+  std::int64_t asns = 0;                ///< distinct ASNs behind those addresses
+  std::int64_t countries = 0;           ///< distinct countries behind those addresses
+  std::int64_t ns_names = 0;            ///< distinct NS names seen
   std::optional<std::int64_t> min_ttl;  ///< over A/AAAA answer records
   std::string last_outcome;             ///< outcome of the latest A probe (else any), "" if none
   std::optional<std::chrono::system_clock::time_point> last_probe;

@@ -27,10 +27,10 @@ struct Problem {
 };
 
 struct ParseResult {
-  std::vector<Entry> entries;      ///< in first-seen order, each domain once
-  std::vector<Problem> problems;   ///< in line order
-  std::size_t duplicates = 0;      ///< lines naming a domain seen earlier
-  std::size_t lines = 0;           ///< lines read
+  std::vector<Entry> entries;     ///< in first-seen order, each domain once
+  std::vector<Problem> problems;  ///< in line order
+  std::size_t duplicates = 0;     ///< lines naming a domain seen earlier
+  std::size_t lines = 0;          ///< lines read
 };
 
 /**
