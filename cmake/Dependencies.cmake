@@ -16,6 +16,8 @@ pkg_check_modules(MAXMINDDB REQUIRED IMPORTED_TARGET libmaxminddb>=1.7)
 pkg_check_modules(LDNS REQUIRED IMPORTED_TARGET ldns>=1.8)
 pkg_check_modules(IDN2 REQUIRED IMPORTED_TARGET libidn2>=2.3)
 pkg_check_modules(CURL REQUIRED IMPORTED_TARGET libcurl>=7.88)
+# cpp-httplib: `fluxwatch serve` (web/); Debian builds it as a shared library.
+pkg_check_modules(HTTPLIB REQUIRED IMPORTED_TARGET cpp-httplib>=0.11)
 find_package(yaml-cpp 0.7 REQUIRED)
 find_package(fmt REQUIRED)
 find_package(spdlog REQUIRED)

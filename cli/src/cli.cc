@@ -67,6 +67,7 @@ int run(int argc, char** argv) {
   add_fetch_commands(app, commands);
   add_run_commands(app, commands);
   add_score_commands(app, commands);
+  add_serve_commands(app, commands);
 
   try {
     app.parse(argc, argv);

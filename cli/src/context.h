@@ -75,5 +75,6 @@ void add_probe_commands(CLI::App& app, CommandTable& table);      // probe
 void add_report_commands(CLI::App& app, CommandTable& table);     // report
 void add_run_commands(CLI::App& app, CommandTable& table);        // run (scheduler)
 void add_score_commands(CLI::App& app, CommandTable& table);      // score, explain
+void add_serve_commands(CLI::App& app, CommandTable& table);      // serve, plot (web/)
 
 }  // namespace fluxwatch::cli

@@ -270,6 +270,19 @@ const std::vector<Key>& keys() {
                  c.database.dsn =
                      n.IsNull() ? "" : scalar<std::string>(r, n, k, "a libpq connection string");
                }},
+              {"database.read_dsn",
+               [](Config& c, const Reporter& r, const YAML::Node& n, std::string_view k) {
+                 c.database.read_dsn =
+                     n.IsNull() ? "" : scalar<std::string>(r, n, k, "a libpq connection string");
+               }},
+              {"serve.listen",
+               [](Config& c, const Reporter& r, const YAML::Node& n, std::string_view k) {
+                 c.serve.listen = scalar<std::string>(r, n, k, "HOST:PORT");
+               }},
+              {"serve.token",
+               [](Config& c, const Reporter& r, const YAML::Node& n, std::string_view k) {
+                 c.serve.token = n.IsNull() ? "" : scalar<std::string>(r, n, k, "a token");
+               }},
               {"resolvers",
                [](Config& c, const Reporter& r, const YAML::Node& n, std::string_view k) {
                  c.resolvers = n.IsNull() ? std::vector<Endpoint>{} : parse_resolvers(r, n, k);
@@ -734,7 +747,13 @@ std::string to_yaml(const Config& config) {
   out << YAML::BeginMap;
   out << YAML::Key << "state_dir" << YAML::Value << config.state_dir.string();
   out << YAML::Key << "database" << YAML::Value << YAML::BeginMap << YAML::Key << "dsn"
-      << YAML::Value << config.database.dsn << YAML::EndMap;
+      << YAML::Value << config.database.dsn << YAML::Key << "read_dsn" << YAML::Value
+      << config.database.read_dsn << YAML::EndMap;
+  // Like the DSN, the token is shown so that `config show` reads back as the same config;
+  // to_json() (stored with every run) leaves both out.
+  out << YAML::Key << "serve" << YAML::Value << YAML::BeginMap << YAML::Key << "listen"
+      << YAML::Value << config.serve.listen << YAML::Key << "token" << YAML::Value
+      << config.serve.token << YAML::EndMap;
   out << YAML::Key << "resolvers" << YAML::Value << YAML::Flow << YAML::BeginSeq;
   for (const auto& resolver : config.resolvers) {
     out << resolver.to_string();

@@ -123,5 +123,26 @@ TEST(Config, JsonDoesNotLeakTheDsn) {
   EXPECT_THAT(to_json(config), ::testing::Not(HasSubstr("secret")));
 }
 
+TEST(Config, ServeAndReadDsnReadBackAndStayOutOfJson) {
+  const auto defaults = parse_config("", "a.yaml");
+  EXPECT_EQ(defaults.serve.listen, "127.0.0.1:8080");
+  EXPECT_TRUE(defaults.serve.token.empty());
+  EXPECT_TRUE(defaults.database.read_dsn.empty());
+  auto config = parse_config(
+      "database:\n  read_dsn: \"host=standby password=pw\"\nserve:\n  listen: \"[::1]:9090\"\n"
+      "  token: t0ken\n",
+      "a.yaml");
+  EXPECT_EQ(config.database.read_dsn, "host=standby password=pw");
+  EXPECT_EQ(config.serve.listen, "[::1]:9090");
+  EXPECT_EQ(config.serve.token, "t0ken");
+  const auto again = parse_config(to_yaml(config), "b.yaml");
+  EXPECT_EQ(again.serve.listen, config.serve.listen);
+  EXPECT_EQ(again.serve.token, config.serve.token);
+  EXPECT_EQ(again.database.read_dsn, config.database.read_dsn);
+  EXPECT_THAT(to_json(config), ::testing::Not(HasSubstr("t0ken")));
+  EXPECT_THAT(to_json(config), ::testing::Not(HasSubstr("standby")));
+  EXPECT_THAT(error_of("serve:\n  listen: [1, 2]\n"), HasSubstr("serve.listen"));
+}
+
 }  // namespace
 }  // namespace fluxwatch::config

@@ -50,7 +50,18 @@ struct Config {
     /// `database.dsn`: libpq connection string or URI. Empty: the PG* environment
     /// variables if any is set, else a cluster fluxwatch runs itself under state_dir.
     std::string dsn;
+    /// `database.read_dsn`: where readers (`serve`, `plot`) connect, e.g. a hot standby or
+    /// a login with only fluxwatch_reader. Empty: the database above.
+    std::string read_dsn;
   } database;
+
+  struct Serve {
+    /// `serve.listen`: HOST:PORT of the web view. A non-loopback host needs serve.token.
+    std::string listen = "127.0.0.1:8080";
+    /// `serve.token`: bearer token (or HTTP Basic password) every request must carry.
+    /// Never stored in any table.
+    std::string token;
+  } serve;
 
   /// `resolvers`: DNS servers as "ip[:port]". Empty: the system's /etc/resolv.conf.
   std::vector<Endpoint> resolvers;
