@@ -17,7 +17,8 @@ std::string duration_text(double seconds) {
     return fmt::format("{:.0f}s", seconds);
   }
   if (seconds < 3600) {
-    return fmt::format("{:.0f}m{:02.0f}s", seconds / 60, static_cast<double>(static_cast<long>(seconds) % 60));
+    return fmt::format("{:.0f}m{:02.0f}s", seconds / 60,
+                       static_cast<double>(static_cast<long>(seconds) % 60));
   }
   return fmt::format("{:.1f}h", seconds / 3600);
 }
@@ -46,7 +47,8 @@ void ProgressLine::update(std::size_t done, std::size_t total, std::size_t error
   last_draw_ = now;
   const double seconds = std::chrono::duration<double>(elapsed).count();
   const double rate = seconds > 0 ? static_cast<double>(done) / seconds : 0.0;
-  const double percent = total > 0 ? 100.0 * static_cast<double>(done) / static_cast<double>(total) : 100.0;
+  const double percent =
+      total > 0 ? 100.0 * static_cast<double>(done) / static_cast<double>(total) : 100.0;
   const std::string left =
       rate > 0 && done < total ? duration_text(static_cast<double>(total - done) / rate) : "-";
   fmt::print(stderr, "\r\033[K{}: {}/{} ({:.0f}%)  {:.0f}/s  errors {}  elapsed {}  left {}",

@@ -362,8 +362,9 @@ TEST_F(RunTest, DaemonImportsConfiguredFeeds) {
   auto worker = start({"run"}, "worker");
   EXPECT_TRUE(testing::wait_until(
       [&] {
-        return scalar("SELECT count(*) FROM watchlist WHERE domain IN ('feed-one.test', "
-                      "'feed-two.test') AND 'from-feed' = ANY (tags)") == 2;
+        return scalar(
+                   "SELECT count(*) FROM watchlist WHERE domain IN ('feed-one.test', "
+                   "'feed-two.test') AND 'from-feed' = ANY (tags)") == 2;
       },
       seconds(30)))
       << worker->log();

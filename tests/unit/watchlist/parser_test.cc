@@ -37,8 +37,9 @@ TEST(WatchlistParser, BadLinesAreReportedWithNumbersAndTheRestIsKept) {
       "not a domain\n"
       "localhost\n"
       "good-two.test\n"
-      "bad..dots.test\n"
-      + std::string(5000, 'x') + "\n"
+      "bad..dots.test\n" +
+      std::string(5000, 'x') +
+      "\n"
       "good-three.test\n");
   ASSERT_EQ(result.entries.size(), 3U);
   EXPECT_EQ(result.entries[2].domain, "good-three.test");
@@ -96,7 +97,9 @@ TEST(WatchlistParser, UrlsAreReadAsTheirHost) {
 }
 
 TEST(WatchlistParser, InternationalNamesAreEncoded) {
-  const auto result = parse_text("\xEF\xBB\xBF" "bücher.example\n");
+  const auto result = parse_text(
+      "\xEF\xBB\xBF"
+      "bücher.example\n");
   ASSERT_EQ(result.entries.size(), 1U);
   EXPECT_EQ(result.entries[0].domain, "xn--bcher-kva.example");
 }
