@@ -163,23 +163,29 @@ res_lost_sum="$(printf '%s\n' "${res_lost[@]}" | sum)"
 e2e_lost_sum="$(printf '%s\n' "${e2e_lost[@]}" | sum)"
 ref_lost_sum="$(printf '%s\n' "${ref_lost[@]}" | sum)"
 # The stored rows of the last end-to-end round, as a check that it really stored them.
-stored_probes="$(psql_ -Atc "SELECT count(*) FROM probes WHERE run_id = (SELECT max(run_id) FROM probe_runs)")"
+stored_probes="$(psql_ -Atc "SELECT count(*) FROM observations WHERE run_id = (SELECT max(run_id) FROM probe_runs)")"
 
 # --- 4: ingest: the writer vs psql COPY of the same rows -----------------------------------
 ing=() copy=()
 for ((r = 1; r <= repeats; r++)); do
     log "repetition $r/$repeats: ingest (writer, then psql COPY of the same rows)"
-    psql_ -c "TRUNCATE probes, records"
+    # Schema 9 (migration 0009): the writer's tables. Truncated before each repetition; the
+    # reference is psql's COPY of exactly the rows the writer left in them.
+    tables="observations answer_sets answer_set_records domain_address_seen probe_contexts"
+    psql_ -c "TRUNCATE ${tables// /, }"
     "$ingest_bin" --dsn "$dsn" --probes "$names" >"$work/ingest.$r.log" 2>&1 ||
         { echo "$me: ingest bench failed:" >&2; cat "$work/ingest.$r.log" >&2; exit 1; }
     ing+=("$(sed -n 's/.*rows_per_s=\([0-9]*\).*/\1/p' "$work/ingest.$r.log")")
-    rows="$(sed -n 's/.* rows=\([0-9]*\) .*/\1/p' "$work/ingest.$r.log")"
-    psql_ -c "\\copy probes TO '$work/probes.copy'" -c "\\copy records TO '$work/records.copy'"
-    psql_ -c "TRUNCATE probes, records"
+    count_rows() { psql_ -Atc "SELECT $(for t in $tables; do printf '(SELECT count(*) FROM %s) + ' "$t"; done) 0"; }
+    rows="$(count_rows)"
+    for t in $tables; do psql_ -c "\\copy (SELECT * FROM $t) TO '$work/$t.copy'"; done
+    psql_ -c "TRUNCATE ${tables// /, }"
+    load=()
+    for t in $tables; do load+=(-c "\\copy $t FROM '$work/$t.copy'"); done
     start="$(now)"
-    psql_ -1 -c "\\copy probes FROM '$work/probes.copy'" -c "\\copy records FROM '$work/records.copy'"
+    psql_ -1 "${load[@]}"
     end="$(now)"
-    copied="$(psql_ -Atc "SELECT (SELECT count(*) FROM probes) + (SELECT count(*) FROM records)")"
+    copied="$(count_rows)"
     [[ "$copied" == "$rows" ]] || { echo "$me: psql COPY loaded $copied rows, the writer $rows" >&2; exit 1; }
     copy+=("$(awk -v n="$rows" -v s="$start" -v e="$end" 'BEGIN { printf "%.0f", n / (e - s) }')")
     echo "psql COPY: rows=$rows seconds=$(awk -v s="$start" -v e="$end" 'BEGIN { printf "%.3f", e - s }') rows_per_s=${copy[-1]}" >"$work/copy.$r.log"

@@ -47,59 +47,47 @@ secs() { awk -v s="$1" -v e="$2" 'BEGIN { printf "%.1f", e - s }'; }
 start=$(date +%s.%N)
 psql_ <<'SQL'
 SET synchronous_commit = off;
-INSERT INTO watchlist (domain, source)
-SELECT format('d%s.bench.test', d), 'bench' FROM generate_series(1, :domains) d;
-INSERT INTO geo_builds (tag) VALUES ('bench');
--- Address pools: flux 10.0.0.0 + 0..19999 (400 ASNs, 40 countries), CDN 10.200.0.0 + 64 per
--- CDN customer group (one ASN each), stable 10.100.0.0 + 2 per domain.
-INSERT INTO address_geo (address, geo_build_id, asn, as_org, country, latitude, longitude)
-SELECT '10.0.0.0'::inet + i, 1, 64512 + i % 400, 'flux', chr(65 + i % 20) || chr(65 + i % 40 / 20),
-       -60 + i % 120, -180 + (i * 7) % 360
-FROM generate_series(0, 19999) i;
-INSERT INTO address_geo (address, geo_build_id, asn, as_org, country, latitude, longitude)
-SELECT '10.200.0.0'::inet + i, 1, 65000 + i / 64, 'cdn', 'US', 40, -74 + i % 8
-FROM generate_series(0, 64 * 100 - 1) i;
-INSERT INTO address_geo (address, geo_build_id, asn, as_org, country, latitude, longitude)
-SELECT '10.100.0.0'::inet + i, 1, 65500 + i % 10, 'hoster', 'DE', 50, 8
-FROM generate_series(0, 2 * :domains + 1) i;
-SQL
-psql_ <<'SQL'
-SET synchronous_commit = off;
 SET maintenance_work_mem = '512MB';
--- Load without indexes, then rebuild them (as a bulk load would).
--- (whichever secondary indexes the migrations made: saved here, rebuilt after the load)
-CREATE TEMP TABLE bench_indexes AS
-SELECT indexname, indexdef FROM pg_indexes
-WHERE schemaname = 'public' AND tablename IN ('probes', 'records') AND indexname NOT LIKE '%_pkey';
-DO $$ DECLARE i record; BEGIN
-  FOR i IN SELECT * FROM bench_indexes LOOP EXECUTE format('DROP INDEX %I', i.indexname); END LOOP;
-END $$;
--- (no foreign keys on the write path since migration 0008; IF EXISTS for older schemas)
-ALTER TABLE records DROP CONSTRAINT IF EXISTS records_probe_id_fkey;
-INSERT INTO probes (probe_id, domain_id, qname, qtype, resolver, sent_at, latency_us, outcome,
-                    rcode, via_tcp)
-SELECT d::bigint * 1000 + k, d, format('d%s.bench.test', d), CASE WHEN k % 10 = 0 THEN 'NS' ELSE 'A' END,
-       '127.0.0.1:53', now() - interval '2 days' + k * interval '10 minutes', 1000, 'NOERROR', 0,
-       false
+-- Schema 9 (migration 0009): narrow observations referencing answer sets. The histories are
+-- those of earlier versions of this script: flux domains (d % 10 = 0) and CDN-like ones
+-- (d % 10 < 3) answer a different set in each A probe, the others always the same two
+-- addresses; every tenth probe is an NS probe with the same two names. Set ids are arbitrary
+-- here (scoring joins on them, it does not recompute them): k for a probe's own set, 0 for
+-- the stable A set, -1 for the NS set.
+SELECT fluxwatch_create_observation_partition(d::date)
+FROM generate_series(now() - interval '3 days', now() + interval '1 day', interval '1 day') d;
+INSERT INTO probe_contexts (resolver, mode) VALUES ('127.0.0.1:53', 'recursive')
+ON CONFLICT DO NOTHING;
+INSERT INTO observations (domain_id, sent_at, probe_id, answer_set_id, ttl, context_id,
+                          latency_us, outcome, rcode, via_tcp, qtype, qname)
+SELECT d, now() - interval '2 days' + k * interval '10 minutes', d::bigint * 1000 + k,
+       CASE WHEN k % 10 = 0 THEN -1 WHEN d % 10 < 3 THEN k ELSE 0 END,
+       CASE WHEN k % 10 = 0 THEN 3600 WHEN d % 10 = 0 THEN 30 WHEN d % 10 < 3 THEN 300 ELSE 3600 END,
+       (SELECT context_id FROM probe_contexts WHERE resolver = '127.0.0.1:53' AND mode = 'recursive'
+          AND campaign = '' AND vantage = '' AND server_name = ''),
+       1000, 'NOERROR', 0, false, CASE WHEN k % 10 = 0 THEN 'NS' ELSE 'A' END,
+       format('d%s.bench.test', d)
 FROM generate_series(1, :domains) d, generate_series(1, :probes) k;
--- A answers.
-INSERT INTO records (probe_id, section, owner, rtype, ttl, address)
-SELECT d::bigint * 1000 + k, 'answer', format('d%s.bench.test', d), 'A',
-       CASE WHEN d % 10 = 0 THEN 30 WHEN d % 10 < 3 THEN 300 ELSE 3600 END,
-       CASE WHEN d % 10 = 0 THEN '10.0.0.0'::inet + ((d * 7919 + k * 104729 + j * 15485863) % 20000)
-            WHEN d % 10 < 3 THEN '10.200.0.0'::inet + ((d % 100) * 64 + (k * 4 + j) % 64)
+-- A answer sets.
+INSERT INTO answer_set_records (domain_id, answer_set_id, ord, section, owner, rtype, ttl_offset,
+                                address)
+SELECT d, s.k, j, 'answer', format('d%s.bench.test', d), 'A', 0,
+       CASE WHEN d % 10 = 0 THEN '10.0.0.0'::inet + ((d * 7919 + s.k * 104729 + j * 15485863) % 20000)
+            WHEN d % 10 < 3 THEN '10.200.0.0'::inet + ((d % 100) * 64 + (s.k * 4 + j) % 64)
             ELSE '10.100.0.0'::inet + (d * 2 + j % 2) END
-FROM generate_series(1, :domains) d, generate_series(1, :probes) k, generate_series(0, 3) j
-WHERE k % 10 <> 0 AND (d % 10 < 3 OR j < 2);
--- NS answers: two names per domain.
-INSERT INTO records (probe_id, section, owner, rtype, ttl, target)
-SELECT d::bigint * 1000 + k, 'answer', format('d%s.bench.test', d), 'NS', 3600,
-       format('ns%s.d%s.bench.test', j, d)
-FROM generate_series(1, :domains) d, generate_series(1, :probes) k, generate_series(1, 2) j
-WHERE k % 10 = 0;
-DO $$ DECLARE i record; BEGIN
-  FOR i IN SELECT * FROM bench_indexes LOOP EXECUTE i.indexdef; END LOOP;
-END $$;
+FROM generate_series(1, :domains) d
+CROSS JOIN LATERAL (SELECT k FROM generate_series(1, :probes) k WHERE k % 10 <> 0 AND d % 10 < 3
+                    UNION ALL SELECT 0 WHERE d % 10 >= 3) s
+CROSS JOIN generate_series(0, 3) j
+WHERE d % 10 < 3 OR j < 2;
+-- NS answer sets: two names per domain.
+INSERT INTO answer_set_records (domain_id, answer_set_id, ord, section, owner, rtype, ttl_offset,
+                                target)
+SELECT d, -1, j - 1, 'answer', format('d%s.bench.test', d), 'NS', 0, format('ns%s.d%s.bench.test', j, d)
+FROM generate_series(1, :domains) d, generate_series(1, 2) j;
+INSERT INTO answer_sets (domain_id, answer_set_id, digest, records, ttl_shape, first_seen)
+SELECT domain_id, answer_set_id, '\x00', count(*), 0, now() - interval '2 days'
+FROM answer_set_records GROUP BY domain_id, answer_set_id;
 VACUUM ANALYZE;
 SQL
 end=$(date +%s.%N)
@@ -125,7 +113,7 @@ time_reps() {
     med="$(tr ' ' '\n' <<<"$all" | grep . | median)"
     echo "$label: $med s wall (median of $reps: ${all% })"
 }
-copy_records() { psql "$dsn" -X -q -c "COPY (SELECT probe_id, section, owner, rtype, ttl, address, target FROM records) TO STDOUT" >/dev/null; }
+copy_records() { psql "$dsn" -X -q -c "COPY (SELECT probe_id, section, owner, rtype, ttl, address, target FROM records) TO STDOUT" >/dev/null; }  # (the records view: every record of every probe)
 time_reps "reference copy" copy_records  # COPY of every record to /dev/null: reading the data
 copy_s="$med"
 if [[ -n "$reference_build" ]]; then

@@ -40,6 +40,8 @@ int run(int argc, char** argv) {
       "GeoIP/ASN data and stores every snapshot in PostgreSQL.",
       "fluxwatch"};
   app.set_version_flag("--version", FLUXWATCH_VERSION);
+  // --help shows every option's default (options and subcommands inherit this).
+  app.option_defaults()->always_capture_default();
   app.require_subcommand(1);
   app.fallthrough();  // global flags may also follow the subcommand
   app.footer(
@@ -63,6 +65,7 @@ int run(int argc, char** argv) {
   add_database_commands(app, commands);
   add_watchlist_commands(app, commands);
   add_probe_commands(app, commands);
+  add_query_commands(app, commands);
   add_report_commands(app, commands);
   add_fetch_commands(app, commands);
   add_run_commands(app, commands);

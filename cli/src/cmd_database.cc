@@ -3,6 +3,7 @@
 
 #include <CLI/CLI.hpp>
 #include <memory>
+#include <optional>
 
 #include "context.h"
 
@@ -35,8 +36,38 @@ int run_db(const config::Config& config, const std::string& action) {
     fmt::print("{}: {}\n", cluster.data_dir(), running ? "running" : "not running");
     return running ? kExitOk : kExitPartial;
   } else {
-    fmt::print("{}\n", database_dsn(config));
+    fmt::print("{}\n", database_dsn(config));  // whole, for psql "$(fluxwatch db dsn)"
   }
+  return kExitOk;
+}
+
+struct PruneFlags {
+  bool dry_run = false;
+  std::optional<int> retention_days;
+};
+
+/// Drops (or with --dry-run lists) the daily partitions of probe rows past the retention.
+int run_prune(const config::Config& config, const PruneFlags& flags) {
+  const int days = flags.retention_days.value_or(config.storage.retention_days);
+  if (days == 0) {
+    fmt::print("storage.retention_days is 0 (keep everything): nothing to prune\n");
+    return kExitOk;
+  }
+  auto db = open_database(config);
+  const auto partitions = db.prune(days, flags.dry_run);
+  std::int64_t probes = 0;
+  std::int64_t bytes = 0;
+  for (const auto& partition : partitions) {
+    fmt::print("{} {} {} probes, {:.1f} MiB\n", flags.dry_run ? "would drop" : "dropped",
+               partition.day, partition.probes, static_cast<double>(partition.bytes) / 1048576.0);
+    probes += partition.probes;
+    bytes += partition.bytes;
+  }
+  fmt::print(
+      "{} {} day{} older than {} days: {} probes, {:.1f} MiB (answer sets, first/last "
+      "seen and scores stay)\n",
+      flags.dry_run ? "would drop" : "dropped", partitions.size(), plural(partitions.size()), days,
+      probes, static_cast<double>(bytes) / 1048576.0);
   return kExitOk;
 }
 
@@ -46,15 +77,42 @@ void add_database_commands(CLI::App& app, CommandTable& table) {
   auto* init = app.add_subcommand("init", "Create or upgrade the database schema (idempotent)");
   table.add(init, run_init);
 
-  auto action = std::make_shared<std::string>("dsn");
+  auto action = std::make_shared<std::string>();
   auto* db = app.add_subcommand("db", "Manage fluxwatch's own PostgreSQL cluster");
   db->add_option("action", *action,
-                 "start, stop, status (exit 3 when not running), or dsn (print the DSN in use)")
+                 "start, stop, status (exit 3 when not running), or dsn (print the DSN in use, "
+                 "password included, for psql \"$(fluxwatch db dsn)\")")
       ->check(CLI::IsMember({"start", "stop", "status", "dsn"}));
-  table.add(db, [action](const config::Config& config) { return run_db(config, *action); });
+  table.add(db, [action, db](const config::Config& config) {
+    if (action->empty()) {  // bare `fluxwatch db`: say what it does rather than guess
+      fmt::print(stderr, "{}", db->help());
+      return kExitUsage;
+    }
+    return run_db(config, *action);
+  });
 
-  auto* show = app.add_subcommand("config", "Print the effective configuration as YAML");
+  auto prune_flags = std::make_shared<PruneFlags>();
+  auto* prune = app.add_subcommand(
+      "prune", "Drop the days of probe rows older than storage.retention_days (whole days)");
+  prune->add_flag("--dry-run", prune_flags->dry_run, "Only say what would be dropped");
+  prune
+      ->add_option("--retention-days", prune_flags->retention_days,
+                   "Keep this many days (overrides storage.retention_days)")
+      ->check(CLI::Range(1, 1000000));
+  table.add(prune, [prune_flags](const config::Config& config) {
+    return run_prune(config, *prune_flags);
+  });
+
+  auto* show = app.add_subcommand(
+      "config",
+      "Print the effective configuration as YAML (secrets redacted), saying which file "
+      "it was read from");
   table.add(show, [](const config::Config& config) {
+    const auto& path = loaded_config_path();
+    fmt::print("# {}\n", path.empty() ? std::string("built-in defaults: no config file (--config, "
+                                                    "$FLUXWATCH_CONFIG or "
+                                                    "~/.config/fluxwatch/config.yaml)")
+                                      : "loaded from " + path.string());
     fmt::print("{}", config::to_yaml(config));
     return kExitOk;
   });

@@ -48,11 +48,13 @@ bool print_outcome(const fetch::FeedOutcome& outcome) {
                  outcome.http_status, outcome.entries, plural(outcome.entries));
       return false;
     case Kind::NotDue:
-      fmt::print("{}: not due yet\n", outcome.url);
+      fmt::print("{}: not due yet{}{} (--all refreshes it now)\n", outcome.url,
+                 outcome.detail.empty() ? "" : ": ", outcome.detail);
       return false;
     case Kind::Failed:
-      fmt::print(stderr, "{}: failed: {}; the previous import is kept\n", outcome.url,
-                 outcome.error);
+      fmt::print(stderr, "{}: failed: {}; {}\n", outcome.url, outcome.error,
+                 outcome.had_previous_import ? "the previous import is kept"
+                                             : "nothing was imported from it");
       return true;
   }
   return true;
@@ -171,6 +173,13 @@ int import_watchlist_url(const config::Config& config, const UrlImport& import) 
   fetch::FeedRefresher refresher(database_dsn(config), fetch::fetch_options(config, false));
   const auto outcome = refresher.refresh(spec);
   if (print_outcome(outcome)) {
+    // A one-off import that never worked (a typo in the URL) leaves no feed behind; a
+    // configured feed keeps its row and its failure count.
+    const bool configured = std::ranges::any_of(
+        config.feeds, [&](const auto& feed) { return fetch::feed_spec(feed).url == spec.url; });
+    if (!configured && !outcome.had_previous_import) {
+      storage::FeedStore(database_dsn(config)).forget_never_imported(outcome.feed_id);
+    }
     return kExitFailure;
   }
   return import.strict && !outcome.problems.empty() ? kExitPartial : kExitOk;

@@ -4,6 +4,8 @@
 #include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
+#include <atomic>
+#include <csignal>
 #include <memory>
 #include <optional>
 #include <thread>
@@ -14,7 +16,11 @@
 #include "fluxwatch/geo/enricher.h"
 #include "fluxwatch/scheduler/probe_round.h"
 #include "fluxwatch/storage/database.h"
+#include "fluxwatch/storage/watchlist_store.h"
+#include "names.h"
+#include "probe_summary.h"
 #include "progress.h"
+#include "signals.h"
 
 namespace fluxwatch::cli {
 namespace {
@@ -38,29 +44,18 @@ struct ProbeFlags {
   int rounds = 1;
   double interval_seconds = 0;
   std::string progress = "auto";
+  std::string format = "text";  // the per-round summary on stdout
+  SelectionFlags selection;
+  double resolver_failure_threshold = 1.0;
+  double outage_tolerance_seconds = 300;
 };
 
 config::Config apply_flags(config::Config config, const ProbeFlags& flags) {
   if (!flags.resolvers.empty()) {
-    config.resolvers.clear();
-    for (const auto& text : flags.resolvers) {
-      auto endpoint = parse_endpoint(text);
-      if (!endpoint) {
-        throw ConfigError(fmt::format("--resolver {}: not ip[:port] (e.g. 127.0.0.1:5300)", text));
-      }
-      config.resolvers.push_back(*endpoint);
-    }
+    config.resolvers = parse_resolver_flags(flags.resolvers);
   }
   if (!flags.types.empty()) {
-    config.probe.record_types.clear();
-    for (const auto& text : flags.types) {
-      auto type = parse_rrtype(text);
-      if (!type) {
-        throw ConfigError(
-            fmt::format("--types {}: unknown record type (A, AAAA, NS, CNAME, SOA)", text));
-      }
-      config.probe.record_types.push_back(*type);
-    }
+    config.probe.record_types = parse_type_flags(flags.types);
   }
   if (flags.concurrency) {
     config.probe.concurrency = *flags.concurrency;
@@ -112,8 +107,16 @@ int run_probe(const config::Config& base, const ProbeFlags& flags) {
   const auto config = apply_flags(base, flags);
   crawler::AresLibrary ares;
   auto db = open_database(config);
-  const auto domains = db.watched_domains();
+  const auto filter = selection_filter(flags.selection);
+  const auto domains = filter.empty()
+                           ? db.watched_domains()
+                           : storage::WatchlistStore(database_dsn(config)).domains(filter);
   if (domains.empty()) {
+    if (!filter.empty()) {
+      spdlog::warn("no watched domain matches {}: see `fluxwatch watchlist list --long`",
+                   describe(filter));
+      return kExitPartial;
+    }
     spdlog::warn("the watchlist is empty: add domains with 'fluxwatch watchlist import FILE'");
     return kExitOk;
   }
@@ -125,23 +128,31 @@ int run_probe(const config::Config& base, const ProbeFlags& flags) {
                enricher.build_tag());
 
   scheduler::RoundOptions options;
-  options.record_types = config.probe.record_types;
-  options.batch_size = config.probe.batch_size;
-  options.authoritative = flags.authoritative;
-  options.every_resolver = flags.every_resolver;
-  options.authoritative_port = config.probe.authoritative_port;
-  options.authoritative_max_servers = config.probe.authoritative_max_servers;
-  options.vantage = flags.vantage;
+  options.engine.record_types = config.probe.record_types;
+  options.engine.batch_size = config.probe.batch_size;
+  options.engine.mode = flags.authoritative    ? scheduler::EngineMode::Authoritative
+                        : flags.every_resolver ? scheduler::EngineMode::EveryResolver
+                                               : scheduler::EngineMode::Recursive;
+  options.engine.authoritative_port = config.probe.authoritative_port;
+  options.engine.authoritative_max_servers = config.probe.authoritative_max_servers;
+  options.engine.vantage = flags.vantage;
+  // The bounded buffer while the database is away: about scheduler.buffer_limit results.
+  options.queued_batches = std::max<std::size_t>(
+      4, config.scheduler.buffer_limit / std::max<std::size_t>(config.probe.batch_size, 1));
+  options.outage_tolerance =
+      std::chrono::milliseconds(static_cast<std::int64_t>(flags.outage_tolerance_seconds * 1000));
+  options.stop = &g_stop;
+  options.stop_grace = config.scheduler.shutdown_grace;
   if (flags.authoritative) {
     spdlog::info(
         "authoritative mode: NS sets through the resolvers, then each name server on "
         "port {} with RD=0",
-        options.authoritative_port);
+        options.engine.authoritative_port);
   } else if (flags.every_resolver) {
     spdlog::info("every-resolver mode: each name and type goes to all {} resolvers",
                  crawler.servers().size());
   }
-  options.settings_json = config::to_json(config);
+  options.engine.settings_json = config::to_json(config);
   options.store = !flags.no_store;
   // More connections than the first let PostgreSQL store on more cores (see run_round).
   std::vector<storage::Database> extra_writers;
@@ -154,19 +165,56 @@ int run_probe(const config::Config& base, const ProbeFlags& flags) {
   }
   const bool show_progress =
       flags.progress == "always" || (flags.progress == "auto" && stderr_is_terminal());
-  for (int round = 1; round <= flags.rounds; ++round) {
+  const std::vector<std::string> configured = crawler.servers();  // before any NS is added
+  int status = kExitOk;
+  // SIGTERM/SIGINT drain the round (RoundOptions::stop); SIGHUP is logged and ignored.
+  install_signal_handlers();
+  int round = 1;
+  for (; round <= flags.rounds && !g_stop.load(); ++round) {
     if (round > 1 && flags.interval_seconds > 0) {
-      std::this_thread::sleep_for(std::chrono::duration<double>(flags.interval_seconds));
+      count_down(fmt::format("round {}/{}", round, flags.rounds),
+                 std::chrono::duration<double>(flags.interval_seconds), show_progress, &g_stop);
+      if (g_stop.load()) {
+        break;
+      }
     }
+    options.round = static_cast<std::uint64_t>(round - 1);
     ProgressLine progress(fmt::format("round {}/{}", round, flags.rounds), show_progress);
+    if (!flags.authoritative) {  // the total is known up front (it grows as it goes otherwise)
+      progress.update(0,
+                      domains.size() * config.probe.record_types.size() *
+                          (flags.every_resolver ? crawler.servers().size() : 1),
+                      0, {});
+    }
     const auto summary = scheduler::run_round(
         domains, crawler, enricher, writer_list, options, [&](const scheduler::Progress& state) {
+          if (g_hangup.exchange(false)) {
+            spdlog::info("SIGHUP: ignored by probe (nothing to reload; SIGTERM/SIGINT stop it)");
+          }
           progress.update(state.done, state.total, state.errors, state.elapsed);
         });
     progress.finish();
     log_round(round, summary, options.store);
+    const auto unhealthy =
+        unhealthy_resolvers(summary, configured, flags.resolver_failure_threshold);
+    warn_unhealthy(unhealthy);
+    print_round_summary(summary, round, flags.rounds, options.store, unhealthy,
+                        flags.format == "json");
+    if (!unhealthy.empty()) {
+      status = kExitPartial;
+    }
+    if (summary.abandoned > 0) {
+      break;  // the crawler still holds those queries: no further round on it
+    }
   }
-  return kExitOk;
+  if (g_stop.load()) {
+    spdlog::warn(
+        "probe: stopped by a signal after {} of {} round(s); everything probed was stored and "
+        "the run closed (exit status {})",
+        round - 1, flags.rounds, kExitPartial);
+    return kExitPartial;
+  }
+  return status;
 }
 
 }  // namespace
@@ -174,7 +222,10 @@ int run_probe(const config::Config& base, const ProbeFlags& flags) {
 void add_probe_commands(CLI::App& app, CommandTable& table) {
   auto flags = std::make_shared<ProbeFlags>();
   auto* probe = app.add_subcommand(
-      "probe", "Resolve every watched domain now (one round, or --rounds N) and store the results");
+      "probe",
+      "Resolve every watched domain now (one round, or --rounds N) and store the results.\n"
+      "SIGTERM/SIGINT: stop sending, let queries in flight finish (scheduler.shutdown_grace_ms),\n"
+      "store what came back, close the run and exit 3; SIGHUP is ignored");
   probe->add_option("--resolver", flags->resolvers,
                     "DNS server ip[:port] (repeatable; overrides `resolvers`)");
   probe->add_option("--types", flags->types, "Record types, e.g. A,AAAA,NS")->delimiter(',');
@@ -213,9 +264,27 @@ void add_probe_commands(CLI::App& app, CommandTable& table) {
   probe->add_option("--interval", flags->interval_seconds, "Seconds between rounds")
       ->check(CLI::Range(0.0, 86400.0));
   probe
+      ->add_option("--outage-tolerance", flags->outage_tolerance_seconds,
+                   "Seconds the database may stay away: results wait in a bounded buffer "
+                   "(scheduler.buffer_limit), probing pauses when it is full, storing is "
+                   "retried; past this the command fails (default 300)")
+      ->check(CLI::Range(0.0, 86400.0));
+  probe
       ->add_option("--progress", flags->progress,
                    "Progress line: auto (only on a terminal), always, never")
       ->check(CLI::IsMember({"auto", "always", "never"}));
+  probe
+      ->add_option("--format", flags->format,
+                   "Each round's run id and totals on stdout: text, or json (one object per line)")
+      ->check(CLI::IsMember({"text", "json"}))
+      ->capture_default_str();
+  add_selection_flags(probe, flags->selection, "probe");
+  probe
+      ->add_option("--resolver-failure-threshold", flags->resolver_failure_threshold,
+                   "A configured resolver whose share of failed queries (no answer: timeouts, "
+                   "refused connections) reaches this is reported dead and the exit status is 3")
+      ->check(CLI::Range(0.0, 1.0))
+      ->capture_default_str();
   table.add(probe, [flags](const config::Config& config) { return run_probe(config, *flags); });
 }
 

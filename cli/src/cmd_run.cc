@@ -2,6 +2,7 @@
 // scheduler::Worker per campaign, each on its own thread; signals are turned into flags the
 // workers poll: SIGTERM/SIGINT stop gracefully, SIGHUP reloads the config and GeoIP data.
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
@@ -18,33 +19,18 @@
 #include "fluxwatch/common/error.h"
 #include "fluxwatch/crawler/crawler.h"
 #include "fluxwatch/fetch/maintenance.h"
+#include "fluxwatch/geo/enricher.h"
 #include "fluxwatch/scheduler/worker.h"
+#include "fluxwatch/storage/database.h"
 #include "fluxwatch/storage/schedule_store.h"
 #include "progress.h"
+#include "signals.h"
 
 namespace fluxwatch::cli {
 namespace {
 
 /// `fluxwatch run --once` found another run of the campaign holding its lock.
 constexpr int kExitBusy = 4;
-
-// Set by signal handlers, read by the workers' loops (lock-free atomics are
-// async-signal-safe).
-std::atomic<bool> g_stop{false};
-std::atomic<bool> g_reload{false};
-
-extern "C" void on_stop_signal(int /*signal*/) { g_stop.store(true); }
-extern "C" void on_reload_signal(int /*signal*/) { g_reload.store(true); }
-
-void install_signal_handlers() {
-  struct sigaction action {};
-  sigemptyset(&action.sa_mask);
-  action.sa_handler = &on_stop_signal;
-  sigaction(SIGTERM, &action, nullptr);
-  sigaction(SIGINT, &action, nullptr);
-  action.sa_handler = &on_reload_signal;
-  sigaction(SIGHUP, &action, nullptr);
-}
 
 struct RunFlags {
   std::vector<std::string> campaigns;
@@ -109,27 +95,28 @@ scheduler::WorkerOptions worker_options(const config::Config& config,
   scheduler::WorkerOptions options;
   options.campaign = campaign.name;
   options.selection = storage::CampaignSelection{campaign.tags, campaign.sources};
-  options.record_types =
+  options.engine.record_types =
       campaign.record_types.empty() ? config.probe.record_types : campaign.record_types;
+  options.engine.mode = campaign.authoritative    ? scheduler::EngineMode::Authoritative
+                        : campaign.every_resolver ? scheduler::EngineMode::EveryResolver
+                                                  : scheduler::EngineMode::Recursive;
+  options.engine.authoritative_port = config.probe.authoritative_port;
+  options.engine.authoritative_max_servers = config.probe.authoritative_max_servers;
+  options.engine.vantage = flags.vantage.empty() ? campaign.vantage : flags.vantage;
+  options.engine.batch_size = config.probe.batch_size;
   options.intervals = intervals(campaign);
   options.start = campaign.start;
   options.end = campaign.end;
-  options.vantage = flags.vantage.empty() ? campaign.vantage : flags.vantage;
   options.qps = campaign.qps;
   options.qps_per_resolver = campaign.qps_per_resolver;
   options.worker_id =
       flags.worker_id.empty() ? scheduler::make_worker_id() : flags.worker_id + ":" + campaign.name;
   options.lease = config.scheduler.lease;
   options.lease_batch = config.scheduler.lease_batch;
-  options.batch_size = config.probe.batch_size;
   options.flush_interval = config.scheduler.flush_interval;
   options.buffer_limit = config.scheduler.buffer_limit;
   options.shutdown_grace = config.scheduler.shutdown_grace;
   options.once = flags.once;
-  options.authoritative = campaign.authoritative;
-  options.every_resolver = campaign.every_resolver;
-  options.authoritative_port = config.probe.authoritative_port;
-  options.authoritative_max_servers = config.probe.authoritative_max_servers;
   auto settings = nlohmann::json::parse(config::to_json(config));
   settings["campaign"] = {{"name", campaign.name},
                           {"tags", campaign.tags},
@@ -138,13 +125,13 @@ scheduler::WorkerOptions worker_options(const config::Config& config,
                           {"max_interval_ms", campaign.max_interval.count()},
                           {"base_interval_ms", campaign.base_interval.count()},
                           {"jitter", campaign.jitter},
-                          {"vantage", options.vantage},
+                          {"vantage", options.engine.vantage},
                           {"qps", campaign.qps},
                           {"qps_per_resolver", campaign.qps_per_resolver},
                           {"mode", campaign.authoritative ? "authoritative" : "recursive"},
                           {"resolver_mode", campaign.every_resolver ? "every" : "spread"},
                           {"once", flags.once}};
-  options.settings_json = settings.dump();
+  options.engine.settings_json = settings.dump();
   return options;
 }
 
@@ -190,7 +177,9 @@ std::thread start_maintenance(const config::Config& config, const std::string& d
               spdlog::info("feed {}: {} domains ({} new, {} delisted, {} rejected lines)", feed.url,
                            feed.entries, feed.added, feed.delisted, feed.problems.size());
             } else if (feed.kind == Kind::Failed) {
-              spdlog::warn("feed {}: {}; the previous import is kept", feed.url, feed.error);
+              spdlog::warn("feed {}: {}; {}", feed.url, feed.error,
+                           feed.had_previous_import ? "the previous import is kept"
+                                                    : "nothing was imported from it yet");
             }
           }
           (void)maintenance->probe_new_addresses({"", started, 10000, 0});  // logs its summary
@@ -205,13 +194,77 @@ std::thread start_maintenance(const config::Config& config, const std::string& d
   });
 }
 
+/// One campaign's worker and what it works with (connections, crawler, GeoIP), on its own
+/// thread.
+struct CampaignRun {
+  CampaignRun(const config::Config& config, const config::Campaign& chosen, const RunFlags& flags,
+              const std::string& dsn)
+      : campaign(chosen),
+        database(dsn),
+        schedule(dsn),
+        crawler(campaign_crawler_options(config, chosen)),
+        enricher(geo_options(config)),
+        worker(worker_options(config, chosen, flags),
+               scheduler::WorkerParts{crawler, enricher, database, schedule}) {}
+
+  void start(std::atomic<std::size_t>& running) {
+    ++running;
+    thread = std::thread([this, &running] {
+      try {
+        stats = worker.run(g_stop);
+      } catch (...) {
+        failure = std::current_exception();
+        g_stop.store(true);  // one campaign failing stops the others cleanly
+      }
+      --running;
+    });
+  }
+
+  config::Campaign campaign;
+  storage::Database database;
+  storage::ScheduleStore schedule;
+  crawler::Crawler crawler;
+  geo::Enricher enricher;
+  scheduler::Worker worker;
+  std::thread thread;
+  scheduler::WorkerStats stats;
+  std::exception_ptr failure;
+};
+
+/// What a reload cannot change in a running campaign; empty if nothing of that changed.
+std::vector<std::string> needs_restart(const config::Config& running_config,
+                                       const config::Config& fresh, const config::Campaign& now,
+                                       const config::Campaign& then) {
+  std::vector<std::string> changed;
+  const auto resolvers = [](const config::Config& c, const config::Campaign& campaign) {
+    return campaign.resolvers.empty() ? c.resolvers : campaign.resolvers;
+  };
+  const auto types = [](const config::Config& c, const config::Campaign& campaign) {
+    return campaign.record_types.empty() ? c.probe.record_types : campaign.record_types;
+  };
+  if (resolvers(running_config, now) != resolvers(fresh, then)) {
+    changed.emplace_back("resolvers");
+  }
+  if (types(running_config, now) != types(fresh, then)) {
+    changed.emplace_back("record_types");
+  }
+  if (now.tags != then.tags || now.sources != then.sources) {
+    changed.emplace_back("tags/sources");
+  }
+  if (now.authoritative != then.authoritative || now.every_resolver != then.every_resolver) {
+    changed.emplace_back("mode/resolver_mode");
+  }
+  if (now.start != then.start || now.end != then.end) {
+    changed.emplace_back("start/end");
+  }
+  return changed;
+}
+
 int run_scheduler(const config::Config& config, const RunFlags& flags, const CLI::App& command) {
   const auto campaigns = selected_campaigns(config, flags);
   crawler::AresLibrary ares;
   { auto db = open_database(config); }  // create or upgrade the schema
   const std::string dsn = database_dsn(config);
-  g_stop.store(false);
-  g_reload.store(false);
   install_signal_handlers();
 
   // Cron mode: one run per campaign at a time, decided by a session advisory lock.
@@ -227,26 +280,13 @@ int run_scheduler(const config::Config& config, const RunFlags& flags, const CLI
     }
   }
 
-  std::vector<std::unique_ptr<scheduler::Worker>> workers;
+  std::vector<std::unique_ptr<CampaignRun>> runs;
   for (const auto& campaign : campaigns) {
-    workers.push_back(std::make_unique<scheduler::Worker>(
-        worker_options(config, campaign, flags), campaign_crawler_options(config, campaign),
-        geo_options(config), dsn));
+    runs.push_back(std::make_unique<CampaignRun>(config, campaign, flags, dsn));
   }
-  std::vector<scheduler::WorkerStats> stats(workers.size());
-  std::vector<std::exception_ptr> failures(workers.size());
-  std::atomic<std::size_t> running{workers.size()};
-  std::vector<std::thread> threads;
-  for (std::size_t i = 0; i < workers.size(); ++i) {
-    threads.emplace_back([&, i] {
-      try {
-        stats[i] = workers[i]->run(g_stop);
-      } catch (...) {
-        failures[i] = std::current_exception();
-        g_stop.store(true);  // one campaign failing stops the others cleanly
-      }
-      --running;
-    });
+  std::atomic<std::size_t> running{0};
+  for (auto& run : runs) {
+    run->start(running);
   }
 
   std::thread maintenance = flags.once ? std::thread() : start_maintenance(config, dsn);
@@ -254,25 +294,45 @@ int run_scheduler(const config::Config& config, const RunFlags& flags, const CLI
   const bool show_progress =
       flags.progress == "always" || (flags.progress == "auto" && stderr_is_terminal());
   const auto started = std::chrono::steady_clock::now();
+  config::Config running_config = config;
   while (running.load() > 0) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    if (g_reload.exchange(false)) {
+    if (g_hangup.exchange(false) && !g_stop.load()) {
       try {
         const auto fresh = reread_config(command);
         const auto fresh_campaigns = effective_campaigns(fresh);
-        for (std::size_t i = 0; i < campaigns.size(); ++i) {
+        for (auto& run : runs) {
           const auto found = std::ranges::find_if(
-              fresh_campaigns, [&](const auto& c) { return c.name == campaigns[i].name; });
+              fresh_campaigns, [&](const auto& c) { return c.name == run->campaign.name; });
           if (found == fresh_campaigns.end()) {
             spdlog::warn(
                 "reload: campaign {} is no longer configured; it keeps running until "
                 "restart",
-                campaigns[i].name);
+                run->campaign.name);
             continue;
           }
-          workers[i]->reload(scheduler::ReloadableSettings{
+          const auto changed = needs_restart(running_config, fresh, run->campaign, *found);
+          if (!changed.empty()) {
+            spdlog::warn(
+                "reload: campaign {}: changed {} take effect at the next restart; the rest is "
+                "applied now",
+                run->campaign.name, fmt::join(changed, ", "));
+          }
+          run->worker.reload(scheduler::ReloadableSettings{
               intervals(*found), flags.vantage.empty() ? found->vantage : flags.vantage, found->qps,
               found->qps_per_resolver, geo_options(fresh)});
+        }
+        // Campaigns added to the file start now (only when no --campaign chose a subset).
+        if (flags.campaigns.empty() && !flags.once) {
+          for (const auto& campaign : fresh_campaigns) {
+            const bool known = std::ranges::any_of(
+                runs, [&](const auto& run) { return run->campaign.name == campaign.name; });
+            if (!known) {
+              runs.push_back(std::make_unique<CampaignRun>(fresh, campaign, flags, dsn));
+              runs.back()->start(running);
+              spdlog::info("reload: campaign {} added and started", campaign.name);
+            }
+          }
         }
         spdlog::info("reload: configuration re-read");
       } catch (const std::exception& error) {
@@ -282,8 +342,8 @@ int run_scheduler(const config::Config& config, const RunFlags& flags, const CLI
     if (show_progress) {
       std::size_t stored = 0;
       std::size_t sent = 0;
-      for (const auto& worker : workers) {
-        const auto now = worker->snapshot();
+      for (const auto& run : runs) {
+        const auto now = run->worker.snapshot();
         stored += now.probes_stored;
         sent += now.queries_sent;
       }
@@ -295,8 +355,8 @@ int run_scheduler(const config::Config& config, const RunFlags& flags, const CLI
       std::fflush(stderr);
     }
   }
-  for (auto& thread : threads) {
-    thread.join();
+  for (auto& run : runs) {
+    run->thread.join();
   }
   g_stop.store(true);  // workers are done: end the maintenance thread too
   if (maintenance.joinable()) {
@@ -307,21 +367,21 @@ int run_scheduler(const config::Config& config, const RunFlags& flags, const CLI
   }
 
   int status = kExitOk;
-  for (std::size_t i = 0; i < workers.size(); ++i) {
-    if (failures[i]) {
+  for (const auto& run : runs) {
+    if (run->failure) {
       try {
-        std::rethrow_exception(failures[i]);
+        std::rethrow_exception(run->failure);
       } catch (const std::exception& error) {
-        spdlog::error("campaign {}: {}", campaigns[i].name, error.what());
+        spdlog::error("campaign {}: {}", run->campaign.name, error.what());
       }
       status = kExitFailure;
       continue;
     }
-    const auto& s = stats[i];
+    const auto& s = run->stats;
     spdlog::info(
         "campaign {}: {} domains probed, {} queries sent, {} probes stored, {} dropped (lease "
         "lost), {} unwritten, {} errors",
-        campaigns[i].name, s.domains_probed, s.queries_sent, s.probes_stored, s.probes_dropped,
+        run->campaign.name, s.domains_probed, s.queries_sent, s.probes_stored, s.probes_dropped,
         s.probes_unwritten, s.errors);
     if (s.probes_unwritten > 0) {
       status = kExitFailure;

@@ -3,6 +3,7 @@
 // its reasons and the addresses behind it.
 #include <fmt/chrono.h>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
@@ -16,6 +17,8 @@
 #include "fluxwatch/scoring/classifier.h"
 #include "fluxwatch/scoring/score_store.h"
 #include "fluxwatch/scoring/time_arg.h"
+#include "fluxwatch/storage/watchlist_store.h"
+#include "names.h"
 
 namespace fluxwatch::cli {
 namespace {
@@ -34,9 +37,32 @@ void add_window_flags(CLI::App* command, WindowFlags& flags) {
   command->add_option("--campaign", flags.campaign, "Only probes of this campaign");
 }
 
+/// An unknown --campaign is a typo, not an empty window: it must be configured or have
+/// probes.
+void check_campaign(const config::Config& config, const std::string& campaign) {
+  if (campaign.empty()) {
+    return;
+  }
+  std::vector<std::string> known;
+  for (const auto& c : config.campaigns) {
+    known.push_back(c.name);
+  }
+  if (std::ranges::find(known, campaign) != known.end()) {
+    return;
+  }
+  storage::WatchlistStore store(database_dsn(config));
+  if (store.campaign_has_probes(campaign)) {
+    return;
+  }
+  throw ConfigError(fmt::format(
+      "--campaign {}: no such campaign (configured: {}; no probe was stored under that name)",
+      campaign, known.empty() ? std::string("none") : fmt::format("{}", fmt::join(known, ", "))));
+}
+
 scoring::Window make_window(const WindowFlags& flags, const config::Config& config) {
   const auto now = std::chrono::system_clock::now();
   scoring::Window window;
+  check_campaign(config, flags.campaign);
   window.campaign = flags.campaign;
   const auto parse = [&](const std::string& text, const char* flag) {
     auto when = scoring::parse_time_arg(text, now);
@@ -185,20 +211,68 @@ int run_score(const config::Config& config, const WindowFlags& flags, bool json)
   return kExitOk;
 }
 
-int run_explain(const config::Config& config, const std::string& domain, const WindowFlags& flags,
-                bool json) {
+/// Why `domain` has no score: not watched, removed, or watched and not scored yet.
+void explain_missing_score(const config::Config& config, const std::string& domain, bool rescored) {
+  storage::WatchlistStore watchlist(database_dsn(config));
+  if (!watchlist.find({domain}).empty()) {
+    fmt::print(
+        stderr,
+        fmt::runtime(rescored ? "fluxwatch: {} is watched but has no probes in that window: "
+                                "widen --since/--until or probe it (`fluxwatch probe --domain "
+                                "{}`)\n"
+                              : "fluxwatch: {} is watched but not scored yet: run `fluxwatch "
+                                "score` (after `fluxwatch probe --domain {}` if it has no "
+                                "probes)\n"),
+        domain, domain);
+  } else if (watchlist.was_removed(domain)) {
+    fmt::print(stderr,
+               "fluxwatch: {} was removed from the watchlist and has no score; import it again "
+               "to watch it\n",
+               domain);
+  } else {
+    fmt::print(stderr,
+               "fluxwatch: {} is not on the watchlist: add it with `fluxwatch watchlist import` "
+               "(or look it up once with `fluxwatch query {}`)\n",
+               domain, domain);
+  }
+}
+
+/// `domain` scored afresh over `window` (not stored): what `explain --since` shows.
+std::optional<scoring::StoredScore> rescore(const config::Config& config,
+                                            scoring::ScoreStore& store, const std::string& domain,
+                                            const scoring::Window& window) {
+  const auto now = std::chrono::system_clock::now();
+  for (auto& row : store.compute_features(window)) {
+    if (row.domain == domain) {
+      scoring::StoredScore score;
+      score.domain = row.domain;
+      score.computed_at = now;
+      score.window_start = window.since;
+      score.window_end = window.until.value_or(now);
+      score.verdict =
+          scoring::classify(row.features, thresholds(config.scoring), holz_model(config.scoring));
+      score.features = std::move(row.features);
+      return score;
+    }
+  }
+  return std::nullopt;
+}
+
+int run_explain(const config::Config& config, const std::string& domain_arg,
+                const WindowFlags& flags, bool json) {
+  // The same normalisation as `watchlist import`: case, trailing dot, Unicode, URL.
+  const std::string domain = normalise_domain_arg(domain_arg, "explain");
   const auto window = make_window(flags, config);
   scoring::ScoreStore store(database_dsn(config));
-  const auto score = store.latest_score(domain);
+  const bool rescored = !flags.since.empty() || !flags.until.empty() || !flags.campaign.empty();
+  const auto score = rescored ? rescore(config, store, domain, window) : store.latest_score(domain);
   if (!score) {
-    fmt::print(stderr,
-               "fluxwatch: no score for {}: is it on the watchlist? Run `fluxwatch score` first\n",
-               domain);
+    explain_missing_score(config, domain, rescored);
     return kExitFailure;
   }
   // The addresses of the scored window, unless a window was given.
   scoring::Window address_window = window;
-  if (flags.since.empty() && flags.until.empty()) {
+  if (!rescored) {
     address_window.since = score->window_start;
     address_window.until = score->window_end;
   }
@@ -222,7 +296,9 @@ int run_explain(const config::Config& config, const std::string& domain, const W
                               {"reasons", v.reasons},
                               {"holz_score", v.holz_score},
                               {"holz_flux", v.holz_flux},
-                              {"score_run_id", score->score_run_id},
+                              {"score_run_id", rescored ? nlohmann::json(nullptr)
+                                                        : nlohmann::json(score->score_run_id)},
+                              {"rescored", rescored},
                               {"scored_at", time_text(score->computed_at)},
                               {"window_start", score->window_start
                                                    ? nlohmann::json(time_text(*score->window_start))
@@ -236,9 +312,11 @@ int run_explain(const config::Config& config, const std::string& domain, const W
   std::string out;
   out += fmt::format("{}: {} (Holz flux-score {:.2f})\n", score->domain,
                      scoring::label_name(v.label), v.holz_score);
-  out += fmt::format("scored {} over [{}, {})\n", time_text(score->computed_at),
+  out += fmt::format("{} {} over [{}, {}){}\n", rescored ? "re-scored" : "scored",
+                     time_text(score->computed_at),
                      score->window_start ? time_text(*score->window_start) : "first probe",
-                     time_text(score->window_end));
+                     time_text(score->window_end),
+                     rescored ? " (not stored; `fluxwatch score` stores a run)" : "");
   out += "reasons:\n";
   for (const auto& reason : v.reasons) {
     out += fmt::format("  - {}\n", reason);
@@ -282,8 +360,13 @@ void add_score_commands(CLI::App& app, CommandTable& table) {
   auto* explain_cmd = app.add_subcommand(
       "explain",
       "One domain's newest score: label, reasons, features, and the addresses behind it with "
-      "ASN and country");
-  explain_cmd->add_option("domain", *domain, "A watched domain")->required();
+      "ASN and country. With --since/--until/--campaign the domain is scored afresh over that "
+      "window (not stored)");
+  explain_cmd
+      ->add_option("domain", *domain,
+                   "A watched domain, written as in a watchlist (any case, trailing dot, Unicode "
+                   "or a URL)")
+      ->required();
   add_window_flags(explain_cmd, *explain_flags);
   explain_cmd->add_option("--format", *explain_format, "table or json")
       ->check(CLI::IsMember({"table", "json"}));

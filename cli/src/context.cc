@@ -18,12 +18,17 @@ bool libpq_environment_set() {
   return false;
 }
 
+std::filesystem::path g_loaded_config_path;  // set once per process, before any command runs
+
 }  // namespace
+
+const std::filesystem::path& loaded_config_path() { return g_loaded_config_path; }
 
 config::Config load_config(const GlobalFlags& flags) {
   const std::filesystem::path path = flags.config_path.empty()
                                          ? config::default_config_path()
                                          : std::filesystem::path(flags.config_path);
+  g_loaded_config_path = path.empty() ? path : std::filesystem::absolute(path);
   auto config = path.empty() ? config::default_config() : config::load_config_file(path);
   if (!flags.state_dir.empty()) {
     config.state_dir = flags.state_dir;

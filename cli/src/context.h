@@ -34,6 +34,8 @@ struct GlobalFlags {
 
 /// The configuration: --config / $FLUXWATCH_CONFIG / default file / defaults, then flags.
 [[nodiscard]] config::Config load_config(const GlobalFlags& flags);
+/// The file the last load_config() read; empty when it used the built-in defaults.
+[[nodiscard]] const std::filesystem::path& loaded_config_path();
 
 /// fluxwatch's own cluster under state_dir/postgres.
 [[nodiscard]] storage::ManagedCluster managed_cluster(const config::Config& config);
@@ -76,5 +78,6 @@ void add_report_commands(CLI::App& app, CommandTable& table);     // report
 void add_run_commands(CLI::App& app, CommandTable& table);        // run (scheduler)
 void add_score_commands(CLI::App& app, CommandTable& table);      // score, explain
 void add_serve_commands(CLI::App& app, CommandTable& table);      // serve, plot (web/)
+void add_query_commands(CLI::App& app, CommandTable& table);      // query (JSON lines)
 
 }  // namespace fluxwatch::cli

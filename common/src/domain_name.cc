@@ -113,3 +113,17 @@ NormalisedName normalise_domain(std::string_view input) {
 }
 
 }  // namespace fluxwatch
+
+namespace fluxwatch {
+
+std::string unicode_domain(const std::string& ascii) {
+  if (ascii.find("xn--") == std::string::npos) {
+    return ascii;
+  }
+  char* converted = nullptr;
+  const int rc = idn2_to_unicode_8z8z(ascii.c_str(), &converted, 0);
+  std::unique_ptr<char, IdnFree> guard(converted);
+  return rc == IDN2_OK && converted != nullptr ? std::string(converted) : ascii;
+}
+
+}  // namespace fluxwatch

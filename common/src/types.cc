@@ -1,8 +1,12 @@
 #include "fluxwatch/common/types.h"
 
+#include <ldns/ldns.h>
+
 #include <algorithm>
 #include <array>
 #include <cctype>
+#include <charconv>
+#include <string>
 #include <utility>
 
 namespace fluxwatch {
@@ -46,22 +50,12 @@ std::string_view rrtype_mnemonic(std::uint16_t type) noexcept {
       return name;
     }
   }
-  switch (type) {  // common types seen in answers, spelt as dig does
-    case 12:
-      return "PTR";
-    case 15:
-      return "MX";
-    case 16:
-      return "TXT";
-    case 33:
-      return "SRV";
-    case 41:
-      return "OPT";
-    case 46:
-      return "RRSIG";
-    default:
-      return {};
+  // Every other type ldns knows (MX, TXT, PTR, SRV, CAA, DS, DNSKEY, ...), spelt as dig does.
+  const ldns_rr_descriptor* descriptor = ldns_rr_descript(type);
+  if (descriptor != nullptr && descriptor->_type == type && descriptor->_name != nullptr) {
+    return descriptor->_name;
   }
+  return {};
 }
 
 std::string rrtype_name(std::uint16_t type) {
@@ -77,7 +71,40 @@ std::optional<RrType> parse_rrtype(std::string_view text) {
       return value;
     }
   }
-  return std::nullopt;
+  std::uint16_t number = 0;
+  if (text.size() > 4 && iequals(text.substr(0, 4), "TYPE")) {  // RFC 3597: TYPE<n>
+    const auto digits = text.substr(4);
+    const auto [end, error] = std::from_chars(digits.data(), digits.data() + digits.size(), number);
+    if (error != std::errc() || end != digits.data() + digits.size() || number == 0) {
+      return std::nullopt;
+    }
+  } else {
+    const std::string name(text);  // ldns wants a NUL-terminated string
+    number = static_cast<std::uint16_t>(ldns_get_rr_type_by_name(name.c_str()));
+    if (number == 0) {
+      return std::nullopt;
+    }
+  }
+  if (!is_queryable_rrtype(number)) {
+    return std::nullopt;
+  }
+  return static_cast<RrType>(number);
+}
+
+bool is_queryable_rrtype(std::uint16_t type) noexcept {
+  switch (type) {
+    case 0:    // reserved
+    case 41:   // OPT: EDNS0 pseudo-record
+    case 249:  // TKEY
+    case 250:  // TSIG
+    case 251:  // IXFR
+    case 252:  // AXFR
+    case 253:  // MAILB
+    case 254:  // MAILA
+      return false;
+    default:
+      return true;
+  }
 }
 
 std::string_view outcome_name(Outcome outcome) noexcept {

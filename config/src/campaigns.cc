@@ -128,7 +128,8 @@ std::vector<Campaign> parse_campaigns(const YAML::Node& node, std::string_view k
           const auto type = parse_rrtype(type_text);
           if (!type) {
             fail(type_node, path,
-                 fmt::format("unknown record type '{}' (A, AAAA, NS, CNAME, SOA)", type_text));
+                 fmt::format("unknown record type '{}' (A, AAAA, NS, MX, TXT, ... or TYPE<n>)",
+                             type_text));
           }
           if (std::ranges::find(campaign.record_types, *type) == campaign.record_types.end()) {
             campaign.record_types.push_back(*type);

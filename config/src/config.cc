@@ -120,8 +120,9 @@ std::vector<RrType> parse_types(const Reporter& reporter, const YAML::Node& node
     const auto text = scalar<std::string>(reporter, item, key, "a record type");
     auto type = parse_rrtype(text);
     if (!type) {
-      reporter.fail(item, key,
-                    fmt::format("unknown record type '{}' (A, AAAA, NS, CNAME, SOA)", text));
+      reporter.fail(
+          item, key,
+          fmt::format("unknown record type '{}' (A, AAAA, NS, MX, TXT, ... or TYPE<n>)", text));
     }
     if (std::ranges::find(types, *type) == types.end()) {
       types.push_back(*type);
@@ -269,6 +270,10 @@ const std::vector<Key>& keys() {
                [](Config& c, const Reporter& r, const YAML::Node& n, std::string_view k) {
                  c.database.dsn =
                      n.IsNull() ? "" : scalar<std::string>(r, n, k, "a libpq connection string");
+               }},
+              {"storage.retention_days",
+               [](Config& c, const Reporter& r, const YAML::Node& n, std::string_view k) {
+                 c.storage.retention_days = integer_in<int>(r, n, k, 0, 1000000);
                }},
               {"database.read_dsn",
                [](Config& c, const Reporter& r, const YAML::Node& n, std::string_view k) {
@@ -744,16 +749,19 @@ static void emit_scoring_section(YAML::Emitter& out, const Config::Scoring& s) {
 
 std::string to_yaml(const Config& config) {
   YAML::Emitter out;
+  out.SetDoublePrecision(15);  // 0.3, not 0.29999999999999999 (17 digits round-trip noise)
   out << YAML::BeginMap;
   out << YAML::Key << "state_dir" << YAML::Value << config.state_dir.string();
   out << YAML::Key << "database" << YAML::Value << YAML::BeginMap << YAML::Key << "dsn"
-      << YAML::Value << config.database.dsn << YAML::Key << "read_dsn" << YAML::Value
-      << config.database.read_dsn << YAML::EndMap;
-  // Like the DSN, the token is shown so that `config show` reads back as the same config;
-  // to_json() (stored with every run) leaves both out.
+      << YAML::Value << redact_dsn(config.database.dsn) << YAML::Key << "read_dsn" << YAML::Value
+      << redact_dsn(config.database.read_dsn) << YAML::EndMap;
+  // Secrets are shown redacted (as geoip.update.license_key): `config` output is pasted into
+  // tickets and chats. to_json() (stored with every run) leaves them out altogether.
   out << YAML::Key << "serve" << YAML::Value << YAML::BeginMap << YAML::Key << "listen"
       << YAML::Value << config.serve.listen << YAML::Key << "token" << YAML::Value
-      << config.serve.token << YAML::EndMap;
+      << (config.serve.token.empty() ? "" : "(set)") << YAML::EndMap;
+  out << YAML::Key << "storage" << YAML::Value << YAML::BeginMap << YAML::Key << "retention_days"
+      << YAML::Value << config.storage.retention_days << YAML::EndMap;
   out << YAML::Key << "resolvers" << YAML::Value << YAML::Flow << YAML::BeginSeq;
   for (const auto& resolver : config.resolvers) {
     out << resolver.to_string();

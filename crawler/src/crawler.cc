@@ -244,6 +244,8 @@ std::vector<std::string> Crawler::servers() const {
   return impl_ ? impl_->servers_ : std::vector<std::string>{};
 }
 
+std::size_t Crawler::resolver_count() const noexcept { return impl_ ? impl_->spread_servers_ : 0; }
+
 AresLibrary::AresLibrary() {
   const int status = ares_library_init(ARES_LIB_INIT_ALL);
   if (status != ARES_SUCCESS) {

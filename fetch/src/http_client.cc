@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <fstream>
 #include <functional>
+#include <regex>
 #include <string_view>
 #include <thread>
 
@@ -69,6 +70,13 @@ std::size_t on_header(char* data, std::size_t size, std::size_t count, void* use
   return size * count;
 }
 
+/// curl's message without its " after 0 ms" timing: a refused connection is not slow, and
+/// the time says nothing the user can act on.
+std::string without_elapsed(std::string_view message) {
+  static const std::regex elapsed(R"( after [0-9]+ ms)");
+  return std::regex_replace(std::string(message), elapsed, "");
+}
+
 bool retryable_curl_error(CURLcode code) {
   switch (code) {
     case CURLE_COULDNT_CONNECT:
@@ -128,7 +136,8 @@ struct HttpClient::Impl {
           result.error = "cannot write the downloaded data (disk full?)";
           return result;
         }
-        result.error = fmt::format("{} ({})", curl_easy_strerror(code), error_buffer.data());
+        result.error =
+            fmt::format("{} ({})", curl_easy_strerror(code), without_elapsed(error_buffer.data()));
         if (!retryable_curl_error(code)) {
           return result;
         }

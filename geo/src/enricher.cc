@@ -38,14 +38,19 @@ struct Enricher::Impl {
     open(city_, options.city_database, "City");
   }
 
-  /// Opens the database file of `source` (an ASN one, or a City or Country one).
+  /// Opens the database file of `source` (an ASN one, or a City or Country one), and
+  /// decodes a sample of its data records (detail::verify_sample).
   static std::unique_ptr<detail::MmdbHandle> open_handle(const Source& source) {
     if (source.kind == "ASN") {
-      return std::make_unique<detail::MmdbHandle>(source.path,
-                                                  std::initializer_list<std::string_view>{"ASN"});
+      return std::make_unique<detail::MmdbHandle>(
+          source.path, std::initializer_list<std::string_view>{"ASN"},
+          std::initializer_list<std::string_view>{"autonomous_system_number",
+                                                  "autonomous_system_organization"});
     }
     return std::make_unique<detail::MmdbHandle>(
-        source.path, std::initializer_list<std::string_view>{"City", "Country"});
+        source.path, std::initializer_list<std::string_view>{"City", "Country"},
+        std::initializer_list<std::string_view>{"country", "city", "location", "registered_country",
+                                                "continent"});
   }
 
   /// Opens `path` into `source` unless it is empty (not configured) or missing (warned).

@@ -11,8 +11,11 @@
 #include <array>
 #include <cerrno>
 #include <cstring>
+#include <memory>
 #include <string>
 #include <system_error>
+#include <tuple>
+#include <vector>
 
 #include "fluxwatch/common/error.h"
 #include "fluxwatch/common/unique_fd.h"
@@ -88,6 +91,49 @@ std::optional<std::pair<int, FileStamp>> snapshot(const std::filesystem::path& p
   return std::make_pair(fd, stamp_from(before));
 }
 
+/// Frees an MMDB_get_entry_data_list() result.
+struct EntryDataListFree {
+  void operator()(MMDB_entry_data_list_s* list) const noexcept { MMDB_free_entry_data_list(list); }
+};
+
+/// How much of the search tree the start-up check walks, and how many data records it
+/// decodes: cheap (well under a millisecond), and enough to catch a damaged data section.
+constexpr std::uint32_t kSampleNodes = 20000;
+constexpr std::size_t kSampleRecords = 64;
+
+/// True when the decoded map at `list` (a top-level map) has one of `keys` at its top level.
+bool has_top_level_key(const MMDB_entry_data_list_s* list,
+                       std::initializer_list<std::string_view> keys) {
+  if (list == nullptr || list->entry_data.type != MMDB_DATA_TYPE_MAP) {
+    return false;
+  }
+  // A flattened map: key, value (which may span several entries), key, ... Only the keys
+  // directly under the root are compared; nested values are skipped by their sizes.
+  std::uint32_t pairs = list->entry_data.data_size;
+  const MMDB_entry_data_list_s* node = list->next;
+  while (pairs-- > 0 && node != nullptr) {
+    if (node->entry_data.type == MMDB_DATA_TYPE_UTF8_STRING) {
+      const std::string_view key(node->entry_data.utf8_string, node->entry_data.data_size);
+      if (std::ranges::find(keys, key) != keys.end()) {
+        return true;
+      }
+    }
+    // Skip the key, then the whole value (maps and arrays count their children).
+    node = node->next;
+    std::uint64_t pending = 1;
+    while (pending > 0 && node != nullptr) {
+      --pending;
+      if (node->entry_data.type == MMDB_DATA_TYPE_MAP) {
+        pending += 2ULL * node->entry_data.data_size;
+      } else if (node->entry_data.type == MMDB_DATA_TYPE_ARRAY) {
+        pending += node->entry_data.data_size;
+      }
+      node = node->next;
+    }
+  }
+  return false;
+}
+
 }  // namespace
 
 std::optional<FileStamp> stamp_of(const std::filesystem::path& path) {
@@ -98,11 +144,71 @@ std::optional<FileStamp> stamp_of(const std::filesystem::path& path) {
   return stamp_from(st);
 }
 
+void verify_sample(const MMDB_s& db, const std::filesystem::path& path,
+                   std::initializer_list<std::string_view> expected_keys) {
+  // Depth-first over the first kSampleNodes nodes of the search tree: every data record
+  // they point to is decoded like a lookup would. A data section that is damaged (or zeroed:
+  // then every record reads as an empty map) fails here instead of at the first lookup.
+  std::vector<std::uint32_t> stack{0};
+  std::vector<std::uint64_t> decoded;
+  std::uint32_t visited = 0;
+  bool found_expected = expected_keys.size() == 0;
+  const auto fail = [&](const std::string& why) {
+    throw ConfigError(fmt::format(
+        "MaxMind database {} is corrupt: {} (replace it, e.g. with `fluxwatch geo update`)", path,
+        why));
+  };
+  while (!stack.empty() && visited < kSampleNodes && decoded.size() < kSampleRecords) {
+    const std::uint32_t node_number = stack.back();
+    stack.pop_back();
+    ++visited;
+    MMDB_search_node_s node{};
+    if (const int status = MMDB_read_node(&db, node_number, &node); status != MMDB_SUCCESS) {
+      fail(fmt::format("search tree node {}: {}", node_number, MMDB_strerror(status)));
+    }
+    // Right first on the stack, so the walk goes left (low addresses) first.
+    for (const auto& [type, record, entry] :
+         {std::tuple{node.right_record_type, node.right_record, node.right_record_entry},
+          std::tuple{node.left_record_type, node.left_record, node.left_record_entry}}) {
+      switch (type) {
+        case MMDB_RECORD_TYPE_SEARCH_NODE:
+          stack.push_back(static_cast<std::uint32_t>(record));
+          break;
+        case MMDB_RECORD_TYPE_DATA: {
+          if (std::ranges::find(decoded, entry.offset) != decoded.end()) {
+            break;
+          }
+          decoded.push_back(entry.offset);
+          MMDB_entry_s sample = entry;
+          MMDB_entry_data_list_s* list = nullptr;
+          const int status = MMDB_get_entry_data_list(&sample, &list);
+          const std::unique_ptr<MMDB_entry_data_list_s, EntryDataListFree> owned(list);
+          if (status != MMDB_SUCCESS) {
+            fail(fmt::format("data record at offset {}: {}", entry.offset, MMDB_strerror(status)));
+          }
+          found_expected = found_expected || has_top_level_key(list, expected_keys);
+          break;
+        }
+        case MMDB_RECORD_TYPE_INVALID:
+          fail(fmt::format("search tree node {} points outside the file", node_number));
+          break;
+        default:  // MMDB_RECORD_TYPE_EMPTY: no data for that network
+          break;
+      }
+    }
+  }
+  if (!decoded.empty() && !found_expected) {
+    fail(fmt::format("none of {} sampled records holds any of the fields {}", decoded.size(),
+                     describe(expected_keys)));
+  }
+}
+
 MmdbHandle::MmdbHandle(const std::filesystem::path& path,
-                       std::initializer_list<std::string_view> accepted_types) {
+                       std::initializer_list<std::string_view> accepted_types,
+                       std::initializer_list<std::string_view> expected_keys, bool verify) {
   // MMDB_open on a directory fails in mmap with ENODEV ("No such device"): say it plainly.
   if (std::error_code ec; std::filesystem::is_directory(path, ec)) {
-    throw Error(fmt::format("cannot open MaxMind database {}: it is a directory", path));
+    throw ConfigError(fmt::format("cannot open MaxMind database {}: it is a directory", path));
   }
   // Map a private copy, not the file (see the class comment). Through /proc: MMDB_open
   // takes a file name only.
@@ -123,7 +229,7 @@ MmdbHandle::MmdbHandle(const std::filesystem::path& path,
     if ((status == MMDB_FILE_OPEN_ERROR || status == MMDB_IO_ERROR) && saved_errno != 0) {
       detail += fmt::format(" ({})", std::strerror(saved_errno));
     }
-    throw Error(fmt::format("cannot open MaxMind database {}: {}", path, detail));
+    throw ConfigError(fmt::format("cannot open MaxMind database {}: {}", path, detail));
   }
 
   info_.path = path;
@@ -138,9 +244,17 @@ MmdbHandle::MmdbHandle(const std::filesystem::path& path,
   if (!accepted) {
     // The destructor does not run when the constructor throws: close here.
     MMDB_close(&db_);
-    throw Error(
+    throw ConfigError(
         fmt::format("MaxMind database {} has database_type \"{}\", expected a type containing {}",
                     path, info_.database_type, describe(accepted_types)));
+  }
+  if (verify) {
+    try {
+      verify_sample(db_, path, expected_keys);
+    } catch (...) {
+      MMDB_close(&db_);  // as above: no destructor after a throwing constructor
+      throw;
+    }
   }
 }
 

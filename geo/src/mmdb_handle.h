@@ -42,13 +42,15 @@ class MmdbHandle {
  public:
   /**
    * Opens `path` and checks that its metadata database_type contains one of
-   * `accepted_types` (e.g. {"ASN"}); an empty list accepts any type.
-   * @throw fluxwatch::Error naming the file and the libmaxminddb error (MMDB_strerror)
+   * `accepted_types` (e.g. {"ASN"}); an empty list accepts any type. With `verify`, a
+   * sample of its data records is decoded as lookups would (verify_sample).
+   * @throw fluxwatch::ConfigError naming the file and the libmaxminddb error (MMDB_strerror)
    *        when it cannot be opened or is corrupt, or naming the file and the type found
    *        when the type is not one of those accepted.
    */
   MmdbHandle(const std::filesystem::path& path,
-             std::initializer_list<std::string_view> accepted_types);
+             std::initializer_list<std::string_view> accepted_types,
+             std::initializer_list<std::string_view> expected_keys = {}, bool verify = true);
   ~MmdbHandle();
   MmdbHandle(const MmdbHandle&) = delete;
   MmdbHandle& operator=(const MmdbHandle&) = delete;
@@ -67,5 +69,14 @@ class MmdbHandle {
   DatabaseInfo info_;
   FileStamp stamp_;
 };
+
+/**
+ * Walks the first nodes of the search tree and decodes the data records they point to, as
+ * lookups would. @throw fluxwatch::ConfigError naming `path` when a node or record cannot be
+ * read, or when no sampled record has any of `expected_keys` at its top level (a zeroed
+ * data section decodes as empty maps). An empty `expected_keys` only checks decoding.
+ */
+void verify_sample(const MMDB_s& db, const std::filesystem::path& path,
+                   std::initializer_list<std::string_view> expected_keys);
 
 }  // namespace fluxwatch::geo::detail

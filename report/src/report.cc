@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cmath>
 #include <nlohmann/json.hpp>
 #include <tuple>
 
@@ -18,7 +19,15 @@ constexpr std::array<std::string_view, 10> kColumns{
     "domain",    "probes",   "ipv4",    "ipv6",         "asns",
     "countries", "ns_names", "min_ttl", "last_outcome", "last_probe"};
 // Appended by render_scored(), after kColumns (the CSV only ever grows at its end).
-constexpr std::array<std::string_view, 3> kScoreColumns{"label", "holz_score", "scored_at"};
+// window_start/window_end: the probes the score was computed over (the count columns before
+// them cover all history).
+constexpr std::array<std::string_view, 5> kScoreColumns{"label", "holz_score", "scored_at",
+                                                        "window_start", "window_end"};
+/// The label of a domain that has no score yet (also a --label filter value).
+constexpr std::string_view kUnscored = "unscored";
+
+/// Two decimals, as in CSV: -121.19999999999999 is -121.2 in JSON too.
+double rounded(double value) { return std::round(value * 100.0) / 100.0; }
 
 std::string time_text(const std::optional<std::chrono::system_clock::time_point>& when) {
   if (!when) {
@@ -42,9 +51,11 @@ std::vector<std::string> cells(const storage::DomainSummary& row) {
 
 std::vector<std::string> score_cells(const std::optional<ScoreCells>& score) {
   if (!score) {
-    return {"", "", ""};
+    return {std::string(kUnscored), "", "", "", ""};
   }
-  return {score->label, fmt::format("{:.2f}", score->holz_score), time_text(score->scored_at)};
+  return {score->label, fmt::format("{:.2f}", score->holz_score), time_text(score->scored_at),
+          score->window_start ? time_text(score->window_start) : "first_probe",
+          time_text(score->window_end)};
 }
 
 /// Header and cells of every row, with or without the score columns.
@@ -62,7 +73,7 @@ Grid make_grid(const std::vector<ScoredRow>& rows, bool scores) {
   }
   if (scores) {
     grid.header.insert(grid.header.end(), kScoreColumns.begin(), kScoreColumns.end());
-    grid.numeric.insert(grid.numeric.end(), {false, true, false});
+    grid.numeric.insert(grid.numeric.end(), {false, true, false, false, false});
   }
   for (const auto& row : rows) {
     auto line = cells(row.summary);
@@ -139,10 +150,18 @@ std::string render_json(const std::vector<ScoredRow>& rows, bool scores) {
     auto object = summary_json(row.summary);
     if (scores) {
       const auto& score = row.score;
-      object["label"] = score ? nlohmann::json(score->label) : nlohmann::json(nullptr);
-      object["holz_score"] = score ? nlohmann::json(score->holz_score) : nlohmann::json(nullptr);
+      object["label"] = score ? nlohmann::json(score->label) : nlohmann::json(kUnscored);
+      object["holz_score"] =
+          score ? nlohmann::json(rounded(score->holz_score)) : nlohmann::json(nullptr);
       object["scored_at"] =
           score ? nlohmann::json(time_text(score->scored_at)) : nlohmann::json(nullptr);
+      // null window_start: from the first probe.
+      object["window_start"] = score && score->window_start
+                                   ? nlohmann::json(time_text(score->window_start))
+                                   : nlohmann::json(nullptr);
+      object["window_end"] = score && score->window_end
+                                 ? nlohmann::json(time_text(score->window_end))
+                                 : nlohmann::json(nullptr);
       object["reasons"] = score ? nlohmann::json(score->reasons) : nlohmann::json::array();
     }
     array.push_back(std::move(object));
@@ -158,6 +177,11 @@ std::string render_rows(const std::vector<ScoredRow>& rows, Format format, bool 
       return render_json(rows, scores);
     case Format::Table:
       break;
+  }
+  if (scores && !rows.empty()) {
+    return render_table(make_grid(rows, scores)) +
+           "note: probes .. last_probe cover all history; label and holz_score cover each "
+           "score's window [window_start, window_end) (fluxwatch score --since)\n";
   }
   return render_table(make_grid(rows, scores));
 }

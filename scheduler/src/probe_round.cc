@@ -1,3 +1,6 @@
+// One round of `fluxwatch probe`: starts every domain on the engine as the crawler has room,
+// and hands finished results to writer threads through a bounded queue.
+
 #include "fluxwatch/scheduler/probe_round.h"
 
 #include <spdlog/spdlog.h>
@@ -8,24 +11,36 @@
 #include <mutex>
 #include <optional>
 #include <thread>
-#include <unordered_map>
-#include <unordered_set>
 
 #include "fluxwatch/common/error.h"
-#include "fluxwatch/crawler/delegation.h"
 #include "fluxwatch/geo/enricher.h"
 #include "fluxwatch/storage/database.h"
 
 namespace fluxwatch::scheduler {
 namespace {
 
-/// A bounded hand-off between the probing thread and the writer thread: pushing blocks
-/// when the writer is `capacity` batches behind, so memory stays bounded.
+using std::chrono::milliseconds;
+using Steady = std::chrono::steady_clock;
+
+/// A bounded hand-off between the probing thread and the writer threads: the probing
+/// thread stops starting domains while it is full, so memory stays bounded (also while
+/// the database is away).
 class BatchQueue {
  public:
-  explicit BatchQueue(std::size_t capacity) : capacity_(capacity) {}
+  explicit BatchQueue(std::size_t capacity) : capacity_(std::max<std::size_t>(capacity, 1)) {}
 
-  /// Blocks while full; returns false if the writer has failed (nothing more is taken).
+  /// False, taking nothing, when full or failed.
+  bool try_push(storage::ProbeBatch& batch) {
+    std::lock_guard lock(mutex_);
+    if (failed_ || queue_.size() >= capacity_) {
+      return false;
+    }
+    queue_.push_back(std::move(batch));
+    not_empty_.notify_one();
+    return true;
+  }
+
+  /// Blocks while full; false if a writer has failed (nothing more is taken).
   bool push(storage::ProbeBatch&& batch) {
     std::unique_lock lock(mutex_);
     not_full_.wait(lock, [&] { return queue_.size() < capacity_ || failed_; });
@@ -35,6 +50,15 @@ class BatchQueue {
     queue_.push_back(std::move(batch));
     not_empty_.notify_one();
     return true;
+  }
+
+  [[nodiscard]] bool full() {
+    std::lock_guard lock(mutex_);
+    return queue_.size() >= capacity_;
+  }
+  [[nodiscard]] bool failed() {
+    std::lock_guard lock(mutex_);
+    return failed_;
   }
 
   /// Blocks until a batch is there or the queue is closed and drained.
@@ -72,134 +96,53 @@ class BatchQueue {
   bool failed_ = false;
 };
 
-bool is_address(const ResourceRecord& record) {
-  return record.type == static_cast<std::uint16_t>(RrType::A) ||
-         record.type == static_cast<std::uint16_t>(RrType::AAAA);
-}
-
-}  // namespace
-
-bool is_failure(Outcome outcome) noexcept {
-  switch (outcome) {
-    case Outcome::Timeout:
-    case Outcome::ConnRefused:
-    case Outcome::Malformed:
-    case Outcome::NetError:
-      return true;
-    default:
-      return false;
-  }
-}
-
-std::vector<crawler::Query> plan_round(const std::vector<WatchedDomain>& domains,
-                                       const std::vector<RrType>& types) {
-  std::vector<crawler::Query> queries;
-  queries.reserve(domains.size() * types.size());
-  for (const auto& domain : domains) {
-    for (auto type : types) {
-      queries.push_back({domain.id, domain.domain, type});
-    }
-  }
-  return queries;
-}
-
-std::vector<crawler::Query> plan_round(const std::vector<WatchedDomain>& domains,
-                                       const std::vector<RrType>& types, std::size_t resolvers) {
-  std::vector<crawler::Query> queries;
-  queries.reserve(domains.size() * types.size() * resolvers);
-  for (const auto& domain : domains) {
-    for (auto type : types) {
-      for (std::size_t server = 0; server < resolvers; ++server) {
-        queries.push_back({domain.id, domain.domain, type, server});
-      }
-    }
-  }
-  return queries;
-}
-
-namespace {
-
-/// Authoritative mode: drives one AuthoritativePlan per domain over the crawler's
-/// submit/poll interface; `take` gets every result. Domains are started while the
-/// crawler has room and no follow-up query waits, so memory stays bounded.
-crawler::CrawlStats run_authoritative(const std::vector<WatchedDomain>& domains,
-                                      crawler::Crawler& crawler, const RoundOptions& options,
-                                      std::size_t& queries,
-                                      const std::function<void(ProbeResult&&)>& take) {
-  const crawler::AuthoritativeOptions plan_options{options.record_types, options.authoritative_port,
-                                                   options.authoritative_max_servers};
-  std::unordered_map<std::int64_t, crawler::AuthoritativePlan> plans;
-  std::deque<crawler::PlannedQuery> waiting;
-  std::size_t next_domain = 0;
-  const crawler::CrawlStats before = crawler.stats();
-  const crawler::Crawler::ResultSink sink = [&](ProbeResult&& result) {
-    const auto found = plans.find(result.domain_id);
-    if (found != plans.end()) {
-      for (auto& next : found->second.on_result(result)) {
-        waiting.push_back(std::move(next));
-      }
-      if (found->second.done()) {
-        plans.erase(found);
-      }
-    }
-    take(std::move(result));
-  };
-  for (;;) {
-    while (crawler.capacity_left() > 0) {
-      if (waiting.empty()) {
-        if (next_domain == domains.size()) {
-          break;
-        }
-        const WatchedDomain& domain = domains[next_domain++];
-        auto [plan, added] = plans.try_emplace(
-            domain.id, crawler::AuthoritativePlan(domain.id, domain.domain, plan_options));
-        if (!added) {
-          continue;  // the same domain twice in the list
-        }
-        for (auto& first : plan->second.start()) {
-          waiting.push_back(std::move(first));
-        }
-        continue;
-      }
-      crawler::PlannedQuery planned = std::move(waiting.front());
-      waiting.pop_front();
-      if (planned.server) {
+/// Writer threads over one queue; the first failure (past the outage tolerance) is kept.
+class Writers {
+ public:
+  Writers(std::span<storage::Database* const> databases, BatchQueue& queue,
+          milliseconds tolerance) {
+    for (storage::Database* db : databases) {
+      threads_.emplace_back([this, db, &queue, tolerance] {
         try {
-          planned.query.server = crawler.server_index(*planned.server);
-        } catch (const std::exception& error) {  // c-ares refused the address
-          ProbeResult failed;
-          failed.domain_id = planned.query.domain_id;
-          failed.name = planned.query.name;
-          failed.qtype = planned.query.type;
-          failed.resolver = planned.server->to_string();
-          failed.mode = planned.query.mode;
-          failed.server_name = planned.query.server_name;
-          failed.sent_at = std::chrono::system_clock::now();
-          failed.outcome = Outcome::NetError;
-          failed.detail = error.what();
-          ++queries;
-          sink(std::move(failed));
-          continue;
+          while (auto batch = queue.pop()) {
+            retry_through_outage("probe: storing results", tolerance,
+                                 [&] { hand_to_storage(*db, *batch); });
+          }
+        } catch (...) {
+          {
+            std::lock_guard lock(mutex_);
+            if (!error_) {
+              error_ = std::current_exception();
+            }
+          }
+          queue.fail();
         }
-      }
-      crawler.submit(planned.query);
-      ++queries;
+      });
     }
-    if (crawler.in_flight() == 0 && waiting.empty() && next_domain == domains.size()) {
-      break;
-    }
-    crawler.poll(std::chrono::milliseconds(100), sink);
   }
-  // This round's share of what the crawler has counted.
-  const crawler::CrawlStats after = crawler.stats();
-  return crawler::CrawlStats{.queries = after.queries - before.queries,
-                             .answered = after.answered - before.answered,
-                             .timeouts = after.timeouts - before.timeouts,
-                             .tcp_retries = after.tcp_retries - before.tcp_retries,
-                             .failures = after.failures - before.failures,
-                             .mismatched = after.mismatched - before.mismatched,
-                             .edns_fallbacks = after.edns_fallbacks - before.edns_fallbacks};
-}
+  ~Writers() { join(); }
+  Writers(const Writers&) = delete;
+  Writers& operator=(const Writers&) = delete;
+
+  void join() {
+    for (auto& thread : threads_) {
+      if (thread.joinable()) {
+        thread.join();
+      }
+    }
+  }
+  void rethrow() {
+    std::lock_guard lock(mutex_);
+    if (error_) {
+      std::rethrow_exception(error_);
+    }
+  }
+
+ private:
+  std::vector<std::thread> threads_;
+  std::mutex mutex_;
+  std::exception_ptr error_;
+};
 
 }  // namespace
 
@@ -216,128 +159,141 @@ RoundSummary run_round(const std::vector<WatchedDomain>& domains, crawler::Crawl
   if (writers.empty()) {
     throw Error("run_round: no writer");
   }
-  storage::Database& writer = *writers.front();
   RoundSummary summary;
-  const auto started = std::chrono::steady_clock::now();
+  const auto started = Steady::now();
   if (options.store) {
-    summary.run_id = writer.begin_run("probe", options.settings_json);
-  }
-  const std::size_t resolvers = crawler.servers().size();
-  const auto queries = options.authoritative ? std::vector<crawler::Query>{}
-                       : options.every_resolver
-                           ? plan_round(domains, options.record_types, resolvers)
-                           : plan_round(domains, options.record_types);
-  std::size_t sent = queries.size();
-  const std::string geo_build = enricher.build_tag();
-  const bool enrich = geo_build != "none";
-
-  BatchQueue queue(options.queued_batches);
-  std::mutex error_mutex;
-  std::exception_ptr writer_error;  // the first writer's failure
-  std::vector<std::thread> writer_threads;
-  const auto join_writers = [&] {
-    for (auto& thread : writer_threads) {
-      thread.join();
-    }
-  };
-  for (std::size_t i = 0; options.store && i < writers.size(); ++i) {
-    writer_threads.emplace_back([&, db = writers[i]] {
-      try {
-        while (auto batch = queue.pop()) {
-          db->store(*batch);
-        }
-      } catch (...) {
-        {
-          std::lock_guard lock(error_mutex);
-          if (!writer_error) {
-            writer_error = std::current_exception();
-          }
-        }
-        queue.fail();
-      }
+    retry_through_outage("probe: opening the run", options.outage_tolerance, [&] {
+      summary.run_id = writers.front()->begin_run("probe", options.engine.settings_json);
     });
   }
+  const crawler::CrawlStats before = crawler.stats();
+  Dispatcher dispatcher(crawler, options.engine);
+  BatchEnricher batch_enricher(enricher);
+  const std::size_t batch_size = std::max<std::size_t>(options.engine.batch_size, 1);
+  BatchQueue queue(options.queued_batches);
+  std::optional<Writers> writer_threads;
+  if (options.store) {
+    writer_threads.emplace(writers, queue, options.outage_tolerance);
+  }
 
-  // Addresses whose enrichment this round has already queued for this GeoIP build; the
-  // database ignores rows it already has, this only saves sending them again.
-  std::unordered_set<std::string> enriched;
-  storage::ProbeBatch batch{summary.run_id, {}, {}, geo_build};
-  bool writer_alive = true;
-  Progress state{0, queries.size(), 0, {}};
-
-  auto flush = [&] {
-    if (batch.results.empty() && batch.enrichment.empty()) {
+  storage::ProbeBatch batch{summary.run_id, {}, {}, {}};
+  auto hand_over = [&](bool force) {
+    if (batch.results.empty() || (!force && batch.results.size() < batch_size)) {
       return;
     }
-    if (options.store) {
-      writer_alive = writer_alive && queue.push(std::move(batch));
+    batch_enricher.enrich(batch);  // in this thread: the same address once per round
+    if (!options.store) {
+      batch = storage::ProbeBatch{summary.run_id, {}, {}, {}};
+      return;
     }
-    batch = storage::ProbeBatch{summary.run_id, {}, {}, geo_build};
-    batch.results.reserve(options.batch_size);
+    const bool queued = force ? queue.push(std::move(batch)) : queue.try_push(batch);
+    if (queued || force) {
+      batch = storage::ProbeBatch{summary.run_id, {}, {}, {}};
+      batch.results.reserve(batch_size);
+    }
   };
 
-  crawler::CrawlStats stats;
-  try {
-    const std::function<void(ProbeResult &&)> take = [&](ProbeResult&& result) {
-      result.vantage = options.vantage;
-      ++summary.outcomes[result.outcome];
-      summary.records += result.records.size();
-      if (is_failure(result.outcome)) {
-        ++state.errors;
-      }
-      if (enrich) {
-        for (const auto& record : result.records) {
-          if (is_address(record) && enriched.insert(record.data).second) {
-            const GeoRecord& geo = enricher.lookup(record.data);
-            if (enricher.last_lookup_failed()) {
-              enriched.erase(record.data);  // corrupt data: not "unknown"; try again later
-            } else {
-              batch.enrichment.push_back({record.data, geo});
-            }
-          }
-        }
-      }
+  Progress state{0, domains.size() * dispatcher.initial_queries() * dispatcher.fanout(), 0, {}};
+  const auto on_result = [&](const ProbeResult& result) {
+    ++summary.outcomes[result.outcome];
+    summary.records += result.records.size();
+    auto& tally = summary.resolvers[result.resolver];
+    ++tally.queries;
+    if (is_failure(result.outcome)) {
+      ++state.errors;
+      ++tally.failures;
+    }
+    ++state.done;
+    if (progress) {
+      state.total = std::max(state.total, dispatcher.sent());  // authoritative: grows
+      state.elapsed = Steady::now() - started;
+      progress(state);
+    }
+  };
+  const auto on_finished = [&](FinishedDomain&& done) {
+    for (auto& result : done.results) {
       batch.results.push_back(std::move(result));
-      if (batch.results.size() >= options.batch_size && writer_alive) {
-        flush();
+    }
+    hand_over(false);
+  };
+
+  std::size_t next = 0;
+  auto stop_deadline = Steady::time_point::max();
+  try {
+    for (;;) {
+      if (options.stop != nullptr && options.stop->load() && !summary.interrupted) {
+        summary.interrupted = next < domains.size() || dispatcher.followups_waiting();
+        stop_deadline = Steady::now() + options.stop_grace;
+        spdlog::info("probe: stopping: no new queries; {} in flight get {:.1f} s to finish",
+                     dispatcher.in_flight(),
+                     std::chrono::duration<double>(options.stop_grace).count());
+        next = domains.size();
       }
-      ++state.done;
-      if (progress) {
-        state.total = std::max(state.total, sent);  // authoritative mode: grows as it goes
-        state.elapsed = std::chrono::steady_clock::now() - started;
-        progress(state);
+      const bool stopping = stop_deadline != Steady::time_point::max();
+      if (queue.failed()) {
+        break;
       }
-    };
-    if (options.authoritative) {
-      stats = run_authoritative(domains, crawler, options, sent, take);
-    } else {
-      stats = crawler.run(queries, take);
+      // Pause while the writers are a full queue behind (e.g. the database is away).
+      const bool room = !options.store || !queue.full();
+      if (!stopping) {
+        const auto now = Steady::now();
+        while (room && next < domains.size() && dispatcher.has_room()) {
+          const auto preferred =
+              ResolverHealth::spread(next, options.round, dispatcher.resolvers());
+          const auto resolver = dispatcher.health().choose(preferred, now);
+          const WatchedDomain& domain = domains[next++];
+          dispatcher.start(DomainTask{domain.id, domain.domain, std::nullopt, {}}, resolver);
+        }
+        dispatcher.send_followups({});
+      }
+      if (stopping ? !dispatcher.busy() : next == domains.size() && dispatcher.active() == 0) {
+        break;
+      }
+      if (stopping && Steady::now() >= stop_deadline) {
+        break;
+      }
+      dispatcher.poll(milliseconds(room ? 100 : 20), on_finished, on_result);
+      if (!room || batch.results.size() >= batch_size) {
+        hand_over(false);
+      }
     }
   } catch (...) {
     queue.close();
-    join_writers();
     throw;
   }
-  flush();
+  summary.abandoned = dispatcher.in_flight();
+  for (auto& partial : dispatcher.take_unfinished()) {
+    on_finished(std::move(partial));
+  }
+  if (summary.abandoned > 0) {
+    spdlog::warn("probe: {} queries still in flight at the end of the stop grace; not stored",
+                 summary.abandoned);
+  }
+  if (!queue.failed()) {
+    hand_over(true);
+  }
   queue.close();
-  join_writers();
-  if (writer_error) {
-    std::rethrow_exception(writer_error);
+  if (writer_threads) {
+    writer_threads->join();
+    writer_threads->rethrow();
   }
 
-  summary.queries = sent;
+  const crawler::CrawlStats after = crawler.stats();
+  summary.queries = state.done;
   summary.errors = state.errors;
-  summary.tcp_retries = stats.tcp_retries;
-  summary.mismatched = stats.mismatched;
-  summary.edns_fallbacks = stats.edns_fallbacks;
-  summary.enrichment_rows = enriched.size();
+  summary.tcp_retries = after.tcp_retries - before.tcp_retries;
+  summary.mismatched = after.mismatched - before.mismatched;
+  summary.edns_fallbacks = after.edns_fallbacks - before.edns_fallbacks;
+  summary.enrichment_rows = batch_enricher.queued();
   if (options.store) {
-    writer.finish_run(summary.run_id,
-                      storage::RunTotals{static_cast<std::int64_t>(summary.queries),
-                                         static_cast<std::int64_t>(summary.records),
-                                         static_cast<std::int64_t>(summary.errors)});
+    retry_through_outage("probe: closing the run", options.outage_tolerance, [&] {
+      writers.front()->finish_run(summary.run_id,
+                                  storage::RunTotals{static_cast<std::int64_t>(summary.queries),
+                                                     static_cast<std::int64_t>(summary.records),
+                                                     static_cast<std::int64_t>(summary.errors)});
+    });
   }
-  summary.elapsed = std::chrono::steady_clock::now() - started;
+  summary.elapsed = Steady::now() - started;
   return summary;
 }
 

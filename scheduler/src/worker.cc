@@ -1,7 +1,8 @@
 // Worker: the continuous scheduler of one campaign. Two threads:
-// - the probe thread (run()'s caller) owns the crawler and the rate limiter; it keeps the
-//   leased domains in a heap by due time, sends each one's queries when it is due and
-//   tokens allow, and turns finished domains into results plus a schedule update;
+// - the probe thread (run()'s caller) owns the crawler (through the engine's Dispatcher)
+//   and the rate limiter; it keeps the leased domains in a heap by due time, starts each
+//   one when it is due and tokens allow, and turns finished domains into results plus a
+//   schedule update;
 // - the writer thread owns the database connections; it leases due domains, renews the
 //   leases, enriches and commits results with their schedule updates (one transaction),
 //   and retries with backoff while the database is away.
@@ -11,12 +12,13 @@
 #include "fluxwatch/scheduler/worker.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <condition_variable>
-#include <deque>
 #include <mutex>
 #include <random>
 #include <thread>
@@ -26,10 +28,7 @@
 
 #include "fluxwatch/common/error.h"
 #include "fluxwatch/common/logging.h"
-#include "fluxwatch/crawler/delegation.h"
-#include "fluxwatch/scheduler/probe_round.h"
 #include "fluxwatch/scheduler/rate_limit.h"
-#include "fluxwatch/storage/database.h"
 
 namespace fluxwatch::scheduler {
 namespace {
@@ -41,19 +40,27 @@ using Steady = std::chrono::steady_clock;
 constexpr milliseconds kMaxLoopWait{20};
 constexpr milliseconds kIdleLeaseRetry{200};
 constexpr milliseconds kMaxBackoff{10000};
-/// The enrichment de-duplication set is cleared when it grows past this (memory bound).
-constexpr std::size_t kEnrichedCacheLimit = 1 << 20;
-
-bool is_address(const ResourceRecord& record) {
-  return record.type == static_cast<std::uint16_t>(RrType::A) ||
-         record.type == static_cast<std::uint16_t>(RrType::AAAA);
-}
+/// Dropped domains named in the log when a lease was taken over.
+constexpr std::size_t kDroppedNamed = 5;
 
 struct DueLater {
   bool operator()(const storage::LeasedDomain& a, const storage::LeasedDomain& b) const {
     return a.due > b.due;
   }
 };
+
+/// splitmix64: a domain's place in the resolver spread, independent of the id's order.
+std::uint64_t mix(std::uint64_t value) noexcept {
+  value += 0x9e3779b97f4a7c15ULL;
+  value = (value ^ (value >> 30U)) * 0xbf58476d1ce4e5b9ULL;
+  value = (value ^ (value >> 27U)) * 0x94d049bb133111ebULL;
+  return value ^ (value >> 31U);
+}
+
+std::uint64_t micros(SystemClock::time_point at) {
+  return static_cast<std::uint64_t>(
+      std::chrono::duration_cast<std::chrono::microseconds>(at.time_since_epoch()).count());
+}
 
 }  // namespace
 
@@ -67,50 +74,35 @@ std::string make_worker_id() {
 }
 
 struct Worker::Impl {
-  Impl(WorkerOptions options, crawler::CrawlerOptions crawler, geo::GeoOptions geo, std::string dsn)
-      : options_(std::move(options)),
-        crawler_options_(std::move(crawler)),
-        geo_options_(std::move(geo)),
-        dsn_(std::move(dsn)) {
+  Impl(WorkerOptions options, WorkerParts parts) : options_(std::move(options)), parts_(parts) {
     if (options_.worker_id.empty()) {
       options_.worker_id = make_worker_id();
     }
-    if (options_.record_types.empty()) {
+    if (options_.engine.record_types.empty()) {
       throw ConfigError(fmt::format("campaign {}: no record types", options_.campaign));
     }
   }
-
-  /// A leased domain whose queries are in flight.
-  struct Active {
-    storage::LeasedDomain leased;
-    std::vector<ProbeResult> results;
-    std::size_t remaining = 0;
-    std::optional<crawler::AuthoritativePlan> plan;  // authoritative mode
-    std::size_t resolver = 0;                        // the resolver its (delegation) lookups go to
-  };
 
   WorkerStats run(const std::atomic<bool>& stop);
   [[nodiscard]] WorkerStats snapshot() const;
   void writer_loop(const std::atomic<bool>& stop);
   void lease_more(SystemClock::time_point now);
-  void complete(Active& active);
+  void complete(FinishedDomain&& finished, const storage::LeasedDomain& leased);
+  void explain_dropped(const storage::ProbeBatch& batch, const storage::ScheduleCommit& commit);
   [[nodiscard]] std::size_t lease_target() const;
   [[nodiscard]] bool in_window(SystemClock::time_point now) const {
     return (!options_.start || now >= *options_.start) && (!options_.end || now < *options_.end);
   }
 
   WorkerOptions options_;
-  crawler::CrawlerOptions crawler_options_;
-  geo::GeoOptions geo_options_;
-  std::string dsn_;
+  WorkerParts parts_;
 
   // Owned by the writer thread once run() started it.
-  std::optional<storage::Database> db_;
-  std::optional<storage::ScheduleStore> store_;
-  std::optional<geo::Enricher> enricher_;
-  std::unordered_set<std::string> enriched_;
   std::int64_t run_id_ = 0;
   SystemClock::time_point run_started_;
+  /// Domains this worker has leased and not yet committed: never leased (so probed) twice
+  /// by it, even when their lease ran out during a database outage.
+  std::unordered_set<std::int64_t> uncommitted_;
 
   // Shared between the threads, under mutex_.
   std::mutex mutex_;
@@ -128,6 +120,7 @@ struct Worker::Impl {
   std::atomic<std::size_t> buffered_{0};  // results not yet committed
   std::atomic<std::size_t> sent_{0};
   std::atomic<std::size_t> stored_{0};
+  std::atomic<std::size_t> records_{0};
   std::atomic<std::size_t> dropped_{0};
   std::atomic<std::size_t> domains_{0};
   std::atomic<std::size_t> errors_{0};
@@ -141,7 +134,7 @@ std::size_t Worker::Impl::lease_target() const {
     // left to other workers instead of waiting here for tokens under a lease.
     const double seconds = std::chrono::duration<double>(options_.lookahead).count() + 1.0;
     const double domains =
-        options_.qps * seconds / static_cast<double>(options_.record_types.size());
+        options_.qps * seconds / static_cast<double>(options_.engine.record_types.size());
     target = std::min(target, std::max<std::size_t>(1, static_cast<std::size_t>(domains)));
   }
   return target;
@@ -154,9 +147,14 @@ void Worker::Impl::lease_more(SystemClock::time_point now) {
     return;
   }
   const auto due_before = options_.once ? run_started_ : now + options_.lookahead;
-  auto leased = store_->lease_due(options_.campaign, options_.worker_id, due_before, target - held,
-                                  options_.lease);
+  auto leased = parts_.schedule.lease_due(options_.campaign, options_.worker_id, due_before,
+                                          target - held, options_.lease);
   const bool exhausted = leased.size() < target - held;
+  // A domain whose lease ran out while its result waited for the database comes back
+  // here: it is already being probed or written, so it is not probed again.
+  std::erase_if(leased, [&](const storage::LeasedDomain& domain) {
+    return !uncommitted_.insert(domain.domain_id).second;
+  });
   held_ += leased.size();
   std::lock_guard lock(mutex_);
   for (auto& domain : leased) {
@@ -167,11 +165,50 @@ void Worker::Impl::lease_more(SystemClock::time_point now) {
   }
 }
 
+void Worker::Impl::explain_dropped(const storage::ProbeBatch& batch,
+                                   const storage::ScheduleCommit& commit) {
+  std::unordered_map<std::int64_t, SystemClock::time_point> mine;
+  std::vector<std::int64_t> ids;
+  for (const auto& update : commit.updates) {
+    mine.emplace(update.domain_id, update.last_sent);
+    ids.push_back(update.domain_id);
+  }
+  std::vector<std::string> named;
+  std::size_t dropped_records = 0;
+  std::unordered_set<std::int64_t> lost;
+  for (const auto& holder : parts_.schedule.lease_holders(options_.campaign, ids)) {
+    // Ours went in if the row now carries our probe's send time.
+    const auto ours = mine.find(holder.domain_id);
+    if (ours != mine.end() && holder.last_sent &&
+        micros(*holder.last_sent) == micros(ours->second)) {
+      continue;
+    }
+    lost.insert(holder.domain_id);
+    if (named.size() < kDroppedNamed) {
+      named.push_back(holder.owner
+                          ? fmt::format("{} (leased by {})", holder.domain, *holder.owner)
+                          : fmt::format("{} (already probed by another worker)", holder.domain));
+    }
+  }
+  for (const auto& result : batch.results) {
+    if (lost.contains(result.domain_id)) {
+      dropped_records += result.records.size();
+    }
+  }
+  records_ -= std::min(records_.load(), dropped_records);
+  logger()->warn(
+      "campaign {}: {} domain(s) not stored: their lease ran out and another worker took them "
+      "over: {}{}",
+      options_.campaign, lost.size(), fmt::join(named, ", "),
+      lost.size() > named.size() ? ", ..." : "");
+}
+
 void Worker::Impl::writer_loop(const std::atomic<bool>& stop) {
   struct Pending {
     storage::ProbeBatch batch;
     storage::ScheduleCommit commit;
   };
+  BatchEnricher enricher(parts_.enricher);
   std::optional<Pending> pending;
   auto backoff = milliseconds(200);
   auto next_db_try = Steady::now();
@@ -184,12 +221,22 @@ void Worker::Impl::writer_loop(const std::atomic<bool>& stop) {
 
   auto db_failed = [&](const std::exception& error, Steady::time_point now) {
     if (db_ok) {
-      logger()->warn("campaign {}: database unavailable, probing goes on into the buffer: {}",
-                     options_.campaign, error.what());
+      logger()->warn(
+          "campaign {}: database unavailable ({}): the {} domain(s) already leased are still "
+          "probed and their results kept (up to {}); no new domains can be leased until it is "
+          "back",
+          options_.campaign, error.what(), held_.load(), options_.buffer_limit);
     }
     db_ok = false;
     next_db_try = now + backoff;
     backoff = std::min(backoff * 2, kMaxBackoff);
+  };
+  auto db_back = [&] {
+    if (!db_ok) {
+      logger()->info("campaign {}: database back; writing the buffer", options_.campaign);
+    }
+    db_ok = true;
+    backoff = milliseconds(200);
   };
 
   for (;;) {
@@ -198,17 +245,16 @@ void Worker::Impl::writer_loop(const std::atomic<bool>& stop) {
     {
       std::unique_lock lock(mutex_);
       wake_writer_.wait_for(lock, kMaxLoopWait * 2, [&] {
-        return probing_done_ || out_results_.size() >= options_.batch_size;
+        return probing_done_ || out_results_.size() >= options_.engine.batch_size;
       });
       done = probing_done_;
       new_geo.swap(reload_geo_);
     }
     if (new_geo) {
       try {
-        enricher_.emplace(*new_geo);
-        enriched_.clear();
+        parts_.enricher = geo::Enricher(*new_geo);
         logger()->info("campaign {}: reloaded GeoIP databases ({})", options_.campaign,
-                       enricher_->build_tag());
+                       parts_.enricher.build_tag());
       } catch (const std::exception& error) {
         logger()->error("campaign {}: GeoIP reload failed, keeping the old databases: {}",
                         options_.campaign, error.what());
@@ -218,7 +264,7 @@ void Worker::Impl::writer_loop(const std::atomic<bool>& stop) {
 
     if (!pending) {
       std::unique_lock lock(mutex_);
-      const bool due = out_results_.size() >= options_.batch_size ||
+      const bool due = out_results_.size() >= options_.engine.batch_size ||
                        now - last_flush >= options_.flush_interval || done;
       if (due && (!out_results_.empty() || !out_updates_.empty())) {
         pending.emplace();
@@ -228,46 +274,44 @@ void Worker::Impl::writer_loop(const std::atomic<bool>& stop) {
         pending->commit.worker = options_.worker_id;
         pending->commit.updates.swap(out_updates_);
         lock.unlock();
-        pending->batch.geo_build = enricher_->build_tag();
-        if (pending->batch.geo_build != "none") {
-          if (enriched_.size() > kEnrichedCacheLimit) {
-            enriched_.clear();
-          }
-          for (const auto& result : pending->batch.results) {
-            for (const auto& record : result.records) {
-              if (is_address(record) && enriched_.insert(record.data).second) {
-                const GeoRecord& geo = enricher_->lookup(record.data);
-                if (enricher_->last_lookup_failed()) {
-                  enriched_.erase(record.data);  // corrupt data: not "unknown"; try again later
-                } else {
-                  pending->batch.enrichment.push_back({record.data, geo});
-                }
-              }
-            }
-          }
-        }
+        enricher.enrich(pending->batch);
       }
     }
-    if (pending && now >= next_db_try) {
+    // Renew first (also after an outage: leases that ran out and were not taken by others
+    // are ours again), then commit.
+    if ((db_ok && now >= next_renew) || (!db_ok && now >= next_db_try)) {
+      try {
+        parts_.schedule.renew(options_.campaign, options_.worker_id, options_.lease);
+        next_renew = now + options_.lease / 3;
+        db_back();
+      } catch (const std::exception& error) {
+        db_failed(error, now);
+      }
+    }
+    if (pending && db_ok) {
       try {
         const std::size_t total = pending->batch.results.size();
-        const std::size_t written = db_->store(pending->batch, pending->commit);
+        const std::size_t written =
+            hand_to_storage(parts_.database, pending->batch, &pending->commit);
         stored_ += written;
+        records_ += count_records(pending->batch.results);
         dropped_ += total - written;
+        for (const auto& update : pending->commit.updates) {
+          uncommitted_.erase(update.domain_id);
+        }
         if (written < total) {
-          logger()->warn(
-              "campaign {}: {} result(s) not stored: their lease ran out and another worker "
-              "took the domains over",
-              options_.campaign, total - written);
+          try {
+            explain_dropped(pending->batch, pending->commit);
+          } catch (const std::exception& error) {
+            logger()->warn(
+                "campaign {}: {} result(s) not stored: another worker took their "
+                "domains over ({})",
+                options_.campaign, total - written, error.what());
+          }
         }
         buffered_ -= total;
         pending.reset();
         last_flush = Steady::now();
-        backoff = milliseconds(200);
-        if (!db_ok) {
-          logger()->info("campaign {}: database back; buffer written", options_.campaign);
-        }
-        db_ok = true;
       } catch (const std::exception& error) {
         db_failed(error, Steady::now());
       }
@@ -304,31 +348,19 @@ void Worker::Impl::writer_loop(const std::atomic<bool>& stop) {
       }
       continue;
     }
-    if (!stop.load() && (db_ok || now >= next_db_try) && now >= next_lease) {
+    if (!stop.load() && db_ok && !pending && now >= next_lease) {
       try {
         const std::size_t before = held_.load();
         lease_more(wall);
         next_lease = held_.load() == before ? now + kIdleLeaseRetry : now;
-        if (!db_ok) {
-          db_ok = true;
-          backoff = milliseconds(200);
-        }
       } catch (const std::exception& error) {
         db_failed(error, now);
         next_lease = next_db_try;
       }
     }
-    if (db_ok && now >= next_renew) {
-      try {
-        store_->renew(options_.campaign, options_.worker_id, options_.lease);
-      } catch (const std::exception& error) {
-        db_failed(error, now);
-      }
-      next_renew = now + options_.lease / 3;
-    }
     if (db_ok && !options_.once && now >= next_resync) {
       try {
-        store_->sync_campaign(options_.campaign, options_.selection, options_.start);
+        parts_.schedule.sync_campaign(options_.campaign, options_.selection, options_.start);
       } catch (const std::exception& error) {
         db_failed(error, now);
       }
@@ -337,7 +369,7 @@ void Worker::Impl::writer_loop(const std::atomic<bool>& stop) {
   }
 
   try {
-    const auto released = store_->release(options_.campaign, options_.worker_id);
+    const auto released = parts_.schedule.release(options_.campaign, options_.worker_id);
     if (released > 0) {
       logger()->debug("campaign {}: released {} lease(s)", options_.campaign, released);
     }
@@ -346,43 +378,46 @@ void Worker::Impl::writer_loop(const std::atomic<bool>& stop) {
                    options_.campaign, error.what());
   }
   try {
-    db_->finish_run(run_id_, storage::RunTotals{static_cast<std::int64_t>(stored_.load()), 0,
-                                                static_cast<std::int64_t>(errors_.load())});
+    // The same totals as `probe`: probes stored, their records, the failed ones.
+    parts_.database.finish_run(run_id_,
+                               storage::RunTotals{static_cast<std::int64_t>(stored_.load()),
+                                                  static_cast<std::int64_t>(records_.load()),
+                                                  static_cast<std::int64_t>(errors_.load())});
   } catch (const std::exception& error) {
     logger()->warn("campaign {}: could not record the run's totals: {}", options_.campaign,
                    error.what());
   }
 }
 
-void Worker::Impl::complete(Active& active) {
-  const Observation observation = observe(active.results);
+void Worker::Impl::complete(FinishedDomain&& finished, const storage::LeasedDomain& leased) {
+  auto& results = finished.results;
+  const Observation observation = observe(results);
   static thread_local std::mt19937_64 random{std::random_device{}()};
   const double draw = std::uniform_real_distribution<double>(0.0, 1.0)(random);
   const NextSchedule next = next_schedule(
-      options_.intervals, DomainHistory{active.leased.stable_runs, active.leased.answer_hash},
-      observation, draw);
+      options_.intervals, DomainHistory{leased.stable_runs, leased.answer_hash}, observation, draw);
   auto first_sent = SystemClock::time_point::max();
-  for (const auto& result : active.results) {
+  for (const auto& result : results) {
     first_sent = std::min(first_sent, result.sent_at);
     if (is_failure(result.outcome)) {
       ++errors_;
     }
   }
   storage::ScheduleUpdate update;
-  update.domain_id = active.leased.domain_id;
+  update.domain_id = leased.domain_id;
   update.next_due = first_sent + next.delay;
   update.interval_ms = static_cast<std::uint32_t>(next.interval.count());
   update.stable_runs = next.history.stable_runs;
   update.answer_hash = next.history.answer_hash;
   update.last_sent = first_sent;
-  const std::size_t count = active.results.size();
+  const std::size_t count = results.size();
   {
     std::lock_guard lock(mutex_);
-    for (auto& result : active.results) {
+    for (auto& result : results) {
       out_results_.push_back(std::move(result));
     }
     out_updates_.push_back(update);
-    if (out_results_.size() >= options_.batch_size) {
+    if (out_results_.size() >= options_.engine.batch_size) {
       wake_writer_.notify_one();
     }
   }
@@ -392,75 +427,58 @@ void Worker::Impl::complete(Active& active) {
 }
 
 WorkerStats Worker::Impl::run(const std::atomic<bool>& stop) {
-  db_.emplace(dsn_);
-  store_.emplace(dsn_);
-  enricher_.emplace(geo_options_);
-  for (const auto& warning : enricher_->warnings()) {
+  for (const auto& warning : parts_.enricher.warnings()) {
     logger()->warn("{}", warning);
   }
-  const auto domains = store_->sync_campaign(options_.campaign, options_.selection, options_.start);
+  const auto domains =
+      parts_.schedule.sync_campaign(options_.campaign, options_.selection, options_.start);
   // After the sync, so that --once covers the domains it has just added (due "now").
   run_started_ = SystemClock::now();
-  run_id_ = db_->begin_run(options_.once ? "run-once" : "run", options_.settings_json);
-  crawler::Crawler crawler(crawler_options_);
-  const std::size_t resolvers = std::max<std::size_t>(crawler.servers().size(), 1);
-  // Queries a due domain starts with, per resolver asked: in authoritative mode only the NS
-  // lookup; the rest follow from its answers (`followups`), one token each.
-  const std::size_t per_domain = options_.authoritative ? 1 : options_.record_types.size();
-  const bool every = options_.every_resolver && !options_.authoritative;
-  const std::size_t fanout = every ? resolvers : 1;
-  const crawler::AuthoritativeOptions authoritative{
-      options_.record_types, options_.authoritative_port, options_.authoritative_max_servers};
-  std::deque<crawler::PlannedQuery> followups;
+  run_id_ =
+      parts_.database.begin_run(options_.once ? "run-once" : "run", options_.engine.settings_json);
+  Dispatcher dispatcher(parts_.crawler, options_.engine);
+  const std::size_t resolvers = dispatcher.resolvers();
+  // Tokens a due domain takes at the start, per resolver asked: in authoritative mode only
+  // the NS lookup; the follow-ups take one each as they are sent.
+  const std::size_t per_domain = dispatcher.initial_queries();
+  const bool every = options_.engine.mode == EngineMode::EveryResolver;
   SteadyClock clock;
   auto limiter = std::make_unique<RateLimiter>(clock, options_.qps, options_.qps_per_resolver,
-                                               resolvers, per_domain * fanout);
+                                               resolvers, per_domain * dispatcher.fanout());
   logger()->info("campaign {}: worker {} ({} domains in the campaign, {} due now; run {})",
                  options_.campaign, options_.worker_id, domains,
-                 store_->due_count(options_.campaign), run_id_);
+                 parts_.schedule.due_count(options_.campaign), run_id_);
 
   std::thread writer([&] { writer_loop(stop); });
 
   std::vector<storage::LeasedDomain> heap;
-  std::unordered_map<std::int64_t, Active> active;
-  std::size_t next_resolver = 0;
+  std::unordered_map<std::int64_t, storage::LeasedDomain> active;
   bool stopping = false;
   auto stop_deadline = Steady::time_point::max();
-
-  const crawler::Crawler::ResultSink sink = [&](ProbeResult&& result) {
-    const auto found = active.find(result.domain_id);
-    if (found == active.end()) {
-      return;  // cannot happen: every query belongs to an active domain
-    }
-    Active& domain = found->second;
-    result.due_at = domain.leased.due;
-    result.campaign = options_.campaign;
-    result.vantage = options_.vantage;
-    if (domain.plan) {
-      for (auto& next : domain.plan->on_result(result)) {
-        followups.push_back(std::move(next));
-      }
-      domain.results.push_back(std::move(result));
-      if (domain.plan->done()) {
-        complete(domain);
-        active.erase(found);
-      }
-      return;
-    }
-    domain.results.push_back(std::move(result));
-    if (--domain.remaining == 0) {
-      complete(domain);
+  const Dispatcher::FinishedSink finished = [&](FinishedDomain&& done) {
+    const auto found = active.find(done.task.domain_id);
+    if (found != active.end()) {
+      complete(std::move(done), found->second);
       active.erase(found);
     }
   };
 
+  const auto finish_probing = [&] {
+    {
+      std::lock_guard lock(mutex_);
+      probing_done_ = true;
+      shutdown_deadline_ = Steady::now() + options_.shutdown_grace;
+    }
+    wake_writer_.notify_one();
+    writer.join();
+  };
   try {
     for (;;) {
       if (stop.load() && !stopping) {
         stopping = true;
         stop_deadline = Steady::now() + options_.shutdown_grace;
         logger()->info("campaign {}: stopping: {} queries in flight, {} results to write",
-                       options_.campaign, crawler.in_flight(), buffered_.load());
+                       options_.campaign, dispatcher.in_flight(), buffered_.load());
       }
       std::optional<ReloadableSettings> reload;
       bool exhausted = false;
@@ -476,11 +494,11 @@ WorkerStats Worker::Impl::run(const std::atomic<bool>& stop) {
       }
       if (reload) {
         options_.intervals = reload->intervals;
-        options_.vantage = reload->vantage;
+        dispatcher.set_vantage(reload->vantage);
         options_.qps = reload->qps;
         options_.qps_per_resolver = reload->qps_per_resolver;
         limiter = std::make_unique<RateLimiter>(clock, options_.qps, options_.qps_per_resolver,
-                                                resolvers, per_domain * fanout);
+                                                resolvers, per_domain * dispatcher.fanout());
         logger()->info("campaign {}: reloaded settings", options_.campaign);
       }
 
@@ -489,42 +507,15 @@ WorkerStats Worker::Impl::run(const std::atomic<bool>& stop) {
       if (!stopping && !paused) {
         const auto now = SystemClock::now();
         // Authoritative mode: the queries that answers led to, before new domains.
-        while (!followups.empty() && crawler.capacity_left() > 0) {
-          crawler::PlannedQuery& planned = followups.front();
-          const auto owner = active.find(planned.query.domain_id);
-          const std::size_t charged = owner != active.end() ? owner->second.resolver : 0;
-          if (!limiter->try_acquire(charged, 1)) {
-            wait = std::min(wait, std::chrono::ceil<milliseconds>(
-                                      limiter->available_at(charged, 1) - Steady::now()));
-            break;
+        dispatcher.send_followups([&](std::size_t charged) {
+          if (limiter->try_acquire(charged, 1)) {
+            return true;
           }
-          crawler::Query query = std::move(planned.query);
-          const std::optional<Endpoint> server = planned.server;
-          followups.pop_front();
-          query.server = charged;
-          if (server) {
-            try {
-              query.server = crawler.server_index(*server);
-            } catch (const std::exception& error) {  // c-ares refused the address
-              ProbeResult failed;
-              failed.domain_id = query.domain_id;
-              failed.name = query.name;
-              failed.qtype = query.type;
-              failed.resolver = server->to_string();
-              failed.mode = query.mode;
-              failed.server_name = query.server_name;
-              failed.sent_at = SystemClock::now();
-              failed.outcome = Outcome::NetError;
-              failed.detail = error.what();
-              sink(std::move(failed));
-              continue;
-            }
-          }
-          crawler.submit(query);
-          ++sent_;
-        }
-        while (!heap.empty() && heap.front().due <= now &&
-               crawler.capacity_left() >= per_domain * fanout) {
+          wait = std::min(wait, std::chrono::ceil<milliseconds>(limiter->available_at(charged, 1) -
+                                                                Steady::now()));
+          return false;
+        });
+        while (!heap.empty() && heap.front().due <= now && dispatcher.has_room()) {
           std::size_t chosen = resolvers;
           if (every) {
             // One query per resolver (and type) at the same moment: all of them or none.
@@ -534,13 +525,15 @@ WorkerStats Worker::Impl::run(const std::atomic<bool>& stop) {
               break;
             }
             chosen = 0;
-          }
-          for (std::size_t i = 0; i < resolvers && chosen == resolvers; ++i) {
-            const std::size_t candidate = (next_resolver + i) % resolvers;
-            if (limiter->try_acquire(candidate, per_domain)) {
-              chosen = candidate;
-              break;
-            }
+          } else {
+            // The fair share of this probe (drawn per due time), moved on to a healthy
+            // resolver with tokens.
+            const auto& next = heap.front();
+            const std::size_t preferred = ResolverHealth::spread(
+                mix(static_cast<std::uint64_t>(next.domain_id)), mix(micros(next.due)), resolvers);
+            chosen = dispatcher.health().choose(preferred, Steady::now(), [&](std::size_t r) {
+              return limiter->try_acquire(r, per_domain);
+            });
           }
           if (chosen == resolvers) {
             auto earliest = Steady::time_point::max();
@@ -550,44 +543,31 @@ WorkerStats Worker::Impl::run(const std::atomic<bool>& stop) {
             wait = std::min(wait, std::chrono::ceil<milliseconds>(earliest - Steady::now()));
             break;
           }
-          next_resolver = (chosen + 1) % resolvers;
           std::pop_heap(heap.begin(), heap.end(), DueLater{});
           storage::LeasedDomain leased = std::move(heap.back());
           heap.pop_back();
+          DomainTask task{leased.domain_id, leased.domain, leased.due, options_.campaign};
+          const std::size_t before = dispatcher.sent();
           const std::int64_t id = leased.domain_id;
-          Active& entry = active[id];
-          entry.leased = std::move(leased);
-          entry.resolver = chosen;
-          if (options_.authoritative) {
-            entry.plan.emplace(id, entry.leased.domain, authoritative);
-            for (auto& planned : entry.plan->start()) {
-              planned.query.server = chosen;
-              crawler.submit(planned.query);
-              ++sent_;
-            }
-            continue;
+          if (active.try_emplace(id, std::move(leased)).second) {
+            dispatcher.start(std::move(task), chosen);
           }
-          entry.remaining = per_domain * fanout;
-          entry.results.reserve(entry.remaining);
-          for (std::size_t r = every ? 0 : chosen; r < (every ? resolvers : chosen + 1); ++r) {
-            for (const RrType type : options_.record_types) {
-              crawler.submit(crawler::Query{id, entry.leased.domain, type, r});
-              ++sent_;
-            }
-          }
+          sent_ += dispatcher.sent() - before;
         }
         if (!heap.empty() && heap.front().due > now) {
           wait = std::min(wait, std::chrono::ceil<milliseconds>(heap.front().due - now));
         }
       }
-      crawler.poll(std::max(wait, milliseconds(0)), sink);
+      const std::size_t before = dispatcher.sent();
+      dispatcher.poll(std::max(wait, milliseconds(0)), finished);
+      sent_ += dispatcher.sent() - before;
 
-      if (stopping && (crawler.in_flight() == 0 || Steady::now() >= stop_deadline)) {
-        if (crawler.in_flight() > 0) {
+      if (stopping && (dispatcher.in_flight() == 0 || Steady::now() >= stop_deadline)) {
+        if (dispatcher.in_flight() > 0) {
           logger()->warn(
               "campaign {}: {} queries still in flight at the deadline; their "
               "domains are left to the next run",
-              options_.campaign, crawler.in_flight());
+              options_.campaign, dispatcher.in_flight());
         }
         break;
       }
@@ -596,23 +576,10 @@ WorkerStats Worker::Impl::run(const std::atomic<bool>& stop) {
       }
     }
   } catch (...) {
-    {
-      std::lock_guard lock(mutex_);
-      probing_done_ = true;
-      shutdown_deadline_ = Steady::now() + options_.shutdown_grace;
-    }
-    wake_writer_.notify_one();
-    writer.join();
+    finish_probing();
     throw;
   }
-  {
-    std::lock_guard lock(mutex_);
-    probing_done_ = true;
-    shutdown_deadline_ = Steady::now() + options_.shutdown_grace;
-  }
-  wake_writer_.notify_one();
-  writer.join();
-
+  finish_probing();
   return snapshot();
 }
 
@@ -620,6 +587,7 @@ WorkerStats Worker::Impl::snapshot() const {
   WorkerStats stats;
   stats.queries_sent = sent_.load();
   stats.probes_stored = stored_.load();
+  stats.records_stored = records_.load();
   stats.probes_dropped = dropped_.load();
   stats.probes_unwritten = unwritten_.load();
   stats.domains_probed = domains_.load();
@@ -627,10 +595,8 @@ WorkerStats Worker::Impl::snapshot() const {
   return stats;
 }
 
-Worker::Worker(WorkerOptions options, crawler::CrawlerOptions crawler, geo::GeoOptions geo,
-               std::string dsn)
-    : impl_(std::make_unique<Impl>(std::move(options), std::move(crawler), std::move(geo),
-                                   std::move(dsn))) {}
+Worker::Worker(WorkerOptions options, WorkerParts parts)
+    : impl_(std::make_unique<Impl>(std::move(options), parts)) {}
 Worker::~Worker() = default;
 
 WorkerStats Worker::run(const std::atomic<bool>& stop) { return impl_->run(stop); }

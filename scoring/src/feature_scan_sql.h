@@ -31,8 +31,10 @@ constexpr const char* kProbeRangeSql =
 
 constexpr const char* kDomainsSql = "SELECT domain_id, domain FROM watchlist ORDER BY domain";
 
+// The probe rows of every partition of observations, as ANALYZE last counted them.
 constexpr const char* kProbeRowsEstimateSql =
-    "SELECT greatest(reltuples, 0)::bigint FROM pg_class WHERE oid = 'probes'::regclass";
+    "SELECT coalesce(sum(greatest(c.reltuples, 0)), 0)::bigint FROM pg_inherits i "
+    "JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'observations'::regclass";
 
 // The "tables" below are queries: libpqxx 6.4's stream_from writes COPY <table> TO STDOUT
 // with the name as given.
@@ -56,14 +58,18 @@ constexpr const char* kProbesCopySql =
     "AND p.sent_at < (SELECT current_setting('fluxwatch.score_until')::timestamptz))";
 
 // probe_id, section, owner (A/AAAA only), rtype, ttl, address, target (NS/SOA only): the
-// records scoring uses, of the probes with ids in the window's range (the scan drops those of
-// probes outside the window). Owner and target are left out where unused: less to send.
+// records scoring uses, of the window's probes (the scan drops those it did not keep). Read
+// from the answer sets of the window's observations (migration 0009): the window selects
+// the daily partitions, and a set's records are joined to every probe that saw it. Owner and
+// target are left out where unused: less to send.
 constexpr const char* kRecordsCopySql =
-    "(SELECT r.probe_id, r.section, CASE WHEN r.rtype IN ('A', 'AAAA') THEN r.owner END, "
-    "r.rtype, r.ttl, r.address, CASE WHEN r.rtype IN ('NS', 'SOA') THEN r.target END "
-    "FROM records r "
-    "WHERE r.probe_id BETWEEN (SELECT current_setting('fluxwatch.score_min_probe')::bigint) "
-    "AND (SELECT current_setting('fluxwatch.score_max_probe')::bigint) "
+    "(SELECT o.probe_id, r.section, CASE WHEN r.rtype IN ('A', 'AAAA') THEN r.owner END, "
+    "r.rtype, coalesce(o.ttls[r.ord + 1], o.ttl + r.ttl_offset), r.address, "
+    "CASE WHEN r.rtype IN ('NS', 'SOA') THEN r.target END "
+    "FROM observations o JOIN answer_set_records r "
+    "ON r.domain_id = coalesce(o.domain_id, 0) AND r.answer_set_id = o.answer_set_id "
+    "WHERE o.sent_at >= (SELECT current_setting('fluxwatch.score_since')::timestamptz) "
+    "AND o.sent_at < (SELECT current_setting('fluxwatch.score_until')::timestamptz) "
     "AND r.rtype IN ('A', 'AAAA', 'NS', 'SOA'))";
 
 // When the window holds most probes, reading the records in index order costs more than one

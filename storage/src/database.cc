@@ -38,6 +38,7 @@
 #include "fluxwatch/common/error.h"
 #include "fluxwatch/common/logging.h"
 #include "migrations.h"
+#include "probe_writer.h"
 #include "schedule_sql.h"
 
 namespace fluxwatch::storage {
@@ -175,8 +176,9 @@ WITH src AS (
   SELECT domain, source, tags FROM src ORDER BY ord
   ON CONFLICT (domain) DO UPDATE
     SET tags = ARRAY(SELECT DISTINCT t FROM unnest(watchlist.tags || excluded.tags) AS t
-                     ORDER BY t)
-    WHERE NOT excluded.tags <@ watchlist.tags
+                     ORDER BY t),
+        removed_at = NULL  -- a removed domain imported again is watched again
+    WHERE NOT excluded.tags <@ watchlist.tags OR watchlist.removed_at IS NOT NULL
   -- xmax = 0 only on a freshly inserted row version; an updated one carries our xid.
   RETURNING (xmax = 0) AS inserted
 )
@@ -184,33 +186,30 @@ SELECT (SELECT count(*) FROM src) AS total,
        (SELECT count(*) FROM upserted WHERE inserted) AS added
 )sql";
 
-// One statement for every domain: the counts are one grouped pass over probes/records each;
-// the latest probe (and latest A probe) per domain are backward scans of
-// probes_domain_sent_idx that stop at the first row.
+// One statement for every domain, from the summaries the writer keeps (migration 0009):
+// addresses from domain_address_seen, NS names from the domain's answer sets, the probe count
+// one grouped pass over observations; the latest probe (and latest A probe) per domain are
+// backward scans of observations_domain_sent_idx that stop at the first row.
 constexpr const char* kSummariesSql = R"sql(
-WITH answers AS (
-  SELECT p.domain_id, r.address, r.ttl
-  FROM probes p JOIN records r ON r.probe_id = p.probe_id
-  WHERE p.domain_id IS NOT NULL AND r.section = 'answer' AND r.rtype IN ('A', 'AAAA')
-    AND r.address IS NOT NULL
-), address_stats AS (
+WITH address_stats AS (
   SELECT domain_id,
-         count(DISTINCT address) FILTER (WHERE family(address) = 4) AS ipv4,
-         count(DISTINCT address) FILTER (WHERE family(address) = 6) AS ipv6,
-         min(ttl) AS min_ttl
-  FROM answers GROUP BY domain_id
+         count(*) FILTER (WHERE family(address) = 4) AS ipv4,
+         count(*) FILTER (WHERE family(address) = 6) AS ipv6,
+         min(min_ttl) AS min_ttl
+  FROM domain_address_seen GROUP BY domain_id
 ), geo_stats AS (
   SELECT a.domain_id, count(DISTINCT g.asn) AS asns, count(DISTINCT g.country) AS countries
-  FROM (SELECT DISTINCT domain_id, address FROM answers) a
+  FROM domain_address_seen a
   JOIN address_geo g ON g.address = a.address
   GROUP BY a.domain_id
 ), ns_stats AS (
-  SELECT p.domain_id, count(DISTINCT r.target) AS ns_names
-  FROM probes p JOIN records r ON r.probe_id = p.probe_id
-  WHERE p.domain_id IS NOT NULL AND r.rtype = 'NS'
-  GROUP BY p.domain_id
+  SELECT domain_id, count(DISTINCT target) AS ns_names
+  FROM answer_set_records
+  WHERE domain_id <> 0 AND rtype = 'NS'
+  GROUP BY domain_id
 ), probe_counts AS (
-  SELECT domain_id, count(*) AS probes FROM probes WHERE domain_id IS NOT NULL GROUP BY domain_id
+  SELECT domain_id, count(*) AS probes FROM observations WHERE domain_id IS NOT NULL
+  GROUP BY domain_id
 )
 SELECT w.domain,
        coalesce(pc.probes, 0),
@@ -228,14 +227,24 @@ LEFT JOIN address_stats ad ON ad.domain_id = w.domain_id
 LEFT JOIN geo_stats gs ON gs.domain_id = w.domain_id
 LEFT JOIN ns_stats ns ON ns.domain_id = w.domain_id
 LEFT JOIN LATERAL (
-  SELECT outcome, sent_at FROM probes p WHERE p.domain_id = w.domain_id
+  SELECT outcome, sent_at FROM observations o WHERE o.domain_id = w.domain_id
   ORDER BY sent_at DESC, probe_id DESC LIMIT 1
 ) latest ON true
 LEFT JOIN LATERAL (
-  SELECT outcome FROM probes p WHERE p.domain_id = w.domain_id AND p.qtype = 'A'
+  SELECT outcome FROM observations o WHERE o.domain_id = w.domain_id AND o.qtype = 'A'
   ORDER BY sent_at DESC, probe_id DESC LIMIT 1
 ) latest_a ON true
 ORDER BY w.domain
+)sql";
+
+constexpr const char* kExpiredPartitionsSql = R"sql(
+SELECT c.relname, to_char(to_date(substr(c.relname, 15), 'YYYYMMDD'), 'YYYY-MM-DD'),
+       pg_total_relation_size(c.oid)
+FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+WHERE i.inhparent = 'observations'::regclass AND c.relname ~ '^observations_p[0-9]{8}$'
+  AND (to_date(substr(c.relname, 15), 'YYYYMMDD') + 1)::timestamp AT TIME ZONE 'UTC'
+      <= $1::timestamptz - make_interval(days => $2)
+ORDER BY c.relname
 )sql";
 
 }  // namespace
@@ -349,6 +358,7 @@ struct Database::Impl {
   std::string dsn_;
   std::unique_ptr<pqxx::connection> connection_;
   std::map<std::string, int, std::less<>> geo_build_ids_;
+  detail::ProbeWriter writer_;
 };
 
 void Database::Impl::store_once(pqxx::connection& connection, const ProbeBatch& batch) {
@@ -357,6 +367,7 @@ void Database::Impl::store_once(pqxx::connection& connection, const ProbeBatch& 
 
 std::size_t Database::Impl::store_once(pqxx::connection& connection, const ProbeBatch& all,
                                        const ScheduleCommit* commit) {
+  writer_.ensure_partitions(connection, all.results);
   pqxx::work tx(connection, "store");
   // Scheduled probes: only those of domains whose lease this worker still holds.
   ProbeBatch fenced;
@@ -387,68 +398,9 @@ std::size_t Database::Impl::store_once(pqxx::connection& connection, const Probe
     }
   }
 
-  // The hot path: probes and records through CopyWriter (copy_writer.h has the format).
-  std::size_t bad_addresses = 0;
-  if (!batch.results.empty()) {
-    detail::CopyWriter probes(
-        tx, "probes",
-        {"probe_id", "run_id", "domain_id", "qname", "qtype", "resolver", "sent_at", "latency_us",
-         "outcome", "rcode", "via_tcp", "detail", "authoritative", "due_at", "campaign", "vantage",
-         "mode", "server_name"});
-    for (std::size_t i = 0; i < batch.results.size(); ++i) {
-      const ProbeResult& result = batch.results[i];
-      detail::CopyTextBuffer& row = probes.row();
-      row.integer(probe_ids[i])
-          .integer_or_null(batch.run_id)
-          .integer_or_null(result.domain_id)
-          .text(result.name)
-          .rrtype(static_cast<std::uint16_t>(result.qtype))
-          .text(result.resolver)
-          .timestamp(result.sent_at);
-      // 0 (or less) means "not measured", e.g. a local failure before anything was sent.
-      result.latency.count() > 0
-          ? row.integer(std::min<std::int64_t>(result.latency.count(),
-                                               std::numeric_limits<std::int32_t>::max()))
-          : row.null();
-      row.text(outcome_name(result.outcome));
-      // rcode < 0: no answer arrived, so neither an RCODE nor an AA bit (NULL, not false).
-      const bool answered = result.rcode >= 0;
-      answered ? row.integer(result.rcode) : row.null();
-      row.boolean(result.via_tcp).text_or_null(result.detail);
-      answered ? row.boolean(result.authoritative) : row.null();
-      result.due_at ? row.timestamp(*result.due_at) : row.null();
-      row.text_or_null(result.campaign)
-          .text_or_null(result.vantage)
-          .text(probe_mode_name(result.mode))
-          .text_or_null(result.server_name)
-          .end_row();
-    }
-    probes.complete();
-
-    detail::CopyWriter records(
-        tx, "records", {"probe_id", "section", "owner", "rtype", "ttl", "address", "target"});
-    for (std::size_t i = 0; i < batch.results.size(); ++i) {
-      for (const ResourceRecord& record : batch.results[i].records) {
-        detail::CopyTextBuffer& row = records.row();
-        row.integer(probe_ids[i])
-            .text(section_name(record.section))
-            .text(record.owner)
-            .rrtype(record.type)
-            .integer(record.ttl);
-        const bool address_type = record.type == static_cast<std::uint16_t>(RrType::A) ||
-                                  record.type == static_cast<std::uint16_t>(RrType::AAAA);
-        if (address_type && detail::is_ip_address(record.data)) {
-          row.text(record.data).null();
-        } else {
-          // Keep whatever arrived rather than fail the batch on an unparsable address.
-          bad_addresses += address_type ? 1 : 0;
-          row.null().text_or_null(record.data);
-        }
-        row.end_row();
-      }
-    }
-    records.complete();
-  }
+  // The hot path: answer sets, observations and the address summary (probe_writer.h).
+  std::size_t bad_addresses =
+      batch.results.empty() ? 0 : writer_.write(tx, batch.run_id, batch.results, probe_ids);
 
   std::optional<std::pair<std::string, int>> new_build;
   if (!batch.enrichment.empty()) {
@@ -495,6 +447,7 @@ std::size_t Database::Impl::store_once(pqxx::connection& connection, const Probe
   }
 
   tx.commit();
+  writer_.committed();
   if (new_build) {
     geo_build_ids_.insert(*new_build);
   }
@@ -512,8 +465,11 @@ Database::~Database() = default;
 Database::Database(Database&&) noexcept = default;
 Database& Database::operator=(Database&&) noexcept = default;
 
-int Database::migrate() {
-  const auto migrations = detail::embedded_migrations();
+int Database::migrate(int up_to_version) {
+  auto migrations = detail::embedded_migrations();
+  while (!migrations.empty() && migrations.back().version > up_to_version) {
+    migrations = migrations.first(migrations.size() - 1);
+  }
   int applied = 0;  // outside run(): survives a retry after a lost connection
   impl_->run("migrate", [&](pqxx::connection& connection) {
     for (const detail::Migration& migration : migrations) {
@@ -539,11 +495,12 @@ int Database::migrate() {
     }
   });
   const int version = schema_version();
-  if (!migrations.empty() && version > migrations.back().version) {
+  const auto known = detail::embedded_migrations();
+  if (!known.empty() && version > known.back().version) {
     logger()->warn(
         "storage: the database schema is at version {}, newer than this fluxwatch knows "
         "({}); upgrade fluxwatch",
-        version, migrations.back().version);
+        version, known.back().version);
   }
   return applied;
 }
@@ -612,7 +569,8 @@ std::vector<WatchedDomain> Database::watched_domains() {
   return impl_->run("watched_domains", [](pqxx::connection& connection) {
     pqxx::read_transaction tx(connection, "watched_domains");
     std::vector<WatchedDomain> domains;
-    const pqxx::result rows = tx.exec("SELECT domain_id, domain FROM watchlist ORDER BY domain_id");
+    const pqxx::result rows = tx.exec(
+        "SELECT domain_id, domain FROM watchlist WHERE removed_at IS NULL ORDER BY domain_id");
     domains.reserve(rows.size());
     for (const auto& row : rows) {
       domains.push_back(WatchedDomain{row[0].as<std::int64_t>(), row[1].as<std::string>()});
@@ -687,6 +645,36 @@ std::vector<DomainSummary> Database::summaries() {
       summaries.push_back(std::move(summary));
     }
     return summaries;
+  });
+}
+
+std::vector<ObservationPartition> Database::prune(int retention_days, bool dry_run,
+                                                  std::chrono::system_clock::time_point now) {
+  if (retention_days < 1) {
+    throw Error("storage: prune: retention_days must be at least 1 (0 keeps everything)");
+  }
+  return impl_->run("prune", [&](pqxx::connection& connection) {
+    pqxx::work tx(connection, "prune");
+    std::vector<ObservationPartition> partitions;
+    // The day is in the name (fluxwatch_create_observation_partition); the cut-off is a UTC
+    // day boundary: the partition's end at most `now - retention_days`.
+    for (const auto& row :
+         tx.exec_params(kExpiredPartitionsSql, detail::format_timestamp_utc(now), retention_days)) {
+      ObservationPartition partition;
+      partition.name = row[0].as<std::string>();
+      partition.day = row[1].as<std::string>();
+      partition.bytes = row[2].as<std::int64_t>();
+      partition.probes =
+          tx.exec("SELECT count(*) FROM " + tx.quote_name(partition.name))[0][0].as<std::int64_t>();
+      partitions.push_back(std::move(partition));
+    }
+    if (!dry_run) {
+      for (const auto& partition : partitions) {
+        tx.exec("DROP TABLE " + tx.quote_name(partition.name));
+      }
+      tx.commit();
+    }
+    return partitions;
   });
 }
 

@@ -37,7 +37,7 @@ constexpr const char* kFeedColumns = R"sql(
 )sql";
 
 /// SQL for the identity of the configured URL in `parameter` (e.g. "$2"): a salted digest,
-/// so that the URL's secrets are never stored (migration 0015_feed_url_without_secrets).
+/// so that the URL's secrets are never stored (migration 0011_feed_url_without_secrets).
 std::string url_digest_of(std::string_view parameter) {
   return fmt::format(
       "encode(sha256(convert_to((SELECT salt FROM fluxwatch_private.feed_url_salt) || {}::text, "
@@ -150,6 +150,18 @@ std::vector<FeedState> FeedStore::feeds() {
       out.push_back(read_feed(row));
     }
     return out;
+  });
+}
+
+bool FeedStore::forget_never_imported(std::int64_t feed_id) {
+  return impl_->run("forget_never_imported", [&](pqxx::connection& c) {
+    pqxx::work tx(c);
+    const pqxx::result deleted = tx.exec_params(
+        "DELETE FROM feeds f WHERE f.feed_id = $1 AND f.last_success_at IS NULL "
+        "AND NOT EXISTS (SELECT 1 FROM watchlist_listing l WHERE l.feed_id = f.feed_id)",
+        feed_id);
+    tx.commit();
+    return deleted.affected_rows() > 0;
   });
 }
 

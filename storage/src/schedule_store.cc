@@ -58,18 +58,19 @@ constexpr const char* kSyncInsertSql = R"sql(
 INSERT INTO schedule (campaign, domain_id, next_due)
 SELECT $1, w.domain_id, greatest(now(), coalesce($4::timestamptz, now()))
 FROM watchlist w
-WHERE ($2 = '' AND $3 = '')
-   OR w.tags && string_to_array(nullif($2, ''), E'\x1f')
-   OR w.source = ANY (string_to_array(nullif($3, ''), E'\x1f'))
+WHERE w.removed_at IS NULL
+  AND (($2 = '' AND $3 = '')
+       OR w.tags && string_to_array(nullif($2, ''), E'\x1f')
+       OR w.source = ANY (string_to_array(nullif($3, ''), E'\x1f')))
 ON CONFLICT (campaign, domain_id) DO NOTHING
 )sql";
 
 constexpr const char* kSyncDeleteSql = R"sql(
 DELETE FROM schedule s USING watchlist w
 WHERE s.campaign = $1 AND w.domain_id = s.domain_id
-  AND NOT (($2 = '' AND $3 = '')
+  AND (w.removed_at IS NOT NULL OR NOT (($2 = '' AND $3 = '')
            OR w.tags && string_to_array(nullif($2, ''), E'\x1f')
-           OR coalesce(w.source = ANY (string_to_array(nullif($3, ''), E'\x1f')), false))
+           OR coalesce(w.source = ANY (string_to_array(nullif($3, ''), E'\x1f')), false)))
 )sql";
 
 // SKIP LOCKED: rows another worker is leasing right now are passed over, not waited for.
@@ -224,6 +225,40 @@ std::int64_t ScheduleStore::due_count(const std::string& campaign) {
         .exec_params1("SELECT count(*) FROM schedule WHERE campaign = $1 AND next_due <= now()",
                       campaign)[0]
         .as<std::int64_t>();
+  });
+}
+
+std::vector<LeaseHolder> ScheduleStore::lease_holders(const std::string& campaign,
+                                                      const std::vector<std::int64_t>& domain_ids) {
+  std::string ids = "{";
+  for (std::size_t i = 0; i < domain_ids.size() && i < 1000; ++i) {
+    ids += (i == 0 ? "" : ",") + std::to_string(domain_ids[i]);
+  }
+  ids += "}";
+  return impl_->run("lease_holders", [&](pqxx::connection& connection) {
+    pqxx::read_transaction tx(connection, "lease_holders");
+    const pqxx::result rows = tx.exec_params(
+        "SELECT s.domain_id, w.domain, s.lease_owner, "
+        "(extract(epoch FROM s.last_sent) * 1000000)::bigint FROM schedule s "
+        "JOIN watchlist w USING (domain_id) WHERE s.campaign = $1 AND s.domain_id = ANY "
+        "($2::bigint[]) "
+        "ORDER BY s.domain_id",
+        campaign, ids);
+    std::vector<LeaseHolder> holders;
+    holders.reserve(rows.size());
+    for (const auto& row : rows) {
+      LeaseHolder holder;
+      holder.domain_id = row[0].as<std::int64_t>();
+      holder.domain = row[1].as<std::string>();
+      if (!row[2].is_null()) {
+        holder.owner = row[2].as<std::string>();
+      }
+      if (!row[3].is_null()) {
+        holder.last_sent = detail::from_unix_micros(row[3].as<long long>());
+      }
+      holders.push_back(std::move(holder));
+    }
+    return holders;
   });
 }
 

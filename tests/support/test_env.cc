@@ -13,6 +13,8 @@
 #include <fstream>
 #include <pqxx/pqxx>
 #include <random>
+#include <regex>
+#include <sstream>
 #include <stdexcept>
 
 namespace fluxwatch::testing {
@@ -49,6 +51,20 @@ std::filesystem::path lab_out_dir() {
 }
 std::filesystem::path source_dir() {
   return env_or("FLUXWATCH_SOURCE_DIR", FLUXWATCH_SOURCE_DIR_DEFAULT);
+}
+
+std::map<std::string, std::string> doc_queries() {
+  std::ifstream in(source_dir() / "docs/queries.md");
+  std::stringstream text;
+  text << in.rdbuf();
+  const std::string doc = text.str();
+  const std::regex block(R"(<!-- query: ([a-z0-9-]+) -->\s*```sql\n([\s\S]*?)```)");
+  std::map<std::string, std::string> out;
+  for (auto it = std::sregex_iterator(doc.begin(), doc.end(), block); it != std::sregex_iterator();
+       ++it) {
+    out[(*it)[1]] = (*it)[2];
+  }
+  return out;
 }
 std::filesystem::path fluxwatch_binary() {
   return env_or("FLUXWATCH_BINARY", FLUXWATCH_BINARY_DEFAULT);

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <map>
 #include <string>
 #include <thread>
 #include <vector>
@@ -23,6 +24,9 @@ namespace fluxwatch::testing {
 [[nodiscard]] std::filesystem::path lab_out_dir();
 /// The source tree (for deploy/lab/watchlist.txt, tests/data, ...).
 [[nodiscard]] std::filesystem::path source_dir();
+/// The ```sql blocks of docs/queries.md, by the name in the `<!-- query: NAME -->` before
+/// them.
+[[nodiscard]] std::map<std::string, std::string> doc_queries();
 /// The built fluxwatch executable (FLUXWATCH_BINARY or the build's).
 [[nodiscard]] std::filesystem::path fluxwatch_binary();
 

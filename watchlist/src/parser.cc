@@ -52,19 +52,6 @@ std::string_view host_of_url(std::string_view field) {
 
 std::string shown(std::string_view line) { return std::string(line.substr(0, kShownTextLength)); }
 
-// Tags are short printable labels; anything else is dropped rather than stored.
-std::optional<std::string> clean_tag(std::string_view tag) {
-  tag = trim(tag);
-  if (tag.empty() || tag.size() > kMaxTagLength) {
-    return std::nullopt;
-  }
-  const bool printable = std::ranges::all_of(tag, [](char c) {
-    const auto code = static_cast<unsigned char>(c);
-    return code > 0x20 && code < 0x7f && c != ',';
-  });
-  return printable ? std::optional<std::string>(tag) : std::nullopt;
-}
-
 struct Columns {
   std::size_t domain = 0;
   std::optional<std::size_t> tags = 1;
@@ -95,8 +82,29 @@ bool read_line(std::istream& in, std::string& line, std::size_t limit, bool& cut
 
 }  // namespace
 
+std::string tag_error(std::string_view tag) {
+  if (tag.empty()) {
+    return "empty tag";
+  }
+  if (tag.size() > kMaxTagLength) {
+    return fmt::format("tag longer than {} characters", kMaxTagLength);
+  }
+  if (tag.front() == ' ' || tag.back() == ' ') {
+    return "tag starts or ends with a space";
+  }
+  // Printable ASCII; inner spaces are kept ("needs review"). ',' separates CSV fields and
+  // ';' / '|' separate tags in a watchlist line, so a tag cannot hold them.
+  const bool printable = std::ranges::all_of(tag, [](char c) {
+    const auto code = static_cast<unsigned char>(c);
+    return code >= 0x20 && code < 0x7f && c != ',' && c != ';' && c != '|';
+  });
+  return printable ? std::string()
+                   : std::string("tag has a character outside printable ASCII, or , ; |");
+}
+
 std::size_t parse_each(std::istream& in, const std::function<void(Entry&&)>& on_entry,
-                       const std::function<void(Problem&&)>& on_problem) {
+                       const std::function<void(Problem&&)>& on_problem,
+                       const std::function<void(Problem&&)>& on_tag_problem) {
   Columns columns;
   bool first_content_line = true;
   std::string line;
@@ -149,8 +157,17 @@ std::size_t parse_each(std::istream& in, const std::function<void(Entry&&)>& on_
     std::vector<std::string> tags;
     if (columns.tags && *columns.tags < fields.size()) {
       for (auto tag : split(fields[*columns.tags], ";|")) {
-        if (auto clean = clean_tag(tag); clean && std::ranges::find(tags, *clean) == tags.end()) {
-          tags.push_back(std::move(*clean));
+        tag = trim(tag);
+        if (tag.empty()) {
+          continue;
+        }
+        if (auto error = tag_error(tag); !error.empty()) {
+          // The domain is kept; the tag is reported, never dropped silently.
+          if (on_tag_problem) {
+            on_tag_problem({number, shown(line), fmt::format("{}: '{}'", error, shown(tag))});
+          }
+        } else if (std::ranges::find(tags, tag) == tags.end()) {
+          tags.emplace_back(tag);
         }
       }
     }
@@ -178,7 +195,8 @@ ParseResult parse(std::istream& in) {
         index_of.emplace(entry.domain, result.entries.size());
         result.entries.push_back(std::move(entry));
       },
-      [&](Problem&& problem) { result.problems.push_back(std::move(problem)); });
+      [&](Problem&& problem) { result.problems.push_back(std::move(problem)); },
+      [&](Problem&& problem) { result.tag_problems.push_back(std::move(problem)); });
   return result;
 }
 

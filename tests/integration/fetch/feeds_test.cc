@@ -22,6 +22,7 @@ namespace {
 
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
+using ::testing::Not;
 using Kind = FeedOutcome::Kind;
 using testing::write_file;
 
@@ -192,6 +193,13 @@ TEST_F(FeedsTest, RefreshDueSkipsFeedsInsideTheirInterval) {
   EXPECT_EQ(refresher.refresh_due({feed}, now + std::chrono::minutes(1))[0].kind, Kind::NotDue);
   EXPECT_EQ(refresher.refresh_due({feed}, now + std::chrono::minutes(11))[0].kind,
             Kind::NotModified);
+  // A failed feed is retried after a 30 s back-off, not after its whole interval.
+  const auto failing = spec("/status/500");
+  EXPECT_EQ(refresher.refresh_due({failing}, now)[0].kind, Kind::Failed);
+  const auto soon = refresher.refresh_due({failing}, now + std::chrono::seconds(5))[0];
+  EXPECT_EQ(soon.kind, Kind::NotDue);
+  EXPECT_THAT(soon.detail, HasSubstr("failed"));
+  EXPECT_EQ(refresher.refresh_due({failing}, now + std::chrono::minutes(1))[0].kind, Kind::Failed);
 }
 
 TEST_F(FeedsTest, WatchlistImportUrlThroughTheCli) {
@@ -217,10 +225,13 @@ TEST_F(FeedsTest, WatchlistImportUrlThroughTheCli) {
   EXPECT_EQ(scalar("SELECT count(*) FROM watchlist"), 3);
   auto broken = fluxwatch({"watchlist", "import", server_.url("/status/500")});
   EXPECT_EQ(broken.exit_code, 1);
-  EXPECT_THAT(broken.err, HasSubstr("previous import is kept"));
+  // Nothing was ever imported from it: no "previous import", and no feed left behind.
+  EXPECT_THAT(broken.err, HasSubstr("nothing was imported from it"));
+  EXPECT_THAT(broken.err, Not(HasSubstr("previous import")));
   auto listing = fluxwatch({"feeds", "list"});
   ASSERT_EQ(listing.exit_code, 0) << listing.err;
   EXPECT_THAT(listing.out, HasSubstr("/files/list.txt"));
+  EXPECT_THAT(listing.out, Not(HasSubstr("/status/500")));
 }
 
 /// Relations in public the reader role may SELECT from, and how many of their rows contain

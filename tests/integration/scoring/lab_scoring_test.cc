@@ -216,21 +216,6 @@ TEST_F(LabScoringTest, ExplainShowsFeaturesReasonsAndAddresses) {
   EXPECT_THAT(result.err, HasSubstr("no score for not-on-the-list.test"));
 }
 
-/// The ```sql blocks of docs/queries.md, by the name in the `<!-- query: NAME -->` before them.
-std::map<std::string, std::string> doc_queries() {
-  std::ifstream in(testing::source_dir() / "docs/queries.md");
-  std::stringstream text;
-  text << in.rdbuf();
-  const std::string doc = text.str();
-  const std::regex block(R"(<!-- query: ([a-z0-9-]+) -->\s*```sql\n([\s\S]*?)```)");
-  std::map<std::string, std::string> out;
-  for (auto it = std::sregex_iterator(doc.begin(), doc.end(), block); it != std::sregex_iterator();
-       ++it) {
-    out[(*it)[1]] = (*it)[2];
-  }
-  return out;
-}
-
 std::set<std::string> column(const Rows& rows, const std::string& name) {
   std::set<std::string> out;
   for (const auto& row : rows) {
@@ -363,7 +348,7 @@ TEST_F(LabScoringTest, EveryDocumentedQueryRunsAndGivesTheExpectedResult) {
          EXPECT_EQ(min_ttl["round_robin"], "600");
        }},
   };
-  const auto queries = doc_queries();
+  const auto queries = testing::doc_queries();
   EXPECT_GE(queries.size(), 10U);
   std::set<std::string> documented;
   std::set<std::string> checked;

@@ -359,7 +359,7 @@ TEST_F(StorageTest, StoreWritesNullsAndEscapesInCopy) {
   odd.detail = "tab\there, newline\nthere, back\\slash, \\N, unicode: M\xc3\xbcnchen \xe2\x9c\x93";
   odd.records = {rr(Section::Answer, "not-watched.test", RrType::A, 4294967295u, "not-an-ip"),
                  ResourceRecord{Section::Answer, "not-watched.test", 16, 10, "\"v=spf1 -all\""},
-                 ResourceRecord{Section::Answer, "not-watched.test", 99, 10, ""}};
+                 ResourceRecord{Section::Answer, "not-watched.test", 65280, 10, ""}};
   batch.results = {odd};
   db_.store(batch);
   const auto& dsn = scratch_.dsn();
@@ -374,7 +374,7 @@ TEST_F(StorageTest, StoreWritesNullsAndEscapesInCopy) {
                        "records WHERE rtype = 'A'"),
             "t|not-an-ip|4294967295");
   EXPECT_EQ(query_text(dsn, "SELECT target FROM records WHERE rtype = 'TXT'"), "\"v=spf1 -all\"");
-  EXPECT_EQ(query_text(dsn, "SELECT target FROM records WHERE rtype = 'TYPE99'"), "NULL");
+  EXPECT_EQ(query_text(dsn, "SELECT target FROM records WHERE rtype = 'TYPE65280'"), "NULL");
 }
 
 TEST_F(StorageTest, StoreRoundTripsAwkwardTextAcrossManyCopyChunks) {

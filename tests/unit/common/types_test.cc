@@ -22,7 +22,25 @@ TEST(Types, RrTypeNames) {
   EXPECT_EQ(rrtype_name(65280), "TYPE65280");
   EXPECT_EQ(parse_rrtype("aaaa"), RrType::AAAA);
   EXPECT_EQ(parse_rrtype("Cname"), RrType::CNAME);
-  EXPECT_FALSE(parse_rrtype("MX").has_value());
+}
+
+// Every record type by name (ldns's table) or as TYPE<n>; meta types refused.
+TEST(Types, EveryRecordTypeParses) {
+  EXPECT_EQ(parse_rrtype("MX"), static_cast<RrType>(15));
+  EXPECT_EQ(parse_rrtype("txt"), static_cast<RrType>(16));
+  EXPECT_EQ(parse_rrtype("PTR"), static_cast<RrType>(12));
+  EXPECT_EQ(parse_rrtype("SRV"), static_cast<RrType>(33));
+  EXPECT_EQ(parse_rrtype("CAA"), static_cast<RrType>(257));
+  EXPECT_EQ(parse_rrtype("DS"), static_cast<RrType>(43));
+  EXPECT_EQ(parse_rrtype("dnskey"), static_cast<RrType>(48));
+  EXPECT_EQ(parse_rrtype("TYPE65280"), static_cast<RrType>(65280));
+  EXPECT_EQ(parse_rrtype("type99"), static_cast<RrType>(99));
+  EXPECT_EQ(rrtype_name(257), "CAA");
+  EXPECT_EQ(rrtype_name(48), "DNSKEY");
+  for (const char* bad :
+       {"MXX", "TYPE", "TYPE0", "TYPE65536", "TYPE1x", "OPT", "AXFR", "", "TSIG"}) {
+    EXPECT_FALSE(parse_rrtype(bad).has_value()) << bad;
+  }
 }
 
 }  // namespace

@@ -90,8 +90,8 @@ TEST(Config, BadValuesAreRejectedWithLineAndPath) {
               HasSubstr("probe.concurrency: 0 is out of range"));
   EXPECT_THAT(error_of("\nresolvers: [\"127.0.0.1:99999\"]\n"),
               HasSubstr("test.yaml:2: resolvers: '127.0.0.1:99999' is not ip[:port]"));
-  EXPECT_THAT(error_of("probe:\n  record_types: [A, MX]\n"),
-              HasSubstr("probe.record_types: unknown record type 'MX'"));
+  EXPECT_THAT(error_of("probe:\n  record_types: [A, MXX]\n"),
+              HasSubstr("probe.record_types: unknown record type 'MXX'"));
   EXPECT_THAT(error_of("probe:\n  record_types: []\n"), HasSubstr("non-empty list"));
   EXPECT_THAT(error_of("probe:\n  edns: maybe\n"),
               HasSubstr("probe.edns: 'maybe' is not true or false"));
@@ -118,6 +118,40 @@ TEST(Config, YamlRoundTrip) {
   EXPECT_EQ(again.state_dir, config.state_dir);
 }
 
+// Every record type ldns knows is a valid record_types entry (issue 16).
+TEST(Config, RecordTypesTakeEveryType) {
+  const auto config =
+      parse_config("probe:\n  record_types: [A, MX, txt, CAA, TYPE65280]\n", "a.yaml");
+  ASSERT_EQ(config.probe.record_types.size(), 5U);
+  EXPECT_EQ(static_cast<int>(config.probe.record_types[1]), 15);
+  EXPECT_EQ(static_cast<int>(config.probe.record_types[4]), 65280);
+  EXPECT_THAT(to_yaml(config), HasSubstr("record_types: [A, MX, TXT, CAA, TYPE65280]"));
+}
+
+// `fluxwatch config` shows numbers as written and no DSN password (issue 16).
+TEST(Config, YamlShowsShortNumbersAndNoDsnPassword) {
+  auto config = parse_config(
+      "database:\n  dsn: \"host=db user=fw password=s3cret dbname=x\"\nscoring:\n"
+      "  flux_min_change_ratio: 0.3\n",
+      "a.yaml");
+  const auto yaml = to_yaml(config);
+  EXPECT_THAT(yaml, HasSubstr("flux_min_change_ratio: 0.3\n"));
+  EXPECT_THAT(yaml, ::testing::Not(HasSubstr("0.29999")));
+  EXPECT_THAT(yaml, ::testing::Not(HasSubstr("s3cret")));
+  EXPECT_THAT(yaml, HasSubstr("password=(redacted)"));
+}
+
+TEST(Config, RedactDsn) {
+  EXPECT_EQ(redact_dsn("host=db password=s3cret dbname=x"), "host=db password=(redacted) dbname=x");
+  EXPECT_EQ(redact_dsn("host=db password = 'a b\\' c' port=5"),
+            "host=db password = (redacted) port=5");
+  EXPECT_EQ(redact_dsn("postgresql://fw:s3cret@db:5432/x"), "postgresql://fw:(redacted)@db:5432/x");
+  EXPECT_EQ(redact_dsn("postgres://db/x?user=fw&password=s3cret&sslmode=require"),
+            "postgres://db/x?user=fw&password=(redacted)&sslmode=require");
+  EXPECT_EQ(redact_dsn("postgresql://fw@db/x"), "postgresql://fw@db/x");
+  EXPECT_EQ(redact_dsn("host=/tmp dbname=x"), "host=/tmp dbname=x");
+}
+
 TEST(Config, JsonDoesNotLeakTheDsn) {
   auto config = parse_config("database:\n  dsn: \"password=secret\"\n", "a.yaml");
   EXPECT_THAT(to_json(config), ::testing::Not(HasSubstr("secret")));
@@ -137,8 +171,10 @@ TEST(Config, ServeAndReadDsnReadBackAndStayOutOfJson) {
   EXPECT_EQ(config.serve.token, "t0ken");
   const auto again = parse_config(to_yaml(config), "b.yaml");
   EXPECT_EQ(again.serve.listen, config.serve.listen);
-  EXPECT_EQ(again.serve.token, config.serve.token);
-  EXPECT_EQ(again.database.read_dsn, config.database.read_dsn);
+  // `config` shows secrets redacted: the token as "(set)", the DSN without its password.
+  EXPECT_EQ(again.serve.token, "(set)");
+  EXPECT_EQ(again.database.read_dsn, "host=standby password=(redacted)");
+  EXPECT_THAT(to_yaml(config), ::testing::Not(HasSubstr("t0ken")));
   EXPECT_THAT(to_json(config), ::testing::Not(HasSubstr("t0ken")));
   EXPECT_THAT(to_json(config), ::testing::Not(HasSubstr("standby")));
   EXPECT_THAT(error_of("serve:\n  listen: [1, 2]\n"), HasSubstr("serve.listen"));

@@ -158,5 +158,16 @@ TEST(GeoPlanTest, UrlsAndMaxMindEditions) {
   EXPECT_THROW((void)plan_geo_updates(config), ConfigError);
 }
 
+// A failed feed is retried after a short, growing back-off, not a whole refresh interval
+// (it used to be "not due yet" for an hour after a failure; issue 16).
+TEST(Feeds, FailedFeedBackOffGrowsUpToTheInterval) {
+  using std::chrono::seconds;
+  EXPECT_EQ(failed_feed_backoff(1, seconds(3600)), seconds(30));
+  EXPECT_EQ(failed_feed_backoff(2, seconds(3600)), seconds(60));
+  EXPECT_EQ(failed_feed_backoff(4, seconds(3600)), seconds(240));
+  EXPECT_EQ(failed_feed_backoff(20, seconds(3600)), seconds(3600));
+  EXPECT_EQ(failed_feed_backoff(1, seconds(10)), seconds(10));
+}
+
 }  // namespace
 }  // namespace fluxwatch::fetch

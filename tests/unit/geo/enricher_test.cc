@@ -6,8 +6,10 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <string>
 #include <utility>
 
@@ -381,33 +383,51 @@ TEST(EnricherTest, ErrorIsThrownEvenWhenTheOtherDatabaseOpened) {
   EXPECT_THROW(Enricher enricher(options), Error);
 }
 
-TEST(EnricherTest, DatabaseCorruptAtSomeAddressesGivesEmptyColumnsThere) {
-  // GeoIP2-City-Test-Broken-Double-Format opens and has the type "GeoIP2-City", but its
-  // location doubles are encoded with the wrong size: reading them fails per address.
+// A database whose search tree is intact but whose data is not fails at start-up, with a
+// ConfigError (exit status 2), instead of at the first lookup with empty columns (issue 16).
+TEST(EnricherTest, DamagedDataSectionIsRefusedAtStartUp) {
+  // GeoIP2-City-Test-Broken-Double-Format: its location doubles have the wrong size.
   GeoOptions options;
   options.asn_database = kAsnDb;
   options.city_database = kDataDir / "GeoIP2-City-Test-Broken-Double-Format.mmdb";
-  Enricher enricher(options);
-  EXPECT_TRUE(enricher.warnings().empty());
-
-  for (const char* address : {"81.2.69.160", "2.125.160.216", "2001:218::1", "::ffff:81.2.69.160",
-                              "89.160.20.112", "216.160.83.56"}) {
-    SCOPED_TRACE(address);
-    GeoRecord record;
-    EXPECT_NO_THROW(record = enricher.lookup(address));
-    EXPECT_EQ(record.country_iso, "");
-    EXPECT_EQ(record.country_name, "");
-    EXPECT_EQ(record.city, "");
-    EXPECT_FALSE(record.latitude);
-    EXPECT_FALSE(record.longitude);
+  try {
+    Enricher enricher(options);
+    ADD_FAILURE() << "opened a database whose data section is broken";
+  } catch (const ConfigError& error) {
+    EXPECT_THAT(error.what(), AllOf(HasSubstr("GeoIP2-City-Test-Broken-Double-Format.mmdb"),
+                                    HasSubstr("is corrupt")));
   }
-  EXPECT_TRUE(enricher.lookup("81.2.69.160").empty());
-  // The healthy ASN database still answers, for the same addresses too.
-  EXPECT_EQ(enricher.lookup("216.160.83.56").asn, 209U);
-  EXPECT_EQ(enricher.lookup("89.160.20.112").asn, 29518U);
-  const GeoRecord record = enricher.lookup("1.128.0.1");
-  EXPECT_EQ(record.asn, 1221U);
-  EXPECT_EQ(record.country_iso, "");
+}
+
+// A copy of the ASN database with its data section zeroed: every record then decodes as an
+// empty map, which libmaxminddb accepts; the start-up sample finds no ASN field in any.
+TEST(EnricherTest, ZeroedDataSectionIsRefusedAtStartUp) {
+  const ScratchDir scratch;
+  const auto copy = scratch.path() / "zeroed-ASN.mmdb";
+  std::string bytes;
+  {
+    std::ifstream in(kAsnDb, std::ios::binary);
+    bytes.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  // Layout (MaxMind DB spec): search tree (node_count x record_size x 2 / 8 bytes), 16 zero
+  // bytes, data section, then "\xAB\xCD\xEFMaxMind.com" and the metadata.
+  const auto metadata = bytes.rfind("\xAB\xCD\xEFMaxMind.com");
+  ASSERT_NE(metadata, std::string::npos);
+  const std::size_t tree_bytes = 1341 * 28 * 2 / 8;  // GeoLite2-ASN-Test: 1341 nodes, 28 bits
+  ASSERT_LT(tree_bytes + 16, metadata);
+  std::fill(bytes.begin() + static_cast<std::ptrdiff_t>(tree_bytes + 16),
+            bytes.begin() + static_cast<std::ptrdiff_t>(metadata), '\0');
+  std::ofstream(copy, std::ios::binary) << bytes;
+
+  GeoOptions options;
+  options.asn_database = copy;
+  EXPECT_THROW(Enricher enricher(options), ConfigError);
+  EXPECT_THAT(error_of([&] { Enricher enricher(options); }),
+              AllOf(HasSubstr("zeroed-ASN.mmdb"), HasSubstr("is corrupt"),
+                    HasSubstr("autonomous_system_number")));
+  // The intact original opens.
+  options.asn_database = kAsnDb;
+  EXPECT_NO_THROW(Enricher enricher(options));
 }
 
 // --- a file changed on disk (issue 17.9) -------------------------------------------------
@@ -450,17 +470,13 @@ TEST(EnricherTest, FileOverwrittenInPlaceIsReopenedAndCorruptCopiesAreRefused) {
   EXPECT_EQ(enricher.lookup("81.2.69.160").city, "London");
   EXPECT_EQ(enricher.cache_misses(), misses + 1);  // read from the new database, not the cache
 
-  // A database that is corrupt at some addresses: those lookups are flagged (never
-  // "unknown") and not cached, so a later lookup tries again.
+  // A database that is corrupt at some addresses: its sampled data records do not decode
+  // (detail::verify_sample), so the copy is refused like the garbage and the database in
+  // memory stays in use. (Lookups that hit corrupt data in an opened database are flagged:
+  // DatabaseCorruptAtSomeAddressesGivesEmptyColumnsThere.)
   overwrite_in_place(kDataDir / "GeoIP2-City-Test-Broken-Double-Format.mmdb", city);
-  EXPECT_EQ(enricher.build_tag(), "GeoIP2-City@1695766449");  // built 2023-09-26
-  (void)enricher.lookup("81.2.69.160");
-  EXPECT_TRUE(enricher.last_lookup_failed());
-  const auto before = enricher.cache_misses();
-  (void)enricher.lookup("81.2.69.160");
-  EXPECT_TRUE(enricher.last_lookup_failed());
-  EXPECT_EQ(enricher.cache_misses(), before + 1);
-  (void)enricher.lookup("1.1.1.1");  // not in it: unknown, truly
+  EXPECT_EQ(enricher.build_tag(), "GeoLite2-City@1770245369");
+  EXPECT_EQ(enricher.lookup("81.2.69.160").city, "London");
   EXPECT_FALSE(enricher.last_lookup_failed());
 
   // Fixed on disk: reopened, and the same address is found again.

@@ -69,7 +69,8 @@ TEST(ParseAddressTest, RejectsEverythingElse) {
 }
 
 TEST(MmdbHandleTest, AnyTypeIsAcceptedWithAnEmptyList) {
-  const MmdbHandle handle(kDataDir / "MaxMind-DB-test-broken-pointers-24.mmdb", {});
+  const MmdbHandle handle(kDataDir / "MaxMind-DB-test-broken-pointers-24.mmdb", {}, {},
+                          /*verify=*/false);
   EXPECT_EQ(handle.info().database_type, "Test");
   EXPECT_EQ(handle.info().build_epoch, 1695766448U);
 }
@@ -86,7 +87,8 @@ TEST(MmdbHandleTest, OpenErrorNamesFileAndLibraryError) {
 }
 
 TEST(MmdbReaderTest, BrokenPointersAreErrorsNotCrashes) {
-  const MmdbHandle handle(kDataDir / "MaxMind-DB-test-broken-pointers-24.mmdb", {"Test"});
+  const MmdbHandle handle(kDataDir / "MaxMind-DB-test-broken-pointers-24.mmdb", {"Test"}, {},
+                          /*verify=*/false);
   GeoRecord record;
   // 1.1.1.16/28: the search tree points at bad data.
   EXPECT_EQ(read_asn(handle, parsed("1.1.1.16"), record), ReadStatus::Error);
@@ -107,7 +109,8 @@ TEST(MmdbReaderTest, BrokenPointersAreErrorsNotCrashes) {
 }
 
 TEST(MmdbReaderTest, BrokenSearchTreeIsAnErrorNotACrash) {
-  const MmdbHandle handle(kDataDir / "MaxMind-DB-test-broken-search-tree-24.mmdb", {"Test"});
+  const MmdbHandle handle(kDataDir / "MaxMind-DB-test-broken-search-tree-24.mmdb", {"Test"}, {},
+                          /*verify=*/false);
   GeoRecord record;
   // The right half of the tree points outside the data section.
   EXPECT_EQ(read_asn(handle, parsed("255.255.255.255"), record), ReadStatus::Error);
@@ -118,7 +121,8 @@ TEST(MmdbReaderTest, BrokenSearchTreeIsAnErrorNotACrash) {
 }
 
 TEST(MmdbReaderTest, BrokenDoubleLeavesTheRecordUntouched) {
-  const MmdbHandle handle(kDataDir / "GeoIP2-City-Test-Broken-Double-Format.mmdb", {"City"});
+  const MmdbHandle handle(kDataDir / "GeoIP2-City-Test-Broken-Double-Format.mmdb", {"City"}, {},
+                          /*verify=*/false);
   GeoRecord record;
   record.asn = 1221;  // set by another database: must survive
   // country.iso_code alone reads fine here ("GB"), but location.latitude does not.

@@ -57,14 +57,22 @@ TEST(Report, TableAlignsColumns) {
 
 std::vector<ScoredRow> scored_sample() {
   const auto rows = sample();
-  ScoredRow flux{
-      rows[0],
-      ScoreCells{"fast_flux", 32.346, rows[0].last_probe.value(), {"many ASNs", "say \"flux\""}}};
+  ScoredRow flux{rows[0], ScoreCells{"fast_flux",
+                                     32.346,
+                                     rows[0].last_probe.value(),
+                                     {"many ASNs", "say \"flux\""},
+                                     std::nullopt,
+                                     rows[0].last_probe.value()}};
   storage::DomainSummary cdn_summary;
   cdn_summary.domain = "cdn.test";
   cdn_summary.ipv4_addresses = 40;
   cdn_summary.asns = 1;
-  ScoredRow cdn{cdn_summary, ScoreCells{"cdn_like", -71.04, {}, {"one ASN"}}};
+  ScoredRow cdn{cdn_summary, ScoreCells{"cdn_like",
+                                        -121.19999999999999,
+                                        {},
+                                        {"one ASN"},
+                                        rows[0].last_probe.value(),
+                                        rows[0].last_probe.value()}};
   storage::DomainSummary other_flux_summary;
   other_flux_summary.domain = "a-flux.test";
   other_flux_summary.ipv4_addresses = 30;
@@ -83,16 +91,30 @@ std::vector<std::string> domains(const std::vector<ScoredRow>& rows) {
 TEST(Report, ScoreColumnsAreAppendedAtTheEnd) {
   const auto csv = render_scored(scored_sample(), Format::Csv);
   EXPECT_THAT(csv, StartsWith("domain,probes,ipv4,ipv6,asns,countries,ns_names,min_ttl,"
-                              "last_outcome,last_probe,label,holz_score,scored_at\n"));
+                              "last_outcome,last_probe,label,holz_score,scored_at,window_start,"
+                              "window_end\n"));
   EXPECT_THAT(csv, HasSubstr("\nflux-alpha.test,9,15,0,12,11,0,30,NOERROR,2023-11-14T22:13:20Z,"
-                             "fast_flux,32.35,2023-11-14T22:13:20Z\n"));
-  EXPECT_THAT(csv, HasSubstr("\n\"never,probed.test\",0,0,0,0,0,0,,,,,,\n"));
-  const auto json = nlohmann::json::parse(render_scored(scored_sample(), Format::Json));
+                             "fast_flux,32.35,2023-11-14T22:13:20Z,first_probe,"
+                             "2023-11-14T22:13:20Z\n"));
+  // A domain without a score says so (issue 16).
+  EXPECT_THAT(csv, HasSubstr("\n\"never,probed.test\",0,0,0,0,0,0,,,,unscored,,,,\n"));
+  const auto text = render_scored(scored_sample(), Format::Json);
+  const auto json = nlohmann::json::parse(text);
   EXPECT_EQ(json[0]["label"], "fast_flux");
   EXPECT_EQ(json[0]["reasons"][1], "say \"flux\"");
-  EXPECT_TRUE(json[1]["label"].is_null());
+  EXPECT_TRUE(json[0]["window_start"].is_null());
+  EXPECT_EQ(json[0]["window_end"], "2023-11-14T22:13:20Z");
+  EXPECT_EQ(json[1]["label"], "unscored");
+  EXPECT_TRUE(json[1]["holz_score"].is_null());
   EXPECT_TRUE(json[1]["reasons"].empty());
-  EXPECT_THAT(render_scored(scored_sample(), Format::Table), HasSubstr("holz_score"));
+  // Numbers rounded as in CSV: no -121.19999999999999 in JSON (issue 16).
+  EXPECT_THAT(text, HasSubstr("\"holz_score\": -121.2,"));
+  EXPECT_THAT(text, HasSubstr("\"holz_score\": 32.35,"));
+  EXPECT_EQ(json[2]["window_start"], "2023-11-14T22:13:20Z");
+  const auto table = render_scored(scored_sample(), Format::Table);
+  EXPECT_THAT(table, HasSubstr("holz_score"));
+  EXPECT_THAT(table, HasSubstr("window_start"));
+  EXPECT_THAT(table, HasSubstr("cover all history"));
   // Without scores the output is exactly the old one.
   EXPECT_EQ(render(sample(), Format::Csv).find("label"), std::string::npos);
 }

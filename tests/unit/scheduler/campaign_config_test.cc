@@ -93,8 +93,8 @@ TEST(CampaignConfig, UnknownKeyIsReportedWithItsLine) {
 TEST(CampaignConfig, BadValuesAreReportedWithTheirLine) {
   EXPECT_THAT(error_of("campaigns:\n  - name: a\n    qps: fast\n"),
               HasSubstr("cfg.yaml:3: campaigns.qps: 'fast' is not a number"));
-  EXPECT_THAT(error_of("campaigns:\n  - name: a\n    record_types: [MX]\n"),
-              HasSubstr("cfg.yaml:3: campaigns.record_types: unknown record type 'MX'"));
+  EXPECT_THAT(error_of("campaigns:\n  - name: a\n    record_types: [MXX]\n"),
+              HasSubstr("cfg.yaml:3: campaigns.record_types: unknown record type 'MXX'"));
   EXPECT_THAT(error_of("campaigns:\n  - name: a\n    start: tomorrow\n"),
               HasSubstr("cfg.yaml:3: campaigns.start: 'tomorrow' is not a UTC time"));
   EXPECT_THAT(error_of("campaigns:\n  - name: a\n    min_interval: 60\n    max_interval: 10\n"),

@@ -104,10 +104,19 @@ TEST(WatchlistParser, InternationalNamesAreEncoded) {
   EXPECT_EQ(result.entries[0].domain, "xn--bcher-kva.example");
 }
 
-TEST(WatchlistParser, HostileTagsAreDropped) {
-  const auto result = parse_text("evil.test,ok;bad tag;" + std::string(100, 't') + ";\x01x\n");
+// Tags with inner spaces are kept; hostile ones are left off and reported, never dropped
+// silently (issue 16).
+TEST(WatchlistParser, HostileTagsAreReportedAndSpacedTagsKept) {
+  const auto result = parse_text("evil.test,ok;needs review;" + std::string(100, 't') + ";\x01x\n");
   ASSERT_EQ(result.entries.size(), 1U);
-  EXPECT_THAT(result.entries[0].tags, ElementsAre("ok"));
+  EXPECT_THAT(result.entries[0].tags, ElementsAre("ok", "needs review"));
+  ASSERT_EQ(result.tag_problems.size(), 2U);
+  EXPECT_EQ(result.tag_problems[0].line, 1U);
+  EXPECT_THAT(result.tag_problems[0].message, ::testing::HasSubstr("longer than 64"));
+  EXPECT_TRUE(result.problems.empty());
+  EXPECT_EQ(tag_error("needs review"), "");
+  EXPECT_NE(tag_error(" lead"), "");
+  EXPECT_NE(tag_error("a;b"), "");
 }
 
 }  // namespace

@@ -24,4 +24,8 @@ using NormalisedName = std::variant<std::string, NameError>;
 /// [a-z0-9-_], labels starting or ending with '-', and all-numeric TLDs (IP addresses).
 [[nodiscard]] NormalisedName normalise_domain(std::string_view input);
 
+/// The Unicode form of a normalised name (A-labels decoded, libidn2), or the name itself
+/// when it has none or cannot be decoded. For display next to the stored form.
+[[nodiscard]] std::string unicode_domain(const std::string& ascii);
+
 }  // namespace fluxwatch

@@ -15,13 +15,18 @@ namespace fluxwatch {
 /// Other types seen in answers are kept as their raw number.
 enum class RrType : std::uint16_t { A = 1, NS = 2, CNAME = 5, SOA = 6, AAAA = 28 };
 
-/// "A", "AAAA", ... for known types, "TYPE<n>" (RFC 3597) otherwise.
+/// "A", "AAAA", "MX", ... for the types ldns knows, "TYPE<n>" (RFC 3597) otherwise.
 [[nodiscard]] std::string rrtype_name(std::uint16_t type);
 /// rrtype_name() without an allocation: the mnemonic of a type it spells by name, empty for
 /// the types it writes as "TYPE<n>".
 [[nodiscard]] std::string_view rrtype_mnemonic(std::uint16_t type) noexcept;
-/// Parses "A", "aaaa", "NS", "CNAME", "SOA"; nullopt for anything else.
+/// Parses a record type to ask for, case-insensitively: any mnemonic ldns knows ("A", "mx",
+/// "TXT", "CAA", "DNSKEY", ...) or "TYPE<n>" (RFC 3597). The result may hold a value that is
+/// not one of RrType's named enumerators (e.g. 15 for MX). nullopt for unknown names and for
+/// meta types that are not queried this way (OPT, TSIG, TKEY, IXFR, AXFR, MAILA, MAILB).
 [[nodiscard]] std::optional<RrType> parse_rrtype(std::string_view text);
+/// False for meta types a probe does not ask for (see parse_rrtype).
+[[nodiscard]] bool is_queryable_rrtype(std::uint16_t type) noexcept;
 
 /// What one probe measured. Every value is a measurement and is stored; none is an error.
 enum class Outcome : std::uint8_t {

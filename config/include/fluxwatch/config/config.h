@@ -55,6 +55,12 @@ struct Config {
     std::string read_dsn;
   } database;
 
+  struct Storage {
+    /// `storage.retention_days`: `fluxwatch prune` drops the daily partitions of probe rows
+    /// older than this many days (summaries stay). 0: keep everything.
+    int retention_days = 0;
+  } storage;
+
   struct Serve {
     /// `serve.listen`: HOST:PORT of the web view. A non-loopback host needs serve.token.
     std::string listen = "127.0.0.1:8080";
@@ -200,7 +206,11 @@ struct Config {
 /// ${XDG_CONFIG_HOME:-~/.config}/fluxwatch/config.yaml if it exists; empty if neither.
 [[nodiscard]] std::filesystem::path default_config_path();
 
-/// The effective configuration as YAML (what `fluxwatch config show` prints).
+/// `dsn` with its password replaced by "(redacted)" (key=value and URI forms), for display.
+[[nodiscard]] std::string redact_dsn(const std::string& dsn);
+
+/// The effective configuration as YAML (what `fluxwatch config show` prints): secrets
+/// redacted, numbers in their shortest form (0.3, not 0.29999999999999999).
 [[nodiscard]] std::string to_yaml(const Config& config);
 
 /// The same as JSON, recorded with every probe run.

@@ -138,6 +138,9 @@ class Crawler {
    */
   std::size_t server_index(const Endpoint& server);
 
+  /// How many of servers() are the resolvers given at construction (the first ones); the
+  /// rest were added by server_index() (e.g. a domain's own name servers).
+  [[nodiscard]] std::size_t resolver_count() const noexcept;
   /// The servers in use ("ip:port"), e.g. for logging.
   [[nodiscard]] std::vector<std::string> servers() const;
 

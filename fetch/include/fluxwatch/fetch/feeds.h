@@ -4,6 +4,8 @@
 /// previous import; a domain that leaves a feed is marked delisted, never deleted.
 
 #include <chrono>
+#include <functional>
+#include <istream>
 #include <memory>
 #include <optional>
 #include <string>
@@ -36,6 +38,23 @@ enum class FeedFormat {
 [[nodiscard]] watchlist::ParseResult parse_feed(std::string_view content, FeedFormat format,
                                                 const std::string& column, std::size_t max_bytes);
 
+/**
+ * The streaming form of parse_feed() (watchlist::parse_each for every format): hands each
+ * accepted line to `on_entry`, each rejected one to `on_problem` and each tag left off to
+ * `on_tag_problem` (when given) as `in` is read, keeping nothing per domain; duplicates are
+ * the consumer's to merge. No gzip: the caller decompresses. Returns the lines read.
+ * @throw fluxwatch::Error when csv input has no header naming `column`.
+ */
+std::size_t parse_feed_each(std::istream& in, FeedFormat format, const std::string& column,
+                            const std::function<void(watchlist::Entry&&)>& on_entry,
+                            const std::function<void(watchlist::Problem&&)>& on_problem,
+                            const std::function<void(watchlist::Problem&&)>& on_tag_problem = {});
+
+/// How long after a failed attempt a feed is retried: 30 s, doubling with each consecutive
+/// failure, never longer than its refresh interval.
+[[nodiscard]] std::chrono::seconds failed_feed_backoff(int consecutive_failures,
+                                                       std::chrono::seconds refresh_interval);
+
 /// Decompresses gzip `data` (zlib). @throw fluxwatch::Error if broken or over `max_bytes`.
 [[nodiscard]] std::string gunzip(std::string_view data, std::size_t max_bytes);
 
@@ -63,6 +82,11 @@ struct FeedOutcome {
   std::size_t duplicates = 0;
   std::vector<watchlist::Problem> problems;  ///< rejected lines
   std::string error;                         ///< why it failed
+  std::int64_t feed_id = 0;                  ///< its row in `feeds` (0 for NotDue)
+  /// A version of the feed was imported before this attempt (so a failure keeps it).
+  bool had_previous_import = false;
+  /// NotDue: when it is due, and why (e.g. retrying a failed feed after a back-off).
+  std::string detail;
 };
 
 /**
@@ -82,7 +106,8 @@ class FeedRefresher {
   /// Fetch and content failures are returned; database failures throw fluxwatch::Error.
   FeedOutcome refresh(const FeedSpec& feed);
   /// Refreshes the feeds whose last attempt is at least their refresh interval before
-  /// `now` (or that were never fetched); the others are reported as NotDue.
+  /// `now` (or that were never fetched); a feed whose last attempt failed is retried after
+  /// failed_feed_backoff() instead. The others are reported as NotDue, with when they are due.
   std::vector<FeedOutcome> refresh_due(const std::vector<FeedSpec>& feeds,
                                        std::chrono::system_clock::time_point now);
 

@@ -26,6 +26,9 @@ struct ScoreCells {
   double holz_score = 0;                              ///< Holz et al. flux-score (> 0: flux)
   std::chrono::system_clock::time_point scored_at{};  ///< when the score was computed
   std::vector<std::string> reasons;                   ///< why the label (JSON only)
+  /// The window the score was computed over; window_start empty: from the first probe.
+  std::optional<std::chrono::system_clock::time_point> window_start{};
+  std::optional<std::chrono::system_clock::time_point> window_end{};
   bool operator==(const ScoreCells&) const = default;
 };
 
@@ -51,8 +54,11 @@ enum class SortKey { Domain, Label, Score, Addresses, Asns, Probes };
                                                  const std::vector<std::string>& labels,
                                                  SortKey key, bool descending);
 
-/// Like render(), with the columns label, holz_score, scored_at appended (empty when a domain
-/// has no score); JSON adds those keys and "reasons".
+/// Like render(), with the columns label, holz_score, scored_at, window_start, window_end
+/// appended (label "unscored" and the rest empty when a domain has no score; window_start
+/// "first_probe" for a window from the first probe); JSON adds those keys (null when not
+/// known) and "reasons", holz_score rounded to 2 decimals as in CSV. The table ends with a
+/// note saying which columns cover all history and which the score's window.
 [[nodiscard]] std::string render_scored(const std::vector<ScoredRow>& rows, Format format);
 
 /// CSV field quoting per RFC 4180 (exposed for tests and other CSV writers).

@@ -1,8 +1,9 @@
 #pragma once
-/// One probe round: every watched domain x every record type, resolved by the crawler,
-/// enriched with GeoIP/ASN data, and written to PostgreSQL in COPY batches by a writer
-/// thread while resolution goes on.
+/// One probe round (`fluxwatch probe`): every watched domain x every record type, resolved
+/// by the engine (engine.h), enriched with GeoIP/ASN data, and written to PostgreSQL in
+/// COPY batches by writer threads while resolution goes on.
 
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -14,6 +15,7 @@
 
 #include "fluxwatch/common/types.h"
 #include "fluxwatch/crawler/crawler.h"
+#include "fluxwatch/scheduler/engine.h"
 
 namespace fluxwatch::geo {
 class Enricher;
@@ -25,22 +27,20 @@ class Database;
 namespace fluxwatch::scheduler {
 
 struct RoundOptions {
-  std::vector<RrType> record_types{RrType::A};
-  std::size_t batch_size = 5000;     ///< results per COPY transaction
-  std::size_t queued_batches = 4;    ///< batches waiting for the writer before probing pauses
-  std::string settings_json = "{}";  ///< recorded with the run
+  EngineOptions engine;
+  std::size_t queued_batches = 4;  ///< batches waiting for the writers before probing pauses
   /// False: resolve (and enrich) but store nothing, not even a probe_runs row; run_id is
   /// 0. For measuring resolution apart from storage (bench/run.sh).
   bool store = true;
-  /// Ask every resolver of the crawler (its servers at construction) for every name and
-  /// type, instead of spreading the queries over them.
-  bool every_resolver = false;
-  /// Authoritative mode (crawler/delegation.h): per domain the NS set through the
-  /// resolvers, then every name server directly with RD=0. every_resolver is ignored.
-  bool authoritative = false;
-  std::uint16_t authoritative_port = 53;
-  std::size_t authoritative_max_servers = 16;
-  std::string vantage;  ///< stored with every probe (empty: NULL)
+  /// This round's number: moves every domain on to the next resolver (the spread).
+  std::uint64_t round = 0;
+  /// How long the database may stay away: results wait in the bounded queue (probing
+  /// pauses when it is full), storing is retried with backoff, then the round goes on.
+  std::chrono::milliseconds outage_tolerance{std::chrono::minutes(5)};
+  /// Set (from a signal handler) to stop: no new domain is started, queries in flight get
+  /// `stop_grace` to finish, and everything back is stored.
+  const std::atomic<bool>* stop = nullptr;
+  std::chrono::milliseconds stop_grace{15000};
 };
 
 /// Where a round is; handed to the progress callback.
@@ -51,9 +51,17 @@ struct Progress {
   std::chrono::steady_clock::duration elapsed{};
 };
 
+/// What one server got in a round (to tell a dead or mistyped resolver from a bad domain).
+struct ResolverTally {
+  std::size_t queries = 0;
+  std::size_t failures = 0;  ///< is_failure() outcomes: no answer was measured
+};
+
+/// Totals of a round; queries/records/errors are what probe_runs records (as for `run`).
 struct RoundSummary {
   std::int64_t run_id = 0;
-  std::size_t queries = 0;
+  std::map<std::string, ResolverTally> resolvers;  ///< by ProbeResult::resolver ("ip:port")
+  std::size_t queries = 0;  ///< results (one per query sent), stored unless --no-store
   std::size_t records = 0;
   std::size_t errors = 0;
   std::map<Outcome, std::size_t> outcomes;
@@ -61,28 +69,17 @@ struct RoundSummary {
   std::size_t mismatched = 0;      ///< replies dropped for matching no query (CrawlStats)
   std::size_t edns_fallbacks = 0;  ///< queries re-sent without EDNS0 (CrawlStats)
   std::size_t enrichment_rows = 0;
+  bool interrupted = false;   ///< stopped by `stop` before every domain was started
+  std::size_t abandoned = 0;  ///< queries still in flight when the stop grace ran out
   std::chrono::duration<double> elapsed{};
 };
 
 using ProgressCallback = std::function<void(const Progress&)>;
 
-/// True for outcomes that mean "no answer was measured" (as opposed to an answer that
-/// said NXDOMAIN, SERVFAIL, ...).
-[[nodiscard]] bool is_failure(Outcome outcome) noexcept;
-
-/// The queries of one round, domain-major so a domain's types are asked together.
-[[nodiscard]] std::vector<crawler::Query> plan_round(const std::vector<WatchedDomain>& domains,
-                                                     const std::vector<RrType>& types);
-/// The same, each query once per server index 0..resolvers-1 (every-resolver mode),
-/// resolver-minor so one name goes to all resolvers at about the same moment.
-[[nodiscard]] std::vector<crawler::Query> plan_round(const std::vector<WatchedDomain>& domains,
-                                                     const std::vector<RrType>& types,
-                                                     std::size_t resolvers);
-
 /**
  * Runs one round over `domains` and stores everything (unless `options.store` is false). `writer`
  * is used only from the writer thread while this runs; the caller must not use it concurrently.
- * @throw fluxwatch::Error if storing fails after the storage layer's retries.
+ * @throw fluxwatch::Error if the database stays away longer than the outage tolerance.
  */
 RoundSummary run_round(const std::vector<WatchedDomain>& domains, crawler::Crawler& crawler,
                        geo::Enricher& enricher, storage::Database& writer,

@@ -15,7 +15,9 @@
 #include "fluxwatch/common/types.h"
 #include "fluxwatch/crawler/crawler.h"
 #include "fluxwatch/geo/enricher.h"
+#include "fluxwatch/scheduler/engine.h"
 #include "fluxwatch/scheduler/policy.h"
+#include "fluxwatch/storage/database.h"
 #include "fluxwatch/storage/schedule_store.h"
 
 namespace fluxwatch::scheduler {
@@ -24,31 +26,30 @@ namespace fluxwatch::scheduler {
 struct WorkerOptions {
   std::string campaign = "default";
   storage::CampaignSelection selection;
-  std::vector<RrType> record_types{RrType::A};
+  EngineOptions engine;  ///< mode, record types, vantage, batch size, settings (as `probe`)
   IntervalPolicy intervals;
   std::optional<std::chrono::system_clock::time_point> start;  ///< nothing before
   std::optional<std::chrono::system_clock::time_point> end;    ///< nothing after
-  std::string vantage;                                         ///< stored with every probe
   double qps = 0;                                  ///< overall queries per second, 0 = unlimited
   double qps_per_resolver = 0;                     ///< per resolver, 0 = unlimited
   std::string worker_id;                           ///< unique per process; lease owner
   std::chrono::milliseconds lease{60000};          ///< lease length (renewed while held)
   std::size_t lease_batch = 1000;                  ///< domains leased at once
   std::chrono::milliseconds lookahead{1000};       ///< lease domains due this far ahead
-  std::size_t batch_size = 5000;                   ///< results per COPY transaction
   std::chrono::milliseconds flush_interval{1000};  ///< longest a result waits for the writer
   std::size_t buffer_limit = 100000;               ///< results held unwritten before probing pauses
   std::chrono::milliseconds shutdown_grace{15000};   ///< for in-flight queries and the flush
   std::chrono::milliseconds resync_interval{60000};  ///< re-read the campaign's watchlist
-  bool once = false;                 ///< probe what is due at start-up, then return (cron mode)
-  std::string settings_json = "{}";  ///< recorded with the run
-  /// Authoritative mode: per domain, find the NS set through the resolvers and ask every
-  /// name server directly (RD=0); see crawler/delegation.h.
-  bool authoritative = false;
-  std::uint16_t authoritative_port = 53;
-  std::size_t authoritative_max_servers = 16;
-  /// Every-resolver mode: each due domain is asked of every resolver at once (same due_at).
-  bool every_resolver = false;
+  bool once = false;  ///< probe what is due at start-up, then return (cron mode)
+};
+
+/// What a worker works with, owned by the caller (so that tests can hand in their own):
+/// the crawler is used by the probing thread, the rest by the writer thread.
+struct WorkerParts {
+  crawler::Crawler& crawler;
+  geo::Enricher& enricher;  ///< replaced in place on a GeoIP reload
+  storage::Database& database;
+  storage::ScheduleStore& schedule;
 };
 
 /// Settings a running worker takes over on reload (SIGHUP) without dropping work.
@@ -64,6 +65,7 @@ struct ReloadableSettings {
 struct WorkerStats {
   std::size_t queries_sent = 0;
   std::size_t probes_stored = 0;
+  std::size_t records_stored = 0;
   std::size_t probes_dropped = 0;    ///< lease lost before commit: another worker has them
   std::size_t probes_unwritten = 0;  ///< still buffered at exit (database unreachable)
   std::size_t domains_probed = 0;
@@ -75,15 +77,16 @@ struct WorkerStats {
  * until every domain due at start-up is probed and stored (or `stop`). On stop it takes no
  * new work, lets queries in flight finish (bounded by shutdown_grace), writes every
  * buffered result, and frees its leases.
- * A lost database connection is retried with backoff while probing goes on into a buffer
- * of at most buffer_limit results.
+ * A lost database connection is retried with backoff; meanwhile the domains already leased
+ * are probed into a buffer of at most buffer_limit results (no new ones can be leased).
+ * Whatever the outage, a result is stored at most once per (domain, due time); it is
+ * dropped only when another worker took the domain over (logged with its name).
  * Thread affinity: run() on one thread (it starts one writer thread); reload() from any.
  * @throw fluxwatch::Error if the database cannot be reached at start-up.
  */
 class Worker {
  public:
-  Worker(WorkerOptions options, crawler::CrawlerOptions crawler, geo::GeoOptions geo,
-         std::string dsn);
+  Worker(WorkerOptions options, WorkerParts parts);
   ~Worker();
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <string>
@@ -72,6 +73,15 @@ struct RunTotals {
   std::int64_t errors = 0;  ///< probes whose outcome is Timeout/ConnRefused/Malformed/NetError
 };
 
+/// One daily partition of the observations (probe rows), as `fluxwatch prune` lists it.
+struct ObservationPartition {
+  std::string name;  ///< observations_pYYYYMMDD
+  std::string day;   ///< YYYY-MM-DD (UTC)
+  std::int64_t probes = 0;
+  std::int64_t bytes = 0;  ///< with its indexes and TOAST
+  bool operator==(const ObservationPartition&) const = default;
+};
+
 /**
  * A connection to the fluxwatch database.
  * @throw fluxwatch::Error (with the DSN's host/db and what to do) if it cannot connect.
@@ -89,7 +99,8 @@ class Database {
 
   /// Applies every migration not yet applied, in order, each in its own transaction, and
   /// records it in schema_migrations. Idempotent. Returns how many were applied now.
-  int migrate();
+  /// `up_to_version` stops after that version (tests build databases of older schemas).
+  int migrate(int up_to_version = std::numeric_limits<int>::max());
   /// Highest applied migration version, 0 on an empty database.
   [[nodiscard]] int schema_version();
 
@@ -122,6 +133,14 @@ class Database {
 
   /// Summaries of every watched domain (also those never probed), ordered by domain.
   [[nodiscard]] std::vector<DomainSummary> summaries();
+
+  /// Retention (`storage.retention_days`): the daily partitions of observations whose whole
+  /// day ended more than `retention_days` days before `now`, oldest first; dropped (in one
+  /// transaction) unless `dry_run`. Answer sets, the (domain, address) first/last seen and
+  /// scores stay. @throw fluxwatch::Error if retention_days < 1.
+  std::vector<ObservationPartition> prune(
+      int retention_days, bool dry_run,
+      std::chrono::system_clock::time_point now = std::chrono::system_clock::now());
 
  private:
   struct Impl;

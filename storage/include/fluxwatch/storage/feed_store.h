@@ -99,6 +99,9 @@ class FeedStore {
   /// Every feed, ordered by url.
   [[nodiscard]] std::vector<FeedState> feeds();
 
+  /// Deletes feed `feed_id` if nothing was ever imported from it (a failed one-off
+  /// `watchlist import URL`); returns whether it did.
+  bool forget_never_imported(std::int64_t feed_id);
   /// A failed fetch: the listing is kept as it is.
   void record_failure(std::int64_t feed_id, int http_status, const std::string& error,
                       TimePoint at);

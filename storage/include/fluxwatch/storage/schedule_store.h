@@ -43,6 +43,14 @@ struct ScheduleCommit {
   std::vector<ScheduleUpdate> updates;
 };
 
+/// Who holds a domain's schedule row now (for saying why a late result was dropped).
+struct LeaseHolder {
+  std::int64_t domain_id = 0;
+  std::string domain;
+  std::optional<std::string> owner;  ///< the worker holding its lease; nullopt: free
+  std::optional<std::chrono::system_clock::time_point> last_sent;  ///< of its last stored probe
+};
+
 /// Which watchlist entries a campaign covers: entries with any of `tags` or from any of
 /// `sources`; both empty means the whole watchlist.
 struct CampaignSelection {
@@ -90,6 +98,10 @@ class ScheduleStore {
    * is lost).
    */
   bool try_lock_campaign(const std::string& campaign);
+
+  /// The lease state of `domain_ids` in `campaign` (at most the first 1,000 are asked).
+  std::vector<LeaseHolder> lease_holders(const std::string& campaign,
+                                         const std::vector<std::int64_t>& domain_ids);
 
   /// Domains of `campaign` due now (for logs and tests).
   [[nodiscard]] std::int64_t due_count(const std::string& campaign);

@@ -7,6 +7,7 @@
 #include <functional>
 #include <istream>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace fluxwatch::watchlist {
@@ -29,8 +30,10 @@ struct Problem {
 struct ParseResult {
   std::vector<Entry> entries;     ///< in first-seen order, each domain once
   std::vector<Problem> problems;  ///< in line order
-  std::size_t duplicates = 0;     ///< lines naming a domain seen earlier
-  std::size_t lines = 0;          ///< lines read
+  /// Tags left off an accepted line (the domain is kept), with why; in line order.
+  std::vector<Problem> tag_problems;
+  std::size_t duplicates = 0;  ///< lines naming a domain seen earlier
+  std::size_t lines = 0;       ///< lines read
 };
 
 /**
@@ -46,12 +49,18 @@ struct ParseResult {
 
 /**
  * The streaming form of parse(), for inputs too large to hold: hands each accepted line to
- * `on_entry` and each rejected one to `on_problem` as it is read, in line order, and keeps
- * nothing per domain, so memory stays flat whatever the size of `in`. A domain named on
- * several lines comes once per line (Entry::line is that line): merging duplicates is the
- * consumer's (the watchlist import does it in PostgreSQL). Returns the lines read.
+ * `on_entry`, each rejected one to `on_problem` and each tag left off an accepted line to
+ * `on_tag_problem` (when given) as it is read, in line order, and keeps nothing per domain,
+ * so memory stays flat whatever the size of `in`. A domain named on several lines comes
+ * once per line (Entry::line is that line): merging duplicates is the consumer's (the
+ * watchlist import does it in PostgreSQL). Returns the lines read.
  */
 std::size_t parse_each(std::istream& in, const std::function<void(Entry&&)>& on_entry,
-                       const std::function<void(Problem&&)>& on_problem);
+                       const std::function<void(Problem&&)>& on_problem,
+                       const std::function<void(Problem&&)>& on_tag_problem = {});
+
+/// Why `tag` cannot be a watchlist tag (empty when it can): tags are 1-64 printable ASCII
+/// characters, inner spaces allowed, no ',', ';' or '|', no leading or trailing space.
+[[nodiscard]] std::string tag_error(std::string_view tag);
 
 }  // namespace fluxwatch::watchlist

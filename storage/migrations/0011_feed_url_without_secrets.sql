@@ -1,4 +1,4 @@
--- 0015_feed_url_without_secrets: no credential from the config in any table (issue 17.10).
+-- 0011_feed_url_without_secrets: no credential from the config in any table (issue 17.10).
 -- feeds.url held the configured URL as written, userinfo and query tokens included, and
 -- the read-only role can read it. From now on it holds the redacted URL (as `feeds list`
 -- shows it: no userinfo, every query value replaced by "...") and the feed is identified

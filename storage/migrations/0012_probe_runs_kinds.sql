@@ -1,4 +1,4 @@
--- 0016_probe_runs_kinds: the table comment of probe_runs (0001) named a "crawl" kind that
+-- 0012_probe_runs_kinds: the table comment of probe_runs (0001) named a "crawl" kind that
 -- never existed. Migrations already applied are never edited: the comment is set again here.
 COMMENT ON TABLE probe_runs IS
   'One row per run: kind is ''probe'' (fluxwatch probe, one row per round), ''run'' or '

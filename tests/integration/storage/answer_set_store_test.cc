@@ -1,0 +1,169 @@
+// The layout of migration 0009 against a real PostgreSQL: answer sets stored once, narrow
+// observations, the (domain, address) summary kept by the writer, TTL countdowns that keep
+// their exact TTLs, daily partitions with the default partition as a safety net, and
+// retention (Database::prune) dropping whole days while the summaries stay.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <pqxx/pqxx>
+#include <string>
+#include <vector>
+
+#include "fluxwatch/common/error.h"
+#include "fluxwatch/storage/database.h"
+#include "support/test_env.h"
+
+namespace fluxwatch::storage {
+namespace {
+
+using namespace std::chrono;
+
+const system_clock::time_point kT0 = sys_days{year{2026} / November / 22} + 10h;
+
+std::string text(const std::string& dsn, const std::string& sql) {
+  pqxx::connection connection(dsn);
+  pqxx::read_transaction tx(connection);
+  const auto rows = tx.exec(sql);
+  return rows.empty() || rows[0][0].is_null() ? "NULL" : rows[0][0].as<std::string>();
+}
+/// Runs a statement that writes and returns its first field as text.
+std::string write(const std::string& dsn, const std::string& sql) {
+  pqxx::connection connection(dsn);
+  pqxx::work tx(connection);
+  const auto value = tx.exec1(sql)[0].as<std::string>();
+  tx.commit();
+  return value;
+}
+std::int64_t number(const std::string& dsn, const std::string& sql) {
+  return std::stoll(text(dsn, sql));
+}
+
+class AnswerSetStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    db_.migrate();
+    db_.import_watchlist({{"flux.test", "t", {}}, {"other.test", "t", {}}});
+    for (const auto& domain : db_.watched_domains()) {
+      (domain.domain == "flux.test" ? flux_ : other_) = domain.id;
+    }
+  }
+
+  /// An A probe of flux.test at `at` answering `addresses` with `ttl` (and a CNAME with
+  /// `cname_ttl`).
+  ProbeResult a_probe(system_clock::time_point at, std::vector<std::string> addresses,
+                      std::uint32_t ttl, std::uint32_t cname_ttl = 3600) const {
+    ProbeResult result;
+    result.domain_id = flux_;
+    result.name = "flux.test";
+    result.resolver = "127.0.0.1:53";
+    result.sent_at = at;
+    result.latency = microseconds(900);
+    result.outcome = Outcome::NoError;
+    result.rcode = 0;
+    result.records.push_back(
+        ResourceRecord{Section::Answer, "www.flux.test", 5, cname_ttl, "flux.test"});
+    for (auto& address : addresses) {
+      result.records.push_back(ResourceRecord{Section::Answer, "flux.test", 1, ttl, address});
+    }
+    return result;
+  }
+
+  void store(std::vector<ProbeResult> results) {
+    db_.store(ProbeBatch{0, std::move(results), {}, ""});
+  }
+
+  testing::ScratchDatabase scratch_;
+  std::string dsn_ = scratch_.dsn();
+  Database db_{dsn_};
+  std::int64_t flux_ = 0;
+  std::int64_t other_ = 0;
+};
+
+TEST_F(AnswerSetStoreTest, UnchangedAnswersAddOneNarrowRowAndKeepEveryTtl) {
+  store({a_probe(kT0, {"127.1.0.1", "127.1.0.2"}, 300)});
+  // A resolver's countdown (uniform), the same set in another order, then an uneven
+  // countdown (the CNAME cached earlier than the A records).
+  auto shuffled = a_probe(kT0 + 2min, {"127.1.0.2", "127.1.0.1"}, 180, 3480);
+  store({a_probe(kT0 + 1min, {"127.1.0.1", "127.1.0.2"}, 240, 3540), shuffled,
+         a_probe(kT0 + 3min, {"127.1.0.1", "127.1.0.2"}, 100, 1000)});
+  // A new process (empty caches) sees the same set: still stored once.
+  Database again(dsn_);
+  again.store(ProbeBatch{0, {a_probe(kT0 + 4min, {"127.1.0.1", "127.1.0.2"}, 50, 3350)}, {}, ""});
+
+  EXPECT_EQ(number(dsn_, "SELECT count(*) FROM answer_sets"), 1);
+  EXPECT_EQ(number(dsn_, "SELECT count(*) FROM answer_set_records"), 3);
+  EXPECT_EQ(number(dsn_, "SELECT count(*) FROM observations"), 5);
+  EXPECT_EQ(number(dsn_, "SELECT count(*) FROM observations WHERE ttls IS NOT NULL"), 1);
+  // Every record of every probe with the TTL it had.
+  EXPECT_EQ(text(dsn_,
+                 "SELECT string_agg(rtype || ':' || ttl, ',' ORDER BY p.sent_at, rtype, ttl) "
+                 "FROM records r JOIN probes p USING (probe_id)"),
+            "A:300,A:300,CNAME:3600,A:240,A:240,CNAME:3540,A:180,A:180,CNAME:3480,"
+            "A:100,A:100,CNAME:1000,A:50,A:50,CNAME:3350");
+  EXPECT_EQ(text(dsn_,
+                 "SELECT format('%s %s %s %s', first_seen, last_seen, times_seen, min_ttl) "
+                 "FROM domain_address_seen WHERE address = '127.1.0.2'"),
+            "2026-11-22 10:00:00+00 2026-11-22 10:04:00+00 5 50");
+  EXPECT_EQ(text(dsn_, "SELECT count(*) FROM domain_addresses WHERE domain = 'flux.test'"), "2");
+}
+
+TEST_F(AnswerSetStoreTest, SetsArePerDomainAndEmptyAnswersHaveNone) {
+  auto other = a_probe(kT0, {"127.1.0.1"}, 300);
+  other.domain_id = other_;
+  auto unwatched = a_probe(kT0, {"127.1.0.1"}, 300);
+  unwatched.domain_id = 0;
+  unwatched.name = "ns1.elsewhere.test";
+  auto timeout = a_probe(kT0, {}, 0);
+  timeout.records.clear();
+  timeout.outcome = Outcome::Timeout;
+  timeout.rcode = -1;
+  store({a_probe(kT0, {"127.1.0.1"}, 300), other, unwatched, timeout});
+  EXPECT_EQ(text(dsn_,
+                 "SELECT string_agg(domain_id::text, ',' ORDER BY domain_id) FROM "
+                 "answer_sets"),
+            "0," + std::to_string(flux_) + "," + std::to_string(other_));
+  EXPECT_EQ(text(dsn_, "SELECT count(*) FROM observations WHERE answer_set_id IS NULL"), "1");
+  EXPECT_EQ(text(dsn_, "SELECT count(*) FROM records"), "6");
+  EXPECT_EQ(text(dsn_, "SELECT count(*) FROM domain_address_seen"), "2");  // watched only
+}
+
+TEST_F(AnswerSetStoreTest, PartitionsAreCreatedAheadAndPruneDropsWholeOldDays) {
+  const auto day = [](int offset) { return kT0 + days(offset); };
+  store({a_probe(day(-10), {"127.1.0.9"}, 300), a_probe(day(-5), {"127.1.0.1"}, 300)});
+  store({a_probe(day(0), {"127.1.0.1"}, 300)});
+  EXPECT_EQ(text(dsn_,
+                 "SELECT string_agg(relname::text, ',' ORDER BY relname) FROM pg_class "
+                 "WHERE relname LIKE 'observations_p%' AND relkind = 'r'"),
+            "observations_p20261112,observations_p20261113,observations_p20261117,"
+            "observations_p20261118,observations_p20261122,observations_p20261123");
+  EXPECT_EQ(number(dsn_, "SELECT count(*) FROM observations_default"), 0);
+
+  // Seven days kept, asked at kT0: the days ending by 2026-11-15 10:00 go.
+  const auto would = db_.prune(7, true, kT0);
+  ASSERT_EQ(would.size(), 2U);
+  EXPECT_EQ(would[0].day, "2026-11-12");
+  EXPECT_EQ(would[0].probes, 1);
+  EXPECT_GT(would[0].bytes, 0);
+  EXPECT_EQ(would[1].day, "2026-11-13");
+  EXPECT_EQ(number(dsn_, "SELECT count(*) FROM observations"), 3) << "a dry run drops nothing";
+
+  EXPECT_EQ(db_.prune(7, false, kT0), would);
+  EXPECT_EQ(number(dsn_, "SELECT count(*) FROM observations"), 2);
+  EXPECT_TRUE(db_.prune(7, false, kT0).empty());
+  // The summaries stay: the pruned day's address and its answer set.
+  EXPECT_EQ(text(dsn_, "SELECT first_seen FROM domain_addresses WHERE address = '127.1.0.9'"),
+            "2026-11-12 10:00:00+00");
+  EXPECT_EQ(number(dsn_, "SELECT count(*) FROM answer_sets"), 2);
+
+  // A late write for the dropped day (this writer believes its partition exists) is not
+  // lost: the default partition takes it, and a new partition of that day moves it there.
+  store({a_probe(day(-10) + 1h, {"127.1.0.9"}, 300)});
+  EXPECT_EQ(number(dsn_, "SELECT count(*) FROM observations_default"), 1);
+  EXPECT_EQ(write(dsn_, "SELECT fluxwatch_create_observation_partition('2026-11-12')"), "t");
+  EXPECT_EQ(number(dsn_, "SELECT count(*) FROM observations_default"), 0);
+  EXPECT_EQ(number(dsn_, "SELECT count(*) FROM observations_p20261112"), 1);
+  EXPECT_THROW(db_.prune(0, true, kT0), Error);
+}
+
+}  // namespace
+}  // namespace fluxwatch::storage
