@@ -66,7 +66,7 @@ esac
 fw_bin="$build/app/fluxwatch"
 ingest_bin="$build/bench/fluxwatch-ingest-bench"
 missing=()
-[[ -x "$fw_bin" && -x "$ingest_bin" ]] || missing+=("a build ($fw_bin, $ingest_bin): run deploy/build")
+[[ -x "$fw_bin" && -x "$ingest_bin" ]] || missing+=("a build ($fw_bin, $ingest_bin): run deploy/build (with FLUXWATCH_BUILD_BENCH=ON, the default)")
 for tool in nsd dnsperf psql perl dig; do
     command -v "$tool" >/dev/null || missing+=("$tool")
 done

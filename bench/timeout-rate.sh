@@ -25,6 +25,10 @@ cleanup() {
     rm -rf "$work"
 }
 trap cleanup EXIT
+if [[ ! -x "$build/bench/fluxwatch-timeout-bench" ]]; then
+    echo "timeout-rate.sh: $build/bench/fluxwatch-timeout-bench is missing: run deploy/build (with FLUXWATCH_BUILD_BENCH=ON, the default)" >&2
+    exit 1
+fi
 "$src/deploy/lab/start-lab.sh" >/dev/null
 "$build/bench/fluxwatch-timeout-bench" "127.0.0.1:$LAB_PORT" "127.0.0.1:$LAB_BLACKHOLE_PORT" \
     "${1:-20000}" "${2:-3}" "${3:-150}" "${4:-0.05}" ${5:+"$5"}

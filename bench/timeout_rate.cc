@@ -63,9 +63,10 @@ double median(std::vector<double> values) {
 
 int main(int argc, char** argv) {
   if (argc < 3) {
-    std::fprintf(stderr,
-                 "usage: %s SERVER BLACKHOLE [NAMES] [REPEATS] [CONCURRENCY] [TIMEOUT_SHARE] [STALL_MS]\n",
-                 argv[0]);
+    std::fprintf(
+        stderr,
+        "usage: %s SERVER BLACKHOLE [NAMES] [REPEATS] [CONCURRENCY] [TIMEOUT_SHARE] [STALL_MS]\n",
+        argv[0]);
     return 2;
   }
   try {

@@ -16,8 +16,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   for (const auto& entry : result.entries) {
     // Every accepted name is already normal: normalising again changes nothing.
     const auto again = fluxwatch::normalise_domain(entry.domain);
-    if (!std::holds_alternative<std::string>(again) || std::get<std::string>(again) != entry.domain ||
-        entry.line == 0 || entry.line > result.lines) {
+    if (!std::holds_alternative<std::string>(again) ||
+        std::get<std::string>(again) != entry.domain || entry.line == 0 ||
+        entry.line > result.lines) {
       std::abort();
     }
   }

@@ -46,7 +46,8 @@ int run(int argc, char** argv) {
       "~/.config/fluxwatch/config.yaml if present, else built-in defaults\n"
       "(see `fluxwatch config`). Database: database.dsn, else the PG* environment,\n"
       "else a PostgreSQL cluster fluxwatch runs itself under state_dir.\n"
-      "Exit status: 0 ok, 1 failure, 2 usage or configuration error, 3 partial.");
+      "Exit status: 0 ok, 1 failure, 2 usage or configuration error, 3 partial,\n"
+      "4 skipped (run --once: another run of the campaign is in progress).");
 
   GlobalFlags global;
   app.add_option("-c,--config", global.config_path, "YAML config file")->check(CLI::ExistingFile);

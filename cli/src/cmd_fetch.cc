@@ -11,6 +11,7 @@
 #include "context.h"
 #include "fetch_commands.h"
 #include "fluxwatch/common/error.h"
+#include "fluxwatch/common/utc_time.h"
 #include "fluxwatch/fetch/feeds.h"
 #include "fluxwatch/fetch/geo_update.h"
 #include "fluxwatch/fetch/maintenance.h"
@@ -23,8 +24,7 @@ std::string when(const std::optional<std::chrono::system_clock::time_point>& tim
   if (!time) {
     return "-";
   }
-  return fmt::format("{:%Y-%m-%dT%H:%M:%SZ}",
-                     fmt::gmtime(std::chrono::system_clock::to_time_t(*time)));
+  return format_iso8601_utc(*time);
 }
 
 /// Prints one outcome; true if it failed.

@@ -13,6 +13,7 @@
 
 #include "context.h"
 #include "fluxwatch/common/error.h"
+#include "fluxwatch/common/utc_time.h"
 #include "fluxwatch/scoring/classifier.h"
 #include "fluxwatch/scoring/score_store.h"
 #include "fluxwatch/scoring/time_arg.h"
@@ -132,8 +133,7 @@ std::string settings_json(const config::Config::Scoring& s) {
 }
 
 std::string time_text(std::chrono::system_clock::time_point when) {
-  return fmt::format("{:%Y-%m-%dT%H:%M:%SZ}",
-                     std::chrono::time_point_cast<std::chrono::seconds>(when));
+  return format_iso8601_utc(when);
 }
 
 template <typename T>

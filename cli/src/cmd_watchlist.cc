@@ -25,7 +25,8 @@
 namespace fluxwatch::cli {
 namespace {
 
-/// Local files larger than this are refused (the same bound as a feed download).
+/// A gzip-compressed local watchlist (read whole, not streamed) larger than this is refused,
+/// as is one that decompresses to more (the same bound as a feed download).
 constexpr std::size_t kMaxLocalBytes = std::size_t{1} << 30;
 
 struct ImportFlags {
@@ -67,6 +68,10 @@ std::string read_all(std::istream& in, const std::string& name) {
   return content;
 }
 
+/// True when `in` starts with the gzip magic byte (a plain, csv or jsonl watchlist never
+/// starts with the control character 0x1f). Reads nothing.
+bool looks_gzipped(std::istream& in) { return in.rdbuf()->sgetc() == 0x1f; }
+
 int run_import(const config::Config& config, const ImportFlags& flags) {
   check_tags(flags.tags, "--tag");
   if (is_fetchable_url(flags.file)) {  // http, https, file: through the fetcher, as a feed
@@ -74,61 +79,95 @@ int run_import(const config::Config& config, const ImportFlags& flags) {
     return import_watchlist_url(config, {flags.file, flags.source, flags.tags, flags.strict,
                                          std::string(format), flags.column});
   }
+  // Streamed: each line goes to PostgreSQL by COPY as it is read, and duplicates are merged
+  // there, so a watchlist of millions of lines takes no more memory than one of ten. The
+  // same parsers as feeds (csv/jsonl columns, every name normalised); a gzip-compressed
+  // input is decompressed whole (bounded), as a feed is.
   const bool from_stdin = flags.file == "-";
   const std::string shown_name = from_stdin ? "stdin" : flags.file;
-  std::string content;
-  if (from_stdin) {
-    content = read_all(std::cin, shown_name);
-  } else {
-    std::ifstream in(flags.file, std::ios::binary);
-    if (!in) {
-      throw Error(fmt::format("cannot read watchlist {}: check the path", flags.file));
-    }
-    content = read_all(in, shown_name);
-  }
   const auto format = import_format(flags);
-  // The same parser as feeds: csv/jsonl columns, gzip, every name normalised.
-  auto parsed = fetch::parse_feed(content, format, flags.column, kMaxLocalBytes);
   std::string source = flags.source;
   if (source.empty()) {
     source = from_stdin ? "stdin" : std::filesystem::path(flags.file).filename().string();
   }
-  for (const auto& problem : parsed.problems) {
-    spdlog::warn("{}:{}: skipped: {} (line: '{}')", shown_name, problem.line, problem.message,
-                 problem.text);
+  std::size_t problems = 0;
+  std::size_t accepted = 0;
+  bool stdin_read = false;
+  const auto produce = [&](const storage::WatchSink& add) {
+    problems = 0;  // counted again if a lost connection makes the import start over
+    accepted = 0;
+    std::ifstream file;
+    if (from_stdin) {
+      if (stdin_read) {
+        throw Error(
+            "the connection to PostgreSQL was lost while importing from standard "
+            "input, which cannot be read twice: nothing was imported; run it again");
+      }
+      stdin_read = true;
+    } else {
+      file.open(flags.file, std::ios::binary);
+      if (!file) {
+        throw Error(fmt::format("cannot read watchlist {}: check the path", flags.file));
+      }
+    }
+    std::istream& in = from_stdin ? std::cin : file;
+    storage::WatchEntry row;
+    row.source = source;
+    const auto on_entry = [&](watchlist::Entry&& entry) {
+      ++accepted;
+      row.domain = std::move(entry.domain);
+      row.tags = std::move(entry.tags);
+      for (const auto& tag : flags.tags) {
+        if (std::ranges::find(row.tags, tag) == row.tags.end()) {
+          row.tags.push_back(tag);
+        }
+      }
+      add(row);
+    };
+    const auto on_problem = [&](watchlist::Problem&& problem) {
+      ++problems;
+      spdlog::warn("{}:{}: skipped: {} (line: '{}')", shown_name, problem.line, problem.message,
+                   problem.text);
+    };
+    const auto on_tag_problem = [&](watchlist::Problem&& problem) {
+      spdlog::warn("{}:{}: tag left off: {} (line: '{}')", shown_name, problem.line,
+                   problem.message, problem.text);
+    };
+    if (looks_gzipped(in)) {
+      auto parsed =
+          fetch::parse_feed(read_all(in, shown_name), format, flags.column, kMaxLocalBytes);
+      for (auto& problem : parsed.problems) {
+        on_problem(std::move(problem));
+      }
+      for (auto& problem : parsed.tag_problems) {
+        on_tag_problem(std::move(problem));
+      }
+      for (auto& entry : parsed.entries) {
+        on_entry(std::move(entry));
+      }
+      return;
+    }
+    fetch::parse_feed_each(in, format, flags.column, on_entry, on_problem, on_tag_problem);
+  };
+  if (!from_stdin && !std::ifstream(flags.file)) {  // before connecting: the likelier mistake
+    throw Error(fmt::format("cannot read watchlist {}: check the path", flags.file));
   }
-  for (const auto& problem : parsed.tag_problems) {
-    spdlog::warn("{}:{}: tag left off: {} (line: '{}')", shown_name, problem.line, problem.message,
-                 problem.text);
-  }
-  if (parsed.entries.empty() && !parsed.problems.empty()) {
+  auto db = open_database(config);
+  const auto stats = db.import_watchlist_stream(produce);
+  if (accepted == 0 && problems > 0) {
     fmt::print(stderr,
                "fluxwatch: {}: no domain imported, every one of {} line{} was rejected: is it "
                "read in the right format ({})? See --format plain|csv|jsonl and --column\n",
-               shown_name, parsed.problems.size(), plural(parsed.problems.size()),
-               fetch::feed_format_name(format));
+               shown_name, problems, plural(problems), fetch::feed_format_name(format));
     return kExitFailure;
   }
-  std::vector<storage::WatchEntry> entries;
-  entries.reserve(parsed.entries.size());
-  for (auto& entry : parsed.entries) {
-    auto tags = std::move(entry.tags);
-    for (const auto& tag : flags.tags) {
-      if (std::ranges::find(tags, tag) == tags.end()) {
-        tags.push_back(tag);
-      }
-    }
-    entries.push_back({std::move(entry.domain), source, std::move(tags)});
-  }
-  auto db = open_database(config);
-  const auto stats = db.import_watchlist(entries);
+  const std::size_t domains = stats.added + stats.existing;
   fmt::print(
       "imported {} domain{} from {}: {} new, {} already watched, {} duplicate line{}, "
       "{} rejected line{}\n",
-      entries.size(), plural(entries.size()), source, stats.added, stats.existing,
-      parsed.duplicates, plural(parsed.duplicates), parsed.problems.size(),
-      plural(parsed.problems.size()));
-  return flags.strict && !parsed.problems.empty() ? kExitPartial : kExitOk;
+      domains, plural(domains), source, stats.added, stats.existing, stats.duplicates,
+      plural(stats.duplicates), problems, plural(problems));
+  return flags.strict && problems > 0 ? kExitPartial : kExitOk;
 }
 
 struct ListFlags {
@@ -249,8 +288,9 @@ void add_watchlist_commands(CLI::App& app, CommandTable& table) {
       "import",
       "Import domains from FILE ('-' for stdin) or a URL: one per line, '#' comments, optional\n"
       "CSV columns domain,tags (tags separated by ';'); or --format csv/jsonl with --column.\n"
-      "Bad lines are reported with their line number and skipped; re-importing never\n"
-      "duplicates a domain (and watches a removed one again).");
+      "A file is streamed (memory stays flat whatever its size). Bad lines are reported with\n"
+      "their line number and skipped; re-importing never duplicates a domain (and watches a\n"
+      "removed one again).");
   import
       ->add_option("file", flags->file,
                    "Watchlist file, - for standard input, or an http(s):// or file:// URL")

@@ -7,6 +7,8 @@
 #include <ctime>
 #include <set>
 
+#include "fluxwatch/common/utc_time.h"
+
 namespace fluxwatch::config::detail {
 namespace {
 
@@ -63,28 +65,11 @@ std::vector<std::string> labels(const YAML::Node& node, std::string_view key, co
 std::chrono::system_clock::time_point timestamp(const YAML::Node& node, std::string_view key,
                                                 const FailAt& fail) {
   const std::string value = text(node, key, "an ISO 8601 UTC time", fail);
-  std::tm tm{};
-  int consumed = 0;
-  const bool parsed =
-      std::sscanf(value.c_str(), "%4d-%2d-%2d%*1[T ]%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon,
-                  &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &consumed) == 6;
-  const std::string_view rest = parsed ? std::string_view(value).substr(consumed) : "";
-  if (!parsed || (rest != "Z" && rest != "+00:00" && rest != "+00") || tm.tm_mon < 1 ||
-      tm.tm_mon > 12 || tm.tm_mday < 1 || tm.tm_mday > 31 || tm.tm_hour > 23 || tm.tm_min > 59 ||
-      tm.tm_sec > 60) {
+  const auto parsed = parse_utc_time(value, UtcTimeForm::WithZone);
+  if (!parsed) {
     fail(node, key, fmt::format("'{}' is not a UTC time like 2026-11-22T10:00:00Z", value));
   }
-  tm.tm_year -= 1900;
-  tm.tm_mon -= 1;
-  return std::chrono::system_clock::from_time_t(timegm(&tm));
-}
-
-std::string format_time(std::chrono::system_clock::time_point tp) {
-  const std::time_t t = std::chrono::system_clock::to_time_t(tp);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z", tm.tm_year + 1900, tm.tm_mon + 1,
-                     tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+  return parsed.value();
 }
 
 double seconds_of(std::chrono::milliseconds ms) { return static_cast<double>(ms.count()) / 1000.0; }
@@ -241,10 +226,10 @@ void emit_campaigns(YAML::Emitter& out, const Config& config) {
     out << YAML::Key << "max_interval" << YAML::Value << seconds_of(c.max_interval);
     out << YAML::Key << "jitter" << YAML::Value << c.jitter;
     if (c.start) {
-      out << YAML::Key << "start" << YAML::Value << format_time(*c.start);
+      out << YAML::Key << "start" << YAML::Value << format_iso8601_utc(*c.start);
     }
     if (c.end) {
-      out << YAML::Key << "end" << YAML::Value << format_time(*c.end);
+      out << YAML::Key << "end" << YAML::Value << format_iso8601_utc(*c.end);
     }
     out << YAML::Key << "vantage" << YAML::Value << c.vantage;
     out << YAML::Key << "qps" << YAML::Value << c.qps;

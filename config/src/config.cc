@@ -11,6 +11,7 @@
 #include <fstream>
 #include <functional>
 #include <limits>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -79,6 +80,35 @@ struct Key {
   std::string_view path;
   Handler apply;
 };
+
+/// Rejects a key written twice in one mapping, at any depth: yaml-cpp keeps both and the
+/// last would silently win. The message names both lines.
+void reject_duplicate_keys(const Reporter& reporter, const YAML::Node& node,
+                           const std::string& path) {
+  if (node.IsSequence()) {
+    for (std::size_t i = 0; i < node.size(); ++i) {
+      reject_duplicate_keys(reporter, node[i], fmt::format("{}[{}]", path, i));
+    }
+    return;
+  }
+  if (!node.IsMap()) {
+    return;
+  }
+  std::map<std::string, int> first_line;
+  for (const auto& pair : node) {
+    if (!pair.first.IsScalar()) {
+      continue;  // not a setting name: reported where the settings are read
+    }
+    const auto& key = pair.first.Scalar();
+    const auto full = path.empty() ? key : path + "." + key;
+    const int line = pair.first.Mark().line + 1;
+    if (const auto [at, inserted] = first_line.emplace(key, line); !inserted) {
+      reporter.fail(pair.first, full,
+                    fmt::format("given twice (lines {} and {}): keep one", at->second, line));
+    }
+    reject_duplicate_keys(reporter, pair.second, full);
+  }
+}
 
 std::vector<RrType> parse_types(const Reporter& reporter, const YAML::Node& node,
                                 std::string_view key) {
@@ -667,6 +697,7 @@ Config parse_config(std::string_view yaml_text, std::string_view source) {
   if (!root.IsMap()) {
     reporter.fail(root, "(top level)", "expected a mapping of settings");
   }
+  reject_duplicate_keys(reporter, root, "");
   apply_map(config, reporter, root, "");
   try {
     config.validate();
@@ -736,8 +767,8 @@ std::string to_yaml(const Config& config) {
   out << YAML::BeginMap;
   out << YAML::Key << "state_dir" << YAML::Value << config.state_dir.string();
   out << YAML::Key << "database" << YAML::Value << YAML::BeginMap << YAML::Key << "dsn"
-      << YAML::Value << redact_dsn(config.database.dsn) << YAML::Key << "read_dsn"
-      << YAML::Value << redact_dsn(config.database.read_dsn) << YAML::EndMap;
+      << YAML::Value << redact_dsn(config.database.dsn) << YAML::Key << "read_dsn" << YAML::Value
+      << redact_dsn(config.database.read_dsn) << YAML::EndMap;
   // Secrets are shown redacted (as geoip.update.license_key): `config` output is pasted into
   // tickets and chats. to_json() (stored with every run) leaves them out altogether.
   out << YAML::Key << "serve" << YAML::Value << YAML::BeginMap << YAML::Key << "listen"

@@ -9,6 +9,8 @@
 #include <type_traits>
 #include <utility>
 
+#include "fluxwatch/common/unique_fd.h"
+
 namespace fluxwatch::crawler::detail {
 
 /// Destroys a c-ares channel; ares_destroy ends its pending queries with ARES_EDESTRUCTION.
@@ -31,35 +33,6 @@ struct AresDataDeleter {
 using AresServerList = std::unique_ptr<ares_addr_port_node, AresDataDeleter>;
 
 /// A file descriptor closed on destruction (here: the epoll instance).
-class UniqueFd {
- public:
-  UniqueFd() noexcept = default;
-  explicit UniqueFd(int fd) noexcept : fd_(fd) {}
-  ~UniqueFd() { reset(); }
-  UniqueFd(const UniqueFd&) = delete;
-  UniqueFd& operator=(const UniqueFd&) = delete;
-  UniqueFd(UniqueFd&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
-  UniqueFd& operator=(UniqueFd&& other) noexcept {
-    if (this != &other) {
-      reset();
-      fd_ = std::exchange(other.fd_, -1);
-    }
-    return *this;
-  }
-
-  /// The descriptor, or -1.
-  [[nodiscard]] int get() const noexcept { return fd_; }
-  [[nodiscard]] bool valid() const noexcept { return fd_ >= 0; }
-  /// Closes the descriptor (if any).
-  void reset() noexcept {
-    if (fd_ >= 0) {
-      ::close(fd_);
-      fd_ = -1;
-    }
-  }
-
- private:
-  int fd_ = -1;
-};
+using fluxwatch::UniqueFd;
 
 }  // namespace fluxwatch::crawler::detail

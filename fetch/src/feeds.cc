@@ -5,11 +5,14 @@
 #include <zlib.h>
 
 #include <algorithm>
+#include <functional>
+#include <istream>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "fluxwatch/common/error.h"
+#include "fluxwatch/common/text.h"
 #include "fluxwatch/storage/database.h"
 #include "fluxwatch/storage/feed_store.h"
 
@@ -17,14 +20,8 @@ namespace fluxwatch::fetch {
 namespace {
 
 constexpr std::size_t kShownTextLength = 200;
-
-std::string_view trim(std::string_view text) {
-  const auto first = text.find_first_not_of(" \t\r\n\f\v");
-  if (first == std::string_view::npos) {
-    return {};
-  }
-  return text.substr(first, text.find_last_not_of(" \t\r\n\f\v") - first + 1);
-}
+/// The longest csv/jsonl line parse_feed_each() reads; the rest of a longer line is skipped.
+constexpr std::size_t kMaxStreamedLineLength = std::size_t{1} << 16;
 
 std::vector<std::string_view> split_lines(std::string_view content) {
   std::vector<std::string_view> lines;
@@ -37,35 +34,6 @@ std::vector<std::string_view> split_lines(std::string_view content) {
     content.remove_prefix(end + 1);
   }
   return lines;
-}
-
-/// Fields of one CSV line (RFC 4180 quoting within the line; no multi-line fields).
-std::vector<std::string> csv_fields(std::string_view line) {
-  std::vector<std::string> fields(1);
-  bool quoted = false;
-  for (std::size_t i = 0; i < line.size(); ++i) {
-    const char c = line[i];
-    if (quoted) {
-      if (c == '"' && i + 1 < line.size() && line[i + 1] == '"') {
-        fields.back() += '"';
-        ++i;
-      } else if (c == '"') {
-        quoted = false;
-      } else {
-        fields.back() += c;
-      }
-    } else if (c == '"') {
-      quoted = true;
-    } else if (c == ',') {
-      fields.emplace_back();
-    } else {
-      fields.back() += c;
-    }
-  }
-  for (auto& field : fields) {
-    field = std::string(trim(field));
-  }
-  return fields;
 }
 
 bool equals_ignoring_case(std::string_view a, std::string_view b) {
@@ -87,6 +55,51 @@ std::optional<std::string> unsafe_value(std::string_view value) {
   return std::nullopt;
 }
 
+/// The domain field of one csv/jsonl line (already trimmed), or nullopt for a blank line, a
+/// comment, the CSV header (which sets `column_index`) or a line rejected through `reject`.
+template <typename Reject>
+std::optional<std::string> extract_value(std::string_view line, std::size_t number,
+                                         FeedFormat format, const std::string& column,
+                                         std::optional<std::size_t>& column_index,
+                                         const Reject& reject) {
+  std::optional<std::string> value;
+  if (line.empty() || line.front() == '#') {
+    // blank or comment: nothing
+  } else if (format == FeedFormat::Csv) {
+    auto fields = csv_fields(line);
+    if (!column_index) {
+      const auto found = std::find_if(fields.begin(), fields.end(), [&](const std::string& f) {
+        return equals_ignoring_case(f, column);
+      });
+      if (found == fields.end()) {
+        throw Error(fmt::format("the CSV header (line {}) has no column '{}'", number, column));
+      }
+      column_index = static_cast<std::size_t>(found - fields.begin());
+    } else if (*column_index >= fields.size()) {
+      reject(fmt::format("no '{}' column on this line", column));
+    } else {
+      value = std::move(fields[*column_index]);
+    }
+  } else {
+    const auto json = nlohmann::json::parse(line, nullptr, false);
+    if (json.is_discarded() || !json.is_object()) {
+      reject("not a JSON object");
+    } else if (const auto member = json.find(column);
+               member == json.end() || !member->is_string()) {
+      reject(fmt::format("no string member '{}'", column));
+    } else {
+      value = member->get<std::string>();
+    }
+  }
+  if (value) {
+    if (auto why = unsafe_value(*value)) {
+      reject(std::move(*why));
+      value.reset();
+    }
+  }
+  return value;
+}
+
 /// Turns csv/jsonl content into one watchlist line per input line (line numbers stay), then
 /// parses that; problems show the original line.
 watchlist::ParseResult parse_extracted(std::string_view content, FeedFormat format,
@@ -102,42 +115,7 @@ watchlist::ParseResult parse_extracted(std::string_view content, FeedFormat form
       problems.push_back(
           {number, std::string(line.substr(0, kShownTextLength)), std::move(message)});
     };
-    std::optional<std::string> value;
-    if (line.empty() || line.front() == '#') {
-      // blank or comment: nothing
-    } else if (format == FeedFormat::Csv) {
-      auto fields = csv_fields(line);
-      if (!column_index) {
-        const auto found = std::find_if(fields.begin(), fields.end(), [&](const std::string& f) {
-          return equals_ignoring_case(f, column);
-        });
-        if (found == fields.end()) {
-          throw Error(fmt::format("the CSV header (line {}) has no column '{}'", number, column));
-        }
-        column_index = static_cast<std::size_t>(found - fields.begin());
-      } else if (*column_index >= fields.size()) {
-        reject(fmt::format("no '{}' column on this line", column));
-      } else {
-        value = std::move(fields[*column_index]);
-      }
-    } else {
-      const auto json = nlohmann::json::parse(line, nullptr, false);
-      if (json.is_discarded() || !json.is_object()) {
-        reject("not a JSON object");
-      } else if (const auto member = json.find(column);
-                 member == json.end() || !member->is_string()) {
-        reject(fmt::format("no string member '{}'", column));
-      } else {
-        value = member->get<std::string>();
-      }
-    }
-    if (value) {
-      if (auto why = unsafe_value(*value)) {
-        reject(std::move(*why));
-        value.reset();
-      }
-    }
-    text += value.value_or("");
+    text += extract_value(line, number, format, column, column_index, reject).value_or("");
     text += '\n';
   }
   if (format == FeedFormat::Csv && !column_index) {
@@ -155,6 +133,29 @@ watchlist::ParseResult parse_extracted(std::string_view content, FeedFormat form
                    [](const auto& a, const auto& b) { return a.line < b.line; });
   result.lines = lines.size();
   return result;
+}
+
+/// Reads one line (without its '\n') into `line`, keeping at most `limit` + 1 bytes so that
+/// a hostile input without newlines cannot fill the memory (`cut` is set then). False at the
+/// end of the input.
+bool read_bounded_line(std::istream& in, std::string& line, std::size_t limit, bool& cut) {
+  line.clear();
+  cut = false;
+  std::streambuf* buffer = in.rdbuf();
+  bool any = false;
+  for (int c = buffer->sbumpc(); c != std::char_traits<char>::eof(); c = buffer->sbumpc()) {
+    any = true;
+    if (c == '\n') {
+      return true;
+    }
+    if (line.size() <= limit) {
+      line.push_back(static_cast<char>(c));
+    } else {
+      cut = true;
+    }
+  }
+  in.setstate(std::ios::eofbit);
+  return any;
 }
 
 std::string join_tags(const std::vector<std::string>& tags) {
@@ -249,6 +250,58 @@ watchlist::ParseResult parse_feed(std::string_view content, FeedFormat format,
   return parse_extracted(content, format, column);
 }
 
+std::size_t parse_feed_each(std::istream& in, FeedFormat format, const std::string& column,
+                            const std::function<void(watchlist::Entry&&)>& on_entry,
+                            const std::function<void(watchlist::Problem&&)>& on_problem,
+                            const std::function<void(watchlist::Problem&&)>& on_tag_problem) {
+  if (format == FeedFormat::Plain) {
+    return watchlist::parse_each(in, on_entry, on_problem, on_tag_problem);
+  }
+  std::optional<std::size_t> column_index;
+  std::string raw;
+  bool cut = false;
+  std::size_t number = 0;
+  while (read_bounded_line(in, raw, kMaxStreamedLineLength, cut)) {
+    ++number;
+    std::string_view line = raw;
+    if (number == 1 && line.starts_with("\xEF\xBB\xBF")) {
+      line.remove_prefix(3);  // UTF-8 byte order mark
+    }
+    line = trim(line);
+    const std::string shown(line.substr(0, kShownTextLength));
+    if (cut) {
+      on_problem(
+          {number, shown, fmt::format("line is longer than {} bytes", kMaxStreamedLineLength)});
+      continue;
+    }
+    const auto reject = [&](std::string message) {
+      on_problem({number, shown, std::move(message)});
+    };
+    const auto value = extract_value(line, number, format, column, column_index, reject);
+    if (!value) {
+      continue;
+    }
+    // The value alone, through the watchlist parser (URL host, normalise_domain); its
+    // results carry this line's number and text.
+    std::istringstream one(*value);
+    watchlist::parse_each(
+        one,
+        [&](watchlist::Entry&& entry) {
+          entry.line = number;
+          on_entry(std::move(entry));
+        },
+        [&](watchlist::Problem&& problem) {
+          problem.line = number;
+          problem.text = shown;
+          on_problem(std::move(problem));
+        });
+  }
+  if (format == FeedFormat::Csv && !column_index) {
+    throw Error(fmt::format("the CSV input has no header line naming the column '{}'", column));
+  }
+  return number;
+}
+
 struct FeedRefresher::Impl {
   Impl(const std::string& dsn, FetchOptions options)
       : client(std::move(options)), database(dsn), store(dsn) {}
@@ -339,17 +392,14 @@ FeedOutcome FeedRefresher::refresh(const FeedSpec& feed) { return impl_->refresh
 
 std::vector<FeedOutcome> FeedRefresher::refresh_due(const std::vector<FeedSpec>& feeds,
                                                     std::chrono::system_clock::time_point now) {
-  std::map<std::string, storage::FeedState> states;
-  for (auto& state : impl_->store.feeds()) {
-    states.emplace(state.definition.url, std::move(state));
-  }
   std::vector<FeedOutcome> outcomes;
   for (const auto& feed : feeds) {
-    const auto found = states.find(feed.url);
+    // Stored URLs are redacted (migration 0011): a feed is found by its configured URL.
+    const auto found = impl_->store.find_feed(feed.url);
     const auto interval = std::chrono::duration_cast<std::chrono::seconds>(
         feed.refresh_interval.value_or(std::chrono::hours(1)));
-    if (found != states.end() && found->second.last_attempt_at) {
-      const auto& state = found->second;
+    if (found && found->last_attempt_at) {
+      const auto& state = *found;
       const bool failed = state.consecutive_failures > 0;
       const auto wait =
           failed ? failed_feed_backoff(state.consecutive_failures, interval) : interval;

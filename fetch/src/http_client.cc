@@ -13,20 +13,13 @@
 
 #include "curl_handles.h"
 #include "fluxwatch/common/error.h"
+#include "fluxwatch/common/text.h"
 
 namespace fluxwatch::fetch {
 namespace {
 
 constexpr std::size_t kMaxHeaderValue = 1024;
 constexpr std::chrono::milliseconds kMaxBackoff{60000};
-
-std::string_view trim(std::string_view text) {
-  const auto first = text.find_first_not_of(" \t\r\n");
-  if (first == std::string_view::npos) {
-    return {};
-  }
-  return text.substr(first, text.find_last_not_of(" \t\r\n") - first + 1);
-}
 
 bool iequals_prefix(std::string_view line, std::string_view name) {
   if (line.size() <= name.size() || line[name.size()] != ':') {
@@ -278,39 +271,6 @@ FetchResult HttpClient::download(const std::string& url, const std::filesystem::
     result.error = fmt::format("cannot write {} (disk full?)", to.string());
   }
   return result;
-}
-
-std::string redact_url(const std::string& url) {
-  std::string out = url;
-  if (const auto scheme = out.find("://"); scheme != std::string::npos) {
-    const auto host_start = scheme + 3;
-    const auto path_start = out.find_first_of("/?#", host_start);
-    const auto at = out.rfind('@', path_start == std::string::npos ? out.size() : path_start);
-    if (at != std::string::npos && at >= host_start) {
-      out.erase(host_start, at + 1 - host_start);
-    }
-  }
-  if (const auto query = out.find('?'); query != std::string::npos) {
-    std::string redacted = out.substr(0, query + 1);
-    std::string_view rest(out);
-    rest.remove_prefix(query + 1);
-    bool first = true;
-    while (!rest.empty()) {
-      const auto amp = rest.find('&');
-      const auto pair = rest.substr(0, amp);
-      const auto eq = pair.find('=');
-      redacted += first ? "" : "&";
-      redacted += eq == std::string_view::npos ? std::string(pair)
-                                               : std::string(pair.substr(0, eq)) + "=...";
-      first = false;
-      if (amp == std::string_view::npos) {
-        break;
-      }
-      rest.remove_prefix(amp + 1);
-    }
-    out = redacted;
-  }
-  return out;
 }
 
 }  // namespace fluxwatch::fetch

@@ -14,11 +14,13 @@
 
 #include "curl_handles.h"
 #include "fluxwatch/common/error.h"
+#include "fluxwatch/common/text.h"
 
 namespace fluxwatch::fetch {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+using WallClock = std::chrono::system_clock;  ///< the clock of HttpProbeResult::started_at
 constexpr std::size_t kMaxHeaderValue = 256;
 
 struct DigestDeleter {
@@ -46,14 +48,6 @@ std::string finish_hex(EVP_MD_CTX* digest) {
     hex += fmt::format("{:02x}", out[i]);
   }
   return hex;
-}
-
-std::string_view trim(std::string_view text) {
-  const auto first = text.find_first_not_of(" \t\r\n");
-  if (first == std::string_view::npos) {
-    return {};
-  }
-  return text.substr(first, text.find_last_not_of(" \t\r\n") - first + 1);
 }
 
 /// The header's value if `line` is "Name: value" (case-insensitive name).
@@ -159,7 +153,7 @@ struct HttpProber::Impl {
   }
 
   std::unique_ptr<Transfer> start(std::size_t index, const HttpProbeTarget& target,
-                                  HttpProbeResult& result) {
+                                  HttpProbeResult& result, WallClock::time_point started_at) {
     auto transfer = std::make_unique<Transfer>();
     transfer->index = index;
     transfer->result = &result;
@@ -200,7 +194,7 @@ struct HttpProber::Impl {
     detail::set(h, CURLOPT_HEADERFUNCTION, &on_header, "CURLOPT_HEADERFUNCTION");
     detail::set(h, CURLOPT_HEADERDATA, static_cast<void*>(transfer.get()), "CURLOPT_HEADERDATA");
     detail::set(h, CURLOPT_PRIVATE, static_cast<void*>(transfer.get()), "CURLOPT_PRIVATE");
-    result.started_at = std::chrono::system_clock::now();
+    result.started_at = started_at;
     if (const CURLMcode code = curl_multi_add_handle(multi.get(), h); code != CURLM_OK) {
       throw Error(fmt::format("libcurl: curl_multi_add_handle: {}", curl_multi_strerror(code)));
     }
@@ -245,7 +239,9 @@ struct HttpProber::Impl {
       pending.push_back(i);
     }
     std::map<std::size_t, std::unique_ptr<Transfer>> running;  // by index
-    std::map<std::string, Clock::time_point> address_free_at;  // per-address rate limit
+    // The per-address spacing is a promise about the stored start times, so it is decided
+    // from them: the same clock and the same moment as `started_at`, never a second reading.
+    std::map<std::string, WallClock::time_point> address_last_start;
     std::map<std::string, bool> address_busy;
     const auto spacing = std::chrono::duration_cast<Clock::duration>(
         std::chrono::duration<double>(1.0 / std::max(options.rate_per_second, 1e-3)));
@@ -253,7 +249,8 @@ struct HttpProber::Impl {
 
     while (!pending.empty() || !running.empty()) {
       // Start what the limits allow: concurrency, overall rate, one at a time per address.
-      auto now = Clock::now();
+      const auto now = Clock::now();
+      const auto wall_now = WallClock::now();
       Clock::time_point wake = now + std::chrono::milliseconds(200);
       for (auto it = pending.begin();
            it != pending.end() && running.size() < options.concurrency;) {
@@ -262,19 +259,26 @@ struct HttpProber::Impl {
           break;
         }
         const auto& address = targets[*it].address;
-        const auto free_at = address_free_at.find(address);
-        if (address_busy[address] || (free_at != address_free_at.end() && now < free_at->second)) {
-          if (free_at != address_free_at.end() && !address_busy[address]) {
-            wake = std::min(wake, free_at->second);
-          }
+        if (address_busy[address]) {
           ++it;
           continue;
         }
+        if (const auto last = address_last_start.find(address); last != address_last_start.end()) {
+          const auto free_at = last->second + options.per_address_interval;
+          // A wall clock stepped back behind the last start cannot keep the promise anyway:
+          // do not stall until it catches up.
+          if (wall_now < free_at && wall_now >= last->second) {
+            wake = std::min(wake,
+                            now + std::chrono::duration_cast<Clock::duration>(free_at - wall_now));
+            ++it;
+            continue;
+          }
+        }
         const std::size_t index = *it;
         it = pending.erase(it);
-        running.emplace(index, start(index, targets[index], results[index]));
+        running.emplace(index, start(index, targets[index], results[index], wall_now));
         address_busy[address] = true;
-        address_free_at[address] = now + options.per_address_interval;
+        address_last_start[address] = wall_now;
         next_start = now + spacing;
       }
 
@@ -298,7 +302,7 @@ struct HttpProber::Impl {
       if (running.empty() && pending.empty()) {
         break;
       }
-      const auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(wake - Clock::now());
+      const auto wait = std::chrono::ceil<std::chrono::milliseconds>(wake - Clock::now());
       const int wait_ms = static_cast<int>(std::clamp<std::int64_t>(wait.count(), 0, 200));
       if (const CURLMcode code = curl_multi_poll(multi.get(), nullptr, 0, wait_ms, nullptr);
           code != CURLM_OK) {

@@ -1,9 +1,14 @@
 #include "mmdb_handle.h"
 
+#include <fcntl.h>
 #include <fmt/format.h>
 #include <fmt/std.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cstring>
 #include <memory>
@@ -13,6 +18,7 @@
 #include <vector>
 
 #include "fluxwatch/common/error.h"
+#include "fluxwatch/common/unique_fd.h"
 
 namespace fluxwatch::geo::detail {
 
@@ -28,6 +34,61 @@ std::string describe(std::initializer_list<std::string_view> accepted_types) {
     out += fmt::format("\"{}\"", type);
   }
   return out;
+}
+
+FileStamp stamp_from(const struct stat& st) {
+  return FileStamp{
+      static_cast<std::uint64_t>(st.st_dev), static_cast<std::uint64_t>(st.st_ino),
+      static_cast<std::int64_t>(st.st_size),
+      static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec};
+}
+
+/// Copies the regular file `path` into a new memfd and returns it with the file's stamp,
+/// or nullopt (errno set) when the file cannot be read; throws when it changed while read.
+std::optional<std::pair<int, FileStamp>> snapshot(const std::filesystem::path& path) {
+  const UniqueFd file(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  struct stat before {};
+  if (file.get() < 0 || ::fstat(file.get(), &before) != 0 || !S_ISREG(before.st_mode)) {
+    return std::nullopt;  // MMDB_open on the path itself reports what is wrong
+  }
+  UniqueFd copy(::memfd_create("fluxwatch-mmdb", MFD_CLOEXEC));
+  if (copy.get() < 0) {
+    return std::nullopt;
+  }
+  std::array<char, 1 << 16> buffer{};
+  for (;;) {
+    const ssize_t got = ::read(file.get(), buffer.data(), buffer.size());
+    if (got < 0 && errno == EINTR) {
+      continue;
+    }
+    if (got < 0) {
+      throw Error(fmt::format("cannot read MaxMind database {}: {}", path, std::strerror(errno)));
+    }
+    if (got == 0) {
+      break;
+    }
+    for (ssize_t written = 0; written < got;) {
+      const ssize_t put =
+          ::write(copy.get(), buffer.data() + written, static_cast<std::size_t>(got - written));
+      if (put < 0 && errno != EINTR) {
+        throw Error(fmt::format("cannot copy MaxMind database {} into memory: {}", path,
+                                std::strerror(errno)));
+      }
+      written += std::max<ssize_t>(put, 0);
+    }
+  }
+  struct stat after {};
+  if (::fstat(file.get(), &after) != 0 || !(stamp_from(before) == stamp_from(after))) {
+    throw Error(fmt::format(
+        "MaxMind database {} changed while it was read (being copied?); it is read again once "
+        "it stops changing",
+        path));
+  }
+  const int fd = ::dup(copy.get());
+  if (fd < 0) {
+    return std::nullopt;
+  }
+  return std::make_pair(fd, stamp_from(before));
 }
 
 /// Frees an MMDB_get_entry_data_list() result.
@@ -74,6 +135,14 @@ bool has_top_level_key(const MMDB_entry_data_list_s* list,
 }
 
 }  // namespace
+
+std::optional<FileStamp> stamp_of(const std::filesystem::path& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) {
+    return std::nullopt;
+  }
+  return stamp_from(st);
+}
 
 void verify_sample(const MMDB_s& db, const std::filesystem::path& path,
                    std::initializer_list<std::string_view> expected_keys) {
@@ -141,8 +210,18 @@ MmdbHandle::MmdbHandle(const std::filesystem::path& path,
   if (std::error_code ec; std::filesystem::is_directory(path, ec)) {
     throw ConfigError(fmt::format("cannot open MaxMind database {}: it is a directory", path));
   }
+  // Map a private copy, not the file (see the class comment). Through /proc: MMDB_open
+  // takes a file name only.
+  const auto copy = snapshot(path);
+  std::string to_open = path.string();
+  std::optional<UniqueFd> copy_fd;
+  if (copy) {
+    copy_fd.emplace(copy->first);
+    stamp_ = copy->second;
+    to_open = fmt::format("/proc/self/fd/{}", copy->first);
+  }
   errno = 0;
-  const int status = MMDB_open(path.c_str(), MMDB_MODE_MMAP, &db_);
+  const int status = MMDB_open(to_open.c_str(), MMDB_MODE_MMAP, &db_);
   if (status != MMDB_SUCCESS) {
     // MMDB_open releases what it allocated when it fails: no MMDB_close here.
     std::string detail = MMDB_strerror(status);

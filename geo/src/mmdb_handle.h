@@ -4,16 +4,35 @@
 
 #include <maxminddb.h>
 
+#include <cstdint>
 #include <filesystem>
 #include <initializer_list>
+#include <optional>
 #include <string_view>
 
 #include "fluxwatch/geo/enricher.h"
 
 namespace fluxwatch::geo::detail {
 
+/// What changes when a file is replaced (inode) or rewritten in place (size, mtime).
+struct FileStamp {
+  std::uint64_t device = 0;
+  std::uint64_t inode = 0;
+  std::int64_t size = 0;
+  std::int64_t mtime_ns = 0;
+  bool operator==(const FileStamp&) const = default;
+};
+
+/// The stamp of `path` now (following symlinks); nullopt when it cannot be stat'ed.
+[[nodiscard]] std::optional<FileStamp> stamp_of(const std::filesystem::path& path);
+
 /**
  * One MaxMind DB opened with MMDB_open (memory-mapped) and closed with MMDB_close.
+ *
+ * The file is read into a private in-memory copy (memfd) and that copy is mapped: a file
+ * overwritten in place (`cp new.mmdb over the configured path`) would otherwise change
+ * under the mapping, giving corrupt lookups or SIGBUS once truncated. The copy is taken
+ * only when the file did not change while it was read (stamp before == stamp after).
  *
  * MMDB_s is a value that libmaxminddb points into, so the handle can be neither copied nor
  * moved; hold it in a std::optional or a std::unique_ptr. Lookups do not modify the
@@ -42,10 +61,13 @@ class MmdbHandle {
   [[nodiscard]] const MMDB_s* get() const noexcept { return &db_; }
   /// Path, database_type and build_epoch from the metadata.
   [[nodiscard]] const DatabaseInfo& info() const noexcept { return info_; }
+  /// The file's stamp when it was read: a different stamp now means it changed on disk.
+  [[nodiscard]] const FileStamp& stamp() const noexcept { return stamp_; }
 
  private:
   MMDB_s db_{};
   DatabaseInfo info_;
+  FileStamp stamp_;
 };
 
 /**

@@ -9,6 +9,8 @@
 #include <nlohmann/json.hpp>
 #include <tuple>
 
+#include "fluxwatch/common/utc_time.h"
+
 namespace fluxwatch::report {
 namespace {
 
@@ -31,8 +33,7 @@ std::string time_text(const std::optional<std::chrono::system_clock::time_point>
   if (!when) {
     return "";
   }
-  const auto seconds = std::chrono::time_point_cast<std::chrono::seconds>(*when);
-  return fmt::format("{:%Y-%m-%dT%H:%M:%SZ}", seconds);
+  return format_iso8601_utc(*when);
 }
 
 std::vector<std::string> cells(const storage::DomainSummary& row) {

@@ -243,7 +243,14 @@ void BatchEnricher::enrich(storage::ProbeBatch& batch) {
   for (const auto& result : batch.results) {
     for (const auto& record : result.records) {
       if (is_address(record) && seen_.insert(record.data).second) {
-        batch.enrichment.push_back({record.data, enricher_->lookup(record.data)});
+        const GeoRecord& geo = enricher_->lookup(record.data);
+        if (enricher_->last_lookup_failed()) {
+          // Corrupt data in a database: not stored as "unknown", and enriched again with a
+          // later batch.
+          seen_.erase(record.data);
+          continue;
+        }
+        batch.enrichment.push_back({record.data, geo});
         ++queued_;
       }
     }

@@ -27,6 +27,7 @@
 #include <utility>
 
 #include "fluxwatch/common/error.h"
+#include "fluxwatch/common/logging.h"
 #include "fluxwatch/scheduler/rate_limit.h"
 
 namespace fluxwatch::scheduler {
@@ -41,11 +42,6 @@ constexpr milliseconds kIdleLeaseRetry{200};
 constexpr milliseconds kMaxBackoff{10000};
 /// Dropped domains named in the log when a lease was taken over.
 constexpr std::size_t kDroppedNamed = 5;
-
-std::shared_ptr<spdlog::logger> logger() {
-  auto log = spdlog::get("scheduler");
-  return log ? log : spdlog::default_logger();
-}
 
 struct DueLater {
   bool operator()(const storage::LeasedDomain& a, const storage::LeasedDomain& b) const {

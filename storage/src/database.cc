@@ -36,6 +36,7 @@
 #include "copy_text.h"
 #include "copy_writer.h"
 #include "fluxwatch/common/error.h"
+#include "fluxwatch/common/logging.h"
 #include "migrations.h"
 #include "probe_writer.h"
 #include "schedule_sql.h"
@@ -55,11 +56,6 @@ constexpr std::int64_t kProbeIdBlock = 1000;
 constexpr std::array<std::chrono::milliseconds, 5> kReconnectBackoff = {
     std::chrono::milliseconds(200), std::chrono::milliseconds(400), std::chrono::milliseconds(800),
     std::chrono::milliseconds(1600), std::chrono::milliseconds(3000)};
-
-std::shared_ptr<spdlog::logger> logger() {
-  auto log = spdlog::get("storage");
-  return log ? log : spdlog::default_logger();
-}
 
 /// libpq messages end in a newline and sometimes span lines; errors are one line.
 std::string one_line(std::string_view text) {
@@ -523,17 +519,26 @@ ImportStats Database::import_watchlist(const std::vector<WatchEntry>& entries) {
   if (entries.empty()) {
     return {};
   }
+  return import_watchlist_stream([&](const WatchSink& add) {
+    for (const WatchEntry& entry : entries) {
+      add(entry);
+    }
+  });
+}
+
+ImportStats Database::import_watchlist_stream(
+    const std::function<void(const WatchSink&)>& produce) {
   return impl_->run("import_watchlist", [&](pqxx::connection& connection) {
     pqxx::work tx(connection, "import_watchlist");
-    // One row per (entry, tag), or one with a NULL tag: no array literals to escape.
+    // One row per (entry, tag), or one with a NULL tag: no array literals to escape. Rows
+    // stream to the server as they come (libpq's COPY buffer), so nothing grows here.
     tx.exec(
         "CREATE TEMP TABLE fw_watch_import (ord bigint, domain text, source text, tag text) "
         "ON COMMIT DROP");
     pqxx::stream_to stage(tx, "fw_watch_import",
                           std::vector<std::string>{"ord", "domain", "source", "tag"});
-    for (std::size_t i = 0; i < entries.size(); ++i) {
-      const WatchEntry& entry = entries[i];
-      const auto ord = static_cast<std::int64_t>(i);
+    std::int64_t ord = 0;
+    produce([&](const WatchEntry& entry) {
       const auto source = detail::null_if_empty(entry.source);
       bool any_tag = false;
       for (const std::string& tag : entry.tags) {
@@ -545,13 +550,18 @@ ImportStats Database::import_watchlist(const std::vector<WatchEntry>& entries) {
       if (!any_tag) {
         stage << std::make_tuple(ord, entry.domain, source, nullptr);
       }
-    }
+      ++ord;
+    });
     stage.complete();
+    if (ord == 0) {
+      return ImportStats{};
+    }
     const pqxx::row counts = tx.exec1(kImportSql);
     tx.commit();
     const auto total = counts[0].as<std::int64_t>();
     const auto added = counts[1].as<std::int64_t>();
-    return ImportStats{static_cast<std::size_t>(added), static_cast<std::size_t>(total - added)};
+    return ImportStats{static_cast<std::size_t>(added), static_cast<std::size_t>(total - added),
+                       static_cast<std::size_t>(ord - total)};
   });
 }
 

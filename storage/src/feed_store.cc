@@ -4,10 +4,12 @@
 #include <fmt/format.h>
 
 #include <pqxx/pqxx>
+#include <string_view>
 #include <tuple>
 
 #include "copy_text.h"
 #include "fluxwatch/common/error.h"
+#include "fluxwatch/common/redact.h"
 
 namespace fluxwatch::storage {
 namespace {
@@ -33,6 +35,15 @@ constexpr const char* kFeedColumns = R"sql(
   (SELECT count(*) FROM watchlist_listing l WHERE l.feed_id = f.feed_id
      AND l.delisted_at IS NULL)
 )sql";
+
+/// SQL for the identity of the configured URL in `parameter` (e.g. "$2"): a salted digest,
+/// so that the URL's secrets are never stored (migration 0011_feed_url_without_secrets).
+std::string url_digest_of(std::string_view parameter) {
+  return fmt::format(
+      "encode(sha256(convert_to((SELECT salt FROM fluxwatch_private.feed_url_salt) || {}::text, "
+      "'UTF8')), 'hex')",
+      parameter);
+}
 
 FeedState read_feed(const pqxx::row& row) {
   FeedState state;
@@ -94,21 +105,39 @@ FeedState FeedStore::ensure_feed(const FeedDefinition& definition) {
     pqxx::work tx(c);
     const long long refresh =
         definition.refresh_interval ? definition.refresh_interval->count() : -1;
+    // Stored without its credentials; identified by a salted digest of the full URL.
     const auto id =
         tx.exec_params1(
-              "INSERT INTO feeds (url, format, column_name, tag, refresh_seconds) "
-              "VALUES ($1, $2, NULLIF($3, ''), NULLIF($4, ''), NULLIF($5, -1)) "
-              "ON CONFLICT (url) DO UPDATE SET format = excluded.format, "
-              "column_name = excluded.column_name, tag = excluded.tag, "
-              "refresh_seconds = coalesce(excluded.refresh_seconds, "
-              "feeds.refresh_seconds) RETURNING feed_id",
-              definition.url, definition.format, definition.column, definition.tag, refresh)[0]
+              fmt::format(
+                  "INSERT INTO feeds (url, url_digest, format, column_name, tag, "
+                  "refresh_seconds) "
+                  "VALUES ($1, {}, $3, NULLIF($4, ''), NULLIF($5, ''), NULLIF($6, -1)) "
+                  "ON CONFLICT (url_digest) DO UPDATE SET url = excluded.url, "
+                  "format = excluded.format, column_name = excluded.column_name, "
+                  "tag = excluded.tag, refresh_seconds = coalesce(excluded.refresh_seconds, "
+                  "feeds.refresh_seconds) RETURNING feed_id",
+                  url_digest_of("$2")),
+              redact_url(definition.url), definition.url, definition.format, definition.column,
+              definition.tag, refresh)[0]
             .as<std::int64_t>();
     auto row = tx.exec_params1(
         fmt::format("SELECT {} FROM feeds f WHERE f.feed_id = $1", kFeedColumns), id);
     auto state = read_feed(row);
     tx.commit();
     return state;
+  });
+}
+
+std::optional<FeedState> FeedStore::find_feed(const std::string& url) {
+  return impl_->run("find_feed", [&](pqxx::connection& c) -> std::optional<FeedState> {
+    pqxx::read_transaction tx(c);
+    const auto rows = tx.exec_params(fmt::format("SELECT {} FROM feeds f WHERE f.url_digest = {}",
+                                                 kFeedColumns, url_digest_of("$1")),
+                                     url);
+    if (rows.empty()) {
+      return std::nullopt;
+    }
+    return read_feed(rows[0]);
   });
 }
 

@@ -29,6 +29,8 @@
 #include <vector>
 
 #include "fluxwatch/common/error.h"
+#include "fluxwatch/common/logging.h"
+#include "fluxwatch/common/unique_fd.h"
 #include "fluxwatch/storage/database.h"
 
 namespace fluxwatch::storage {
@@ -45,11 +47,6 @@ constexpr const char* kStartTimeoutSeconds = "60";
 constexpr const char* kReadersFile = "readers";
 /// sizeof(sockaddr_un::sun_path) on Linux, including the terminating NUL.
 constexpr std::size_t kMaxSocketPath = 108;
-
-std::shared_ptr<spdlog::logger> logger() {
-  auto log = spdlog::get("storage");
-  return log ? log : spdlog::default_logger();
-}
 
 /// Who runs the server: as root, the `postgres` user (PostgreSQL refuses to run as root).
 struct ServerUser {
@@ -82,22 +79,7 @@ std::optional<ServerUser> server_user() {
   return user;
 }
 
-/// A file descriptor that closes itself.
-class Fd {
- public:
-  explicit Fd(int fd) noexcept : fd_(fd) {}
-  ~Fd() {
-    if (fd_ >= 0) {
-      close(fd_);
-    }
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  [[nodiscard]] int get() const noexcept { return fd_; }
-
- private:
-  int fd_;
-};
+using Fd = UniqueFd;
 
 /// In a forked child: drop to `user`. Only async-signal-safe calls (the parent may have
 /// threads). Returns false on failure.

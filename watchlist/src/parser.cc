@@ -3,11 +3,15 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <functional>
+#include <istream>
 #include <optional>
+#include <string>
 #include <string_view>
 #include <unordered_map>
 
 #include "fluxwatch/common/domain_name.h"
+#include "fluxwatch/common/text.h"
 
 namespace fluxwatch::watchlist {
 namespace {
@@ -15,15 +19,6 @@ namespace {
 constexpr std::size_t kMaxLineLength = 4096;
 constexpr std::size_t kShownTextLength = 200;
 constexpr std::size_t kMaxTagLength = 64;
-
-std::string_view trim(std::string_view text) {
-  const auto first = text.find_first_not_of(" \t\r\n\f\v");
-  if (first == std::string_view::npos) {
-    return {};
-  }
-  const auto last = text.find_last_not_of(" \t\r\n\f\v");
-  return text.substr(first, last - first + 1);
-}
 
 std::vector<std::string_view> split(std::string_view text, std::string_view separators) {
   std::vector<std::string_view> parts;
@@ -36,13 +31,6 @@ std::vector<std::string_view> split(std::string_view text, std::string_view sepa
     }
     start = end + 1;
   }
-}
-
-std::string_view strip_quotes(std::string_view field) {
-  if (field.size() >= 2 && field.front() == '"' && field.back() == '"') {
-    return field.substr(1, field.size() - 2);
-  }
-  return field;
 }
 
 // "https://user@evil.example:8080/path?x" -> "evil.example"
@@ -63,6 +51,34 @@ std::string_view host_of_url(std::string_view field) {
 }
 
 std::string shown(std::string_view line) { return std::string(line.substr(0, kShownTextLength)); }
+
+struct Columns {
+  std::size_t domain = 0;
+  std::optional<std::size_t> tags = 1;
+};
+
+/// Reads one line (without its '\n') into `line`, keeping at most `limit` + 1 bytes so that
+/// a hostile file without newlines cannot fill the memory; the rest of a longer line is
+/// skipped and `cut` set. False at the end of the input.
+bool read_line(std::istream& in, std::string& line, std::size_t limit, bool& cut) {
+  line.clear();
+  cut = false;
+  std::streambuf* buffer = in.rdbuf();
+  bool any = false;
+  for (int c = buffer->sbumpc(); c != std::char_traits<char>::eof(); c = buffer->sbumpc()) {
+    any = true;
+    if (c == '\n') {
+      return true;
+    }
+    if (line.size() <= limit) {
+      line.push_back(static_cast<char>(c));
+    } else {
+      cut = true;
+    }
+  }
+  in.setstate(std::ios::eofbit);
+  return any;
+}
 
 }  // namespace
 
@@ -86,26 +102,18 @@ std::string tag_error(std::string_view tag) {
                    : std::string("tag has a character outside printable ASCII, or , ; |");
 }
 
-namespace {
-
-struct Columns {
-  std::size_t domain = 0;
-  std::optional<std::size_t> tags = 1;
-};
-
-}  // namespace
-
-ParseResult parse(std::istream& in) {
-  ParseResult result;
-  std::unordered_map<std::string, std::size_t> index_of;  // domain -> entries index
+std::size_t parse_each(std::istream& in, const std::function<void(Entry&&)>& on_entry,
+                       const std::function<void(Problem&&)>& on_problem,
+                       const std::function<void(Problem&&)>& on_tag_problem) {
   Columns columns;
   bool first_content_line = true;
   std::string line;
+  bool cut = false;
   std::size_t number = 0;
-  while (std::getline(in, line)) {
+  while (read_line(in, line, kMaxLineLength, cut)) {
     ++number;
-    if (line.size() > kMaxLineLength) {
-      result.problems.push_back(
+    if (cut || line.size() > kMaxLineLength) {
+      on_problem(
           {number, shown(line), fmt::format("line is longer than {} bytes", kMaxLineLength)});
       continue;
     }
@@ -120,16 +128,16 @@ ParseResult parse(std::istream& in) {
     if (const auto comment = text.find(" #"); comment != std::string_view::npos) {
       text = trim(text.substr(0, comment));
     }
-    const auto fields = split(text, ",");
+    const auto fields = csv_fields(text);
     if (first_content_line) {
       first_content_line = false;
-      const auto is_domain = [](std::string_view f) { return strip_quotes(f) == "domain"; };
+      const auto is_domain = [](std::string_view f) { return f == "domain"; };
       if (std::ranges::any_of(fields, is_domain)) {  // a CSV header naming the columns
         columns.tags.reset();
         for (std::size_t i = 0; i < fields.size(); ++i) {
           if (is_domain(fields[i])) {
             columns.domain = i;
-          } else if (strip_quotes(fields[i]) == "tags") {
+          } else if (fields[i] == "tags") {
             columns.tags = i;
           }
         }
@@ -137,46 +145,58 @@ ParseResult parse(std::istream& in) {
       }
     }
     if (columns.domain >= fields.size()) {
-      result.problems.push_back({number, shown(line), "no domain column on this line"});
+      on_problem({number, shown(line), "no domain column on this line"});
       continue;
     }
-    const auto raw = host_of_url(strip_quotes(fields[columns.domain]));
+    const auto raw = host_of_url(fields[columns.domain]);
     auto normalised = normalise_domain(raw);
     if (auto* error = std::get_if<NameError>(&normalised)) {
-      result.problems.push_back({number, shown(line), error->message});
+      on_problem({number, shown(line), error->message});
       continue;
     }
-    auto& domain = std::get<std::string>(normalised);
     std::vector<std::string> tags;
     if (columns.tags && *columns.tags < fields.size()) {
-      for (auto tag : split(strip_quotes(fields[*columns.tags]), ";|")) {
+      for (auto tag : split(fields[*columns.tags], ";|")) {
         tag = trim(tag);
         if (tag.empty()) {
           continue;
         }
         if (auto error = tag_error(tag); !error.empty()) {
           // The domain is kept; the tag is reported, never dropped silently.
-          result.tag_problems.push_back(
-              {number, shown(line), fmt::format("{}: '{}'", error, shown(tag))});
+          if (on_tag_problem) {
+            on_tag_problem({number, shown(line), fmt::format("{}: '{}'", error, shown(tag))});
+          }
         } else if (std::ranges::find(tags, tag) == tags.end()) {
           tags.emplace_back(tag);
         }
       }
     }
-    if (auto found = index_of.find(domain); found != index_of.end()) {
-      ++result.duplicates;
-      auto& merged = result.entries[found->second].tags;
-      for (auto& tag : tags) {
-        if (std::ranges::find(merged, tag) == merged.end()) {
-          merged.push_back(std::move(tag));
-        }
-      }
-      continue;
-    }
-    index_of.emplace(domain, result.entries.size());
-    result.entries.push_back({std::move(domain), std::move(tags), number});
+    on_entry({std::move(std::get<std::string>(normalised)), std::move(tags), number});
   }
-  result.lines = number;
+  return number;
+}
+
+ParseResult parse(std::istream& in) {
+  ParseResult result;
+  std::unordered_map<std::string, std::size_t> index_of;  // domain -> entries index
+  result.lines = parse_each(
+      in,
+      [&](Entry&& entry) {
+        if (auto found = index_of.find(entry.domain); found != index_of.end()) {
+          ++result.duplicates;
+          auto& merged = result.entries[found->second].tags;
+          for (auto& tag : entry.tags) {
+            if (std::ranges::find(merged, tag) == merged.end()) {
+              merged.push_back(std::move(tag));
+            }
+          }
+          return;
+        }
+        index_of.emplace(entry.domain, result.entries.size());
+        result.entries.push_back(std::move(entry));
+      },
+      [&](Problem&& problem) { result.problems.push_back(std::move(problem)); },
+      [&](Problem&& problem) { result.tag_problems.push_back(std::move(problem)); });
   return result;
 }
 

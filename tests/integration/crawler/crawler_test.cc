@@ -261,22 +261,23 @@ TEST(Crawler, SilentServerDoesNotHoldUpTheOther) {
   for (int i = 0; i < 210; ++i) {
     queries.push_back(Query{i, names[static_cast<std::size_t>(i) % names.size()], RrType::A});
   }
-  const auto started = std::chrono::steady_clock::now();
   const auto run = crawl(crawler, queries);
-  const auto elapsed = std::chrono::steady_clock::now() - started;
 
   ASSERT_EQ(run.results.size(), queries.size());
   std::set<std::int64_t> ids;
   std::map<std::string, int> per_server;
+  std::vector<ProbeResult> timeouts;
   for (const auto& result : run.results) {
     EXPECT_TRUE(ids.insert(result.domain_id).second) << "twice: " << result.domain_id;
     ++per_server[result.resolver];
     if (result.resolver == lab) {
+      // One try of 200 ms: an answer counted as NoError came inside it, so it did not wait
+      // for the silent server (a latency bound here would time the loaded machine instead).
       EXPECT_EQ(result.outcome, Outcome::NoError) << result.name << ": " << result.detail;
-      EXPECT_LT(result.latency, milliseconds(200)) << "waited for the silent server";
     } else {
       EXPECT_EQ(result.resolver, blackhole);
       EXPECT_EQ(result.outcome, Outcome::Timeout);
+      timeouts.push_back(result);
     }
   }
   EXPECT_EQ(ids.size(), queries.size());
@@ -284,7 +285,9 @@ TEST(Crawler, SilentServerDoesNotHoldUpTheOther) {
   EXPECT_EQ(per_server[blackhole], 105);
   EXPECT_EQ(run.stats.answered, 105U);
   EXPECT_EQ(run.stats.timeouts, 105U);
-  EXPECT_LT(elapsed, milliseconds(2000)) << "timeouts run concurrently, not one after another";
+  // Timeouts run concurrently, not one after another: their waits overlap (measured from
+  // the results' own send times and latencies, whatever the load on the machine).
+  EXPECT_GT(testing::max_in_flight(timeouts), timeouts.size() / 2);
 }
 
 TEST(Crawler, ManyQueriesEachGetExactlyOneResult) {

@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <iterator>
 #include <map>
 #include <optional>
 #include <set>
@@ -131,7 +132,9 @@ TEST(Hostile, EmptyDatagramDoesNotHideTheAnswerBehindIt) {
     const auto answers = a_answers(result);
     ASSERT_EQ(answers.size(), 1U);
     EXPECT_EQ(answers[0]->data, "127.53.0.14");
-    EXPECT_LT(result.latency, kTotalTimeout / 4) << "the answer waited for a timeout";
+    // Waiting for a timeout would make the latency at least kTimeout by construction;
+    // anything less is the answer taken at once, whatever the load on the machine.
+    EXPECT_LT(result.latency, kTimeout) << "the answer waited for a timeout";
   }
   EXPECT_EQ(run.stats.mismatched, queries.size());  // the empty datagrams
 }
@@ -236,9 +239,7 @@ TEST(Hostile, MixedWithTheLabEverythingEndsAndTheLabKeepsPace) {
       queries.push_back(Query{id++, HostileDnsServer::name(expected.behaviour), RrType::A, index});
     }
   }
-  const auto started = std::chrono::steady_clock::now();
   const CrawlRun run = crawl(crawler, queries);
-  const auto elapsed = std::chrono::steady_clock::now() - started;
 
   ASSERT_EQ(run.results.size(), queries.size());
   std::set<std::int64_t> seen;
@@ -271,9 +272,13 @@ TEST(Hostile, MixedWithTheLabEverythingEndsAndTheLabKeepsPace) {
   // Replies c-ares must drop, per round: one per try of wrong-id, short-header, empty,
   // random, wrong-name and wrong-type (2 tries each), spoof's one.
   EXPECT_GE(run.stats.mismatched, 3U * 13U);
-  // Timeouts run concurrently: the whole batch takes about one full timeout, not one per
-  // hostile query (78 of them, 1.5 s each).
-  EXPECT_LT(elapsed, milliseconds(10000));
+  // Timeouts run concurrently, not one per hostile query (78 of them, 1.5 s each): their
+  // waits overlap, from the results' own send times and latencies.
+  std::vector<ProbeResult> timeouts;
+  std::copy_if(run.results.begin(), run.results.end(), std::back_inserter(timeouts),
+               [](const ProbeResult& result) { return result.outcome == Outcome::Timeout; });
+  ASSERT_FALSE(timeouts.empty());
+  EXPECT_GT(testing::max_in_flight(timeouts), timeouts.size() / 2);
 }
 
 }  // namespace

@@ -8,8 +8,10 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <map>
 #include <pqxx/pqxx>
 
+#include "fluxwatch/config/config.h"
 #include "fluxwatch/storage/database.h"
 #include "fluxwatch/storage/feed_store.h"
 #include "loopback_server.h"
@@ -230,6 +232,90 @@ TEST_F(FeedsTest, WatchlistImportUrlThroughTheCli) {
   ASSERT_EQ(listing.exit_code, 0) << listing.err;
   EXPECT_THAT(listing.out, HasSubstr("/files/list.txt"));
   EXPECT_THAT(listing.out, Not(HasSubstr("/status/500")));
+}
+
+/// Relations in public the reader role may SELECT from, and how many of their rows contain
+/// `text` anywhere (every column, through the row's text form), read as that role.
+std::map<std::string, long> rows_containing_as_reader(const std::string& dsn,
+                                                      const std::string& text) {
+  pqxx::connection c(dsn);
+  pqxx::work tx(c);
+  tx.exec("SET ROLE fluxwatch_reader");
+  std::map<std::string, long> found;
+  for (const auto& relation :
+       tx.exec("SELECT quote_ident(c.relname) FROM pg_class c JOIN pg_namespace n "
+               "ON n.oid = c.relnamespace WHERE n.nspname = 'public' AND c.relkind IN "
+               "('r', 'v', 'm', 'p') AND has_table_privilege(c.oid, 'SELECT') ORDER BY 1")) {
+    const auto name = relation[0].as<std::string>();
+    found[name] = tx.exec_params1(fmt::format("SELECT count(*) FROM {} t WHERE strpos(t::text, "
+                                              "$1) > 0",
+                                              name),
+                                  text)[0]
+                      .as<long>();
+  }
+  return found;
+}
+
+long total(const std::map<std::string, long>& counts) {
+  long sum = 0;
+  for (const auto& [relation, count] : counts) {
+    sum += count;
+  }
+  return sum;
+}
+
+TEST_F(FeedsTest, NoSecretFromTheConfigIsInAnyTableTheReaderCanSee) {
+  write_file(root_.path() / "list.txt", "q.test\nr.test\n");
+  write_file(root_.path() / "cli.txt", "s.test\n");
+  // The secrets, as they would be configured: URL userinfo, query tokens, a DSN password
+  // and a MaxMind licence key.
+  const std::vector<std::string> secrets{"feed-user-1", "Pw-s3cret-2",  "Tk-s3cret-3", "cli-user-4",
+                                         "Tk-s3cret-5", "Dsn-s3cret-6", "Lic-s3cret-7"};
+  const auto with_secrets = [&](const std::string& path, const std::string& user,
+                                const std::string& password, const std::string& token) {
+    const auto url = server_.url(path);  // http://127.0.0.1:PORT/...
+    return "http://" + user + ":" + password + "@" + url.substr(std::string("http://").size()) +
+           "?token=" + token + "&list=all";
+  };
+  config::Config config = config::default_config();
+  config.database.dsn = "postgresql://fluxwatch:Dsn-s3cret-6@127.0.0.1:1/fluxwatch";
+  config.geoip.update.license_key = "Lic-s3cret-7";
+  FeedSpec feed = spec("/files/list.txt");
+  feed.url = with_secrets("/files/list.txt", "feed-user-1", "Pw-s3cret-2", "Tk-s3cret-3");
+  {  // a configured feed, fetched twice (the second a 304 through the stored state)
+    FeedRefresher refresher(database_.dsn(), options());
+    ASSERT_EQ(refresher.refresh(feed).kind, Kind::Imported);
+    EXPECT_EQ(refresher.refresh_due({feed}, std::chrono::system_clock::now())[0].kind,
+              Kind::NotDue);  // found again by its configured URL
+    storage::Database(database_.dsn()).begin_run("probe", config::to_json(config));
+  }
+  // A one-off import through the command line.
+  const auto cli_url = with_secrets("/files/cli.txt", "cli-user-4", "x", "Tk-s3cret-5");
+  const auto imported = testing::run_command({testing::fluxwatch_binary().string(), "--dsn",
+                                              database_.dsn(), "watchlist", "import", cli_url});
+  ASSERT_EQ(imported.exit_code, 0) << imported.out << imported.err;
+  EXPECT_EQ(scalar("SELECT count(*) FROM watchlist"), 3);
+
+  for (const auto& secret : secrets) {
+    const auto counts = rows_containing_as_reader(database_.dsn(), secret);
+    EXPECT_EQ(total(counts), 0) << secret << " is readable by fluxwatch_reader";
+    for (const auto& [relation, count] : counts) {
+      EXPECT_EQ(count, 0) << secret << " in " << relation;
+    }
+  }
+  // The search does find what is stored: the feeds, redacted, and the relations it covers.
+  const auto redacted = rows_containing_as_reader(database_.dsn(), "/files/list.txt?token=...");
+  EXPECT_GE(redacted.at("feeds"), 1);
+  EXPECT_GE(rows_containing_as_reader(database_.dsn(), "/files/cli.txt?token=...").at("feeds"), 1);
+  EXPECT_GE(redacted.size(), 10U);  // tables and views, not just one
+  {                                 // the salt of the digests is kept from the reader
+    pqxx::connection c(database_.dsn());
+    pqxx::work tx(c);
+    tx.exec("SET ROLE fluxwatch_reader");
+    EXPECT_THROW(tx.exec("SELECT salt FROM fluxwatch_private.feed_url_salt"),
+                 pqxx::insufficient_privilege);
+  }
+  EXPECT_EQ(listed(redact_url(feed.url)), (std::vector<std::string>{"q.test", "r.test"}));
 }
 
 }  // namespace

@@ -227,30 +227,29 @@ class WebServeTest : public ::testing::Test {
     const auto tag = match[0].str();
     if (!std::regex_search(tag, points, std::regex(R"re(data-drawn-points="(\d+)")re"))) {
       return -1;
+    }
+    return std::stol(points[1].str());
   }
-  return std::stol(points[1].str());
-}
 
-/// Every URL a page refers to must be fluxwatch's own (a path, or a query of this page).
-static void
-expect_no_external_url(const std::string& page, const std::string& path) {
-  const std::regex reference(R"re((?:src|href|action)\s*=\s*"([^"]*)")re");
-  std::size_t references = 0;
-  for (auto it = std::sregex_iterator(page.begin(), page.end(), reference);
-       it != std::sregex_iterator(); ++it) {
-    const auto url = (*it)[1].str();
-    ++references;
-    EXPECT_TRUE(url.starts_with("/") && !url.starts_with("//")) << path << ": " << url;
+  /// Every URL a page refers to must be fluxwatch's own (a path, or a query of this page).
+  static void expect_no_external_url(const std::string& page, const std::string& path) {
+    const std::regex reference(R"re((?:src|href|action)\s*=\s*"([^"]*)")re");
+    std::size_t references = 0;
+    for (auto it = std::sregex_iterator(page.begin(), page.end(), reference);
+         it != std::sregex_iterator(); ++it) {
+      const auto url = (*it)[1].str();
+      ++references;
+      EXPECT_TRUE(url.starts_with("/") && !url.starts_with("//")) << path << ": " << url;
+    }
+    EXPECT_GT(references, 2U) << path;
+    EXPECT_THAT(page, Not(HasSubstr("http://"))) << path;
+    EXPECT_THAT(page, Not(HasSubstr("https://"))) << path;
   }
-  EXPECT_GT(references, 2U) << path;
-  EXPECT_THAT(page, Not(HasSubstr("http://"))) << path;
-  EXPECT_THAT(page, Not(HasSubstr("https://"))) << path;
-}
 
-static inline testing::ScratchDatabase* database_ = nullptr;
-static inline std::string* config_path_ = nullptr;
-static inline std::string* profile_ = nullptr;
-static inline ServeProcess* server_ = nullptr;
+  static inline testing::ScratchDatabase* database_ = nullptr;
+  static inline std::string* config_path_ = nullptr;
+  static inline std::string* profile_ = nullptr;
+  static inline ServeProcess* server_ = nullptr;
 };
 
 constexpr const char* kSightings =

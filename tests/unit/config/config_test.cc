@@ -100,6 +100,16 @@ TEST(Config, BadValuesAreRejectedWithLineAndPath) {
   EXPECT_THAT(error_of("probe: [\n"), HasSubstr("not valid YAML"));
 }
 
+TEST(Config, DuplicateKeysAreRejectedWithBothLines) {
+  EXPECT_THAT(error_of("probe:\n  concurrency: 10\n  timeout_ms: 900\n  concurrency: 20\n"),
+              HasSubstr("test.yaml:4: probe.concurrency: given twice (lines 2 and 4)"));
+  EXPECT_THAT(error_of("log:\n  level: info\nprobe: {}\nlog:\n  level: warn\n"),
+              HasSubstr("test.yaml:4: log: given twice (lines 1 and 4)"));
+  // The same key in two different mappings is not a duplicate.
+  EXPECT_NO_THROW(
+      parse_config("probe:\n  concurrency: 10\nhttp_probe:\n  concurrency: 10\n", "test.yaml"));
+}
+
 TEST(Config, YamlRoundTrip) {
   auto config = parse_config("resolvers: [127.0.0.1:5300]\nprobe:\n  tries: 4\n", "a.yaml");
   const auto again = parse_config(to_yaml(config), "b.yaml");

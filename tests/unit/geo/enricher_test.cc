@@ -430,6 +430,85 @@ TEST(EnricherTest, ZeroedDataSectionIsRefusedAtStartUp) {
   EXPECT_NO_THROW(Enricher enricher(options));
 }
 
+// --- a file changed on disk (issue 17.9) -------------------------------------------------
+
+/// Overwrites `target` in place, as `cp source target` does: same inode, truncated, rewritten.
+void overwrite_in_place(const std::filesystem::path& source, const std::filesystem::path& target) {
+  ASSERT_TRUE(std::filesystem::is_regular_file(target));
+  std::ifstream in(source, std::ios::binary);
+  std::ofstream out(target, std::ios::binary | std::ios::trunc);
+  out << in.rdbuf();
+  ASSERT_TRUE(out.good());
+}
+
+TEST(EnricherTest, FileOverwrittenInPlaceIsReopenedAndCorruptCopiesAreRefused) {
+  const ScratchDir scratch;
+  const auto city = scratch.path() / "City.mmdb";
+  std::filesystem::copy_file(kCityDb, city);
+  GeoOptions options;
+  options.city_database = city;
+  Enricher enricher(options);
+  EXPECT_EQ(enricher.build_tag(), "GeoIP2-City@1770245369");
+  EXPECT_EQ(enricher.lookup("81.2.69.160").city, "London");
+
+  // Garbage written over the open file: the lookups still read the database as it was
+  // opened (a private copy), before and after the batch boundary (build_tag), which refuses
+  // the garbage and keeps the tag.
+  overwrite_in_place(kDataDir / "LICENSE-MIT", city);
+  EXPECT_EQ(enricher.lookup("2.125.160.216").city, "Boxford");
+  EXPECT_FALSE(enricher.last_lookup_failed());
+  EXPECT_EQ(enricher.build_tag(), "GeoIP2-City@1770245369");
+  EXPECT_EQ(enricher.lookup("216.160.83.56").city, "Milton");
+  EXPECT_EQ(enricher.city_info()->database_type, "GeoIP2-City");
+
+  // A different database copied over it: reopened at the next batch boundary, cache cleared.
+  overwrite_in_place(kLiteCityDb, city);
+  EXPECT_EQ(enricher.build_tag(), "GeoLite2-City@1770245369");
+  EXPECT_EQ(enricher.city_info()->database_type, "GeoLite2-City");
+  EXPECT_EQ(enricher.city_info()->path, city);
+  const auto misses = enricher.cache_misses();
+  EXPECT_EQ(enricher.lookup("81.2.69.160").city, "London");
+  EXPECT_EQ(enricher.cache_misses(), misses + 1);  // read from the new database, not the cache
+
+  // A database that is corrupt at some addresses: its sampled data records do not decode
+  // (detail::verify_sample), so the copy is refused like the garbage and the database in
+  // memory stays in use. (Lookups that hit corrupt data in an opened database are flagged:
+  // DatabaseCorruptAtSomeAddressesGivesEmptyColumnsThere.)
+  overwrite_in_place(kDataDir / "GeoIP2-City-Test-Broken-Double-Format.mmdb", city);
+  EXPECT_EQ(enricher.build_tag(), "GeoLite2-City@1770245369");
+  EXPECT_EQ(enricher.lookup("81.2.69.160").city, "London");
+  EXPECT_FALSE(enricher.last_lookup_failed());
+
+  // Fixed on disk: reopened, and the same address is found again.
+  overwrite_in_place(kCityDb, city);
+  EXPECT_EQ(enricher.build_tag(), "GeoIP2-City@1770245369");
+  EXPECT_EQ(enricher.lookup("81.2.69.160").city, "London");
+  EXPECT_FALSE(enricher.last_lookup_failed());
+}
+
+TEST(EnricherTest, AFileReplacedByRenameIsReopened) {
+  // `geo update` installs by rename (a new inode, maybe the same size and second).
+  const ScratchDir scratch;
+  const auto asn = scratch.path() / "ASN.mmdb";
+  std::filesystem::copy_file(kAsnDb, asn);
+  GeoOptions options;
+  options.asn_database = asn;
+  options.city_database = kCityDb;
+  Enricher enricher(options);
+  EXPECT_EQ(enricher.lookup("1.128.0.1").asn, 1221U);
+  (void)enricher.build_tag();  // unchanged: nothing reopened, the cache is kept
+  const auto misses = enricher.cache_misses();
+  EXPECT_EQ(enricher.lookup("1.128.0.1").asn, 1221U);
+  EXPECT_EQ(enricher.cache_misses(), misses);
+  const auto fresh = scratch.path() / "ASN.mmdb.new";
+  std::filesystem::copy_file(kAsnDb, fresh);
+  std::filesystem::rename(fresh, asn);
+  (void)enricher.build_tag();  // a new inode: reopened, the cache dropped
+  EXPECT_EQ(enricher.lookup("1.128.0.1").asn, 1221U);
+  EXPECT_EQ(enricher.cache_misses(), misses + 1);
+  EXPECT_EQ(enricher.asn_info()->path, asn);
+}
+
 // --- metadata ---------------------------------------------------------------------------
 
 TEST(EnricherTest, DatabaseInfoAndBuildTag) {

@@ -4,6 +4,8 @@
 /// previous import; a domain that leaves a feed is marked delisted, never deleted.
 
 #include <chrono>
+#include <functional>
+#include <istream>
 #include <memory>
 #include <optional>
 #include <string>
@@ -35,6 +37,18 @@ enum class FeedFormat {
  */
 [[nodiscard]] watchlist::ParseResult parse_feed(std::string_view content, FeedFormat format,
                                                 const std::string& column, std::size_t max_bytes);
+
+/**
+ * The streaming form of parse_feed() (watchlist::parse_each for every format): hands each
+ * accepted line to `on_entry`, each rejected one to `on_problem` and each tag left off to
+ * `on_tag_problem` (when given) as `in` is read, keeping nothing per domain; duplicates are
+ * the consumer's to merge. No gzip: the caller decompresses. Returns the lines read.
+ * @throw fluxwatch::Error when csv input has no header naming `column`.
+ */
+std::size_t parse_feed_each(std::istream& in, FeedFormat format, const std::string& column,
+                            const std::function<void(watchlist::Entry&&)>& on_entry,
+                            const std::function<void(watchlist::Problem&&)>& on_problem,
+                            const std::function<void(watchlist::Problem&&)>& on_tag_problem = {});
 
 /// How long after a failed attempt a feed is retried: 30 s, doubling with each consecutive
 /// failure, never longer than its refresh interval.

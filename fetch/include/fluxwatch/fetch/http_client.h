@@ -10,6 +10,8 @@
 #include <memory>
 #include <string>
 
+#include "fluxwatch/common/redact.h"
+
 namespace fluxwatch::fetch {
 
 /// Settings of one HttpClient.
@@ -90,9 +92,7 @@ class HttpClient {
   std::unique_ptr<Impl> impl_;
 };
 
-/// Credentials and other secrets are cut out of a URL before it is logged or stored
-/// ("https://user:pw@host/p?license_key=x" -> "https://host/p?license_key=..."): the
-/// userinfo goes, and so does every query value.
-[[nodiscard]] std::string redact_url(const std::string& url);
+/// Credentials cut out of a URL before it is logged or stored (common/redact.h).
+using fluxwatch::redact_url;
 
 }  // namespace fluxwatch::fetch

@@ -48,15 +48,23 @@ class Enricher {
   /**
    * Data for an IPv4 or IPv6 address in text form (an IPv4-mapped IPv6 address is looked up
    * as IPv4); empty when unknown or not an address. Never throws for a bad or unknown
-   * address: a database that is corrupt at this address leaves its columns empty (logged).
+   * address: a database that is corrupt at this address leaves its columns empty (logged)
+   * and makes last_lookup_failed() true: such a record must not be stored as "unknown"
+   * (it is not cached either: the next lookup of the address tries again).
    * The returned reference stays valid until the next call to lookup() (the cache may be
    * cleared then): copy the record to keep it.
    */
   [[nodiscard]] const GeoRecord& lookup(std::string_view address);
+  /// Whether the last lookup() hit corrupt data in a database (its record is incomplete).
+  [[nodiscard]] bool last_lookup_failed() const noexcept;
 
   /// Identifies the database build(s) in use, e.g.
   /// "GeoLite2-ASN@1704067200,GeoLite2-City@1704067200"; "none" when no database is open. Stored
-  /// with every enrichment row.
+  /// with every enrichment row. Callers ask for it at the start of each batch: it first
+  /// reopens a database whose file changed on disk (inode, size or mtime; `cp` over the file
+  /// included), so the tag returned is the one of the lookups that follow. A changed file
+  /// that cannot be opened is refused (warned) and the databases in memory stay in use:
+  /// each is a private copy read at open, so a file rewritten in place never changes them.
   [[nodiscard]] std::string build_tag() const;
   [[nodiscard]] std::optional<DatabaseInfo> asn_info() const;
   [[nodiscard]] std::optional<DatabaseInfo> city_info() const;

@@ -1,10 +1,12 @@
 #pragma once
 /// Longitudinal storage in PostgreSQL (libpqxx): schema migrations, the watchlist, and every
-/// probe with its records and per-address enrichment. Bulk rows go through COPY
-/// (pqxx::stream_to), never row-by-row INSERTs; SQL is parameterised, never built from data.
+/// probe with its records and per-address enrichment. Bulk rows go through COPY (the
+/// writer's own COPY text, copy_writer.h; pqxx::stream_to for small staging tables), never
+/// row-by-row INSERTs; SQL is parameterised, never built from data.
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <limits>
 #include <memory>
 #include <optional>
@@ -26,9 +28,13 @@ struct WatchEntry {
 };
 
 struct ImportStats {
-  std::size_t added = 0;     ///< domains new to the watchlist
-  std::size_t existing = 0;  ///< domains already present (tags merged, nothing duplicated)
+  std::size_t added = 0;       ///< domains new to the watchlist
+  std::size_t existing = 0;    ///< domains already present (tags merged, nothing duplicated)
+  std::size_t duplicates = 0;  ///< entries naming a domain an earlier entry of this import named
 };
+
+/// Where a streamed watchlist import puts each entry (see Database::import_watchlist).
+using WatchSink = std::function<void(const WatchEntry&)>;
 
 /// Enrichment of one address by one GeoIP build.
 struct AddressGeo {
@@ -101,6 +107,15 @@ class Database {
   /// Adds domains not yet watched; for present ones merges tags. Duplicates in `entries`
   /// are fine.
   ImportStats import_watchlist(const std::vector<WatchEntry>& entries);
+  /**
+   * The same for inputs too large to hold in memory: `produce` is called with a sink and
+   * adds every entry through it, in input order, duplicates allowed (merged here as above:
+   * the first entry's source, the union of the tags). Entries go to PostgreSQL by COPY as
+   * they come, in one transaction, so memory stays flat whatever the input's size.
+   * After a lost connection `produce` is called again and must start over from the
+   * beginning, or throw fluxwatch::Error when it cannot (standard input).
+   */
+  ImportStats import_watchlist_stream(const std::function<void(const WatchSink&)>& produce);
   /// Every watched domain, ordered by id.
   [[nodiscard]] std::vector<WatchedDomain> watched_domains();
 

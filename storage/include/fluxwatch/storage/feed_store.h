@@ -16,6 +16,8 @@ using TimePoint = std::chrono::system_clock::time_point;
 
 /// How a feed is configured (stored with its state, so `fluxwatch feeds list` shows it).
 struct FeedDefinition {
+  /// As configured, secrets included, when handed to ensure_feed/find_feed; stored and read
+  /// back redacted (no userinfo, query values "..."), identified by a salted digest.
   std::string url;
   std::string format = "plain";  ///< plain, csv, jsonl
   std::string column;            ///< csv column / jsonl field; empty for plain
@@ -92,6 +94,8 @@ class FeedStore {
 
   /// Creates the feed if new, else updates its definition; returns its state.
   FeedState ensure_feed(const FeedDefinition& definition);
+  /// The feed configured as `url` (secrets included), if it was ever ensured.
+  [[nodiscard]] std::optional<FeedState> find_feed(const std::string& url);
   /// Every feed, ordered by url.
   [[nodiscard]] std::vector<FeedState> feeds();
 

@@ -4,6 +4,7 @@
 /// a bad line is reported with its number and the rest is kept.
 
 #include <cstddef>
+#include <functional>
 #include <istream>
 #include <string>
 #include <string_view>
@@ -45,6 +46,18 @@ struct ParseResult {
  * read as its host. Lines over 4096 bytes are rejected without being kept whole.
  */
 [[nodiscard]] ParseResult parse(std::istream& in);
+
+/**
+ * The streaming form of parse(), for inputs too large to hold: hands each accepted line to
+ * `on_entry`, each rejected one to `on_problem` and each tag left off an accepted line to
+ * `on_tag_problem` (when given) as it is read, in line order, and keeps nothing per domain,
+ * so memory stays flat whatever the size of `in`. A domain named on several lines comes
+ * once per line (Entry::line is that line): merging duplicates is the consumer's (the
+ * watchlist import does it in PostgreSQL). Returns the lines read.
+ */
+std::size_t parse_each(std::istream& in, const std::function<void(Entry&&)>& on_entry,
+                       const std::function<void(Problem&&)>& on_problem,
+                       const std::function<void(Problem&&)>& on_tag_problem = {});
 
 /// Why `tag` cannot be a watchlist tag (empty when it can): tags are 1-64 printable ASCII
 /// characters, inner spaces allowed, no ',', ';' or '|', no leading or trailing space.
