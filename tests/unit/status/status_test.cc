@@ -1,11 +1,11 @@
 // The status verdict and renderings, on hand-made snapshots (the SQL side is tested
 // through the executable in tests/integration/service/status_test.cc).
+#include "fluxwatch/status/status.h"
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
-
-#include "fluxwatch/status/status.h"
 
 namespace fluxwatch::status {
 namespace {
@@ -27,7 +27,8 @@ StatusReport reachable_report() {
 
 TEST(StatusMask, HidesPasswordsInBothDsnForms) {
   EXPECT_EQ(mask_password("host=h password=secret dbname=d"), "host=h password=*** dbname=d");
-  EXPECT_EQ(mask_password("host=h password = 'se cret' dbname=d"), "host=h password = *** dbname=d");
+  EXPECT_EQ(mask_password("host=h password = 'se cret' dbname=d"),
+            "host=h password = *** dbname=d");
   EXPECT_EQ(mask_password("postgresql://alice:secret@db.example/fw"),
             "postgresql://alice:***@db.example/fw");
   EXPECT_EQ(mask_password("postgres://alice@db.example/fw"), "postgres://alice@db.example/fw");

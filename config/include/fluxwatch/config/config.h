@@ -184,7 +184,7 @@ struct Config {
   } scheduler;
 
   struct Log {
-    std::string level = "info";  ///< `log.level`: trace, debug, info, warn, error, off
+    std::string level = "info";   ///< `log.level`: trace, debug, info, warn, error, off
     std::string format = "text";  ///< `log.format`: text, or json (one object per line)
   } log;
 
