@@ -109,8 +109,8 @@ TEST_F(StatusTest, OverdueDomainsNobodyProbesMakeItDegraded) {
 
 TEST_F(StatusTest, FailingFeedWithEscapesIsDegradedAndCannotDriveTheTerminal) {
   exec(
-      "INSERT INTO feeds (url, consecutive_failures, last_error) VALUES "
-      "('http://127.0.0.1:9/feed', 5, E'boom\\x1b[2Jcleared')");
+      "INSERT INTO feeds (url, url_digest, consecutive_failures, last_error) VALUES "
+      "('http://127.0.0.1:9/feed', 'test-digest', 5, E'boom\\x1b[2Jcleared')");
   const auto result = fluxwatch({"status", "--max-geoip-age", "3650"});
   exec("DELETE FROM feeds");
   EXPECT_EQ(result.exit_code, 3) << result.out << result.err;
