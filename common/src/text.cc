@@ -39,4 +39,24 @@ std::vector<std::string> csv_fields(std::string_view line) {
   return fields;
 }
 
+bool read_bounded_line(std::istream& in, std::string& line, std::size_t limit, bool& cut) {
+  line.clear();
+  cut = false;
+  std::streambuf* buffer = in.rdbuf();
+  bool any = false;
+  for (int c = buffer->sbumpc(); c != std::char_traits<char>::eof(); c = buffer->sbumpc()) {
+    any = true;
+    if (c == '\n') {
+      return true;
+    }
+    if (line.size() <= limit) {
+      line.push_back(static_cast<char>(c));
+    } else {
+      cut = true;
+    }
+  }
+  in.setstate(std::ios::eofbit);
+  return any;
+}
+
 }  // namespace fluxwatch

@@ -135,29 +135,6 @@ watchlist::ParseResult parse_extracted(std::string_view content, FeedFormat form
   return result;
 }
 
-/// Reads one line (without its '\n') into `line`, keeping at most `limit` + 1 bytes so that
-/// a hostile input without newlines cannot fill the memory (`cut` is set then). False at the
-/// end of the input.
-bool read_bounded_line(std::istream& in, std::string& line, std::size_t limit, bool& cut) {
-  line.clear();
-  cut = false;
-  std::streambuf* buffer = in.rdbuf();
-  bool any = false;
-  for (int c = buffer->sbumpc(); c != std::char_traits<char>::eof(); c = buffer->sbumpc()) {
-    any = true;
-    if (c == '\n') {
-      return true;
-    }
-    if (line.size() <= limit) {
-      line.push_back(static_cast<char>(c));
-    } else {
-      cut = true;
-    }
-  }
-  in.setstate(std::ios::eofbit);
-  return any;
-}
-
 std::string join_tags(const std::vector<std::string>& tags) {
   std::string out;
   for (const auto& tag : tags) {

@@ -14,25 +14,11 @@
 
 #include "copy_text.h"
 #include "fluxwatch/common/error.h"
+#include "list_param.h"
 #include "schedule_sql.h"
 
 namespace fluxwatch::storage {
 namespace {
-
-/// Separates list items inside one text parameter (ASCII unit separator; config rejects
-/// control characters in tags and sources).
-constexpr char kListSeparator = '\x1f';
-
-std::string join_list(const std::vector<std::string>& items) {
-  std::string out;
-  for (const auto& item : items) {
-    if (!out.empty()) {
-      out += kListSeparator;
-    }
-    out += item;
-  }
-  return out;
-}
 
 std::optional<std::int64_t> hash_param(const std::optional<std::uint64_t>& hash) {
   if (!hash) {

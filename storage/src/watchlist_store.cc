@@ -6,24 +6,10 @@
 
 #include "copy_text.h"
 #include "fluxwatch/common/error.h"
+#include "list_param.h"
 
 namespace fluxwatch::storage {
 namespace {
-
-/// Separates list items inside one text parameter (the CLI refuses control characters in
-/// tags; normalised domain names cannot hold them).
-constexpr char kListSeparator = '\x1f';
-
-std::string join_list(const std::vector<std::string>& items) {
-  std::string out;
-  for (const auto& item : items) {
-    if (!out.empty()) {
-      out += kListSeparator;
-    }
-    out += item;
-  }
-  return out;
-}
 
 // $1 domains, $2 tags, $3 sources: each an empty string (no restriction) or a joined list.
 constexpr const char* kSelectSql = R"sql(

@@ -57,29 +57,6 @@ struct Columns {
   std::optional<std::size_t> tags = 1;
 };
 
-/// Reads one line (without its '\n') into `line`, keeping at most `limit` + 1 bytes so that
-/// a hostile file without newlines cannot fill the memory; the rest of a longer line is
-/// skipped and `cut` set. False at the end of the input.
-bool read_line(std::istream& in, std::string& line, std::size_t limit, bool& cut) {
-  line.clear();
-  cut = false;
-  std::streambuf* buffer = in.rdbuf();
-  bool any = false;
-  for (int c = buffer->sbumpc(); c != std::char_traits<char>::eof(); c = buffer->sbumpc()) {
-    any = true;
-    if (c == '\n') {
-      return true;
-    }
-    if (line.size() <= limit) {
-      line.push_back(static_cast<char>(c));
-    } else {
-      cut = true;
-    }
-  }
-  in.setstate(std::ios::eofbit);
-  return any;
-}
-
 }  // namespace
 
 std::string tag_error(std::string_view tag) {
@@ -110,7 +87,7 @@ std::size_t parse_each(std::istream& in, const std::function<void(Entry&&)>& on_
   std::string line;
   bool cut = false;
   std::size_t number = 0;
-  while (read_line(in, line, kMaxLineLength, cut)) {
+  while (read_bounded_line(in, line, kMaxLineLength, cut)) {
     ++number;
     if (cut || line.size() > kMaxLineLength) {
       on_problem(
