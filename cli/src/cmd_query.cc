@@ -143,10 +143,8 @@ class QueryStore {
         result.domain_id = found->second;
       }
       for (const auto& record : result.records) {
-        if ((record.type == static_cast<std::uint16_t>(RrType::A) ||
-             record.type == static_cast<std::uint16_t>(RrType::AAAA)) &&
-            enriched_.insert(record.data).second) {
-          batch.enrichment.push_back({record.data, enricher.lookup(record.data)});
+        if (record.address && enriched_.insert(*record.address).second) {
+          batch.enrichment.push_back({record.data, enricher.lookup(*record.address)});
         }
       }
       totals_.probes += 1;
@@ -163,7 +161,7 @@ class QueryStore {
   storage::WatchlistStore watchlist_;
   std::string geo_build_;
   std::int64_t run_id_ = 0;
-  std::unordered_set<std::string> enriched_;
+  std::unordered_set<IpAddress> enriched_;
   storage::RunTotals totals_;
 };
 
@@ -190,7 +188,7 @@ int run_query(const config::Config& base, const QueryFlags& flags) {
   std::map<std::string, std::size_t> statuses;
   std::size_t names = 0;
   std::size_t illegal = 0;
-  const GeoLookup geo = [&](const std::string& address) { return enricher.lookup(address); };
+  const GeoLookup geo = [&](const IpAddress& address) { return enricher.lookup(address); };
   for (auto chunk = source.next(kChunkNames); !chunk.empty(); chunk = source.next(kChunkNames)) {
     std::vector<crawler::Query> queries;
     for (const auto& [line, text] : chunk) {

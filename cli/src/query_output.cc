@@ -21,7 +21,7 @@ nlohmann::json record_json(const ResourceRecord& record, const GeoLookup& geo) {
                       {"ttl", record.ttl},
                       {"data", record.data}};
   if (is_address(record)) {  // every address record has these keys; null when not known
-    const GeoRecord found = geo ? geo(record.data) : GeoRecord{};
+    const GeoRecord found = geo && record.address ? geo(*record.address) : GeoRecord{};
     item["asn"] = found.asn ? nlohmann::json(*found.asn) : nlohmann::json(nullptr);
     item["as_org"] = found.as_org.empty() ? nlohmann::json(nullptr) : nlohmann::json(found.as_org);
     item["country"] =

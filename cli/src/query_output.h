@@ -12,8 +12,8 @@
 
 namespace fluxwatch::cli {
 
-/// GeoIP/ASN data of an address record, by its text form.
-using GeoLookup = std::function<GeoRecord(const std::string& address)>;
+/// GeoIP/ASN data of an address record, by the address the crawler parsed.
+using GeoLookup = std::function<GeoRecord(const IpAddress& address)>;
 
 /// One result as a JSON line (no trailing newline).
 [[nodiscard]] std::string query_result_json(const ProbeResult& result, const GeoLookup& geo);

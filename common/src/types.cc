@@ -125,6 +125,15 @@ std::optional<Outcome> parse_outcome(std::string_view text) noexcept {
   return std::nullopt;
 }
 
+ResourceRecord::ResourceRecord(Section section_, std::string owner_, std::uint16_t type_,
+                               std::uint32_t ttl_, std::string data_)
+    : section(section_), owner(std::move(owner_)), type(type_), ttl(ttl_), data(std::move(data_)) {
+  if (type == static_cast<std::uint16_t>(RrType::A) ||
+      type == static_cast<std::uint16_t>(RrType::AAAA)) {
+    address = IpAddress::parse(data);
+  }
+}
+
 std::string_view section_name(Section section) noexcept {
   switch (section) {
     case Section::Answer:
@@ -135,6 +144,15 @@ std::string_view section_name(Section section) noexcept {
       return "additional";
   }
   return "answer";
+}
+
+std::optional<Section> parse_section(std::string_view text) noexcept {
+  for (const Section section : {Section::Answer, Section::Authority, Section::Additional}) {
+    if (text == section_name(section)) {
+      return section;
+    }
+  }
+  return std::nullopt;
 }
 
 std::string_view probe_mode_name(ProbeMode mode) noexcept {

@@ -118,13 +118,6 @@ std::string dname_text(const ldns_rdf* rdf) {
   return out;
 }
 
-std::string address_text(const ldns_rdf* rdf, int family) {
-  std::array<char, INET6_ADDRSTRLEN> buffer{};
-  if (inet_ntop(family, ldns_rdf_data(rdf), buffer.data(), buffer.size()) == nullptr) {
-    return {};
-  }
-  return {buffer.data()};
-}
 
 bool rdf_is(const ldns_rr* rr, std::size_t index, ldns_rdf_type type, std::size_t size = 0) {
   const ldns_rdf* rdf = ldns_rr_rdf(rr, index);
@@ -148,24 +141,26 @@ std::string generic_rdata_text(const ldns_rr* rr) {
   return out;
 }
 
-/// The `data` of a ResourceRecord: see its documentation in types.h.
-std::string rdata_text(const ldns_rr* rr) {
+/// The `data` (and `address`) of a ResourceRecord: see their documentation in types.h.
+void rdata_text(const ldns_rr* rr, ResourceRecord& record) {
   const std::size_t count = ldns_rr_rd_count(rr);
   switch (ldns_rr_get_type(rr)) {
     case LDNS_RR_TYPE_A:
-      if (count == 1 && rdf_is(rr, 0, LDNS_RDF_TYPE_A, 4)) {
-        return address_text(ldns_rr_rdf(rr, 0), AF_INET);
+    case LDNS_RR_TYPE_AAAA: {
+      const bool v4 = ldns_rr_get_type(rr) == LDNS_RR_TYPE_A;
+      if (count == 1 && rdf_is(rr, 0, v4 ? LDNS_RDF_TYPE_A : LDNS_RDF_TYPE_AAAA, v4 ? 4 : 16)) {
+        const ldns_rdf* rdf = ldns_rr_rdf(rr, 0);
+        record.address = IpAddress::from_bytes({ldns_rdf_data(rdf), ldns_rdf_size(rdf)});
+        record.data = record.address->to_string();
+        return;
       }
       break;
-    case LDNS_RR_TYPE_AAAA:
-      if (count == 1 && rdf_is(rr, 0, LDNS_RDF_TYPE_AAAA, 16)) {
-        return address_text(ldns_rr_rdf(rr, 0), AF_INET6);
-      }
-      break;
+    }
     case LDNS_RR_TYPE_NS:
     case LDNS_RR_TYPE_CNAME:
       if (count == 1 && rdf_is(rr, 0, LDNS_RDF_TYPE_DNAME)) {
-        return dname_text(ldns_rr_rdf(rr, 0));
+        record.data = dname_text(ldns_rr_rdf(rr, 0));
+        return;
       }
       break;
     case LDNS_RR_TYPE_SOA:
@@ -176,17 +171,19 @@ std::string rdata_text(const ldns_rr* rr) {
         for (std::size_t i = 2; i < 7; ++i) {
           const ldns_rdf* field = ldns_rr_rdf(rr, i);
           if (ldns_rdf_size(field) != 4) {
-            return generic_rdata_text(rr);
+            record.data = generic_rdata_text(rr);
+            return;
           }
           out += fmt::format(" {}", ldns_rdf2native_int32(field));
         }
-        return out;
+        record.data = std::move(out);
+        return;
       }
       break;
     default:
       break;
   }
-  return generic_rdata_text(rr);
+  record.data = generic_rdata_text(rr);
 }
 
 /**
@@ -241,41 +238,19 @@ std::uint32_t read_u32(std::span<const std::uint8_t> wire, std::size_t offset) {
  * exact shape of its type (wrong length, trailing bytes): ldns then renders it, as it does
  * every other type.
  */
-bool fast_rdata_text(std::span<const std::uint8_t> wire, std::uint16_t type, std::size_t start,
-                     std::size_t size, std::string& out) {
+bool fast_rdata_text(std::span<const std::uint8_t> wire, std::size_t start, std::size_t size,
+                     ResourceRecord& record) {
   const auto rdata = wire.first(start + size);  // names in RDATA must not run past it
-  switch (type) {
+  std::string& out = record.data;
+  switch (record.type) {
     case static_cast<std::uint16_t>(RrType::A):
-      if (size != 4) {
+    case static_cast<std::uint16_t>(RrType::AAAA):
+      if (size != (record.type == static_cast<std::uint16_t>(RrType::A) ? 4U : 16U)) {
         return false;
       }
-      // Dotted quad by hand: glibc's inet_ntop formats IPv4 with sprintf, a visible cost
-      // at one call per answer record.
-      for (std::size_t i = 0; i < 4; ++i) {
-        const unsigned octet = wire[start + i];
-        if (i > 0) {
-          out.push_back('.');
-        }
-        if (octet >= 100) {
-          out.push_back(static_cast<char>('0' + octet / 100));
-        }
-        if (octet >= 10) {
-          out.push_back(static_cast<char>('0' + octet / 10 % 10));
-        }
-        out.push_back(static_cast<char>('0' + octet % 10));
-      }
+      record.address = IpAddress::from_bytes(wire.subspan(start, size));
+      record.address->append_to(out);
       return true;
-    case static_cast<std::uint16_t>(RrType::AAAA): {
-      if (size != 16) {
-        return false;
-      }
-      std::array<char, INET6_ADDRSTRLEN> buffer{};
-      if (inet_ntop(AF_INET6, &wire[start], buffer.data(), buffer.size()) == nullptr) {
-        return false;
-      }
-      out = buffer.data();
-      return true;
-    }
     case static_cast<std::uint16_t>(RrType::NS):
     case static_cast<std::uint16_t>(RrType::CNAME): {
       const auto end = read_name_text(rdata, start, out);
@@ -382,8 +357,7 @@ std::string decode_message(std::span<const std::uint8_t> wire, bool use_ldns_onl
         }
         continue;  // a pseudo-record (RFC 6891 6.1.1), not data
       }
-      if (use_ldns_only ||
-          !fast_rdata_text(wire, record.type, rdata_start, rdata_size, record.data)) {
+      if (use_ldns_only || !fast_rdata_text(wire, rdata_start, rdata_size, record)) {
         ldns_rr* raw = nullptr;
         std::size_t ldns_pos = record_start;
         const ldns_status status =
@@ -397,7 +371,9 @@ std::string decode_message(std::span<const std::uint8_t> wire, bool use_ldns_onl
           record.owner = dname_text(ldns_rr_owner(parsed.get()));
           record.ttl = ldns_rr_ttl(parsed.get());
         }
-        record.data = rdata_text(parsed.get());
+        record.data.clear();  // the fast path may have written part of it
+        record.address.reset();
+        rdata_text(parsed.get(), record);
       }
       out.records.push_back(std::move(record));
     }

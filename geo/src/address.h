@@ -1,11 +1,10 @@
 #pragma once
-/// Internal: strict parsing of address text into a socket address for MMDB_lookup_sockaddr.
+/// Internal: an IpAddress as the socket address MMDB_lookup_sockaddr wants.
 
 #include <netinet/in.h>
 #include <sys/socket.h>
 
-#include <optional>
-#include <string_view>
+#include "fluxwatch/common/ip_address.h"
 
 namespace fluxwatch::geo::detail {
 
@@ -19,12 +18,11 @@ struct SocketAddress {
 };
 
 /**
- * Parses dotted-quad IPv4 or RFC 4291 IPv6 text with inet_pton, so shorthand that
- * getaddrinfo (and hence MMDB_lookup_string) would accept, such as "127.1" or "0x7f000001",
- * and zone ids ("fe80::1%eth0") are rejected. An IPv4-mapped IPv6 address (::ffff:a.b.c.d,
- * RFC 4291 2.5.5.2) becomes the IPv4 address, so it is found in IPv4-only databases too.
- * @return nullopt when `text` is not an address.
+ * `address` as a socket address. An IPv4-mapped IPv6 address (::ffff:a.b.c.d, RFC 4291
+ * 2.5.5.2) becomes the IPv4 address, so it is found in IPv4-only databases too. (Text is
+ * parsed by IpAddress::parse, which refuses the shorthand getaddrinfo, and hence
+ * MMDB_lookup_string, would accept, such as "127.1" or "0x7f000001", and zone ids.)
  */
-[[nodiscard]] std::optional<SocketAddress> parse_address(std::string_view text) noexcept;
+[[nodiscard]] SocketAddress to_socket_address(const IpAddress& address) noexcept;
 
 }  // namespace fluxwatch::geo::detail

@@ -120,7 +120,7 @@ struct Enricher::Impl {
 
   /// Runs `read` on `source`, counting (and logging the first of) broken lookups.
   template <typename Read>
-  void read_from(Source& source, const detail::SocketAddress& address, std::string_view text,
+  void read_from(Source& source, const detail::SocketAddress& address, const IpAddress& ip,
                  GeoRecord& record, Read read) {
     if (!source.handle) {
       return;
@@ -135,38 +135,36 @@ struct Enricher::Impl {
       logger()->warn(
           "geo: corrupt data in database path={} at address={}; such addresses are not stored "
           "as unknown but looked up again later (further errors are logged at debug level)",
-          info.path, text);
+          info.path, ip.to_string());
     } else {
       logger()->debug("geo: corrupt data in database path={} at address={} errors={}", info.path,
-                      text, source.errors);
+                      ip.to_string(), source.errors);
     }
   }
 
-  GeoRecord compute(std::string_view text) {
+  GeoRecord compute(const IpAddress& ip) {
     GeoRecord record;
-    const auto address = detail::parse_address(text);
-    if (!address) {
-      return record;
-    }
-    read_from(asn_, *address, text, record, detail::read_asn);
-    read_from(city_, *address, text, record, detail::read_city);
+    const auto address = detail::to_socket_address(ip);
+    read_from(asn_, address, ip, record, detail::read_asn);
+    read_from(city_, address, ip, record, detail::read_city);
     return record;
   }
 
-  const GeoRecord& lookup(std::string_view text) {
+  const GeoRecord& lookup(const IpAddress& ip) {
     failed_ = false;
+    // ::ffff:a.b.c.d is looked up as a.b.c.d: one cache entry for both spellings.
+    const IpAddress key = ip.unmapped();
     if (cache_capacity_ == 0) {
       ++misses_;
-      last_ = compute(text);
+      last_ = compute(key);
       return last_;
     }
-    std::string key(text);
     if (const auto it = cache_.find(key); it != cache_.end()) {
       ++hits_;
       return it->second;
     }
     ++misses_;
-    GeoRecord record = compute(text);
+    GeoRecord record = compute(key);
     if (failed_) {
       last_ = std::move(record);  // not cached: the next lookup tries again
       return last_;
@@ -176,14 +174,14 @@ struct Enricher::Impl {
       // set far smaller than the default capacity.
       cache_.clear();
     }
-    return cache_.emplace(std::move(key), std::move(record)).first->second;
+    return cache_.emplace(key, std::move(record)).first->second;
   }
 
   Source asn_;
   Source city_;
   std::vector<std::string> warnings_;
   std::size_t cache_capacity_;
-  std::unordered_map<std::string, GeoRecord> cache_;
+  std::unordered_map<IpAddress, GeoRecord> cache_;
   GeoRecord last_;  ///< the result handed out when the cache is disabled
   std::uint64_t hits_ = 0;
   std::uint64_t misses_ = 0;
@@ -195,7 +193,16 @@ Enricher::~Enricher() = default;
 Enricher::Enricher(Enricher&&) noexcept = default;
 Enricher& Enricher::operator=(Enricher&&) noexcept = default;
 
-const GeoRecord& Enricher::lookup(std::string_view address) { return impl_->lookup(address); }
+const GeoRecord& Enricher::lookup(const IpAddress& address) { return impl_->lookup(address); }
+
+const GeoRecord& Enricher::lookup(std::string_view address) {
+  if (const auto parsed = IpAddress::parse(address)) {
+    return impl_->lookup(*parsed);
+  }
+  impl_->failed_ = false;
+  impl_->last_ = GeoRecord{};
+  return impl_->last_;
+}
 
 std::string Enricher::build_tag() const {
   impl_->reopen_changed();

@@ -22,11 +22,6 @@ namespace {
 /// The enrichment cache is cleared when it grows past this (memory bound).
 constexpr std::size_t kEnrichedCacheLimit = 1 << 20;
 
-bool is_address(const ResourceRecord& record) {
-  return record.type == static_cast<std::uint16_t>(RrType::A) ||
-         record.type == static_cast<std::uint16_t>(RrType::AAAA);
-}
-
 }  // namespace
 
 bool is_failure(Outcome outcome) noexcept {
@@ -242,12 +237,12 @@ void BatchEnricher::enrich(storage::ProbeBatch& batch) {
   }
   for (const auto& result : batch.results) {
     for (const auto& record : result.records) {
-      if (is_address(record) && seen_.insert(record.data).second) {
-        const GeoRecord& geo = enricher_->lookup(record.data);
+      if (record.address && seen_.insert(*record.address).second) {
+        const GeoRecord& geo = enricher_->lookup(*record.address);
         if (enricher_->last_lookup_failed()) {
           // Corrupt data in a database: not stored as "unknown", and enriched again with a
           // later batch.
-          seen_.erase(record.data);
+          seen_.erase(*record.address);
           continue;
         }
         batch.enrichment.push_back({record.data, geo});

@@ -2,11 +2,9 @@
 // those of compute_features() in features.cc; the integration tests compare both.
 #include "fluxwatch/scoring/feature_scan.h"
 
-#include <arpa/inet.h>
-
 #include <algorithm>
+#include <array>
 #include <charconv>
-#include <cstring>
 #include <tuple>
 
 namespace fluxwatch::scoring {
@@ -83,48 +81,13 @@ void sort_unique(std::vector<T>& values) {
 
 }  // namespace
 
-std::optional<BinaryAddress> BinaryAddress::parse(std::string_view text) {
-  if (const auto slash = text.find('/'); slash != std::string_view::npos) {
-    const auto length = text.substr(slash + 1);
-    text = text.substr(0, slash);
-    const bool v6 = text.find(':') != std::string_view::npos;
-    if (length != (v6 ? "128" : "32")) {
-      return std::nullopt;  // a network, not a host address
-    }
-  }
-  std::array<char, INET6_ADDRSTRLEN + 1> buffer{};
-  if (text.empty() || text.size() > INET6_ADDRSTRLEN) {
-    return std::nullopt;
-  }
-  std::memcpy(buffer.data(), text.data(), text.size());
-  BinaryAddress out;
-  if (inet_pton(AF_INET, buffer.data(), out.bytes.data()) == 1) {
-    out.family = 4;
-    return out;
-  }
-  if (inet_pton(AF_INET6, buffer.data(), out.bytes.data()) == 1) {
-    out.family = 6;
-    return out;
-  }
-  return std::nullopt;
-}
-
-std::size_t BinaryAddressHash::operator()(const BinaryAddress& a) const noexcept {
-  std::uint64_t lo = 0;
-  std::uint64_t hi = 0;
-  std::memcpy(&lo, a.bytes.data(), 8);
-  std::memcpy(&hi, a.bytes.data() + 8, 8);
-  std::uint64_t h = lo * 0x9E3779B97F4A7C15ULL ^ (hi + a.family) * 0xC2B2AE3D27D4EB4FULL;
-  return static_cast<std::size_t>(h ^ (h >> 29));
-}
-
 void FeatureScan::add_domain(std::int64_t domain_id, std::string domain) {
   domain_index_.emplace(domain_id, static_cast<std::int32_t>(domains_.size()));
   domains_.emplace_back(domain_id, std::move(domain));
 }
 
 void FeatureScan::add_geo(std::string_view address, const AddressInfo& info) {
-  const auto parsed = BinaryAddress::parse(address);
+  const auto parsed = parse_inet_host(address);
   if (!parsed) {
     return;
   }
@@ -225,9 +188,9 @@ void FeatureScan::add_record(std::int64_t probe_id, std::string_view section,
   ++records_seen_;
   const Probe& probe = probes_[*index];
   const bool address_type = rtype == "A" || rtype == "AAAA";
-  std::optional<BinaryAddress> parsed;
+  std::optional<IpAddress> parsed;
   if (address_type && !address.empty()) {
-    parsed = BinaryAddress::parse(address);
+    parsed = parse_inet_host(address);
   }
   // Any probe of the window can tell an NS host's addresses (answer or glue).
   if (parsed && (section == "answer" || section == "additional")) {
@@ -267,7 +230,7 @@ std::vector<std::pair<std::int64_t, Features>> FeatureScan::finish() {
   for (const auto& record : ns_records_) {
     is_ns_name[record.name] = true;
   }
-  std::vector<std::vector<BinaryAddress>> name_addresses(names_.size());
+  std::vector<std::vector<IpAddress>> name_addresses(names_.size());
   for (const auto& host : host_addresses_) {
     if (is_ns_name[host.owner]) {
       name_addresses[host.owner].push_back(host.address);
@@ -294,7 +257,7 @@ std::vector<std::pair<std::int64_t, Features>> FeatureScan::finish() {
 
 Features FeatureScan::features_of(
     std::int32_t domain, std::size_t& probe_at, std::size_t& address_at, std::size_t& ns_at,
-    std::size_t& serial_at, const std::vector<std::vector<BinaryAddress>>& name_addresses) const {
+    std::size_t& serial_at, const std::vector<std::vector<IpAddress>>& name_addresses) const {
   Features f;
   while (probe_at < probes_.size() && probes_[probe_at].domain == domain) {
     f.probes += 1;
@@ -304,13 +267,13 @@ Features FeatureScan::features_of(
   const auto end = static_cast<std::uint32_t>(probe_at);
 
   // Lookups: the distinct addresses of each answered A/AAAA probe, in time order.
-  std::array<std::vector<BinaryAddress>, 3> previous;  // by qtype code
+  std::array<std::vector<IpAddress>, 3> previous;  // by qtype code
   std::array<bool, 3> has_previous{};
   std::array<std::int64_t, 3> lookups{};
   ChangeStats change;
   std::vector<std::uint32_t> ttls;
-  std::vector<BinaryAddress> distinct;
-  std::vector<BinaryAddress> current;
+  std::vector<IpAddress> distinct;
+  std::vector<IpAddress> current;
   while (address_at < address_records_.size() && address_records_[address_at].probe < end) {
     const auto probe = address_records_[address_at].probe;
     current.clear();
@@ -347,18 +310,12 @@ Features FeatureScan::features_of(
   std::vector<std::int64_t> asns;
   std::vector<std::int64_t> v4_asns;
   std::vector<std::int64_t> per_country(countries_.size(), 0);
-  std::vector<std::uint64_t> prefixes;
+  std::vector<IpAddress> prefixes;
   std::vector<LatLon> points;
   for (const auto& address : distinct) {
-    const bool v4 = address.family == 4;
+    const bool v4 = address.is_v4();
     (v4 ? f.ipv4_addresses : f.ipv6_addresses) += 1;
-    // IPv4 /16 or IPv6 /32, tagged with the family.
-    const std::uint64_t prefix =
-        v4 ? (std::uint64_t{4} << 32) | (std::uint64_t{address.bytes[0]} << 8) | address.bytes[1]
-           : (std::uint64_t{6} << 32) | (std::uint64_t{address.bytes[0]} << 24) |
-                 (std::uint64_t{address.bytes[1]} << 16) | (std::uint64_t{address.bytes[2]} << 8) |
-                 address.bytes[3];
-    prefixes.push_back(prefix);
+    prefixes.push_back(address_prefix(address));
     const auto found = geo_.find(address);
     if (found == geo_.end()) {
       continue;
@@ -428,7 +385,7 @@ Features FeatureScan::features_of(
   }
   sort_unique(ns_names);
   f.ns_names = static_cast<std::int64_t>(ns_names.size());
-  std::vector<BinaryAddress> ns_addresses;
+  std::vector<IpAddress> ns_addresses;
   for (const auto name : ns_names) {
     const auto& list = name_addresses[name];
     ns_addresses.insert(ns_addresses.end(), list.begin(), list.end());

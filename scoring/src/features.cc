@@ -3,8 +3,6 @@
 // both in step (tests/unit/scoring/feature_scan_test.cc and the integration tests compare them).
 #include "fluxwatch/scoring/features.h"
 
-#include <arpa/inet.h>
-
 #include <algorithm>
 #include <array>
 #include <cmath>
@@ -39,7 +37,7 @@ double angle(Vec3 a, Vec3 b) {
 
 bool is_address_record(const Observation& probe, const Record& record) {
   return (probe.qtype == "A" || probe.qtype == "AAAA") && record.section == "answer" &&
-         record.rtype == probe.qtype && !record.address.empty();
+         record.rtype == probe.qtype && record.address;
 }
 
 /// The serial of an SOA target "mname rname serial refresh retry expire minimum".
@@ -73,12 +71,13 @@ struct ChangeStats {
   std::int64_t pairs = 0;
 };
 
-void add_sequence(const std::vector<std::set<std::string>>& sets, ChangeStats& stats) {
+template <typename T>
+void add_sequence(const std::vector<std::set<T>>& sets, ChangeStats& stats) {
   for (std::size_t i = 1; i < sets.size(); ++i) {
     const auto& current = sets[i];
     const auto& previous = sets[i - 1];
-    const auto fresh = std::ranges::count_if(
-        current, [&](const std::string& item) { return !previous.contains(item); });
+    const auto fresh =
+        std::ranges::count_if(current, [&](const T& item) { return !previous.contains(item); });
     stats.new_fraction_sum += static_cast<double>(fresh) / static_cast<double>(current.size());
     stats.changed += current != previous ? 1 : 0;
     ++stats.pairs;
@@ -87,18 +86,26 @@ void add_sequence(const std::vector<std::set<std::string>>& sets, ChangeStats& s
 
 }  // namespace
 
-std::optional<std::string> address_prefix(const std::string& address) {
-  std::array<unsigned char, 16> bytes{};
-  char text[INET6_ADDRSTRLEN] = {};
-  if (inet_pton(AF_INET, address.c_str(), bytes.data()) == 1) {
-    return std::to_string(bytes[0]) + "." + std::to_string(bytes[1]) + ".0.0/16";
+std::optional<IpAddress> parse_inet_host(std::string_view text) {
+  if (const auto slash = text.find('/'); slash != std::string_view::npos) {
+    const auto length = text.substr(slash + 1);
+    text = text.substr(0, slash);
+    const bool v6 = text.find(':') != std::string_view::npos;
+    if (length != (v6 ? "128" : "32")) {
+      return std::nullopt;  // a network, not a host address
+    }
   }
-  if (inet_pton(AF_INET6, address.c_str(), bytes.data()) == 1) {
-    std::fill(bytes.begin() + 4, bytes.end(), 0);
-    inet_ntop(AF_INET6, bytes.data(), text, sizeof text);
-    return std::string(text) + "/32";
-  }
-  return std::nullopt;
+  return IpAddress::parse(text);
+}
+
+Record Record::from_columns(std::string section, std::string owner, std::string rtype,
+                            std::int64_t ttl, std::string_view address, std::string target) {
+  return Record{std::move(section), std::move(owner), std::move(rtype), ttl,
+                parse_inet_host(address), std::move(target)};
+}
+
+IpAddress address_prefix(const IpAddress& address) {
+  return address.network(address.is_v4() ? 16 : 32);
 }
 
 double entropy_bits(const std::vector<std::int64_t>& counts) {
@@ -151,26 +158,26 @@ Features compute_features(const std::vector<Observation>& domain_probes,
   });
 
   f.probes = static_cast<std::int64_t>(ordered.size());
-  std::set<std::string> v4;
-  std::set<std::string> v6;
+  std::set<IpAddress> v4;
+  std::set<IpAddress> v6;
   std::vector<std::int64_t> ttls;
   std::vector<std::int64_t> ns_ttls;
   std::set<std::string> ns_names;
-  std::vector<std::set<std::string>> a_sets;
-  std::vector<std::set<std::string>> aaaa_sets;
+  std::vector<std::set<IpAddress>> a_sets;
+  std::vector<std::set<IpAddress>> aaaa_sets;
   std::vector<std::set<std::string>> ns_sets;
   std::vector<std::int64_t> serials;
 
   for (const Observation* probe : ordered) {
     const bool address_probe = probe->qtype == "A" || probe->qtype == "AAAA";
     f.address_probes += address_probe ? 1 : 0;
-    std::set<std::string> addresses;
+    std::set<IpAddress> addresses;
     std::set<std::string> ns_set;
     std::optional<std::int64_t> serial;
     for (const auto& record : probe->records) {
       if (is_address_record(*probe, record)) {
-        addresses.insert(record.address);
-        (probe->qtype == "A" ? v4 : v6).insert(record.address);
+        addresses.insert(*record.address);
+        (probe->qtype == "A" ? v4 : v6).insert(*record.address);
         ttls.push_back(record.ttl);
       }
       if (record.rtype == "NS" && record.section == "answer" && !record.target.empty()) {
@@ -204,13 +211,11 @@ Features compute_features(const std::vector<Observation>& domain_probes,
   std::set<std::int64_t> asns;
   std::set<std::int64_t> v4_asns;
   std::map<std::string, std::int64_t> per_country;
-  std::set<std::string> prefixes;
+  std::set<IpAddress> prefixes;
   std::vector<LatLon> points;
   for (const auto* family : {&v4, &v6}) {
     for (const auto& address : *family) {
-      if (auto prefix = address_prefix(address)) {
-        prefixes.insert(*prefix);
-      }
+      prefixes.insert(address_prefix(address));
       const auto found = geo.find(address);
       if (found == geo.end()) {
         continue;
@@ -276,14 +281,14 @@ Features compute_features(const std::vector<Observation>& domain_probes,
   // Double flux: the addresses behind the NS names, from glue (additional section) or from
   // probes of the NS host names themselves, in the domain's probes or any other of the window.
   f.ns_names = static_cast<std::int64_t>(ns_names.size());
-  std::set<std::string> ns_addresses;
+  std::set<IpAddress> ns_addresses;
   for (const auto* list : {&domain_probes, &other_probes}) {
     for (const auto& probe : *list) {
       for (const auto& record : probe.records) {
-        if ((record.rtype == "A" || record.rtype == "AAAA") && !record.address.empty() &&
+        if ((record.rtype == "A" || record.rtype == "AAAA") && record.address &&
             (record.section == "answer" || record.section == "additional") &&
             ns_names.contains(record.owner)) {
-          ns_addresses.insert(record.address);
+          ns_addresses.insert(*record.address);
         }
       }
     }

@@ -414,9 +414,9 @@ ScoreStore::History ScoreStore::history(const std::string& domain, const Window&
         o.outcome = row[4].as<std::string>();
       }
       if (!row[6].is_null()) {
-        entry->second.second.records.push_back(
-            Record{row[6].as<std::string>(), row[7].as<std::string>(), row[8].as<std::string>(),
-                   row[9].as<std::int64_t>(), opt_text(row[10]), opt_text(row[11])});
+        entry->second.second.records.push_back(Record::from_columns(
+            row[6].as<std::string>(), row[7].as<std::string>(), row[8].as<std::string>(),
+            row[9].as<std::int64_t>(), opt_text(row[10]), opt_text(row[11])));
       }
     }
     for (auto& [id, entry] : probes) {
@@ -432,7 +432,9 @@ ScoreStore::History ScoreStore::history(const std::string& domain, const Window&
       }
       info.latitude = opt_double(row[3]);
       info.longitude = opt_double(row[4]);
-      history.geo.emplace(row[0].as<std::string>(), info);
+      if (const auto address = parse_inet_host(row[0].c_str())) {
+        history.geo.emplace(*address, info);
+      }
     }
     return history;
   });

@@ -15,6 +15,15 @@ TEST(Types, OutcomeNamesRoundTrip) {
   EXPECT_FALSE(parse_outcome("nxdomain").has_value());
 }
 
+TEST(Types, SectionNamesRoundTrip) {
+  for (const Section section : {Section::Answer, Section::Authority, Section::Additional}) {
+    EXPECT_EQ(parse_section(section_name(section)), section) << section_name(section);
+  }
+  EXPECT_EQ(section_name(Section::Authority), "authority");
+  EXPECT_FALSE(parse_section("Answer").has_value());
+  EXPECT_FALSE(parse_section("").has_value());
+}
+
 TEST(Types, RrTypeNames) {
   EXPECT_EQ(rrtype_name(1), "A");
   EXPECT_EQ(rrtype_name(28), "AAAA");

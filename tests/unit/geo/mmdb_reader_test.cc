@@ -23,11 +23,12 @@ using ::testing::HasSubstr;
 
 const std::filesystem::path kDataDir = std::filesystem::path(FLUXWATCH_TEST_DATA_DIR) / "maxmind";
 
-/// `address` parsed, or a test failure.
+/// `address` parsed (IpAddress::parse) as the socket address handed to libmaxminddb, or a
+/// test failure.
 SocketAddress parsed(const char* address) {
-  const auto out = parse_address(address);
+  const auto out = IpAddress::parse(address);
   EXPECT_TRUE(out) << address;
-  return out.value_or(SocketAddress{});
+  return out ? to_socket_address(*out) : SocketAddress{};
 }
 
 /// The address in `parsed` back as text, to check what the parser produced.
@@ -62,10 +63,10 @@ TEST(ParseAddressTest, RejectsEverythingElse) {
   for (const char* input :
        {"", "localhost", "192.0.2", "192.0.2.1.", "192.0.2.256", "0xc0000201", "3221225985",
         "192.0.513", " 192.0.2.1", "192.0.2.1\n", "fe80::1%lo", "2001:db8::1/64", ":::"}) {
-    EXPECT_FALSE(parse_address(input)) << input;
+    EXPECT_FALSE(IpAddress::parse(input)) << input;
   }
-  EXPECT_FALSE(parse_address(std::string_view("192.0.2.1\0x", 11)));
-  EXPECT_FALSE(parse_address(std::string(INET6_ADDRSTRLEN, '1')));
+  EXPECT_FALSE(IpAddress::parse(std::string_view("192.0.2.1\0x", 11)));
+  EXPECT_FALSE(IpAddress::parse(std::string(INET6_ADDRSTRLEN, '1')));
 }
 
 TEST(MmdbHandleTest, AnyTypeIsAcceptedWithAnEmptyList) {

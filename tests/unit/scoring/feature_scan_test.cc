@@ -79,7 +79,7 @@ class RandomHistory {
           info.latitude = static_cast<double>(i % 90) - 45.0;
           info.longitude = static_cast<double>(i * 37 % 360) - 180.0;
         }
-        geo_.emplace((*pool)[i], info);
+        geo_.emplace(IpAddress::parse((*pool)[i]).value(), info);
       }
     }
   }
@@ -105,8 +105,8 @@ class RandomHistory {
         p.observation.sent_at = time(pick(20));
         p.observation.probe_id = ++id_;
         const auto& pool = p.observation.qtype == "A" ? v4_ : v6_;
-        p.observation.records.push_back({"answer", p.observation.qname, p.observation.qtype, 60,
-                                         pool[static_cast<std::size_t>(pick(8))], ""});
+        p.observation.records.push_back(Record::from_columns("answer", p.observation.qname, p.observation.qtype, 60,
+                                         pool[static_cast<std::size_t>(pick(8))], ""));
         probes_.push_back(p);
       }
     }
@@ -141,13 +141,13 @@ class RandomHistory {
       std::string owner = name;
       if (pick(4) == 0) {  // through a CNAME chain
         owner = "edge." + name;
-        o.records.push_back({"answer", name, "CNAME", 3600, "", owner});
+        o.records.push_back(Record::from_columns("answer", name, "CNAME", 3600, "", owner));
       }
       for (int i = 0; i < answers; ++i) {
         const auto& address = v4_[static_cast<std::size_t>(rotating ? pick(40) : (d + i) % 40)];
-        o.records.push_back({"answer", owner, "A", 10 * (1 + pick(30)), address, ""});
+        o.records.push_back(Record::from_columns("answer", owner, "A", 10 * (1 + pick(30)), address, ""));
         if (pick(6) == 0) {  // the same address twice in one answer
-          o.records.push_back({"answer", owner, "A", 10 * (1 + pick(30)), address, ""});
+          o.records.push_back(Record::from_columns("answer", owner, "A", 10 * (1 + pick(30)), address, ""));
         }
       }
     } else if (kind < 7) {
@@ -165,28 +165,28 @@ class RandomHistory {
       }
       // An A record in an AAAA answer is no address record of it.
       if (pick(5) == 0) {
-        o.records.push_back({"answer", name, "A", 5, v4_[0], ""});
+        o.records.push_back(Record::from_columns("answer", name, "A", 5, v4_[0], ""));
       }
     } else if (kind < 9) {
       o.qtype = "NS";
       const int names = 1 + pick(3);
       for (int i = 0; i < names; ++i) {
         const auto ns = fmt::format("ns{}.d{}.test", 1 + pick(6), d);
-        o.records.push_back({"answer", name, "NS", 300 * (1 + pick(3)), "", ns});
+        o.records.push_back(Record::from_columns("answer", name, "NS", 300 * (1 + pick(3)), "", ns));
         if (pick(3) == 0) {  // glue
           o.records.push_back(
               {"additional", ns, "A", 300, v4_[static_cast<std::size_t>(pick(40))], ""});
         }
       }
       if (pick(4) == 0) {
-        o.records.push_back({"answer", name, "NS", 300, "", ""});  // empty target: ignored
+        o.records.push_back(Record::from_columns("answer", name, "NS", 300, "", ""));  // empty target: ignored
       }
     } else {
       o.qtype = "SOA";
-      o.records.push_back({"answer", name, "SOA", 300, "",
+      o.records.push_back(Record::from_columns("answer", name, "SOA", 300, "",
                            pick(5) == 0
                                ? "broken"
-                               : fmt::format("ns1.{} host.{} {} 1 2 3 4", name, name, pick(3))});
+                               : fmt::format("ns1.{} host.{} {} 1 2 3 4", name, name, pick(3))));
     }
     probes_.push_back(p);
   }
@@ -206,7 +206,7 @@ TEST(FeatureScanTest, AgreesWithTheReferenceOnRandomHistories) {
       scan.add_domain(static_cast<std::int64_t>(i + 1), h.names_[i]);
     }
     for (const auto& [address, info] : h.geo_) {
-      scan.add_geo(address, info);
+      scan.add_geo(address.to_string(), info);
     }
     std::vector<std::tuple<std::int64_t, Record>> records;
     for (const auto& p : h.probes_) {
@@ -224,7 +224,8 @@ TEST(FeatureScanTest, AgreesWithTheReferenceOnRandomHistories) {
     // A record of a probe outside the window is ignored.
     scan.add_record(1, "answer", "d1.test", "A", 1, "10.99.0.1", "");
     for (const auto& [id, r] : records) {
-      scan.add_record(id, r.section, r.owner, r.rtype, r.ttl, r.address, r.target);
+      scan.add_record(id, r.section, r.owner, r.rtype, r.ttl,
+                      r.address ? r.address->to_string() : std::string(), r.target);
     }
     const auto features = scan.finish();
     ASSERT_EQ(features.size(), h.names_.size());
@@ -243,12 +244,12 @@ TEST(FeatureScanTest, AgreesWithTheReferenceOnRandomHistories) {
 }
 
 TEST(FeatureScanTest, ParsesHostAddressesOnly) {
-  EXPECT_EQ(BinaryAddress::parse("10.1.2.3")->family, 4);
-  EXPECT_EQ(BinaryAddress::parse("10.1.2.3/32"), BinaryAddress::parse("10.1.2.3"));
-  EXPECT_EQ(BinaryAddress::parse("2001:db8::1/128")->family, 6);
-  EXPECT_FALSE(BinaryAddress::parse("10.1.2.0/24"));
-  EXPECT_FALSE(BinaryAddress::parse("not an address"));
-  EXPECT_FALSE(BinaryAddress::parse(""));
+  EXPECT_EQ(parse_inet_host("10.1.2.3")->family(), IpAddress::Family::V4);
+  EXPECT_EQ(parse_inet_host("10.1.2.3/32"), parse_inet_host("10.1.2.3"));
+  EXPECT_EQ(parse_inet_host("2001:db8::1/128")->family(), IpAddress::Family::V6);
+  EXPECT_FALSE(parse_inet_host("10.1.2.0/24"));
+  EXPECT_FALSE(parse_inet_host("not an address"));
+  EXPECT_FALSE(parse_inet_host(""));
 }
 
 }  // namespace

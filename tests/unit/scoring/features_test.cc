@@ -38,7 +38,7 @@ class History {
   History& ns(std::initializer_list<std::string> names, std::int64_t ttl = 300) {
     auto& o = probe("NS");
     for (const auto& name : names) {
-      o.records.push_back({"answer", "x.test", "NS", ttl, "", name});
+      o.records.push_back(Record::from_columns("answer", "x.test", "NS", ttl, "", name));
     }
     return *this;
   }
@@ -56,7 +56,7 @@ class History {
       o.outcome = "NODATA";
     }
     for (const auto& address : addresses) {
-      o.records.push_back({"answer", "x.test", type, ttl, address, ""});
+      o.records.push_back(Record::from_columns("answer", "x.test", type, ttl, address, ""));
     }
     return *this;
   }
@@ -67,7 +67,7 @@ class History {
 GeoTable geo_of(std::initializer_list<std::pair<std::string, AddressInfo>> entries) {
   GeoTable geo;
   for (const auto& [address, info] : entries) {
-    geo.emplace(address, info);
+    geo.emplace(IpAddress::parse(address).value(), info);
   }
   return geo;
 }
@@ -152,10 +152,10 @@ TEST(Features, ProbeOrderIsByTimeNotByInputOrder) {
 TEST(Features, OnlyAnswerRecordsOfTheAskedTypeAreAddresses) {
   History h;
   auto& o = h.probe("A");
-  o.records.push_back({"answer", "www.x.test", "CNAME", 3600, "", "cdn.test"});
-  o.records.push_back({"answer", "cdn.test", "A", 20, "10.1.0.1", ""});
-  o.records.push_back({"additional", "ns1.x.test", "A", 20, "10.9.0.1", ""});
-  o.records.push_back({"answer", "cdn.test", "AAAA", 20, "2001:db8::1", ""});  // wrong type
+  o.records.push_back(Record::from_columns("answer", "www.x.test", "CNAME", 3600, "", "cdn.test"));
+  o.records.push_back(Record::from_columns("answer", "cdn.test", "A", 20, "10.1.0.1", ""));
+  o.records.push_back(Record::from_columns("additional", "ns1.x.test", "A", 20, "10.9.0.1", ""));
+  o.records.push_back(Record::from_columns("answer", "cdn.test", "AAAA", 20, "2001:db8::1", ""));  // wrong type
   const auto f = compute_features(h.probes(), {}, {});
   EXPECT_EQ(f.ipv4_addresses, 1);
   EXPECT_EQ(f.ipv6_addresses, 0);
@@ -218,9 +218,10 @@ TEST(Features, GeographicDispersionFromTheCentroid) {
 }
 
 TEST(Features, AddressPrefixes) {
-  EXPECT_EQ(address_prefix("127.64.13.5"), "127.64.0.0/16");
-  EXPECT_EQ(address_prefix("2001:db8:1:2::5"), "2001:db8::/32");
-  EXPECT_EQ(address_prefix("not-an-address"), std::nullopt);
+  EXPECT_EQ(address_prefix(*IpAddress::parse("127.64.13.5")).to_string() + "/16", "127.64.0.0/16");
+  EXPECT_EQ(address_prefix(*IpAddress::parse("2001:db8:1:2::5")).to_string() + "/32",
+            "2001:db8::/32");
+  EXPECT_EQ(IpAddress::parse("not-an-address"), std::nullopt);
 }
 
 TEST(Features, NsNamesChangesAndTheAddressesBehindThem) {
@@ -229,19 +230,19 @@ TEST(Features, NsNamesChangesAndTheAddressesBehindThem) {
   h.ns({"ns1.x.test", "ns2.x.test"}).ns({"ns2.x.test", "ns3.x.test"});
   h.ns({"ns3.x.test", "ns2.x.test"});
   // Glue in the domain's own answer.
-  h.probes().back().records.push_back({"additional", "ns3.x.test", "A", 30, "10.0.3.1", ""});
+  h.probes().back().records.push_back(Record::from_columns("additional", "ns3.x.test", "A", 30, "10.0.3.1", ""));
   // Probes of the NS host names (e.g. on the watchlist too), and an unrelated name.
   History other;
   other.probe("A", "NOERROR", "ns1.x.test")
-      .records.push_back({"answer", "ns1.x.test", "A", 30, "10.0.1.1", ""});
+      .records.push_back(Record::from_columns("answer", "ns1.x.test", "A", 30, "10.0.1.1", ""));
   other.probe("A", "NOERROR", "ns1.x.test")
-      .records.push_back({"answer", "ns1.x.test", "A", 30, "10.0.1.2", ""});
+      .records.push_back(Record::from_columns("answer", "ns1.x.test", "A", 30, "10.0.1.2", ""));
   other.probe("AAAA", "NOERROR", "ns2.x.test")
-      .records.push_back({"answer", "ns2.x.test", "AAAA", 30, "2001:db8::2", ""});
+      .records.push_back(Record::from_columns("answer", "ns2.x.test", "AAAA", 30, "2001:db8::2", ""));
   other.probe("A", "NOERROR", "www.other.test")
-      .records.push_back({"answer", "www.other.test", "A", 30, "10.0.9.9", ""});
+      .records.push_back(Record::from_columns("answer", "www.other.test", "A", 30, "10.0.9.9", ""));
   // An authority-section A record of an NS name is not an address of it.
-  other.probes().back().records.push_back({"authority", "ns1.x.test", "A", 30, "10.0.1.3", ""});
+  other.probes().back().records.push_back(Record::from_columns("authority", "ns1.x.test", "A", 30, "10.0.1.3", ""));
   const auto geo = geo_of({{"10.0.1.1", {100, {}, {}, {}}},
                            {"10.0.1.2", {100, {}, {}, {}}},
                            {"2001:db8::2", {200, {}, {}, {}}},

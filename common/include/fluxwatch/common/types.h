@@ -9,6 +9,8 @@
 #include <string_view>
 #include <vector>
 
+#include "fluxwatch/common/ip_address.h"
+
 namespace fluxwatch {
 
 /// DNS record types fluxwatch asks for or stores specially (RFC 1035, RFC 3596).
@@ -62,10 +64,18 @@ enum class ProbeMode : std::uint8_t {
 
 /// Section of a DNS message a record came from (RFC 1035 4.1).
 enum class Section : std::uint8_t { Answer, Authority, Additional };
+/// "answer", "authority", "additional": the stored spelling.
 [[nodiscard]] std::string_view section_name(Section section) noexcept;
+[[nodiscard]] std::optional<Section> parse_section(std::string_view text) noexcept;
 
-/// One resource record of an answer, flattened to text.
+/// One resource record of an answer, flattened to text, with A/AAAA addresses also typed.
 struct ResourceRecord {
+  ResourceRecord() = default;
+  /// A record made from text (tests, imports): `address` is parsed from `data` here, once,
+  /// for A/AAAA. The crawler fills the members itself, the address from the RDATA bytes.
+  ResourceRecord(Section section_, std::string owner_, std::uint16_t type_, std::uint32_t ttl_,
+                 std::string data_);
+
   Section section = Section::Answer;
   std::string owner;       ///< lower case, no trailing dot
   std::uint16_t type = 0;  ///< RrType value or any other type number
@@ -74,6 +84,9 @@ struct ResourceRecord {
   /// no trailing dot); SOA: "mname rname serial refresh retry expire minimum";
   /// other types: the RDATA in presentation format.
   std::string data;
+  /// A/AAAA with well-formed RDATA: the address `data` spells, parsed once by the crawler
+  /// (from the wire bytes) for every later stage; empty for every other type.
+  std::optional<IpAddress> address;
   bool operator==(const ResourceRecord&) const = default;
 };
 

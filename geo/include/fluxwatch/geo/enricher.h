@@ -46,14 +46,17 @@ class Enricher {
   Enricher& operator=(Enricher&&) noexcept;
 
   /**
-   * Data for an IPv4 or IPv6 address in text form (an IPv4-mapped IPv6 address is looked up
-   * as IPv4); empty when unknown or not an address. Never throws for a bad or unknown
-   * address: a database that is corrupt at this address leaves its columns empty (logged)
-   * and makes last_lookup_failed() true: such a record must not be stored as "unknown"
-   * (it is not cached either: the next lookup of the address tries again).
+   * Data for an IPv4 or IPv6 address (an IPv4-mapped IPv6 address is looked up as IPv4);
+   * empty when unknown. Never throws for an unknown address: a database that is corrupt at
+   * this address leaves its columns empty (logged) and makes last_lookup_failed() true:
+   * such a record must not be stored as "unknown" (it is not cached either: the next
+   * lookup of the address tries again).
    * The returned reference stays valid until the next call to lookup() (the cache may be
    * cleared then): copy the record to keep it.
    */
+  [[nodiscard]] const GeoRecord& lookup(const IpAddress& address);
+  /// lookup() of address text as people write it (IpAddress::parse); empty when the text
+  /// is not an address. Stages after the crawler pass the IpAddress it parsed instead.
   [[nodiscard]] const GeoRecord& lookup(std::string_view address);
   /// Whether the last lookup() hit corrupt data in a database (its record is incomplete).
   [[nodiscard]] bool last_lookup_failed() const noexcept;

@@ -161,7 +161,7 @@ class BatchEnricher {
  private:
   geo::Enricher* enricher_;
   std::string build_;
-  std::unordered_set<std::string> seen_;
+  std::unordered_set<IpAddress> seen_;
   std::size_t queued_ = 0;
 };
 

@@ -2,13 +2,12 @@
 /// FeatureScan: the features of every watched domain at once, from one streaming pass over
 /// the window's probes and records (as ScoreStore::compute_features() reads them with COPY).
 /// It computes what compute_features() (features.h, the reference) computes for one domain,
-/// with compact binary addresses and interned names instead of strings, so that 10M probes
+/// with IpAddress values and interned names instead of strings, so that 10M probes
 /// and 25M records fit in a few hundred MB and a few seconds of CPU. Input order:
 /// add_domain() for every watched domain (the output order), add_geo(), then add_probe() for
 /// every probe of the window, then add_record() for records in any order (records of probes
 /// that were not added are ignored), then finish().
 
-#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -20,25 +19,12 @@
 
 namespace fluxwatch::scoring {
 
-/// An IPv4 or IPv6 address in binary (IPv4 in the first 4 bytes).
-struct BinaryAddress {
-  std::array<std::uint8_t, 16> bytes{};
-  std::uint8_t family = 0;  ///< 4 or 6
-  auto operator<=>(const BinaryAddress&) const = default;
-  /// Parses "10.0.0.1", "2001:db8::1" or either with a full-length "/32" or "/128" suffix
-  /// (PostgreSQL inet output); nullopt otherwise.
-  static std::optional<BinaryAddress> parse(std::string_view text);
-};
-
-struct BinaryAddressHash {
-  std::size_t operator()(const BinaryAddress& a) const noexcept;
-};
-
 class FeatureScan {
  public:
   /// `domain_id` as in the watchlist; domains are reported in the order they were added.
   void add_domain(std::int64_t domain_id, std::string domain);
-  /// The enrichment of one address (the newest GeoIP build's). Unparsable addresses are ignored.
+  /// The enrichment of one address (the newest GeoIP build's; the inet column's text, see
+  /// parse_inet_host). Unparsable addresses are ignored.
   void add_geo(std::string_view address, const AddressInfo& info);
   /// A probe of the window. `own`: it belongs to the watched domain `domain_id` and passes the
   /// campaign filter (its records make the domain's features); otherwise it only serves as a
@@ -74,7 +60,7 @@ class FeatureScan {
   struct AddressRecord {
     std::uint32_t probe;  ///< index into probes_ (after sorting)
     std::uint32_t ttl;
-    BinaryAddress address;
+    IpAddress address;
   };
   struct NameRecord {
     std::uint32_t probe;
@@ -87,7 +73,7 @@ class FeatureScan {
   };
   struct HostAddress {
     std::uint32_t owner;  ///< interned owner name
-    BinaryAddress address;
+    IpAddress address;
   };
 
   void sort_probes();
@@ -95,11 +81,11 @@ class FeatureScan {
   std::uint32_t intern(std::string_view name);
   Features features_of(std::int32_t domain, std::size_t& probe_at, std::size_t& address_at,
                        std::size_t& ns_at, std::size_t& serial_at,
-                       const std::vector<std::vector<BinaryAddress>>& name_addresses) const;
+                       const std::vector<std::vector<IpAddress>>& name_addresses) const;
 
   std::vector<std::pair<std::int64_t, std::string>> domains_;
   std::unordered_map<std::int64_t, std::int32_t> domain_index_;
-  std::unordered_map<BinaryAddress, Geo, BinaryAddressHash> geo_;
+  std::unordered_map<IpAddress, Geo> geo_;
   std::vector<std::string> countries_;
   std::vector<Probe> probes_;
   bool sorted_ = false;

@@ -11,7 +11,10 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
+
+#include "fluxwatch/common/ip_address.h"
 
 namespace fluxwatch::scoring {
 
@@ -21,10 +24,20 @@ struct Record {
   std::string owner;
   std::string rtype;  ///< A, AAAA, NS, CNAME, SOA, ...
   std::int64_t ttl = 0;
-  std::string address;  ///< A/AAAA: text form of the address, else empty
-  std::string target;   ///< NS/CNAME target, SOA "mname rname serial ...", else empty
+  std::optional<IpAddress> address;  ///< A/AAAA: the address, else empty
+  std::string target;                ///< NS/CNAME target, SOA "mname rname serial ...", else empty
   bool operator==(const Record&) const = default;
+
+  /// A record from the text of its stored columns (`address` as PostgreSQL writes an inet
+  /// host: see parse_inet_host): the one place scoring turns a stored record into values.
+  [[nodiscard]] static Record from_columns(std::string section, std::string owner,
+                                           std::string rtype, std::int64_t ttl,
+                                           std::string_view address, std::string target);
 };
+
+/// An inet column's text for a host address: "10.0.0.1", "2001:db8::1", or either with
+/// the full-length "/32" or "/128" suffix; nullopt for a network or anything else.
+[[nodiscard]] std::optional<IpAddress> parse_inet_host(std::string_view text);
 
 /// One stored probe with its records, as in the `probes` table.
 struct Observation {
@@ -46,8 +59,8 @@ struct AddressInfo {
   bool operator==(const AddressInfo&) const = default;
 };
 
-/// Address text -> enrichment. Addresses missing here count as unknown.
-using GeoTable = std::map<std::string, AddressInfo, std::less<>>;
+/// Address -> enrichment. Addresses missing here count as unknown.
+using GeoTable = std::map<IpAddress, AddressInfo>;
 
 /**
  * The features of one domain over one window. Counts are 0 and optional values empty when
@@ -107,8 +120,9 @@ struct Features {
                                         const std::vector<Observation>& other_probes,
                                         const GeoTable& geo);
 
-/// "a.b.c.d" -> "a.b.0.0/16", IPv6 -> its /32 ("2001:db8::/32"); nullopt if not an address.
-[[nodiscard]] std::optional<std::string> address_prefix(const std::string& address);
+/// The network an address counts towards in Features::prefixes: a.b.c.d -> a.b.0.0 (its /16),
+/// IPv6 -> its /32 (2001:db8:1::5 -> 2001:db8::).
+[[nodiscard]] IpAddress address_prefix(const IpAddress& address);
 
 /// Shannon entropy in bits of a distribution given as counts (0 for one class or none).
 [[nodiscard]] double entropy_bits(const std::vector<std::int64_t>& counts);
