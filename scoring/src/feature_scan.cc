@@ -14,12 +14,14 @@ constexpr std::uint8_t kOther = 0;
 constexpr std::uint8_t kA = 1;
 constexpr std::uint8_t kAaaa = 2;
 
-std::uint8_t qtype_code(std::string_view qtype) {
-  if (qtype == "A") {
+std::uint8_t qtype_code(RrType qtype) {
+  if (qtype == RrType::A) {
     return kA;
   }
-  return qtype == "AAAA" ? kAaaa : kOther;
+  return qtype == RrType::AAAA ? kAaaa : kOther;
 }
+
+bool is(std::uint16_t type, RrType rrtype) { return type == static_cast<std::uint16_t>(rrtype); }
 
 /// The serial of an SOA target "mname rname serial refresh retry expire minimum": the third
 /// space-separated field, 1 to 10 digits (as features.cc and the former SQL split_part()).
@@ -86,11 +88,7 @@ void FeatureScan::add_domain(std::int64_t domain_id, std::string domain) {
   domains_.emplace_back(domain_id, std::move(domain));
 }
 
-void FeatureScan::add_geo(std::string_view address, const AddressInfo& info) {
-  const auto parsed = parse_inet_host(address);
-  if (!parsed) {
-    return;
-  }
+void FeatureScan::add_geo(const IpAddress& address, const AddressInfo& info) {
   Geo geo;
   geo.asn = info.asn;
   if (info.country) {
@@ -104,10 +102,10 @@ void FeatureScan::add_geo(std::string_view address, const AddressInfo& info) {
     geo.has_point = true;
     geo.point = {*info.latitude, *info.longitude};
   }
-  geo_.insert_or_assign(*parsed, geo);
+  geo_.insert_or_assign(address, geo);
 }
 
-void FeatureScan::add_probe(std::int64_t probe_id, std::int64_t domain_id, std::string_view qtype,
+void FeatureScan::add_probe(std::int64_t probe_id, std::int64_t domain_id, RrType qtype,
                             std::int64_t sent_at_us, bool own) {
   std::int32_t domain = -1;
   if (own) {
@@ -175,9 +173,9 @@ std::uint32_t FeatureScan::intern(std::string_view name) {
   return entry->second;
 }
 
-void FeatureScan::add_record(std::int64_t probe_id, std::string_view section,
-                             std::string_view owner, std::string_view rtype, std::int64_t ttl,
-                             std::string_view address, std::string_view target) {
+void FeatureScan::add_record(std::int64_t probe_id, Section section, std::string_view owner,
+                             std::uint16_t type, std::int64_t ttl,
+                             const std::optional<IpAddress>& address, std::string_view target) {
   if (!sorted_) {
     sort_probes();
   }
@@ -187,25 +185,22 @@ void FeatureScan::add_record(std::int64_t probe_id, std::string_view section,
   }
   ++records_seen_;
   const Probe& probe = probes_[*index];
-  const bool address_type = rtype == "A" || rtype == "AAAA";
-  std::optional<IpAddress> parsed;
-  if (address_type && !address.empty()) {
-    parsed = parse_inet_host(address);
-  }
+  const bool address_type = is(type, RrType::A) || is(type, RrType::AAAA);
+  const IpAddress* parsed = address_type && address ? &*address : nullptr;
   // Any probe of the window can tell an NS host's addresses (answer or glue).
-  if (parsed && (section == "answer" || section == "additional")) {
+  if (parsed != nullptr && (section == Section::Answer || section == Section::Additional)) {
     host_addresses_.push_back({intern(owner), *parsed});
   }
   if (probe.domain < 0) {
     return;
   }
   const auto ttl32 = static_cast<std::uint32_t>(ttl);
-  if (parsed && section == "answer" && probe.qtype != kOther &&
-      rtype == (probe.qtype == kA ? "A" : "AAAA")) {
+  if (parsed != nullptr && section == Section::Answer && probe.qtype != kOther &&
+      is(type, probe.qtype == kA ? RrType::A : RrType::AAAA)) {
     address_records_.push_back({*index, ttl32, *parsed});
-  } else if (rtype == "NS" && section == "answer" && !target.empty()) {
+  } else if (is(type, RrType::NS) && section == Section::Answer && !target.empty()) {
     ns_records_.push_back({*index, ttl32, intern(target)});
-  } else if (rtype == "SOA") {
+  } else if (is(type, RrType::SOA)) {
     if (const auto serial = soa_serial(target)) {
       serials_.push_back({*index, *serial});
     }

@@ -35,9 +35,11 @@ double angle(Vec3 a, Vec3 b) {
   return std::atan2(std::sqrt(cross.x * cross.x + cross.y * cross.y + cross.z * cross.z), dot);
 }
 
+bool is_address_type(RrType type) { return type == RrType::A || type == RrType::AAAA; }
+
 bool is_address_record(const Observation& probe, const Record& record) {
-  return (probe.qtype == "A" || probe.qtype == "AAAA") && record.section == "answer" &&
-         record.rtype == probe.qtype && record.address;
+  return is_address_type(probe.qtype) && record.section == Section::Answer &&
+         record.is(probe.qtype) && record.address;
 }
 
 /// The serial of an SOA target "mname rname serial refresh retry expire minimum".
@@ -98,9 +100,19 @@ std::optional<IpAddress> parse_inet_host(std::string_view text) {
   return IpAddress::parse(text);
 }
 
-Record Record::from_columns(std::string section, std::string owner, std::string rtype,
-                            std::int64_t ttl, std::string_view address, std::string target) {
-  return Record{std::move(section), std::move(owner), std::move(rtype), ttl,
+std::uint16_t stored_rrtype(std::string_view text) {
+  const auto type = parse_rrtype(text);
+  return type ? static_cast<std::uint16_t>(*type) : 0;
+}
+
+std::optional<Record> Record::from_columns(std::string_view section, std::string owner,
+                                           std::string_view rtype, std::int64_t ttl,
+                                           std::string_view address, std::string target) {
+  const auto stored_section = parse_section(section);
+  if (!stored_section) {
+    return std::nullopt;
+  }
+  return Record{*stored_section,         std::move(owner),         stored_rrtype(rtype), ttl,
                 parse_inet_host(address), std::move(target)};
 }
 
@@ -169,7 +181,7 @@ Features compute_features(const std::vector<Observation>& domain_probes,
   std::vector<std::int64_t> serials;
 
   for (const Observation* probe : ordered) {
-    const bool address_probe = probe->qtype == "A" || probe->qtype == "AAAA";
+    const bool address_probe = is_address_type(probe->qtype);
     f.address_probes += address_probe ? 1 : 0;
     std::set<IpAddress> addresses;
     std::set<std::string> ns_set;
@@ -177,15 +189,15 @@ Features compute_features(const std::vector<Observation>& domain_probes,
     for (const auto& record : probe->records) {
       if (is_address_record(*probe, record)) {
         addresses.insert(*record.address);
-        (probe->qtype == "A" ? v4 : v6).insert(*record.address);
+        (probe->qtype == RrType::A ? v4 : v6).insert(*record.address);
         ttls.push_back(record.ttl);
       }
-      if (record.rtype == "NS" && record.section == "answer" && !record.target.empty()) {
+      if (record.is(RrType::NS) && record.section == Section::Answer && !record.target.empty()) {
         ns_set.insert(record.target);
         ns_names.insert(record.target);
         ns_ttls.push_back(record.ttl);
       }
-      if (record.rtype == "SOA") {
+      if (record.is(RrType::SOA)) {
         if (const auto value = soa_serial(record.target)) {
           serial = serial ? std::min(*serial, *value) : *value;
         }
@@ -193,7 +205,7 @@ Features compute_features(const std::vector<Observation>& domain_probes,
     }
     if (!addresses.empty()) {
       f.max_answer_size = std::max(f.max_answer_size, static_cast<std::int64_t>(addresses.size()));
-      (probe->qtype == "A" ? a_sets : aaaa_sets).push_back(std::move(addresses));
+      (probe->qtype == RrType::A ? a_sets : aaaa_sets).push_back(std::move(addresses));
     }
     if (!ns_set.empty()) {
       ns_sets.push_back(std::move(ns_set));
@@ -285,8 +297,8 @@ Features compute_features(const std::vector<Observation>& domain_probes,
   for (const auto* list : {&domain_probes, &other_probes}) {
     for (const auto& probe : *list) {
       for (const auto& record : probe.records) {
-        if ((record.rtype == "A" || record.rtype == "AAAA") && record.address &&
-            (record.section == "answer" || record.section == "additional") &&
+        if ((record.is(RrType::A) || record.is(RrType::AAAA)) && record.address &&
+            (record.section == Section::Answer || record.section == Section::Additional) &&
             ns_names.contains(record.owner)) {
           ns_addresses.insert(*record.address);
         }

@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <map>
 #include <pqxx/pqxx>
 #include <tuple>
 #include <utility>
@@ -214,13 +215,21 @@ std::vector<DomainFeatures> ScoreStore::compute_features(const Window& window) {
         info.latitude = fields.float64(3);
         info.longitude = fields.float64(4);
       }
-      scan.add_geo(fields.text(0), info);
+      if (const auto address = parse_inet_host(fields.text(0))) {
+        scan.add_geo(*address, info);
+      }
     });
     spdlog::debug("scoring: {} domains and their enrichment read in {} ms", names.size(),
                   ms(phase));
     phase = Clock::now();
+    std::map<std::string, RrType, std::less<>> qtypes;  // a handful of stored spellings
     detail::copy_out(tx, detail::kProbesCopySql, fields, [&] {
-      scan.add_probe(fields.int64(0), fields.null(1) ? 0 : fields.int64(1), fields.text(2),
+      auto qtype = qtypes.find(fields.text(2));
+      if (qtype == qtypes.end()) {
+        const auto text = fields.text(2);
+        qtype = qtypes.emplace(text, static_cast<RrType>(stored_rrtype(text))).first;
+      }
+      scan.add_probe(fields.int64(0), fields.null(1) ? 0 : fields.int64(1), qtype->second,
                      fields.int64(3), fields.text(4) == "t");
     });
     spdlog::debug("scoring: {} probes of the window read in {} ms", scan.probes(), ms(phase));
@@ -233,8 +242,13 @@ std::vector<DomainFeatures> ScoreStore::compute_features(const Window& window) {
       tx.exec_params(detail::kProbeRangeSql, std::to_string(range->first),
                      std::to_string(range->second));
       detail::copy_out(tx, detail::kRecordsCopySql, fields, [&] {
-        scan.add_record(fields.int64(0), fields.text(1), fields.text(2), fields.text(3),
-                        fields.int64(4), fields.text(5), fields.text(6));
+        // The query returns only A, AAAA, NS and SOA records.
+        const auto section = parse_section(fields.text(1));
+        if (!section) {
+          return;
+        }
+        scan.add_record(fields.int64(0), *section, fields.text(2), stored_rrtype(fields.text(3)),
+                        fields.int64(4), parse_inet_host(fields.text(5)), fields.text(6));
       });
     }
     tx.commit();
@@ -409,14 +423,16 @@ ScoreStore::History ScoreStore::history(const std::string& domain, const Window&
         Observation& o = entry->second.second;
         o.probe_id = id;
         o.qname = row[1].as<std::string>();
-        o.qtype = row[2].as<std::string>();
+        o.qtype = static_cast<RrType>(stored_rrtype(row[2].c_str()));
         o.sent_at = from_micros(row[3].as<std::int64_t>());
-        o.outcome = row[4].as<std::string>();
+        o.outcome = parse_outcome(row[4].c_str()).value_or(Outcome::NetError);
       }
       if (!row[6].is_null()) {
-        entry->second.second.records.push_back(Record::from_columns(
-            row[6].as<std::string>(), row[7].as<std::string>(), row[8].as<std::string>(),
-            row[9].as<std::int64_t>(), opt_text(row[10]), opt_text(row[11])));
+        if (auto record = Record::from_columns(row[6].c_str(), row[7].as<std::string>(),
+                                               row[8].c_str(), row[9].as<std::int64_t>(),
+                                               opt_text(row[10]), opt_text(row[11]))) {
+          entry->second.second.records.push_back(std::move(*record));
+        }
       }
     }
     for (auto& [id, entry] : probes) {

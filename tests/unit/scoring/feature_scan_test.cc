@@ -100,13 +100,13 @@ class RandomHistory {
       for (int k = 0; k < 2; ++k) {
         Probe p;
         p.observation.qname = fmt::format("ns{}.d{}.test", n, 1 + pick(domains));
-        p.observation.qtype = pick(2) == 0 ? "A" : "AAAA";
-        p.observation.outcome = "NOERROR";
+        p.observation.qtype = pick(2) == 0 ? RrType::A : RrType::AAAA;
+        p.observation.outcome = Outcome::NoError;
         p.observation.sent_at = time(pick(20));
         p.observation.probe_id = ++id_;
-        const auto& pool = p.observation.qtype == "A" ? v4_ : v6_;
-        p.observation.records.push_back(Record::from_columns("answer", p.observation.qname, p.observation.qtype, 60,
-                                         pool[static_cast<std::size_t>(pick(8))], ""));
+        const auto& pool = p.observation.qtype == RrType::A ? v4_ : v6_;
+        p.observation.records.push_back(Record::from_columns("answer", p.observation.qname, rrtype_name(static_cast<std::uint16_t>(p.observation.qtype)), 60,
+                                         pool[static_cast<std::size_t>(pick(8))], "").value());
         probes_.push_back(p);
       }
     }
@@ -129,32 +129,32 @@ class RandomHistory {
     o.probe_id = ++id_;
     o.qname = name;
     o.sent_at = time(pick(20));  // equal timestamps happen: ties go by probe id
-    o.outcome = "NOERROR";
+    o.outcome = Outcome::NoError;
     const int kind = pick(10);
     const bool rotating = d % 3 == 0;
     if (kind < 5) {
-      o.qtype = "A";
+      o.qtype = RrType::A;
       const int answers = pick(4);
       if (answers == 0) {
-        o.outcome = pick(2) == 0 ? "TIMEOUT" : "NODATA";
+        o.outcome = pick(2) == 0 ? Outcome::Timeout : Outcome::NoData;
       }
       std::string owner = name;
       if (pick(4) == 0) {  // through a CNAME chain
         owner = "edge." + name;
-        o.records.push_back(Record::from_columns("answer", name, "CNAME", 3600, "", owner));
+        o.records.push_back(Record::from_columns("answer", name, "CNAME", 3600, "", owner).value());
       }
       for (int i = 0; i < answers; ++i) {
         const auto& address = v4_[static_cast<std::size_t>(rotating ? pick(40) : (d + i) % 40)];
-        o.records.push_back(Record::from_columns("answer", owner, "A", 10 * (1 + pick(30)), address, ""));
+        o.records.push_back(Record::from_columns("answer", owner, "A", 10 * (1 + pick(30)), address, "").value());
         if (pick(6) == 0) {  // the same address twice in one answer
-          o.records.push_back(Record::from_columns("answer", owner, "A", 10 * (1 + pick(30)), address, ""));
+          o.records.push_back(Record::from_columns("answer", owner, "A", 10 * (1 + pick(30)), address, "").value());
         }
       }
     } else if (kind < 7) {
-      o.qtype = "AAAA";
+      o.qtype = RrType::AAAA;
       const int answers = pick(3);
       if (answers == 0) {
-        o.outcome = "NODATA";
+        o.outcome = Outcome::NoData;
         o.records.push_back(
             {"authority", name, "SOA", 300, "",
              fmt::format("ns1.{} host.{} {} 3600 600 86400 300", name, name, 7 + pick(2))});
@@ -165,28 +165,28 @@ class RandomHistory {
       }
       // An A record in an AAAA answer is no address record of it.
       if (pick(5) == 0) {
-        o.records.push_back(Record::from_columns("answer", name, "A", 5, v4_[0], ""));
+        o.records.push_back(Record::from_columns("answer", name, "A", 5, v4_[0], "").value());
       }
     } else if (kind < 9) {
-      o.qtype = "NS";
+      o.qtype = RrType::NS;
       const int names = 1 + pick(3);
       for (int i = 0; i < names; ++i) {
         const auto ns = fmt::format("ns{}.d{}.test", 1 + pick(6), d);
-        o.records.push_back(Record::from_columns("answer", name, "NS", 300 * (1 + pick(3)), "", ns));
+        o.records.push_back(Record::from_columns("answer", name, "NS", 300 * (1 + pick(3)), "", ns).value());
         if (pick(3) == 0) {  // glue
           o.records.push_back(
               {"additional", ns, "A", 300, v4_[static_cast<std::size_t>(pick(40))], ""});
         }
       }
       if (pick(4) == 0) {
-        o.records.push_back(Record::from_columns("answer", name, "NS", 300, "", ""));  // empty target: ignored
+        o.records.push_back(Record::from_columns("answer", name, "NS", 300, "", "").value());  // empty target: ignored
       }
     } else {
-      o.qtype = "SOA";
+      o.qtype = RrType::SOA;
       o.records.push_back(Record::from_columns("answer", name, "SOA", 300, "",
                            pick(5) == 0
                                ? "broken"
-                               : fmt::format("ns1.{} host.{} {} 1 2 3 4", name, name, pick(3))));
+                               : fmt::format("ns1.{} host.{} {} 1 2 3 4", name, name, pick(3))).value());
     }
     probes_.push_back(p);
   }
@@ -206,7 +206,7 @@ TEST(FeatureScanTest, AgreesWithTheReferenceOnRandomHistories) {
       scan.add_domain(static_cast<std::int64_t>(i + 1), h.names_[i]);
     }
     for (const auto& [address, info] : h.geo_) {
-      scan.add_geo(address.to_string(), info);
+      scan.add_geo(address, info);
     }
     std::vector<std::tuple<std::int64_t, Record>> records;
     for (const auto& p : h.probes_) {
@@ -224,8 +224,7 @@ TEST(FeatureScanTest, AgreesWithTheReferenceOnRandomHistories) {
     // A record of a probe outside the window is ignored.
     scan.add_record(1, "answer", "d1.test", "A", 1, "10.99.0.1", "");
     for (const auto& [id, r] : records) {
-      scan.add_record(id, r.section, r.owner, r.rtype, r.ttl,
-                      r.address ? r.address->to_string() : std::string(), r.target);
+      scan.add_record(id, r.section, r.owner, r.type, r.ttl, r.address, r.target);
     }
     const auto features = scan.finish();
     ASSERT_EQ(features.size(), h.names_.size());

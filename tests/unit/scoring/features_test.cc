@@ -23,9 +23,9 @@ class History {
     Observation o;
     o.probe_id = ++id_;
     o.qname = qname;
-    o.qtype = qtype;
+    o.qtype = parse_rrtype(qtype).value();
     o.sent_at = std::chrono::system_clock::time_point(seconds(1700000000 + 60 * id_));
-    o.outcome = outcome;
+    o.outcome = parse_outcome(outcome).value();
     probes_.push_back(o);
     return probes_.back();
   }
@@ -38,7 +38,7 @@ class History {
   History& ns(std::initializer_list<std::string> names, std::int64_t ttl = 300) {
     auto& o = probe("NS");
     for (const auto& name : names) {
-      o.records.push_back(Record::from_columns("answer", "x.test", "NS", ttl, "", name));
+      o.records.push_back(Record::from_columns("answer", "x.test", "NS", ttl, "", name).value());
     }
     return *this;
   }
@@ -53,10 +53,10 @@ class History {
                   std::int64_t ttl) {
     auto& o = probe(type);
     if (addresses.size() == 0) {
-      o.outcome = "NODATA";
+      o.outcome = Outcome::NoData;
     }
     for (const auto& address : addresses) {
-      o.records.push_back(Record::from_columns("answer", "x.test", type, ttl, address, ""));
+      o.records.push_back(Record::from_columns("answer", "x.test", type, ttl, address, "").value());
     }
     return *this;
   }
@@ -152,10 +152,10 @@ TEST(Features, ProbeOrderIsByTimeNotByInputOrder) {
 TEST(Features, OnlyAnswerRecordsOfTheAskedTypeAreAddresses) {
   History h;
   auto& o = h.probe("A");
-  o.records.push_back(Record::from_columns("answer", "www.x.test", "CNAME", 3600, "", "cdn.test"));
-  o.records.push_back(Record::from_columns("answer", "cdn.test", "A", 20, "10.1.0.1", ""));
-  o.records.push_back(Record::from_columns("additional", "ns1.x.test", "A", 20, "10.9.0.1", ""));
-  o.records.push_back(Record::from_columns("answer", "cdn.test", "AAAA", 20, "2001:db8::1", ""));  // wrong type
+  o.records.push_back(Record::from_columns("answer", "www.x.test", "CNAME", 3600, "", "cdn.test").value());
+  o.records.push_back(Record::from_columns("answer", "cdn.test", "A", 20, "10.1.0.1", "").value());
+  o.records.push_back(Record::from_columns("additional", "ns1.x.test", "A", 20, "10.9.0.1", "").value());
+  o.records.push_back(Record::from_columns("answer", "cdn.test", "AAAA", 20, "2001:db8::1", "").value());  // wrong type
   const auto f = compute_features(h.probes(), {}, {});
   EXPECT_EQ(f.ipv4_addresses, 1);
   EXPECT_EQ(f.ipv6_addresses, 0);
@@ -230,19 +230,19 @@ TEST(Features, NsNamesChangesAndTheAddressesBehindThem) {
   h.ns({"ns1.x.test", "ns2.x.test"}).ns({"ns2.x.test", "ns3.x.test"});
   h.ns({"ns3.x.test", "ns2.x.test"});
   // Glue in the domain's own answer.
-  h.probes().back().records.push_back(Record::from_columns("additional", "ns3.x.test", "A", 30, "10.0.3.1", ""));
+  h.probes().back().records.push_back(Record::from_columns("additional", "ns3.x.test", "A", 30, "10.0.3.1", "").value());
   // Probes of the NS host names (e.g. on the watchlist too), and an unrelated name.
   History other;
   other.probe("A", "NOERROR", "ns1.x.test")
-      .records.push_back(Record::from_columns("answer", "ns1.x.test", "A", 30, "10.0.1.1", ""));
+      .records.push_back(Record::from_columns("answer", "ns1.x.test", "A", 30, "10.0.1.1", "").value());
   other.probe("A", "NOERROR", "ns1.x.test")
-      .records.push_back(Record::from_columns("answer", "ns1.x.test", "A", 30, "10.0.1.2", ""));
+      .records.push_back(Record::from_columns("answer", "ns1.x.test", "A", 30, "10.0.1.2", "").value());
   other.probe("AAAA", "NOERROR", "ns2.x.test")
-      .records.push_back(Record::from_columns("answer", "ns2.x.test", "AAAA", 30, "2001:db8::2", ""));
+      .records.push_back(Record::from_columns("answer", "ns2.x.test", "AAAA", 30, "2001:db8::2", "").value());
   other.probe("A", "NOERROR", "www.other.test")
-      .records.push_back(Record::from_columns("answer", "www.other.test", "A", 30, "10.0.9.9", ""));
+      .records.push_back(Record::from_columns("answer", "www.other.test", "A", 30, "10.0.9.9", "").value());
   // An authority-section A record of an NS name is not an address of it.
-  other.probes().back().records.push_back(Record::from_columns("authority", "ns1.x.test", "A", 30, "10.0.1.3", ""));
+  other.probes().back().records.push_back(Record::from_columns("authority", "ns1.x.test", "A", 30, "10.0.1.3", "").value());
   const auto geo = geo_of({{"10.0.1.1", {100, {}, {}, {}}},
                            {"10.0.1.2", {100, {}, {}, {}}},
                            {"2001:db8::2", {200, {}, {}, {}}},

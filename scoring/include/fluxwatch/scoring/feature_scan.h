@@ -23,17 +23,17 @@ class FeatureScan {
  public:
   /// `domain_id` as in the watchlist; domains are reported in the order they were added.
   void add_domain(std::int64_t domain_id, std::string domain);
-  /// The enrichment of one address (the newest GeoIP build's; the inet column's text, see
-  /// parse_inet_host). Unparsable addresses are ignored.
-  void add_geo(std::string_view address, const AddressInfo& info);
+  /// The enrichment of one address (the newest GeoIP build's).
+  void add_geo(const IpAddress& address, const AddressInfo& info);
   /// A probe of the window. `own`: it belongs to the watched domain `domain_id` and passes the
   /// campaign filter (its records make the domain's features); otherwise it only serves as a
   /// source of NS host addresses.
-  void add_probe(std::int64_t probe_id, std::int64_t domain_id, std::string_view qtype,
+  void add_probe(std::int64_t probe_id, std::int64_t domain_id, RrType qtype,
                  std::int64_t sent_at_us, bool own);
-  /// One record of a probe (address: text or empty; target: text or empty).
-  void add_record(std::int64_t probe_id, std::string_view section, std::string_view owner,
-                  std::string_view rtype, std::int64_t ttl, std::string_view address,
+  /// One record of a probe (`type`: an RrType value or any other type number; address:
+  /// A/AAAA only; target: NS/SOA text or empty).
+  void add_record(std::int64_t probe_id, Section section, std::string_view owner,
+                  std::uint16_t type, std::int64_t ttl, const std::optional<IpAddress>& address,
                   std::string_view target);
   /// The smallest and largest probe id added (for narrowing the records read); nullopt if none.
   [[nodiscard]] std::optional<std::pair<std::int64_t, std::int64_t>> probe_id_range() const;

@@ -15,25 +15,38 @@
 #include <vector>
 
 #include "fluxwatch/common/ip_address.h"
+#include "fluxwatch/common/types.h"
 
 namespace fluxwatch::scoring {
 
 /// One stored resource record, as in the `records` table.
 struct Record {
-  std::string section;  ///< answer, authority, additional
+  Section section = Section::Answer;
   std::string owner;
-  std::string rtype;  ///< A, AAAA, NS, CNAME, SOA, ...
+  std::uint16_t type = 0;  ///< RrType value or any other type number
   std::int64_t ttl = 0;
   std::optional<IpAddress> address;  ///< A/AAAA: the address, else empty
   std::string target;                ///< NS/CNAME target, SOA "mname rname serial ...", else empty
   bool operator==(const Record&) const = default;
 
-  /// A record from the text of its stored columns (`address` as PostgreSQL writes an inet
-  /// host: see parse_inet_host): the one place scoring turns a stored record into values.
-  [[nodiscard]] static Record from_columns(std::string section, std::string owner,
-                                           std::string rtype, std::int64_t ttl,
-                                           std::string_view address, std::string target);
+  [[nodiscard]] bool is(RrType rrtype) const noexcept {
+    return type == static_cast<std::uint16_t>(rrtype);
+  }
+
+  /// A record from the text of its stored columns (section and type as section_name() and
+  /// rrtype_name() spell them, `address` as PostgreSQL writes an inet host: see
+  /// parse_inet_host): the one place scoring turns a stored record into values. nullopt
+  /// for a section that is not one of the three.
+  [[nodiscard]] static std::optional<Record> from_columns(std::string_view section,
+                                                          std::string owner,
+                                                          std::string_view rtype, std::int64_t ttl,
+                                                          std::string_view address,
+                                                          std::string target);
 };
+
+/// A stored record type ("A", "MX", "TYPE65280", as rrtype_name() spells it) as its number;
+/// 0 (reserved, never stored) for text that is not one.
+[[nodiscard]] std::uint16_t stored_rrtype(std::string_view text);
 
 /// An inet column's text for a host address: "10.0.0.1", "2001:db8::1", or either with
 /// the full-length "/32" or "/128" suffix; nullopt for a network or anything else.
@@ -43,9 +56,9 @@ struct Record {
 struct Observation {
   std::int64_t probe_id = 0;
   std::string qname;
-  std::string qtype;  ///< A, AAAA, NS, ...
+  RrType qtype = RrType::A;
   std::chrono::system_clock::time_point sent_at{};
-  std::string outcome;  ///< NOERROR, NODATA, TIMEOUT, ...
+  Outcome outcome = Outcome::NoError;
   std::vector<Record> records;
   bool operator==(const Observation&) const = default;
 };
