@@ -129,7 +129,7 @@ int run_probe(const config::Config& base, const ProbeFlags& flags) {
   spdlog::info("probing {} domain{} x {} record type{} via {} (geo: {})", domains.size(),
                plural(domains.size()), config.probe.record_types.size(),
                plural(config.probe.record_types.size()), fmt::join(crawler.servers(), ", "),
-               enricher.build_tag());
+               geo::build_label(enricher.build_tag()));
 
   scheduler::RoundOptions options;
   options.engine.record_types = config.probe.record_types;

@@ -119,15 +119,13 @@ config::Config apply_flags(config::Config config, const QueryFlags& flags) {
 /// Writes the results of stored chunks (probes plus the GeoIP rows of new addresses).
 class QueryStore {
  public:
-  QueryStore(const config::Config& config, const std::string& settings, std::string geo_build)
-      : db_(open_database(config)),
-        watchlist_(database_dsn(config)),
-        geo_build_(std::move(geo_build)) {
+  QueryStore(const config::Config& config, const std::string& settings, geo::Enricher& enricher)
+      : db_(open_database(config)), watchlist_(database_dsn(config)), enricher_(enricher) {
     run_id_ = db_.begin_run("query", settings);
   }
   [[nodiscard]] std::int64_t run_id() const noexcept { return run_id_; }
 
-  void store(std::vector<ProbeResult> results, geo::Enricher& enricher) {
+  void store(std::vector<ProbeResult> results) {
     // Names on the watchlist are stored under their domain, so `report` and `score` see them.
     std::vector<std::string> names;
     for (const auto& result : results) {
@@ -137,21 +135,17 @@ class QueryStore {
     for (const auto& watched : watchlist_.find(names)) {
       ids.emplace(watched.domain, watched.id);
     }
-    storage::ProbeBatch batch{run_id_, {}, {}, geo_build_};
+    storage::ProbeBatch batch{run_id_, {}, {}, {}};
     for (auto& result : results) {
       if (const auto found = ids.find(result.name); found != ids.end()) {
         result.domain_id = found->second;
-      }
-      for (const auto& record : result.records) {
-        if (record.address && enriched_.insert(*record.address).second) {
-          batch.enrichment.push_back({record.data, enricher.lookup(*record.address)});
-        }
       }
       totals_.probes += 1;
       totals_.records += static_cast<std::int64_t>(result.records.size());
       totals_.errors += scheduler::is_failure(result.outcome) ? 1 : 0;
     }
     batch.results = std::move(results);
+    enricher_.enrich(batch);  // as `probe` does: the GeoIP rows of addresses not queued yet
     db_.store(batch);
   }
   void finish() { db_.finish_run(run_id_, totals_); }
@@ -159,9 +153,8 @@ class QueryStore {
  private:
   storage::Database db_;
   storage::WatchlistStore watchlist_;
-  std::string geo_build_;
+  scheduler::BatchEnricher enricher_;
   std::int64_t run_id_ = 0;
-  std::unordered_set<IpAddress> enriched_;
   storage::RunTotals totals_;
 };
 
@@ -175,7 +168,7 @@ int run_query(const config::Config& base, const QueryFlags& flags) {
   settings["command"] = "query";
   std::optional<QueryStore> store;
   if (flags.store) {
-    store.emplace(config, settings.dump(), enricher.build_tag());
+    store.emplace(config, settings.dump(), enricher);
   }
   NameSource source(flags.names);
   if (source.reading_stdin() && isatty(STDIN_FILENO) == 1) {
@@ -224,7 +217,7 @@ int run_query(const config::Config& base, const QueryFlags& flags) {
     });
     std::fflush(stdout);  // a consumer downstream sees each chunk as it is done
     if (store) {
-      store->store(std::move(results), enricher);
+      store->store(std::move(results));
     }
   }
   if (store) {
@@ -265,7 +258,7 @@ int run_query(const config::Config& base, const QueryFlags& flags) {
         {"tries", config.probe.tries},
         {"concurrency", config.probe.concurrency},
         {"recursion", config.probe.recursion},
-        {"geo", enricher.build_tag()},
+        {"geo", geo::build_label(enricher.build_tag())},
         {"stored", flags.store},
         {"run_id", store ? nlohmann::json(store->run_id()) : nlohmann::json(nullptr)},
         {"version", FLUXWATCH_VERSION}}}};

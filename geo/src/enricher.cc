@@ -204,7 +204,7 @@ const GeoRecord& Enricher::lookup(std::string_view address) {
   return impl_->last_;
 }
 
-std::string Enricher::build_tag() const {
+std::optional<std::string> Enricher::build_tag() const {
   impl_->reopen_changed();
   std::string tag;
   for (const auto* source : {&impl_->asn_, &impl_->city_}) {
@@ -217,7 +217,14 @@ std::string Enricher::build_tag() const {
     }
     tag += fmt::format("{}@{}", info.database_type, info.build_epoch);
   }
-  return tag.empty() ? "none" : tag;
+  if (tag.empty()) {
+    return std::nullopt;
+  }
+  return tag;
+}
+
+std::string build_label(const std::optional<std::string>& build_tag) {
+  return build_tag.value_or("none");
 }
 
 std::optional<DatabaseInfo> Enricher::asn_info() const {

@@ -227,10 +227,12 @@ std::vector<FinishedDomain> Dispatcher::take_unfinished() {
 }
 
 void BatchEnricher::enrich(storage::ProbeBatch& batch) {
-  batch.geo_build = enricher_->build_tag();
-  if (batch.geo_build == "none") {
-    return;  // no GeoIP databases configured
+  const auto build = enricher_->build_tag();
+  if (!build) {
+    batch.geo_build.clear();
+    return;  // no GeoIP database open: nothing to enrich with
   }
+  batch.geo_build = *build;
   if (batch.geo_build != build_ || seen_.size() > kEnrichedCacheLimit) {
     seen_.clear();
     build_ = batch.geo_build;

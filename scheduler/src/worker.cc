@@ -261,7 +261,7 @@ void Worker::Impl::writer_loop(const std::atomic<bool>& stop) {
       try {
         parts_.enricher = geo::Enricher(*new_geo);
         logger()->info("campaign {}: reloaded GeoIP databases ({})", options_.campaign,
-                       parts_.enricher.build_tag());
+                       geo::build_label(parts_.enricher.build_tag()));
       } catch (const std::exception& error) {
         logger()->error("campaign {}: GeoIP reload failed, keeping the old databases: {}",
                         options_.campaign, error.what());

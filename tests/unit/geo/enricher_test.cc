@@ -278,7 +278,7 @@ TEST(EnricherTest, NothingConfiguredGivesEmptyRecordsAndNoWarnings) {
   EXPECT_TRUE(enricher.warnings().empty());
   EXPECT_FALSE(enricher.asn_info());
   EXPECT_FALSE(enricher.city_info());
-  EXPECT_EQ(enricher.build_tag(), "none");
+  EXPECT_EQ(enricher.build_tag(), std::nullopt);  // no database: no build
   EXPECT_TRUE(enricher.lookup("1.128.0.1").empty());
   EXPECT_TRUE(enricher.lookup("81.2.69.160").empty());
 }
@@ -312,7 +312,7 @@ TEST(EnricherTest, BothFilesMissingGiveTwoWarnings) {
   ASSERT_EQ(enricher.warnings().size(), 2U);
   EXPECT_THAT(enricher.warnings()[0], HasSubstr("missing-ASN.mmdb"));
   EXPECT_THAT(enricher.warnings()[1], HasSubstr("missing-City.mmdb"));
-  EXPECT_EQ(enricher.build_tag(), "none");
+  EXPECT_EQ(enricher.build_tag(), std::nullopt);  // no database: no build
   EXPECT_TRUE(enricher.lookup("1.128.0.1").empty());
 }
 

@@ -62,13 +62,14 @@ class Enricher {
   [[nodiscard]] bool last_lookup_failed() const noexcept;
 
   /// Identifies the database build(s) in use, e.g.
-  /// "GeoLite2-ASN@1704067200,GeoLite2-City@1704067200"; "none" when no database is open. Stored
+  /// "GeoLite2-ASN@1704067200,GeoLite2-City@1704067200"; nullopt when no database is open
+  /// (then there is nothing to enrich with). Stored
   /// with every enrichment row. Callers ask for it at the start of each batch: it first
   /// reopens a database whose file changed on disk (inode, size or mtime; `cp` over the file
   /// included), so the tag returned is the one of the lookups that follow. A changed file
   /// that cannot be opened is refused (warned) and the databases in memory stay in use:
   /// each is a private copy read at open, so a file rewritten in place never changes them.
-  [[nodiscard]] std::string build_tag() const;
+  [[nodiscard]] std::optional<std::string> build_tag() const;
   [[nodiscard]] std::optional<DatabaseInfo> asn_info() const;
   [[nodiscard]] std::optional<DatabaseInfo> city_info() const;
   /// Warnings raised while opening (missing files), for the caller to show once.
@@ -81,5 +82,9 @@ class Enricher {
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
+
+/// A build tag for people and the metadata of `fluxwatch query`: the tag, or "none" when
+/// no database is open.
+[[nodiscard]] std::string build_label(const std::optional<std::string>& build_tag);
 
 }  // namespace fluxwatch::geo
