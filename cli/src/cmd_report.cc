@@ -81,7 +81,7 @@ int run_report(const config::Config& config, const ReportFlags& flags) {
     }
     rows.push_back({summary, std::move(score)});
   }
-  rows = report::select_rows(std::move(rows), flags.labels, *report::parse_sort_key(flags.sort),
+  rows = report::select_rows(std::move(rows), flags.labels, *report::parse_report_order(flags.sort),
                              flags.descending);
   const auto format = *report::parse_format(flags.format);
   if (scores) {

@@ -21,6 +21,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "fluxwatch/common/clock.h"
 #include "fluxwatch/crawler/crawler.h"
 #include "handles.h"
 #include "query_ids.h"
@@ -36,7 +37,6 @@ static_assert(ARES_VERSION >= 0x011200 && ARES_VERSION < 0x011300,
 
 namespace fluxwatch::crawler {
 
-using SteadyClock = std::chrono::steady_clock;
 using detail::AresChannel;
 using detail::AresQueryPacket;
 using detail::AresServerList;

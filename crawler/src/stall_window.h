@@ -10,11 +10,12 @@
 #include <deque>
 #include <optional>
 
+#include "fluxwatch/common/clock.h"
+
 namespace fluxwatch::crawler::detail {
 
 class StallWindow {
  public:
-  using Clock = std::chrono::steady_clock;
   /// The smallest threshold: below it, queueing jitter at a busy server would count as loss.
   static constexpr std::chrono::microseconds kMinStall{100000};
 
@@ -25,7 +26,7 @@ class StallWindow {
   [[nodiscard]] bool enabled() const noexcept { return stall_after_.count() > 0; }
 
   /// A query started at `at` (times in order); `slot` and `serial` name that start.
-  void started(Clock::time_point at, std::size_t slot, std::uint64_t serial) {
+  void started(SteadyClock::time_point at, std::size_t slot, std::uint64_t serial) {
     if (enabled()) {
       starts_.push_back({at, slot, serial});
     }
@@ -34,7 +35,7 @@ class StallWindow {
   /// Forgets every start that is at least threshold() old at `now`, oldest first, calling
   /// `stall(slot, serial)` for each; the caller skips starts that have ended since.
   template <typename Stall>
-  void expire(Clock::time_point now, Stall&& stall) {
+  void expire(SteadyClock::time_point now, Stall&& stall) {
     const auto limit = threshold();
     while (!starts_.empty() && now - starts_.front().at >= limit) {
       const Start oldest = starts_.front();
@@ -51,7 +52,7 @@ class StallWindow {
   [[nodiscard]] std::chrono::microseconds threshold() const noexcept;
 
   /// When the oldest start waiting becomes stalled; nullopt when none waits.
-  [[nodiscard]] std::optional<Clock::time_point> next_stall() const noexcept {
+  [[nodiscard]] std::optional<SteadyClock::time_point> next_stall() const noexcept {
     if (starts_.empty()) {
       return std::nullopt;
     }
@@ -63,7 +64,7 @@ class StallWindow {
 
  private:
   struct Start {
-    Clock::time_point at;
+    SteadyClock::time_point at;
     std::size_t slot = 0;
     std::uint64_t serial = 0;
   };

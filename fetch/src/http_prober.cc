@@ -1,3 +1,4 @@
+#include "fluxwatch/common/clock.h"
 #include "fluxwatch/fetch/http_prober.h"
 
 #include <arpa/inet.h>
@@ -19,7 +20,6 @@
 namespace fluxwatch::fetch {
 namespace {
 
-using Clock = std::chrono::steady_clock;
 using WallClock = std::chrono::system_clock;  ///< the clock of HttpProbeResult::started_at
 constexpr std::size_t kMaxHeaderValue = 256;
 
@@ -243,15 +243,15 @@ struct HttpProber::Impl {
     // from them: the same clock and the same moment as `started_at`, never a second reading.
     std::map<std::string, WallClock::time_point> address_last_start;
     std::map<std::string, bool> address_busy;
-    const auto spacing = std::chrono::duration_cast<Clock::duration>(
+    const auto spacing = std::chrono::duration_cast<SteadyClock::duration>(
         std::chrono::duration<double>(1.0 / std::max(options.rate_per_second, 1e-3)));
-    Clock::time_point next_start = Clock::now();
+    SteadyClock::time_point next_start = SteadyClock::now();
 
     while (!pending.empty() || !running.empty()) {
       // Start what the limits allow: concurrency, overall rate, one at a time per address.
-      const auto now = Clock::now();
+      const auto now = SteadyClock::now();
       const auto wall_now = WallClock::now();
-      Clock::time_point wake = now + std::chrono::milliseconds(200);
+      SteadyClock::time_point wake = now + std::chrono::milliseconds(200);
       for (auto it = pending.begin();
            it != pending.end() && running.size() < options.concurrency;) {
         if (now < next_start) {
@@ -269,7 +269,7 @@ struct HttpProber::Impl {
           // do not stall until it catches up.
           if (wall_now < free_at && wall_now >= last->second) {
             wake = std::min(wake,
-                            now + std::chrono::duration_cast<Clock::duration>(free_at - wall_now));
+                            now + std::chrono::duration_cast<SteadyClock::duration>(free_at - wall_now));
             ++it;
             continue;
           }
@@ -302,7 +302,7 @@ struct HttpProber::Impl {
       if (running.empty() && pending.empty()) {
         break;
       }
-      const auto wait = std::chrono::ceil<std::chrono::milliseconds>(wake - Clock::now());
+      const auto wait = std::chrono::ceil<std::chrono::milliseconds>(wake - SteadyClock::now());
       const int wait_ms = static_cast<int>(std::clamp<std::int64_t>(wait.count(), 0, 200));
       if (const CURLMcode code = curl_multi_poll(multi.get(), nullptr, 0, wait_ms, nullptr);
           code != CURLM_OK) {

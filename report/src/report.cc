@@ -201,14 +201,14 @@ std::optional<Format> parse_format(std::string_view text) {
   return std::nullopt;
 }
 
-std::optional<SortKey> parse_sort_key(std::string_view text) {
-  constexpr std::array<std::pair<std::string_view, SortKey>, 6> kKeys{{
-      {"domain", SortKey::Domain},
-      {"label", SortKey::Label},
-      {"score", SortKey::Score},
-      {"addresses", SortKey::Addresses},
-      {"asns", SortKey::Asns},
-      {"probes", SortKey::Probes},
+std::optional<ReportOrder> parse_report_order(std::string_view text) {
+  constexpr std::array<std::pair<std::string_view, ReportOrder>, 6> kKeys{{
+      {"domain", ReportOrder::Domain},
+      {"label", ReportOrder::Label},
+      {"score", ReportOrder::Score},
+      {"addresses", ReportOrder::Addresses},
+      {"asns", ReportOrder::Asns},
+      {"probes", ReportOrder::Probes},
   }};
   for (const auto& [name, key] : kKeys) {
     if (name == text) {
@@ -219,7 +219,7 @@ std::optional<SortKey> parse_sort_key(std::string_view text) {
 }
 
 std::vector<ScoredRow> select_rows(std::vector<ScoredRow> rows,
-                                   const std::vector<std::string>& labels, SortKey key,
+                                   const std::vector<std::string>& labels, ReportOrder key,
                                    bool descending) {
   if (!labels.empty()) {
     std::erase_if(rows, [&](const ScoredRow& row) {
@@ -232,15 +232,15 @@ std::vector<ScoredRow> select_rows(std::vector<ScoredRow> rows,
     const auto& x = a.summary;
     const auto& y = b.summary;
     switch (key) {
-      case SortKey::Label:
-      case SortKey::Score: {
+      case ReportOrder::Label:
+      case ReportOrder::Score: {
         if (a.score.has_value() != b.score.has_value()) {
           return std::nullopt;  // handled below: unscored rows go last
         }
         if (!a.score) {
           return std::nullopt;
         }
-        if (key == SortKey::Label) {
+        if (key == ReportOrder::Label) {
           if (a.score->label == b.score->label) {
             return std::nullopt;
           }
@@ -251,26 +251,26 @@ std::vector<ScoredRow> select_rows(std::vector<ScoredRow> rows,
         }
         return a.score->holz_score < b.score->holz_score;
       }
-      case SortKey::Addresses: {
+      case ReportOrder::Addresses: {
         const auto m = x.ipv4_addresses + x.ipv6_addresses;
         const auto n = y.ipv4_addresses + y.ipv6_addresses;
         return m == n ? std::nullopt : std::optional<bool>(m < n);
       }
-      case SortKey::Asns:
+      case ReportOrder::Asns:
         return x.asns == y.asns ? std::nullopt : std::optional<bool>(x.asns < y.asns);
-      case SortKey::Probes:
+      case ReportOrder::Probes:
         return x.probes == y.probes ? std::nullopt : std::optional<bool>(x.probes < y.probes);
-      case SortKey::Domain:
+      case ReportOrder::Domain:
         break;
     }
     return std::nullopt;
   };
-  const bool score_key = key == SortKey::Label || key == SortKey::Score;
+  const bool score_key = key == ReportOrder::Label || key == ReportOrder::Score;
   std::ranges::stable_sort(rows, [&](const ScoredRow& a, const ScoredRow& b) {
     if (score_key && a.score.has_value() != b.score.has_value()) {
       return a.score.has_value();  // scored first, in either direction
     }
-    if (key != SortKey::Domain) {
+    if (key != ReportOrder::Domain) {
       if (const auto less = compare(a, b)) {
         return descending ? !*less : *less;
       }

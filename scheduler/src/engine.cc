@@ -2,6 +2,7 @@
 // enrichment and the hand-off to storage. probe_round.cc and worker.cc only decide which
 // domains to start when, and where their results go.
 
+#include "fluxwatch/common/clock.h"
 #include "fluxwatch/scheduler/engine.h"
 
 #include <spdlog/spdlog.h>
@@ -265,19 +266,18 @@ std::size_t hand_to_storage(storage::Database& database, const storage::ProbeBat
 
 void retry_through_outage(const std::string& what, std::chrono::milliseconds tolerance,
                           const std::function<void()>& body) {
-  using Steady = std::chrono::steady_clock;
-  std::optional<Steady::time_point> outage_started;
+  std::optional<SteadyClock::time_point> outage_started;
   auto backoff = std::chrono::milliseconds(200);
   for (;;) {
     try {
       body();
       if (outage_started) {
         spdlog::info("{}: database back after {:.1f} s; going on", what,
-                     std::chrono::duration<double>(Steady::now() - *outage_started).count());
+                     std::chrono::duration<double>(SteadyClock::now() - *outage_started).count());
       }
       return;
     } catch (const Error& error) {
-      const auto now = Steady::now();
+      const auto now = SteadyClock::now();
       if (!outage_started) {
         outage_started = now;
         spdlog::warn(
@@ -285,10 +285,10 @@ void retry_through_outage(const std::string& what, std::chrono::milliseconds tol
             error.what(), std::chrono::ceil<std::chrono::seconds>(tolerance).count());
       }
       const auto left = *outage_started + tolerance - now;
-      if (left <= Steady::duration::zero()) {
+      if (left <= SteadyClock::duration::zero()) {
         throw;
       }
-      std::this_thread::sleep_for(std::min<Steady::duration>(backoff, left));
+      std::this_thread::sleep_for(std::min<SteadyClock::duration>(backoff, left));
       backoff = std::min(backoff * 2, std::chrono::milliseconds(10000));
     }
   }

@@ -21,21 +21,21 @@ std::uint64_t mix(std::uint64_t value) noexcept {
 }  // namespace
 
 NextSchedule next_schedule(const IntervalPolicy& policy, const DomainHistory& previous,
-                           const Observation& observation, double random01) {
+                           const AnswerSummary& answers, double random01) {
   using std::chrono::milliseconds;
   NextSchedule next;
   next.history = previous;
-  if (observation.answer_hash) {
+  if (answers.answer_hash) {
     const bool unchanged =
-        previous.answer_hash && *previous.answer_hash == *observation.answer_hash;
+        previous.answer_hash && *previous.answer_hash == *answers.answer_hash;
     next.history.stable_runs =
         unchanged
             ? static_cast<std::uint16_t>(std::min<int>(previous.stable_runs + 1, kMaxStableRuns))
             : 0;
-    next.history.answer_hash = observation.answer_hash;
+    next.history.answer_hash = answers.answer_hash;
   }
   const milliseconds from_ttl =
-      observation.min_ttl ? milliseconds(std::int64_t{*observation.min_ttl} * 1000) : policy.base;
+      answers.min_ttl ? milliseconds(std::int64_t{*answers.min_ttl} * 1000) : policy.base;
   const double low = static_cast<double>(policy.min.count());
   const double high = static_cast<double>(std::max(policy.max, policy.min).count());
   // Doubling from the clamped TTL (a TTL of 0 must drift too), in double: 2^16 x 2^32 s
@@ -56,8 +56,8 @@ NextSchedule next_schedule(const IntervalPolicy& policy, const DomainHistory& pr
   return next;
 }
 
-Observation observe(const std::vector<ProbeResult>& results) {
-  Observation observation;
+AnswerSummary summarize_answers(const std::vector<ProbeResult>& results) {
+  AnswerSummary answers;
   std::uint64_t sum = 0;
   bool any_answer = false;
   for (const ProbeResult& result : results) {
@@ -72,16 +72,16 @@ Observation observe(const std::vector<ProbeResult>& results) {
       if (record.section != Section::Answer) {
         continue;
       }
-      observation.min_ttl =
-          observation.min_ttl ? std::min(*observation.min_ttl, record.ttl) : record.ttl;
+      answers.min_ttl =
+          answers.min_ttl ? std::min(*answers.min_ttl, record.ttl) : record.ttl;
       sum += mix(std::hash<std::string_view>{}(record.data) ^ (std::uint64_t{record.type} << 48U) ^
                  mix(std::hash<std::string_view>{}(record.owner)));
     }
   }
   if (any_answer) {
-    observation.answer_hash = sum;
+    answers.answer_hash = sum;
   }
-  return observation;
+  return answers;
 }
 
 }  // namespace fluxwatch::scheduler

@@ -1,6 +1,7 @@
 // One round of `fluxwatch probe`: starts every domain on the engine as the crawler has room,
 // and hands finished results to writer threads through a bounded queue.
 
+#include "fluxwatch/common/clock.h"
 #include "fluxwatch/scheduler/probe_round.h"
 
 #include <spdlog/spdlog.h>
@@ -20,7 +21,6 @@ namespace fluxwatch::scheduler {
 namespace {
 
 using std::chrono::milliseconds;
-using Steady = std::chrono::steady_clock;
 
 /// A bounded hand-off between the probing thread and the writer threads: the probing
 /// thread stops starting domains while it is full, so memory stays bounded (also while
@@ -164,7 +164,7 @@ RoundSummary run_round(const std::vector<WatchedDomain>& domains, crawler::Crawl
     throw Error("run_round: no writer");
   }
   RoundSummary summary;
-  const auto started = Steady::now();
+  const auto started = SteadyClock::now();
   if (options.store) {
     retry_through_outage("probe: opening the run", options.outage_tolerance, [&] {
       summary.run_id = writers.front()->begin_run("probe", options.engine.settings_json);
@@ -213,7 +213,7 @@ RoundSummary run_round(const std::vector<WatchedDomain>& domains, crawler::Crawl
     ++state.done;
     if (progress) {
       state.total = std::max(state.total, dispatcher.sent());  // authoritative: grows
-      state.elapsed = Steady::now() - started;
+      state.elapsed = SteadyClock::now() - started;
       progress(state);
     }
   };
@@ -225,25 +225,25 @@ RoundSummary run_round(const std::vector<WatchedDomain>& domains, crawler::Crawl
   };
 
   std::size_t next = 0;
-  auto stop_deadline = Steady::time_point::max();
+  auto stop_deadline = SteadyClock::time_point::max();
   try {
     for (;;) {
       if (options.stop != nullptr && options.stop->load() && !summary.interrupted) {
         summary.interrupted = next < domains.size() || dispatcher.followups_waiting();
-        stop_deadline = Steady::now() + options.stop_grace;
+        stop_deadline = SteadyClock::now() + options.stop_grace;
         spdlog::info("probe: stopping: no new queries; {} in flight get {:.1f} s to finish",
                      dispatcher.in_flight(),
                      std::chrono::duration<double>(options.stop_grace).count());
         next = domains.size();
       }
-      const bool stopping = stop_deadline != Steady::time_point::max();
+      const bool stopping = stop_deadline != SteadyClock::time_point::max();
       if (queue.failed()) {
         break;
       }
       // Pause while the writers are a full queue behind (e.g. the database is away).
       const bool room = !options.store || !queue.full();
       if (!stopping) {
-        const auto now = Steady::now();
+        const auto now = SteadyClock::now();
         while (room && next < domains.size() && dispatcher.has_room()) {
           const auto preferred =
               ResolverHealth::spread(next, options.round, dispatcher.resolvers());
@@ -256,7 +256,7 @@ RoundSummary run_round(const std::vector<WatchedDomain>& domains, crawler::Crawl
       if (stopping ? !dispatcher.busy() : next == domains.size() && dispatcher.active() == 0) {
         break;
       }
-      if (stopping && Steady::now() >= stop_deadline) {
+      if (stopping && SteadyClock::now() >= stop_deadline) {
         break;
       }
       dispatcher.poll(milliseconds(room ? 100 : 20), on_finished, on_result);
@@ -300,7 +300,7 @@ RoundSummary run_round(const std::vector<WatchedDomain>& domains, crawler::Crawl
                                                      static_cast<std::int64_t>(summary.errors)});
     });
   }
-  summary.elapsed = Steady::now() - started;
+  summary.elapsed = SteadyClock::now() - started;
   return summary;
 }
 

@@ -9,6 +9,7 @@
 // Per-domain state in memory exists only for leased domains (a few thousand at most): the
 // schedule itself lives in PostgreSQL.
 
+#include "fluxwatch/common/clock.h"
 #include "fluxwatch/scheduler/worker.h"
 
 #include <fmt/format.h>
@@ -35,7 +36,6 @@ namespace {
 
 using std::chrono::milliseconds;
 using SystemClock = std::chrono::system_clock;
-using Steady = std::chrono::steady_clock;
 
 constexpr milliseconds kMaxLoopWait{20};
 constexpr milliseconds kIdleLeaseRetry{200};
@@ -112,7 +112,7 @@ struct Worker::Impl {
   std::vector<storage::ScheduleUpdate> out_updates_;
   bool probing_done_ = false;
   bool lease_exhausted_ = false;
-  Steady::time_point shutdown_deadline_ = Steady::time_point::max();
+  SteadyClock::time_point shutdown_deadline_ = SteadyClock::time_point::max();
   std::optional<ReloadableSettings> reload_probe_;
   std::optional<geo::GeoOptions> reload_geo_;
 
@@ -216,15 +216,15 @@ void Worker::Impl::writer_loop(const std::atomic<bool>& stop) {
   BatchEnricher enricher(parts_.enricher);
   std::optional<Pending> pending;
   auto backoff = milliseconds(200);
-  auto next_db_try = Steady::now();
-  auto last_flush = Steady::now();
-  auto next_lease = Steady::now();
-  auto next_renew = Steady::now() + options_.lease / 3;
-  auto next_resync = Steady::now() + options_.resync_interval;
+  auto next_db_try = SteadyClock::now();
+  auto last_flush = SteadyClock::now();
+  auto next_lease = SteadyClock::now();
+  auto next_renew = SteadyClock::now() + options_.lease / 3;
+  auto next_resync = SteadyClock::now() + options_.resync_interval;
   bool db_ok = true;
   bool window_logged = false;
 
-  auto db_failed = [&](const std::exception& error, Steady::time_point now) {
+  auto db_failed = [&](const std::exception& error, SteadyClock::time_point now) {
     if (db_ok) {
       logger()->warn(
           "campaign {}: database unavailable ({}): the {} domain(s) already leased are still "
@@ -267,7 +267,7 @@ void Worker::Impl::writer_loop(const std::atomic<bool>& stop) {
                         options_.campaign, error.what());
       }
     }
-    auto now = Steady::now();
+    auto now = SteadyClock::now();
 
     if (!pending) {
       std::unique_lock lock(mutex_);
@@ -321,11 +321,11 @@ void Worker::Impl::writer_loop(const std::atomic<bool>& stop) {
         }
         buffered_ -= total;
         pending.reset();
-        last_flush = Steady::now();
+        last_flush = SteadyClock::now();
       } catch (const std::exception& error) {
-        db_failed(error, Steady::now());
+        db_failed(error, SteadyClock::now());
       }
-      now = Steady::now();
+      now = SteadyClock::now();
     }
 
     if (done) {
@@ -401,11 +401,11 @@ void Worker::Impl::writer_loop(const std::atomic<bool>& stop) {
 
 void Worker::Impl::complete(FinishedDomain&& finished, const storage::LeasedDomain& leased) {
   auto& results = finished.results;
-  const Observation observation = observe(results);
+  const AnswerSummary answers = summarize_answers(results);
   static thread_local std::mt19937_64 random{std::random_device{}()};
   const double draw = std::uniform_real_distribution<double>(0.0, 1.0)(random);
   const NextSchedule next = next_schedule(
-      options_.intervals, DomainHistory{leased.stable_runs, leased.answer_hash}, observation, draw);
+      options_.intervals, DomainHistory{leased.stable_runs, leased.answer_hash}, answers, draw);
   auto first_sent = SystemClock::time_point::max();
   for (const auto& result : results) {
     first_sent = std::min(first_sent, result.sent_at);
@@ -452,7 +452,7 @@ WorkerStats Worker::Impl::run(const std::atomic<bool>& stop) {
   // the NS lookup; the follow-ups take one each as they are sent.
   const std::size_t per_domain = dispatcher.initial_queries();
   const bool every = options_.engine.mode == EngineMode::EveryResolver;
-  SteadyClock clock;
+  RealClock clock;
   auto limiter = std::make_unique<RateLimiter>(clock, options_.qps, options_.qps_per_resolver,
                                                resolvers, per_domain * dispatcher.fanout());
   logger()->info("campaign {}: worker {} ({} domains in the campaign, {} due now; run {})",
@@ -464,7 +464,7 @@ WorkerStats Worker::Impl::run(const std::atomic<bool>& stop) {
   std::vector<storage::LeasedDomain> heap;
   std::unordered_map<std::int64_t, storage::LeasedDomain> active;
   bool stopping = false;
-  auto stop_deadline = Steady::time_point::max();
+  auto stop_deadline = SteadyClock::time_point::max();
   const Dispatcher::FinishedSink finished = [&](FinishedDomain&& done) {
     const auto found = active.find(done.task.domain_id);
     if (found != active.end()) {
@@ -477,7 +477,7 @@ WorkerStats Worker::Impl::run(const std::atomic<bool>& stop) {
     {
       std::lock_guard lock(mutex_);
       probing_done_ = true;
-      shutdown_deadline_ = Steady::now() + options_.shutdown_grace;
+      shutdown_deadline_ = SteadyClock::now() + options_.shutdown_grace;
     }
     wake_writer_.notify_one();
     writer.join();
@@ -486,7 +486,7 @@ WorkerStats Worker::Impl::run(const std::atomic<bool>& stop) {
     for (;;) {
       if (stop.load() && !stopping) {
         stopping = true;
-        stop_deadline = Steady::now() + options_.shutdown_grace;
+        stop_deadline = SteadyClock::now() + options_.shutdown_grace;
         logger()->info("campaign {}: stopping: {} queries in flight, {} results to write",
                        options_.campaign, dispatcher.in_flight(), buffered_.load());
       }
@@ -522,7 +522,7 @@ WorkerStats Worker::Impl::run(const std::atomic<bool>& stop) {
             return true;
           }
           wait = std::min(wait, std::chrono::ceil<milliseconds>(limiter->available_at(charged, 1) -
-                                                                Steady::now()));
+                                                                SteadyClock::now()));
           return false;
         });
         while (!heap.empty() && heap.front().due <= now && dispatcher.has_room()) {
@@ -531,7 +531,7 @@ WorkerStats Worker::Impl::run(const std::atomic<bool>& stop) {
             // One query per resolver (and type) at the same moment: all of them or none.
             if (!limiter->try_acquire_every(per_domain)) {
               wait = std::min(wait, std::chrono::ceil<milliseconds>(
-                                        limiter->available_at_every(per_domain) - Steady::now()));
+                                        limiter->available_at_every(per_domain) - SteadyClock::now()));
               break;
             }
             chosen = 0;
@@ -541,16 +541,16 @@ WorkerStats Worker::Impl::run(const std::atomic<bool>& stop) {
             const auto& next = heap.front();
             const std::size_t preferred = ResolverHealth::spread(
                 mix(static_cast<std::uint64_t>(next.domain_id)), mix(micros(next.due)), resolvers);
-            chosen = dispatcher.health().choose(preferred, Steady::now(), [&](std::size_t r) {
+            chosen = dispatcher.health().choose(preferred, SteadyClock::now(), [&](std::size_t r) {
               return limiter->try_acquire(r, per_domain);
             });
           }
           if (chosen == resolvers) {
-            auto earliest = Steady::time_point::max();
+            auto earliest = SteadyClock::time_point::max();
             for (std::size_t i = 0; i < resolvers; ++i) {
               earliest = std::min(earliest, limiter->available_at(i, per_domain));
             }
-            wait = std::min(wait, std::chrono::ceil<milliseconds>(earliest - Steady::now()));
+            wait = std::min(wait, std::chrono::ceil<milliseconds>(earliest - SteadyClock::now()));
             break;
           }
           std::pop_heap(heap.begin(), heap.end(), DueLater{});
@@ -576,7 +576,7 @@ WorkerStats Worker::Impl::run(const std::atomic<bool>& stop) {
       mismatched_.store(crawl_stats.mismatched, std::memory_order_relaxed);
       edns_fallbacks_.store(crawl_stats.edns_fallbacks, std::memory_order_relaxed);
 
-      if (stopping && (dispatcher.in_flight() == 0 || Steady::now() >= stop_deadline)) {
+      if (stopping && (dispatcher.in_flight() == 0 || SteadyClock::now() >= stop_deadline)) {
         if (dispatcher.in_flight() > 0) {
           logger()->warn(
               "campaign {}: {} queries still in flight at the deadline; their "

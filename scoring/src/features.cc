@@ -37,7 +37,7 @@ double angle(Vec3 a, Vec3 b) {
 
 bool is_address_type(RrType type) { return type == RrType::A || type == RrType::AAAA; }
 
-bool is_address_record(const Observation& probe, const Record& record) {
+bool is_address_record(const StoredProbe& probe, const Record& record) {
   return is_address_type(probe.qtype) && record.section == Section::Answer &&
          record.is(probe.qtype) && record.address;
 }
@@ -157,15 +157,15 @@ std::optional<double> mean_distance_from_centroid_km(const std::vector<LatLon>& 
   return total / static_cast<double>(points.size());
 }
 
-Features compute_features(const std::vector<Observation>& domain_probes,
-                          const std::vector<Observation>& other_probes, const GeoTable& geo) {
+Features compute_features(const std::vector<StoredProbe>& domain_probes,
+                          const std::vector<StoredProbe>& other_probes, const GeoTable& geo) {
   Features f;
-  std::vector<const Observation*> ordered;
+  std::vector<const StoredProbe*> ordered;
   ordered.reserve(domain_probes.size());
   for (const auto& probe : domain_probes) {
     ordered.push_back(&probe);
   }
-  std::ranges::sort(ordered, [](const Observation* a, const Observation* b) {
+  std::ranges::sort(ordered, [](const StoredProbe* a, const StoredProbe* b) {
     return std::tie(a->sent_at, a->probe_id) < std::tie(b->sent_at, b->probe_id);
   });
 
@@ -180,7 +180,7 @@ Features compute_features(const std::vector<Observation>& domain_probes,
   std::vector<std::set<std::string>> ns_sets;
   std::vector<std::int64_t> serials;
 
-  for (const Observation* probe : ordered) {
+  for (const StoredProbe* probe : ordered) {
     const bool address_probe = is_address_type(probe->qtype);
     f.address_probes += address_probe ? 1 : 0;
     std::set<IpAddress> addresses;

@@ -2,6 +2,7 @@
 // verdicts stored with COPY, scores read back.
 // libpqxx 6.4 cannot read std::optional (see storage/src/database.cc), so NULLs are checked
 // field by field.
+#include "fluxwatch/common/clock.h"
 #include "fluxwatch/scoring/score_store.h"
 
 #include <fmt/format.h>
@@ -124,18 +125,18 @@ StoredScore read_stored(const pqxx::row& row) {
   return s;
 }
 
-std::string sort_sql(SortKey sort, bool descending) {
+std::string sort_sql(StoredScoreOrder sort, bool descending) {
   const char* dir = descending ? "DESC" : "ASC";
   switch (sort) {
-    case SortKey::Label:
+    case StoredScoreOrder::Label:
       return fmt::format("label {}, domain", dir);
-    case SortKey::HolzScore:
+    case StoredScoreOrder::HolzScore:
       return fmt::format("holz_score {}, domain", dir);
-    case SortKey::Addresses:
+    case StoredScoreOrder::Addresses:
       return fmt::format("ipv4_addresses + ipv6_addresses {}, domain", dir);
-    case SortKey::Asns:
+    case StoredScoreOrder::Asns:
       return fmt::format("asns {}, domain", dir);
-    case SortKey::Domain:
+    case StoredScoreOrder::Domain:
       break;
   }
   return fmt::format("domain {}", dir);
@@ -191,11 +192,10 @@ std::vector<DomainFeatures> ScoreStore::compute_features(const Window& window) {
         connection, "features");
     const std::string until = impl_->window_end_text(tx, window);
     tx.exec_params(detail::kScanSettingsSql, window_start_text(window), until, window.campaign);
-    using Clock = std::chrono::steady_clock;
-    const auto ms = [](Clock::time_point since) {
-      return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - since).count();
+    const auto ms = [](SteadyTime since) {
+      return std::chrono::duration_cast<std::chrono::milliseconds>(SteadyClock::now() - since).count();
     };
-    auto phase = Clock::now();
+    auto phase = SteadyClock::now();
     FeatureScan scan;
     std::vector<std::string> names;
     for (const auto& row : tx.exec(detail::kDomainsSql)) {
@@ -221,7 +221,7 @@ std::vector<DomainFeatures> ScoreStore::compute_features(const Window& window) {
     });
     spdlog::debug("scoring: {} domains and their enrichment read in {} ms", names.size(),
                   ms(phase));
-    phase = Clock::now();
+    phase = SteadyClock::now();
     std::map<std::string, RrType, std::less<>> qtypes;  // a handful of stored spellings
     detail::copy_out(tx, detail::kProbesCopySql, fields, [&] {
       auto qtype = qtypes.find(fields.text(2));
@@ -233,7 +233,7 @@ std::vector<DomainFeatures> ScoreStore::compute_features(const Window& window) {
                      fields.int64(3), fields.text(4) == "t");
     });
     spdlog::debug("scoring: {} probes of the window read in {} ms", scan.probes(), ms(phase));
-    phase = Clock::now();
+    phase = SteadyClock::now();
     if (const auto range = scan.probe_id_range()) {
       const auto table_probes = tx.exec(detail::kProbeRowsEstimateSql)[0][0].as<std::int64_t>();
       if (!window.since || static_cast<std::int64_t>(scan.probes()) * 4 > table_probes) {
@@ -253,7 +253,7 @@ std::vector<DomainFeatures> ScoreStore::compute_features(const Window& window) {
     }
     tx.commit();
     spdlog::debug("scoring: {} records of them read in {} ms", scan.records(), ms(phase));
-    phase = Clock::now();
+    phase = SteadyClock::now();
     std::vector<DomainFeatures> out;
     auto features = scan.finish();
     spdlog::debug("scoring: features computed in {} ms", ms(phase));
@@ -334,7 +334,7 @@ std::int64_t ScoreStore::save(const Window& window, const std::string& settings_
   });
 }
 
-std::vector<StoredScore> ScoreStore::latest_scores(SortKey sort, bool descending) {
+std::vector<StoredScore> ScoreStore::latest_scores(StoredScoreOrder sort, bool descending) {
   return impl_->run("reading scores", [&](pqxx::connection& connection) {
     pqxx::read_transaction tx(connection, "latest_scores");
     std::vector<StoredScore> out;
@@ -405,7 +405,7 @@ ScoreStore::History ScoreStore::history(const std::string& domain, const Window&
     // Every probe of the window with its records. The domain's own probes honour the
     // campaign filter; the others are only a source of NS host addresses (no filter), as in
     // the SQL.
-    std::map<std::int64_t, std::pair<bool, Observation>> probes;
+    std::map<std::int64_t, std::pair<bool, StoredProbe>> probes;
     for (const auto& row :
          tx.exec_params("SELECT p.probe_id, p.qname, p.qtype, "
                         "(extract(epoch FROM p.sent_at) * 1000000)::bigint, p.outcome::text, "
@@ -420,7 +420,7 @@ ScoreStore::History ScoreStore::history(const std::string& domain, const Window&
       auto [entry, fresh] = probes.try_emplace(id);
       if (fresh) {
         entry->second.first = row[5].as<bool>();
-        Observation& o = entry->second.second;
+        StoredProbe& o = entry->second.second;
         o.probe_id = id;
         o.qname = row[1].as<std::string>();
         o.qtype = static_cast<RrType>(stored_rrtype(row[2].c_str()));

@@ -12,7 +12,7 @@ namespace {
 
 using std::chrono::microseconds;
 using std::chrono::milliseconds;
-using Clock = StallWindow::Clock;
+using Clock = SteadyClock;
 
 const Clock::time_point kT0{};  // an arbitrary origin
 

@@ -120,32 +120,32 @@ TEST(Report, ScoreColumnsAreAppendedAtTheEnd) {
 }
 
 TEST(Report, FiltersByLabel) {
-  EXPECT_EQ(domains(select_rows(scored_sample(), {"fast_flux"}, SortKey::Domain, false)),
+  EXPECT_EQ(domains(select_rows(scored_sample(), {"fast_flux"}, ReportOrder::Domain, false)),
             (std::vector<std::string>{"a-flux.test", "flux-alpha.test"}));
-  EXPECT_EQ(domains(select_rows(scored_sample(), {"unscored", "cdn_like"}, SortKey::Domain, false)),
+  EXPECT_EQ(domains(select_rows(scored_sample(), {"unscored", "cdn_like"}, ReportOrder::Domain, false)),
             (std::vector<std::string>{"cdn.test", "never,probed.test"}));
-  EXPECT_TRUE(select_rows(scored_sample(), {"double_flux"}, SortKey::Domain, false).empty());
-  EXPECT_EQ(select_rows(scored_sample(), {}, SortKey::Domain, false).size(), 4U);
+  EXPECT_TRUE(select_rows(scored_sample(), {"double_flux"}, ReportOrder::Domain, false).empty());
+  EXPECT_EQ(select_rows(scored_sample(), {}, ReportOrder::Domain, false).size(), 4U);
 }
 
 TEST(Report, SortsByScoreLabelAndCounts) {
-  EXPECT_EQ(domains(select_rows(scored_sample(), {}, SortKey::Score, true)),
+  EXPECT_EQ(domains(select_rows(scored_sample(), {}, ReportOrder::Score, true)),
             (std::vector<std::string>{"a-flux.test", "flux-alpha.test", "cdn.test",
                                       "never,probed.test"}));
-  EXPECT_EQ(domains(select_rows(scored_sample(), {}, SortKey::Score, false)),
+  EXPECT_EQ(domains(select_rows(scored_sample(), {}, ReportOrder::Score, false)),
             (std::vector<std::string>{"cdn.test", "flux-alpha.test", "a-flux.test",
                                       "never,probed.test"}));
-  EXPECT_EQ(domains(select_rows(scored_sample(), {}, SortKey::Label, false)),
+  EXPECT_EQ(domains(select_rows(scored_sample(), {}, ReportOrder::Label, false)),
             (std::vector<std::string>{"cdn.test", "a-flux.test", "flux-alpha.test",
                                       "never,probed.test"}));
-  EXPECT_EQ(domains(select_rows(scored_sample(), {}, SortKey::Addresses, true)),
+  EXPECT_EQ(domains(select_rows(scored_sample(), {}, ReportOrder::Addresses, true)),
             (std::vector<std::string>{"cdn.test", "a-flux.test", "flux-alpha.test",
                                       "never,probed.test"}));
-  EXPECT_EQ(domains(select_rows(scored_sample(), {}, SortKey::Domain, true)),
+  EXPECT_EQ(domains(select_rows(scored_sample(), {}, ReportOrder::Domain, true)),
             (std::vector<std::string>{"never,probed.test", "flux-alpha.test", "cdn.test",
                                       "a-flux.test"}));
-  EXPECT_EQ(parse_sort_key("score"), SortKey::Score);
-  EXPECT_FALSE(parse_sort_key("holz").has_value());
+  EXPECT_EQ(parse_report_order("score"), ReportOrder::Score);
+  EXPECT_FALSE(parse_report_order("holz").has_value());
 }
 
 TEST(Report, ParsesFormats) {

@@ -18,7 +18,7 @@ namespace fluxwatch::scoring {
 namespace {
 
 struct Probe {
-  Observation observation;
+  StoredProbe observation;
   std::int64_t domain_id = 0;  ///< 0: not a watched domain's
   bool own = false;
 };
@@ -125,7 +125,7 @@ class RandomHistory {
     Probe p;
     p.domain_id = d;
     p.own = pick(10) != 0;  // every 10th: another campaign
-    Observation& o = p.observation;
+    StoredProbe& o = p.observation;
     o.probe_id = ++id_;
     o.qname = name;
     o.sent_at = time(pick(20));  // equal timestamps happen: ties go by probe id
@@ -230,8 +230,8 @@ TEST(FeatureScanTest, AgreesWithTheReferenceOnRandomHistories) {
     ASSERT_EQ(features.size(), h.names_.size());
     for (std::size_t i = 0; i < h.names_.size(); ++i) {
       const auto domain_id = static_cast<std::int64_t>(i + 1);
-      std::vector<Observation> mine;
-      std::vector<Observation> others;
+      std::vector<StoredProbe> mine;
+      std::vector<StoredProbe> others;
       for (const auto& p : h.probes_) {
         (p.own && p.domain_id == domain_id ? mine : others).push_back(p.observation);
       }

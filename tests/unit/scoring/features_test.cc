@@ -18,9 +18,9 @@ constexpr double kR = 6371.0088;
 /// Builds probes one by one, 60 s apart, with increasing ids.
 class History {
  public:
-  Observation& probe(const std::string& qtype, const std::string& outcome = "NOERROR",
+  StoredProbe& probe(const std::string& qtype, const std::string& outcome = "NOERROR",
                      const std::string& qname = "x.test") {
-    Observation o;
+    StoredProbe o;
     o.probe_id = ++id_;
     o.qname = qname;
     o.qtype = parse_rrtype(qtype).value();
@@ -46,7 +46,7 @@ class History {
     probe(qtype, "TIMEOUT");
     return *this;
   }
-  std::vector<Observation>& probes() { return probes_; }
+  std::vector<StoredProbe>& probes() { return probes_; }
 
  private:
   History& answer(const std::string& type, std::initializer_list<std::string> addresses,
@@ -61,7 +61,7 @@ class History {
     return *this;
   }
   std::int64_t id_ = 0;
-  std::vector<Observation> probes_;
+  std::vector<StoredProbe> probes_;
 };
 
 GeoTable geo_of(std::initializer_list<std::pair<std::string, AddressInfo>> entries) {

@@ -39,11 +39,11 @@ struct ScoredRow {
   bool operator==(const ScoredRow&) const = default;
 };
 
-/// Orders of `fluxwatch report --sort`.
-enum class SortKey { Domain, Label, Score, Addresses, Asns, Probes };
+/// The orders of `fluxwatch report --sort` (applied to the rows in memory).
+enum class ReportOrder { Domain, Label, Score, Addresses, Asns, Probes };
 
-/// "domain", "label", "score", "addresses", "asns", "probes" -> SortKey; nullopt otherwise.
-[[nodiscard]] std::optional<SortKey> parse_sort_key(std::string_view text);
+/// "domain", "label", "score", "addresses", "asns", "probes" -> ReportOrder; nullopt otherwise.
+[[nodiscard]] std::optional<ReportOrder> parse_report_order(std::string_view text);
 
 /**
  * The rows whose label is one of `labels` (every row if empty; "unscored" selects rows
@@ -52,7 +52,7 @@ enum class SortKey { Domain, Label, Score, Addresses, Asns, Probes };
  */
 [[nodiscard]] std::vector<ScoredRow> select_rows(std::vector<ScoredRow> rows,
                                                  const std::vector<std::string>& labels,
-                                                 SortKey key, bool descending);
+                                                 ReportOrder key, bool descending);
 
 /// Like render(), with the columns label, holz_score, scored_at, window_start, window_end
 /// appended (label "unscored" and the rest empty when a domain has no score; window_start

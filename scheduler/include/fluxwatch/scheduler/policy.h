@@ -29,7 +29,7 @@ struct DomainHistory {
 };
 
 /// What this probe (all record types of one domain) saw.
-struct Observation {
+struct AnswerSummary {
   std::optional<std::uint32_t> min_ttl;      ///< shortest answer-section TTL, seconds
   std::optional<std::uint64_t> answer_hash;  ///< nullopt: no usable answer (all failed)
 };
@@ -57,10 +57,10 @@ constexpr std::uint16_t kMaxStableRuns = 16;
  */
 [[nodiscard]] NextSchedule next_schedule(const IntervalPolicy& policy,
                                          const DomainHistory& previous,
-                                         const Observation& observation, double random01);
+                                         const AnswerSummary& answers, double random01);
 
 /// Shortest TTL and an order-independent hash (type + data, not TTL) of the answer
 /// sections of `results`; answer_hash is nullopt if none of them got an answer.
-[[nodiscard]] Observation observe(const std::vector<ProbeResult>& results);
+[[nodiscard]] AnswerSummary summarize_answers(const std::vector<ProbeResult>& results);
 
 }  // namespace fluxwatch::scheduler

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "fluxwatch/common/clock.h"
 #include "fluxwatch/common/types.h"
 #include "fluxwatch/crawler/crawler.h"
 #include "fluxwatch/scheduler/engine.h"
@@ -50,7 +51,7 @@ struct Progress {
   std::size_t done = 0;
   std::size_t total = 0;
   std::size_t errors = 0;  ///< timeouts and other failures (not NXDOMAIN/SERVFAIL answers)
-  std::chrono::steady_clock::duration elapsed{};
+  SteadyClock::duration elapsed{};
 };
 
 /// What one server got in a round (to tell a dead or mistyped resolver from a bad domain).

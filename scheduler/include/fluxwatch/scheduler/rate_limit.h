@@ -6,20 +6,22 @@
 #include <cstddef>
 #include <vector>
 
+#include "fluxwatch/common/clock.h"
+
 namespace fluxwatch::scheduler {
 
 /// A monotonic time source.
 class Clock {
  public:
-  using time_point = std::chrono::steady_clock::time_point;
+  using time_point = SteadyTime;
   virtual ~Clock() = default;
   [[nodiscard]] virtual time_point now() const = 0;
 };
 
-/// std::chrono::steady_clock.
-class SteadyClock final : public Clock {
+/// The real clock (SteadyClock) behind the interface.
+class RealClock final : public Clock {
  public:
-  [[nodiscard]] time_point now() const override { return std::chrono::steady_clock::now(); }
+  [[nodiscard]] time_point now() const override { return SteadyClock::now(); }
 };
 
 /**

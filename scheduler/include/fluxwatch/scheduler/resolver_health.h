@@ -10,6 +10,8 @@
 #include <functional>
 #include <vector>
 
+#include "fluxwatch/common/clock.h"
+
 namespace fluxwatch::scheduler {
 
 struct ResolverHealthOptions {
@@ -23,7 +25,7 @@ struct ResolverHealthOptions {
 
 class ResolverHealth {
  public:
-  using TimePoint = std::chrono::steady_clock::time_point;
+  using TimePoint = SteadyTime;
   enum class Change { None, BecameUnhealthy, BecameHealthy };
 
   ResolverHealth(std::size_t resolvers, ResolverHealthOptions options);

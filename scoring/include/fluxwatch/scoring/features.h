@@ -53,14 +53,14 @@ struct Record {
 [[nodiscard]] std::optional<IpAddress> parse_inet_host(std::string_view text);
 
 /// One stored probe with its records, as in the `probes` table.
-struct Observation {
+struct StoredProbe {
   std::int64_t probe_id = 0;
   std::string qname;
   RrType qtype = RrType::A;
   std::chrono::system_clock::time_point sent_at{};
   Outcome outcome = Outcome::NoError;
   std::vector<Record> records;
-  bool operator==(const Observation&) const = default;
+  bool operator==(const StoredProbe&) const = default;
 };
 
 /// What the GeoIP/ASN enrichment says about an address (all optional).
@@ -129,8 +129,8 @@ struct Features {
  * probes of the NS host names; their answer and additional A/AAAA records owned by an NS
  * name count). `geo` enriches addresses.
  */
-[[nodiscard]] Features compute_features(const std::vector<Observation>& domain_probes,
-                                        const std::vector<Observation>& other_probes,
+[[nodiscard]] Features compute_features(const std::vector<StoredProbe>& domain_probes,
+                                        const std::vector<StoredProbe>& other_probes,
                                         const GeoTable& geo);
 
 /// The network an address counts towards in Features::prefixes: a.b.c.d -> a.b.0.0 (its /16),

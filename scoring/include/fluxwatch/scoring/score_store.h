@@ -57,8 +57,8 @@ struct AddressSeen {
   bool operator==(const AddressSeen&) const = default;
 };
 
-/// Ordering of stored scores.
-enum class SortKey { Domain, Label, HolzScore, Addresses, Asns };
+/// The order ScoreStore::latest_scores() returns stored scores in (done in SQL).
+enum class StoredScoreOrder { Domain, Label, HolzScore, Addresses, Asns };
 
 /**
  * A connection to the fluxwatch database for scoring. The schema must be migrated.
@@ -86,7 +86,7 @@ class ScoreStore {
                     const std::vector<DomainFeatures>& rows, const std::vector<Verdict>& verdicts);
 
   /// The newest score of every domain that has one.
-  [[nodiscard]] std::vector<StoredScore> latest_scores(SortKey sort = SortKey::Domain,
+  [[nodiscard]] std::vector<StoredScore> latest_scores(StoredScoreOrder sort = StoredScoreOrder::Domain,
                                                        bool descending = false);
   /// The newest score of `domain`, if any.
   [[nodiscard]] std::optional<StoredScore> latest_score(const std::string& domain);
@@ -99,8 +99,8 @@ class ScoreStore {
   /// probes of the window that are not the domain's, and the enrichment of every address in
   /// them. For tests and checks at small scale: it reads every probe of the window.
   struct History {
-    std::vector<Observation> domain_probes;
-    std::vector<Observation> other_probes;
+    std::vector<StoredProbe> domain_probes;
+    std::vector<StoredProbe> other_probes;
     GeoTable geo;
   };
   [[nodiscard]] History history(const std::string& domain, const Window& window);
