@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <array>
-#include <charconv>
 #include <tuple>
 
 namespace fluxwatch::scoring {
@@ -22,28 +21,6 @@ std::uint8_t qtype_code(RrType qtype) {
 }
 
 bool is(std::uint16_t type, RrType rrtype) { return type == static_cast<std::uint16_t>(rrtype); }
-
-/// The serial of an SOA target "mname rname serial refresh retry expire minimum": the third
-/// space-separated field, 1 to 10 digits (as features.cc and the former SQL split_part()).
-std::optional<std::int64_t> soa_serial(std::string_view target) {
-  std::size_t start = 0;
-  for (int field = 0; field < 2; ++field) {
-    start = target.find(' ', start);
-    if (start == std::string_view::npos) {
-      return std::nullopt;
-    }
-    ++start;
-  }
-  const auto end = target.find(' ', start);
-  const auto text = target.substr(start, end == std::string_view::npos ? end : end - start);
-  if (text.empty() || text.size() > 10 ||
-      !std::ranges::all_of(text, [](char c) { return c >= '0' && c <= '9'; })) {
-    return std::nullopt;
-  }
-  std::int64_t value = 0;
-  std::from_chars(text.data(), text.data() + text.size(), value);
-  return value;
-}
 
 std::int64_t lower_median(std::vector<std::uint32_t>& values) {
   const auto middle = values.begin() + static_cast<std::ptrdiff_t>((values.size() - 1) / 2);
@@ -175,7 +152,8 @@ std::uint32_t FeatureScan::intern(std::string_view name) {
 
 void FeatureScan::add_record(std::int64_t probe_id, Section section, std::string_view owner,
                              std::uint16_t type, std::int64_t ttl,
-                             const std::optional<IpAddress>& address, std::string_view target) {
+                             const std::optional<IpAddress>& address, std::string_view target,
+                             const std::optional<SoaRecord>& soa) {
   if (!sorted_) {
     sort_probes();
   }
@@ -200,10 +178,8 @@ void FeatureScan::add_record(std::int64_t probe_id, Section section, std::string
     address_records_.push_back({*index, ttl32, *parsed});
   } else if (is(type, RrType::NS) && section == Section::Answer && !target.empty()) {
     ns_records_.push_back({*index, ttl32, intern(target)});
-  } else if (is(type, RrType::SOA)) {
-    if (const auto serial = soa_serial(target)) {
-      serials_.push_back({*index, *serial});
-    }
+  } else if (is(type, RrType::SOA) && soa) {
+    serials_.push_back({*index, soa->serial});
   }
 }
 
@@ -250,9 +226,10 @@ std::vector<std::pair<std::int64_t, Features>> FeatureScan::finish() {
   return out;
 }
 
-Features FeatureScan::features_of(
-    std::int32_t domain, std::size_t& probe_at, std::size_t& address_at, std::size_t& ns_at,
-    std::size_t& serial_at, const std::vector<std::vector<IpAddress>>& name_addresses) const {
+Features FeatureScan::features_of(std::int32_t domain, std::size_t& probe_at,
+                                  std::size_t& address_at, std::size_t& ns_at,
+                                  std::size_t& serial_at,
+                                  const std::vector<std::vector<IpAddress>>& name_addresses) const {
   Features f;
   while (probe_at < probes_.size() && probes_[probe_at].domain == domain) {
     f.probes += 1;

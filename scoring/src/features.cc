@@ -42,25 +42,6 @@ bool is_address_record(const StoredProbe& probe, const Record& record) {
          record.is(probe.qtype) && record.address;
 }
 
-/// The serial of an SOA target "mname rname serial refresh retry expire minimum".
-std::optional<std::int64_t> soa_serial(const std::string& target) {
-  std::size_t start = 0;
-  for (int field = 0; field < 2; ++field) {
-    start = target.find(' ', start);
-    if (start == std::string::npos) {
-      return std::nullopt;
-    }
-    ++start;
-  }
-  const auto end = target.find(' ', start);
-  const std::string text = target.substr(start, end == std::string::npos ? end : end - start);
-  if (text.empty() || text.size() > 10 ||
-      !std::ranges::all_of(text, [](char c) { return c >= '0' && c <= '9'; })) {
-    return std::nullopt;
-  }
-  return std::stoll(text);
-}
-
 std::int64_t lower_median(std::vector<std::int64_t> values) {
   std::ranges::sort(values);
   return values[(values.size() - 1) / 2];
@@ -112,8 +93,12 @@ std::optional<Record> Record::from_columns(std::string_view section, std::string
   if (!stored_section) {
     return std::nullopt;
   }
-  return Record{*stored_section,         std::move(owner),         stored_rrtype(rtype), ttl,
-                parse_inet_host(address), std::move(target)};
+  Record record{*stored_section,          std::move(owner),  stored_rrtype(rtype), ttl,
+                parse_inet_host(address), std::move(target), std::nullopt};
+  if (record.is(RrType::SOA)) {
+    record.soa = SoaRecord::parse(record.target);
+  }
+  return record;
 }
 
 IpAddress address_prefix(const IpAddress& address) {
@@ -197,10 +182,9 @@ Features compute_features(const std::vector<StoredProbe>& domain_probes,
         ns_names.insert(record.target);
         ns_ttls.push_back(record.ttl);
       }
-      if (record.is(RrType::SOA)) {
-        if (const auto value = soa_serial(record.target)) {
-          serial = serial ? std::min(*serial, *value) : *value;
-        }
+      if (record.is(RrType::SOA) && record.soa) {
+        const std::int64_t value = record.soa->serial;
+        serial = serial ? std::min(*serial, value) : value;
       }
     }
     if (!addresses.empty()) {

@@ -2,7 +2,6 @@
 // verdicts stored with COPY, scores read back.
 // libpqxx 6.4 cannot read std::optional (see storage/src/database.cc), so NULLs are checked
 // field by field.
-#include "fluxwatch/common/clock.h"
 #include "fluxwatch/scoring/score_store.h"
 
 #include <fmt/format.h>
@@ -14,6 +13,7 @@
 #include <utility>
 
 #include "feature_scan_sql.h"
+#include "fluxwatch/common/clock.h"
 #include "fluxwatch/common/error.h"
 #include "fluxwatch/common/time_text.h"
 #include "fluxwatch/scoring/feature_scan.h"
@@ -193,7 +193,8 @@ std::vector<DomainFeatures> ScoreStore::compute_features(const Window& window) {
     const std::string until = impl_->window_end_text(tx, window);
     tx.exec_params(detail::kScanSettingsSql, window_start_text(window), until, window.campaign);
     const auto ms = [](SteadyTime since) {
-      return std::chrono::duration_cast<std::chrono::milliseconds>(SteadyClock::now() - since).count();
+      return std::chrono::duration_cast<std::chrono::milliseconds>(SteadyClock::now() - since)
+          .count();
     };
     auto phase = SteadyClock::now();
     FeatureScan scan;
@@ -247,8 +248,11 @@ std::vector<DomainFeatures> ScoreStore::compute_features(const Window& window) {
         if (!section) {
           return;
         }
-        scan.add_record(fields.int64(0), *section, fields.text(2), stored_rrtype(fields.text(3)),
-                        fields.int64(4), parse_inet_host(fields.text(5)), fields.text(6));
+        const std::uint16_t type = stored_rrtype(fields.text(3));
+        const bool soa = type == static_cast<std::uint16_t>(RrType::SOA);
+        scan.add_record(fields.int64(0), *section, fields.text(2), type, fields.int64(4),
+                        parse_inet_host(fields.text(5)), soa ? std::string_view() : fields.text(6),
+                        soa ? SoaRecord::parse(fields.text(6)) : std::nullopt);
       });
     }
     tx.commit();

@@ -58,15 +58,30 @@ TEST(IpAddress, V4MappedIpv6StaysIpv6UntilUnmapped) {
 
 TEST(IpAddress, RefusesScopedShorthandAndOtherText) {
   const std::string with_nul("1.2.3.4\0junk", 12);
-  for (const std::string& text :
-       {std::string(), std::string("fe80::1%eth0"), std::string("fe80::1%1"),
-        std::string("10.0.0.1/32"), std::string("2001:db8::/32"), std::string("[::1]"),
-        std::string("1.2.3.4:53"), std::string(" 1.2.3.4"), std::string("1.2.3.4 "),
-        std::string("1.2.3"), std::string("1.2.3.4.5"), std::string("1.2.3.256"),
-        std::string("01.2.3.4"), std::string("1..3.4"), std::string("127.1"),
-        std::string("0x7f000001"), std::string("2130706433"), std::string("::ffff:1.2.3.4.5"),
-        std::string("2001:db8::1::1"), std::string("2001:db8:0:0:0:0:0:0:1"),
-        std::string("example.com"), std::string(1000, '1'), std::string(100, ':'), with_nul}) {
+  for (const std::string& text : {std::string(),
+                                  std::string("fe80::1%eth0"),
+                                  std::string("fe80::1%1"),
+                                  std::string("10.0.0.1/32"),
+                                  std::string("2001:db8::/32"),
+                                  std::string("[::1]"),
+                                  std::string("1.2.3.4:53"),
+                                  std::string(" 1.2.3.4"),
+                                  std::string("1.2.3.4 "),
+                                  std::string("1.2.3"),
+                                  std::string("1.2.3.4.5"),
+                                  std::string("1.2.3.256"),
+                                  std::string("01.2.3.4"),
+                                  std::string("1..3.4"),
+                                  std::string("127.1"),
+                                  std::string("0x7f000001"),
+                                  std::string("2130706433"),
+                                  std::string("::ffff:1.2.3.4.5"),
+                                  std::string("2001:db8::1::1"),
+                                  std::string("2001:db8:0:0:0:0:0:0:1"),
+                                  std::string("example.com"),
+                                  std::string(1000, '1'),
+                                  std::string(100, ':'),
+                                  with_nul}) {
     EXPECT_FALSE(IpAddress::parse(text).has_value()) << text;
   }
 }
@@ -117,8 +132,8 @@ TEST(IpAddress, NetworkKeepsTheFirstBits) {
 }
 
 TEST(IpAddress, TextRoundTrips) {
-  for (const char* text : {"1.2.3.4", "255.255.255.255", "2001:db8::1", "::ffff:1.2.3.4", "::",
-                           "fe80::1:2:3:4", "2001:db8:1:2:3:4:5:6"}) {
+  for (const char* text : {"1.2.3.4", "255.255.255.255", "2001:db8::1", "::ffff:1.2.3.4",
+                           "::", "fe80::1:2:3:4", "2001:db8:1:2:3:4:5:6"}) {
     EXPECT_EQ(ip(text).to_string(), text);
     EXPECT_EQ(IpAddress::parse(ip(text).to_string()), ip(text));
   }

@@ -105,8 +105,11 @@ class RandomHistory {
         p.observation.sent_at = time(pick(20));
         p.observation.probe_id = ++id_;
         const auto& pool = p.observation.qtype == RrType::A ? v4_ : v6_;
-        p.observation.records.push_back(Record::from_columns("answer", p.observation.qname, rrtype_name(static_cast<std::uint16_t>(p.observation.qtype)), 60,
-                                         pool[static_cast<std::size_t>(pick(8))], "").value());
+        p.observation.records.push_back(
+            Record::from_columns("answer", p.observation.qname,
+                                 rrtype_name(static_cast<std::uint16_t>(p.observation.qtype)), 60,
+                                 pool[static_cast<std::size_t>(pick(8))], "")
+                .value());
         probes_.push_back(p);
       }
     }
@@ -145,9 +148,11 @@ class RandomHistory {
       }
       for (int i = 0; i < answers; ++i) {
         const auto& address = v4_[static_cast<std::size_t>(rotating ? pick(40) : (d + i) % 40)];
-        o.records.push_back(Record::from_columns("answer", owner, "A", 10 * (1 + pick(30)), address, "").value());
+        o.records.push_back(
+            Record::from_columns("answer", owner, "A", 10 * (1 + pick(30)), address, "").value());
         if (pick(6) == 0) {  // the same address twice in one answer
-          o.records.push_back(Record::from_columns("answer", owner, "A", 10 * (1 + pick(30)), address, "").value());
+          o.records.push_back(
+              Record::from_columns("answer", owner, "A", 10 * (1 + pick(30)), address, "").value());
         }
       }
     } else if (kind < 7) {
@@ -172,21 +177,25 @@ class RandomHistory {
       const int names = 1 + pick(3);
       for (int i = 0; i < names; ++i) {
         const auto ns = fmt::format("ns{}.d{}.test", 1 + pick(6), d);
-        o.records.push_back(Record::from_columns("answer", name, "NS", 300 * (1 + pick(3)), "", ns).value());
+        o.records.push_back(
+            Record::from_columns("answer", name, "NS", 300 * (1 + pick(3)), "", ns).value());
         if (pick(3) == 0) {  // glue
           o.records.push_back(
               {"additional", ns, "A", 300, v4_[static_cast<std::size_t>(pick(40))], ""});
         }
       }
       if (pick(4) == 0) {
-        o.records.push_back(Record::from_columns("answer", name, "NS", 300, "", "").value());  // empty target: ignored
+        o.records.push_back(Record::from_columns("answer", name, "NS", 300, "", "")
+                                .value());  // empty target: ignored
       }
     } else {
       o.qtype = RrType::SOA;
-      o.records.push_back(Record::from_columns("answer", name, "SOA", 300, "",
-                           pick(5) == 0
-                               ? "broken"
-                               : fmt::format("ns1.{} host.{} {} 1 2 3 4", name, name, pick(3))).value());
+      o.records.push_back(
+          Record::from_columns("answer", name, "SOA", 300, "",
+                               pick(5) == 0
+                                   ? "broken"
+                                   : fmt::format("ns1.{} host.{} {} 1 2 3 4", name, name, pick(3)))
+              .value());
     }
     probes_.push_back(p);
   }
@@ -224,7 +233,7 @@ TEST(FeatureScanTest, AgreesWithTheReferenceOnRandomHistories) {
     // A record of a probe outside the window is ignored.
     scan.add_record(1, "answer", "d1.test", "A", 1, "10.99.0.1", "");
     for (const auto& [id, r] : records) {
-      scan.add_record(id, r.section, r.owner, r.type, r.ttl, r.address, r.target);
+      scan.add_record(id, r.section, r.owner, r.type, r.ttl, r.address, r.target, r.soa);
     }
     const auto features = scan.finish();
     ASSERT_EQ(features.size(), h.names_.size());

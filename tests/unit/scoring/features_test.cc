@@ -152,10 +152,13 @@ TEST(Features, ProbeOrderIsByTimeNotByInputOrder) {
 TEST(Features, OnlyAnswerRecordsOfTheAskedTypeAreAddresses) {
   History h;
   auto& o = h.probe("A");
-  o.records.push_back(Record::from_columns("answer", "www.x.test", "CNAME", 3600, "", "cdn.test").value());
+  o.records.push_back(
+      Record::from_columns("answer", "www.x.test", "CNAME", 3600, "", "cdn.test").value());
   o.records.push_back(Record::from_columns("answer", "cdn.test", "A", 20, "10.1.0.1", "").value());
-  o.records.push_back(Record::from_columns("additional", "ns1.x.test", "A", 20, "10.9.0.1", "").value());
-  o.records.push_back(Record::from_columns("answer", "cdn.test", "AAAA", 20, "2001:db8::1", "").value());  // wrong type
+  o.records.push_back(
+      Record::from_columns("additional", "ns1.x.test", "A", 20, "10.9.0.1", "").value());
+  o.records.push_back(Record::from_columns("answer", "cdn.test", "AAAA", 20, "2001:db8::1", "")
+                          .value());  // wrong type
   const auto f = compute_features(h.probes(), {}, {});
   EXPECT_EQ(f.ipv4_addresses, 1);
   EXPECT_EQ(f.ipv6_addresses, 0);
@@ -230,19 +233,25 @@ TEST(Features, NsNamesChangesAndTheAddressesBehindThem) {
   h.ns({"ns1.x.test", "ns2.x.test"}).ns({"ns2.x.test", "ns3.x.test"});
   h.ns({"ns3.x.test", "ns2.x.test"});
   // Glue in the domain's own answer.
-  h.probes().back().records.push_back(Record::from_columns("additional", "ns3.x.test", "A", 30, "10.0.3.1", "").value());
+  h.probes().back().records.push_back(
+      Record::from_columns("additional", "ns3.x.test", "A", 30, "10.0.3.1", "").value());
   // Probes of the NS host names (e.g. on the watchlist too), and an unrelated name.
   History other;
   other.probe("A", "NOERROR", "ns1.x.test")
-      .records.push_back(Record::from_columns("answer", "ns1.x.test", "A", 30, "10.0.1.1", "").value());
+      .records.push_back(
+          Record::from_columns("answer", "ns1.x.test", "A", 30, "10.0.1.1", "").value());
   other.probe("A", "NOERROR", "ns1.x.test")
-      .records.push_back(Record::from_columns("answer", "ns1.x.test", "A", 30, "10.0.1.2", "").value());
+      .records.push_back(
+          Record::from_columns("answer", "ns1.x.test", "A", 30, "10.0.1.2", "").value());
   other.probe("AAAA", "NOERROR", "ns2.x.test")
-      .records.push_back(Record::from_columns("answer", "ns2.x.test", "AAAA", 30, "2001:db8::2", "").value());
+      .records.push_back(
+          Record::from_columns("answer", "ns2.x.test", "AAAA", 30, "2001:db8::2", "").value());
   other.probe("A", "NOERROR", "www.other.test")
-      .records.push_back(Record::from_columns("answer", "www.other.test", "A", 30, "10.0.9.9", "").value());
+      .records.push_back(
+          Record::from_columns("answer", "www.other.test", "A", 30, "10.0.9.9", "").value());
   // An authority-section A record of an NS name is not an address of it.
-  other.probes().back().records.push_back(Record::from_columns("authority", "ns1.x.test", "A", 30, "10.0.1.3", "").value());
+  other.probes().back().records.push_back(
+      Record::from_columns("authority", "ns1.x.test", "A", 30, "10.0.1.3", "").value());
   const auto geo = geo_of({{"10.0.1.1", {100, {}, {}, {}}},
                            {"10.0.1.2", {100, {}, {}, {}}},
                            {"2001:db8::2", {200, {}, {}, {}}},

@@ -31,10 +31,10 @@ class FeatureScan {
   void add_probe(std::int64_t probe_id, std::int64_t domain_id, RrType qtype,
                  std::int64_t sent_at_us, bool own);
   /// One record of a probe (`type`: an RrType value or any other type number; address:
-  /// A/AAAA only; target: NS/SOA text or empty).
+  /// A/AAAA only; target: the NS target or empty; soa: SOA only).
   void add_record(std::int64_t probe_id, Section section, std::string_view owner,
                   std::uint16_t type, std::int64_t ttl, const std::optional<IpAddress>& address,
-                  std::string_view target);
+                  std::string_view target, const std::optional<SoaRecord>& soa);
   /// The smallest and largest probe id added (for narrowing the records read); nullopt if none.
   [[nodiscard]] std::optional<std::pair<std::int64_t, std::int64_t>> probe_id_range() const;
   /// The features of every domain, in add_domain() order.

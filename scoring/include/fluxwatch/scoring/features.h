@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "fluxwatch/common/ip_address.h"
+#include "fluxwatch/common/soa_record.h"
 #include "fluxwatch/common/types.h"
 
 namespace fluxwatch::scoring {
@@ -27,6 +28,7 @@ struct Record {
   std::int64_t ttl = 0;
   std::optional<IpAddress> address;  ///< A/AAAA: the address, else empty
   std::string target;                ///< NS/CNAME target, SOA "mname rname serial ...", else empty
+  std::optional<SoaRecord> soa;      ///< SOA: its fields (from `target`), else empty
   bool operator==(const Record&) const = default;
 
   [[nodiscard]] bool is(RrType rrtype) const noexcept {
@@ -35,11 +37,12 @@ struct Record {
 
   /// A record from the text of its stored columns (section and type as section_name() and
   /// rrtype_name() spell them, `address` as PostgreSQL writes an inet host: see
-  /// parse_inet_host): the one place scoring turns a stored record into values. nullopt
+  /// parse_inet_host, an SOA's `target` as SoaRecord::parse reads it): the one place
+  /// scoring turns a stored record into values. nullopt
   /// for a section that is not one of the three.
   [[nodiscard]] static std::optional<Record> from_columns(std::string_view section,
-                                                          std::string owner,
-                                                          std::string_view rtype, std::int64_t ttl,
+                                                          std::string owner, std::string_view rtype,
+                                                          std::int64_t ttl,
                                                           std::string_view address,
                                                           std::string target);
 };

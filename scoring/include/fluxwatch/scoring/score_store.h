@@ -86,8 +86,8 @@ class ScoreStore {
                     const std::vector<DomainFeatures>& rows, const std::vector<Verdict>& verdicts);
 
   /// The newest score of every domain that has one.
-  [[nodiscard]] std::vector<StoredScore> latest_scores(StoredScoreOrder sort = StoredScoreOrder::Domain,
-                                                       bool descending = false);
+  [[nodiscard]] std::vector<StoredScore> latest_scores(
+      StoredScoreOrder sort = StoredScoreOrder::Domain, bool descending = false);
   /// The newest score of `domain`, if any.
   [[nodiscard]] std::optional<StoredScore> latest_score(const std::string& domain);
   /// Every stored score of `domain`, oldest first.
