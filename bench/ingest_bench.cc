@@ -37,12 +37,17 @@ ProbeResult make_result(std::size_t i, const fluxwatch::WatchedDomain* domain,
   result.authoritative = true;
   for (std::size_t k = 0; k <= i % 5; ++k) {
     const std::size_t x = (i * 7 + k * 1013) % 6096;
-    result.records.push_back(
-        ResourceRecord(fluxwatch::Section::Answer, result.name, static_cast<std::uint16_t>(fluxwatch::RrType::A), 30, fmt::format("127.64.{}.{}", 1 + x / 254, 1 + x % 254)));
+    result.records.push_back(ResourceRecord(fluxwatch::Section::Answer, result.name,
+                                            static_cast<std::uint16_t>(fluxwatch::RrType::A), 30,
+                                            fmt::format("127.64.{}.{}", 1 + x / 254, 1 + x % 254)));
   }
   // nsd adds the zone's NS record and its glue address to every answer.
-  result.records.push_back(ResourceRecord(fluxwatch::Section::Authority, "bench.test", static_cast<std::uint16_t>(fluxwatch::RrType::NS), 3600, "ns.bench.test"));
-  result.records.push_back(ResourceRecord(fluxwatch::Section::Additional, "ns.bench.test", static_cast<std::uint16_t>(fluxwatch::RrType::A), 3600, "127.0.0.1"));
+  result.records.push_back(ResourceRecord(fluxwatch::Section::Authority, "bench.test",
+                                          static_cast<std::uint16_t>(fluxwatch::RrType::NS), 3600,
+                                          "ns.bench.test"));
+  result.records.push_back(ResourceRecord(fluxwatch::Section::Additional, "ns.bench.test",
+                                          static_cast<std::uint16_t>(fluxwatch::RrType::A), 3600,
+                                          "127.0.0.1"));
   return result;
 }
 

@@ -118,7 +118,6 @@ std::string dname_text(const ldns_rdf* rdf) {
   return out;
 }
 
-
 bool rdf_is(const ldns_rr* rr, std::size_t index, ldns_rdf_type type, std::size_t size = 0) {
   const ldns_rdf* rdf = ldns_rr_rdf(rr, index);
   return rdf != nullptr && ldns_rdf_get_type(rdf) == type &&

@@ -1,4 +1,3 @@
-#include "fluxwatch/common/clock.h"
 #include "fluxwatch/fetch/http_prober.h"
 
 #include <arpa/inet.h>
@@ -14,6 +13,7 @@
 #include <memory>
 
 #include "curl_handles.h"
+#include "fluxwatch/common/clock.h"
 #include "fluxwatch/common/error.h"
 #include "fluxwatch/common/text.h"
 
@@ -268,8 +268,8 @@ struct HttpProber::Impl {
           // A wall clock stepped back behind the last start cannot keep the promise anyway:
           // do not stall until it catches up.
           if (wall_now < free_at && wall_now >= last->second) {
-            wake = std::min(wake,
-                            now + std::chrono::duration_cast<SteadyClock::duration>(free_at - wall_now));
+            wake = std::min(
+                wake, now + std::chrono::duration_cast<SteadyClock::duration>(free_at - wall_now));
             ++it;
             continue;
           }

@@ -2,7 +2,6 @@
 // enrichment and the hand-off to storage. probe_round.cc and worker.cc only decide which
 // domains to start when, and where their results go.
 
-#include "fluxwatch/common/clock.h"
 #include "fluxwatch/scheduler/engine.h"
 
 #include <spdlog/spdlog.h>
@@ -12,6 +11,7 @@
 #include <thread>
 #include <utility>
 
+#include "fluxwatch/common/clock.h"
 #include "fluxwatch/common/error.h"
 #include "fluxwatch/geo/enricher.h"
 #include "fluxwatch/storage/database.h"

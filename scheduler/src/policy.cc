@@ -26,8 +26,7 @@ NextSchedule next_schedule(const IntervalPolicy& policy, const DomainHistory& pr
   NextSchedule next;
   next.history = previous;
   if (answers.answer_hash) {
-    const bool unchanged =
-        previous.answer_hash && *previous.answer_hash == *answers.answer_hash;
+    const bool unchanged = previous.answer_hash && *previous.answer_hash == *answers.answer_hash;
     next.history.stable_runs =
         unchanged
             ? static_cast<std::uint16_t>(std::min<int>(previous.stable_runs + 1, kMaxStableRuns))
@@ -72,8 +71,7 @@ AnswerSummary summarize_answers(const std::vector<ProbeResult>& results) {
       if (record.section != Section::Answer) {
         continue;
       }
-      answers.min_ttl =
-          answers.min_ttl ? std::min(*answers.min_ttl, record.ttl) : record.ttl;
+      answers.min_ttl = answers.min_ttl ? std::min(*answers.min_ttl, record.ttl) : record.ttl;
       sum += mix(std::hash<std::string_view>{}(record.data) ^ (std::uint64_t{record.type} << 48U) ^
                  mix(std::hash<std::string_view>{}(record.owner)));
     }

@@ -1,7 +1,6 @@
 // One round of `fluxwatch probe`: starts every domain on the engine as the crawler has room,
 // and hands finished results to writer threads through a bounded queue.
 
-#include "fluxwatch/common/clock.h"
 #include "fluxwatch/scheduler/probe_round.h"
 
 #include <spdlog/spdlog.h>
@@ -13,6 +12,7 @@
 #include <optional>
 #include <thread>
 
+#include "fluxwatch/common/clock.h"
 #include "fluxwatch/common/error.h"
 #include "fluxwatch/geo/enricher.h"
 #include "fluxwatch/storage/database.h"

@@ -9,7 +9,6 @@
 // Per-domain state in memory exists only for leased domains (a few thousand at most): the
 // schedule itself lives in PostgreSQL.
 
-#include "fluxwatch/common/clock.h"
 #include "fluxwatch/scheduler/worker.h"
 
 #include <fmt/format.h>
@@ -27,6 +26,7 @@
 #include <unordered_set>
 #include <utility>
 
+#include "fluxwatch/common/clock.h"
 #include "fluxwatch/common/error.h"
 #include "fluxwatch/common/logging.h"
 #include "fluxwatch/scheduler/rate_limit.h"
@@ -530,8 +530,9 @@ WorkerStats Worker::Impl::run(const std::atomic<bool>& stop) {
           if (every) {
             // One query per resolver (and type) at the same moment: all of them or none.
             if (!limiter->try_acquire_every(per_domain)) {
-              wait = std::min(wait, std::chrono::ceil<milliseconds>(
-                                        limiter->available_at_every(per_domain) - SteadyClock::now()));
+              wait =
+                  std::min(wait, std::chrono::ceil<milliseconds>(
+                                     limiter->available_at_every(per_domain) - SteadyClock::now()));
               break;
             }
             chosen = 0;

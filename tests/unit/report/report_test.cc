@@ -122,8 +122,9 @@ TEST(Report, ScoreColumnsAreAppendedAtTheEnd) {
 TEST(Report, FiltersByLabel) {
   EXPECT_EQ(domains(select_rows(scored_sample(), {"fast_flux"}, ReportOrder::Domain, false)),
             (std::vector<std::string>{"a-flux.test", "flux-alpha.test"}));
-  EXPECT_EQ(domains(select_rows(scored_sample(), {"unscored", "cdn_like"}, ReportOrder::Domain, false)),
-            (std::vector<std::string>{"cdn.test", "never,probed.test"}));
+  EXPECT_EQ(
+      domains(select_rows(scored_sample(), {"unscored", "cdn_like"}, ReportOrder::Domain, false)),
+      (std::vector<std::string>{"cdn.test", "never,probed.test"}));
   EXPECT_TRUE(select_rows(scored_sample(), {"double_flux"}, ReportOrder::Domain, false).empty());
   EXPECT_EQ(select_rows(scored_sample(), {}, ReportOrder::Domain, false).size(), 4U);
 }

@@ -34,7 +34,8 @@ TEST(NextSchedule, IntervalIsTheShortestTtlWithinTheBounds) {
 }
 
 TEST(NextSchedule, WithoutTtlTheBaseIntervalApplies) {
-  EXPECT_EQ(next_schedule(policy(), {}, AnswerSummary{std::nullopt, 7}, 0.0).interval, seconds(300));
+  EXPECT_EQ(next_schedule(policy(), {}, AnswerSummary{std::nullopt, 7}, 0.0).interval,
+            seconds(300));
 }
 
 TEST(NextSchedule, UnchangedAnswersDoubleTheIntervalUpToMax) {
@@ -80,7 +81,8 @@ TEST(NextSchedule, FirstProbeHasNothingToCompareWith) {
 
 TEST(NextSchedule, FailedProbeKeepsTheHistory) {
   const DomainHistory history{3, 77};
-  const auto next = next_schedule(policy(), history, AnswerSummary{std::nullopt, std::nullopt}, 0.0);
+  const auto next =
+      next_schedule(policy(), history, AnswerSummary{std::nullopt, std::nullopt}, 0.0);
   EXPECT_EQ(next.history, history);
   // stable_runs still scale the base interval: 300 s x 8 -> max.
   EXPECT_EQ(next.interval, seconds(600));
@@ -152,7 +154,8 @@ TEST(Observe, OnlyFailuresGiveNoHash) {
   ProbeResult timeout;
   timeout.outcome = Outcome::Timeout;
   EXPECT_FALSE(summarize_answers({timeout, timeout}).answer_hash.has_value());
-  EXPECT_TRUE(summarize_answers({timeout, answer(RrType::A, "127.0.0.1", 5)}).answer_hash.has_value());
+  EXPECT_TRUE(
+      summarize_answers({timeout, answer(RrType::A, "127.0.0.1", 5)}).answer_hash.has_value());
 }
 
 }  // namespace
