@@ -160,13 +160,15 @@ class RandomHistory {
       const int answers = pick(3);
       if (answers == 0) {
         o.outcome = Outcome::NoData;
-        o.records.push_back(
-            {"authority", name, "SOA", 300, "",
-             fmt::format("ns1.{} host.{} {} 3600 600 86400 300", name, name, 7 + pick(2))});
+        o.records.push_back(Record::from_columns("authority", name, "SOA", 300, "",
+                                                 fmt::format("ns1.{} host.{} {} 3600 600 86400 300",
+                                                             name, name, 7 + pick(2)))
+                                .value());
       }
       for (int i = 0; i < answers; ++i) {
-        o.records.push_back(
-            {"answer", name, "AAAA", 60, v6_[static_cast<std::size_t>(pick(12))], ""});
+        o.records.push_back(Record::from_columns("answer", name, "AAAA", 60,
+                                                 v6_[static_cast<std::size_t>(pick(12))], "")
+                                .value());
       }
       // An A record in an AAAA answer is no address record of it.
       if (pick(5) == 0) {
@@ -180,8 +182,9 @@ class RandomHistory {
         o.records.push_back(
             Record::from_columns("answer", name, "NS", 300 * (1 + pick(3)), "", ns).value());
         if (pick(3) == 0) {  // glue
-          o.records.push_back(
-              {"additional", ns, "A", 300, v4_[static_cast<std::size_t>(pick(40))], ""});
+          o.records.push_back(Record::from_columns("additional", ns, "A", 300,
+                                                   v4_[static_cast<std::size_t>(pick(40))], "")
+                                  .value());
         }
       }
       if (pick(4) == 0) {
@@ -231,7 +234,8 @@ TEST(FeatureScanTest, AgreesWithTheReferenceOnRandomHistories) {
     }
     std::shuffle(records.begin(), records.end(), std::mt19937(seed));
     // A record of a probe outside the window is ignored.
-    scan.add_record(1, "answer", "d1.test", "A", 1, "10.99.0.1", "");
+    scan.add_record(1, Section::Answer, "d1.test", 1, 1, IpAddress::parse("10.99.0.1"), "",
+                    std::nullopt);
     for (const auto& [id, r] : records) {
       scan.add_record(id, r.section, r.owner, r.type, r.ttl, r.address, r.target, r.soa);
     }

@@ -267,9 +267,9 @@ TEST(Features, NsNamesChangesAndTheAddressesBehindThem) {
 TEST(Features, SoaSerialChanges) {
   History h;
   const auto soa = [](const std::string& serial) {
-    return Record{"authority", "x.test",
-                  "SOA",       300,
-                  "",          "ns.x.test admin.x.test " + serial + " 3600 600 86400 300"};
+    return Record::from_columns("authority", "x.test", "SOA", 300, "",
+                                "ns.x.test admin.x.test " + serial + " 3600 600 86400 300")
+        .value();
   };
   for (const auto* serial : {"1", "1", "2", "bogus", "2", "3"}) {
     h.probe("AAAA", "NODATA").records.push_back(soa(serial));
