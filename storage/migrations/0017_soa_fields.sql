@@ -9,12 +9,26 @@
 CREATE FUNCTION soa_fields(soa text, OUT mname text, OUT rname text, OUT serial bigint,
                            OUT refresh bigint, OUT retry bigint, OUT expire bigint,
                            OUT minimum bigint)
-LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
-  SELECT f[1], f[2], f[3]::bigint, f[4]::bigint, f[5]::bigint, f[6]::bigint, f[7]::bigint
-  FROM (SELECT string_to_array(soa, ' ') AS f) AS split
-  WHERE cardinality(f) = 7
-    AND array_to_string(f[3:7], ' ') ~ '^([0-9]{1,10} ){4}[0-9]{1,10}$'
-    AND (SELECT bool_and(n::bigint <= 4294967295) FROM unnest(f[3:7]) AS n)
+LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS $$
+DECLARE
+  f text[] := string_to_array(soa, ' ');
+BEGIN
+  -- Step by step: SQL gives no order of evaluation, and a cast must only see digits.
+  IF cardinality(f) <> 7
+     OR array_to_string(f[3:7], ' ') !~ '^([0-9]{1,10} ){4}[0-9]{1,10}$' THEN
+    RETURN;  -- every field NULL
+  END IF;
+  IF EXISTS (SELECT FROM unnest(f[3:7]) AS n WHERE n::bigint > 4294967295) THEN
+    RETURN;
+  END IF;
+  mname := f[1];
+  rname := f[2];
+  serial := f[3];
+  refresh := f[4];
+  retry := f[5];
+  expire := f[6];
+  minimum := f[7];
+END
 $$;
 COMMENT ON FUNCTION soa_fields(text) IS
   'The fields of a stored SOA record''s text (mname rname serial refresh retry expire '
