@@ -156,7 +156,7 @@ std::size_t std::hash<fluxwatch::IpAddress>::operator()(
   if (bytes.size() > 8) {
     std::memcpy(&hi, bytes.data() + 8, 8);
   }
-  const std::uint64_t family = static_cast<std::uint64_t>(address.family());
+  const auto family = static_cast<std::uint64_t>(address.family());
   const std::uint64_t h = lo * 0x9E3779B97F4A7C15ULL ^ (hi + family) * 0xC2B2AE3D27D4EB4FULL;
   return static_cast<std::size_t>(h ^ (h >> 29));
 }
