@@ -12,14 +12,24 @@
 --                    entries B-tree deduplication folds into posting lists (6 bytes a probe
 --                    where (domain_id, sent_at) took ~40);
 --   answer_sets      carries the summary itself: first seen, last seen, times seen and the
---                    smallest TTLs of each (watched domain, answer set), one in-place update
---                    per set and batch (HOT: the pages are kept half empty for it) instead of
+--                    smallest TTLs of each (domain, answer set), one in-place update per set
+--                    and batch (HOT: the pages are kept half empty for it) instead of
 --                    one per (domain, address); its SHA-256 digest is kept as the 8 bytes that
 --                    follow the id (a 128-bit content address per domain);
 --   domain_address_seen  a view: the address records of each set with its counters, summed
 --                    per (domain, address) (plus domain_address_seen_carried, the part of a
 --                    schema-12 summary whose observations were already pruned).
 -- Every documented view keeps its name and columns; the rows are moved in place.
+
+-- Per position, the smaller of two TTL arrays (NULL: the other one): how the writer merges
+-- answer_sets.min_ttls.
+CREATE FUNCTION fluxwatch_least_ttls(a bigint[], b bigint[]) RETURNS bigint[]
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+  SELECT CASE WHEN a IS NULL THEN b
+              WHEN b IS NULL THEN a
+              ELSE ARRAY(SELECT least(x, y) FROM unnest(a, b) WITH ORDINALITY AS u(x, y, n)
+                         ORDER BY n) END
+$$;
 
 -- --- probe contexts ---------------------------------------------------------------------
 
@@ -48,21 +58,23 @@ FROM observations o JOIN probe_contexts c USING (context_id);
 
 -- --- answer sets with their summary -----------------------------------------------------
 
--- Per (watched domain, set): when and how often it was seen, and the smallest TTLs: min_ttl
+-- Per (domain, set): when and how often it was seen, and the smallest TTLs: min_ttl
 -- over the probes whose TTLs were the set's offsets shifted (observations.ttls NULL), and
 -- min_ttls, per record, over the others.
 CREATE TEMP TABLE fw_set_counters ON COMMIT DROP AS
-SELECT domain_id, answer_set_id, min(sent_at) AS first_seen, max(sent_at) AS last_seen,
-       count(*) AS times_seen, min(ttl) FILTER (WHERE ttls IS NULL) AS min_ttl
+SELECT coalesce(domain_id, 0) AS domain_id, answer_set_id, min(sent_at) AS first_seen,
+       max(sent_at) AS last_seen, count(*) AS times_seen,
+       min(ttl) FILTER (WHERE ttls IS NULL) AS min_ttl
 FROM observations
-WHERE domain_id IS NOT NULL AND domain_id <> 0 AND answer_set_id IS NOT NULL
-GROUP BY domain_id, answer_set_id;
+WHERE answer_set_id IS NOT NULL
+GROUP BY 1, answer_set_id;
 CREATE TEMP TABLE fw_set_min_ttls ON COMMIT DROP AS
 SELECT domain_id, answer_set_id, array_agg(min_ttl ORDER BY ord) AS min_ttls
-FROM (SELECT o.domain_id, o.answer_set_id, t.ord, min(t.ttl) AS min_ttl
+FROM (SELECT coalesce(o.domain_id, 0) AS domain_id, o.answer_set_id, t.ord,
+             min(t.ttl) AS min_ttl
       FROM observations o, unnest(o.ttls) WITH ORDINALITY AS t(ttl, ord)
-      WHERE o.domain_id IS NOT NULL AND o.domain_id <> 0 AND o.ttls IS NOT NULL
-      GROUP BY o.domain_id, o.answer_set_id, t.ord) per_record
+      WHERE o.ttls IS NOT NULL
+      GROUP BY 1, o.answer_set_id, t.ord) per_record
 GROUP BY domain_id, answer_set_id;
 
 CREATE TABLE answer_sets_13 (
@@ -77,7 +89,7 @@ CREATE TABLE answer_sets_13 (
   min_ttls      bigint[],
   PRIMARY KEY (domain_id, answer_set_id)
 )
--- A watched domain's sets are updated once per batch that saw them: with pages half empty
+-- A set is updated once per batch that saw it: with pages half empty
 -- each update finds room on its own page (HOT: no index entry; the old version is pruned
 -- when the page is next updated), so an unchanged round grows neither table nor index.
 WITH (fillfactor = 50);
@@ -209,7 +221,7 @@ COMMENT ON TABLE probe_contexts IS
 COMMENT ON TABLE answer_sets IS
   'Each distinct answer a domain got (all records of the answer, authority and additional '
   'sections, TTLs aside), stored once, with its summary (first/last seen, times seen, '
-  'smallest TTLs) for watched domains. Its records are in answer_set_records.';
+  'smallest TTLs). Its records are in answer_set_records.';
 COMMENT ON COLUMN answer_sets.domain_id IS 'The watched domain; 0 for names not on the watchlist.';
 COMMENT ON COLUMN answer_sets.answer_set_id IS
   'Bytes 1-8 of the SHA-256 of the canonical form (migration 0009) as a signed integer.';
@@ -220,10 +232,10 @@ COMMENT ON COLUMN answer_sets.ttl_shape IS
   'Hash of the TTL offsets (answer_set_records.ttl_offset in record order): a probe with the '
   'same shape stores only its smallest TTL.';
 COMMENT ON COLUMN answer_sets.first_seen IS 'sent_at of the first probe that got this set.';
-COMMENT ON COLUMN answer_sets.last_seen IS
-  'sent_at of the newest probe of the watched domain that got it (first_seen for domain 0).';
+COMMENT ON COLUMN answer_sets.last_seen IS 'sent_at of the newest probe that got it.';
 COMMENT ON COLUMN answer_sets.times_seen IS
-  'Probes of the watched domain that got it (0 for domain 0); survives retention.';
+  'How many probes got it (of the domain, or of names not watched for domain 0); survives '
+  'retention.';
 COMMENT ON COLUMN answer_sets.min_ttl IS
   'Smallest observations.ttl of those probes whose TTLs were the set''s offsets shifted '
   '(NULL if none): a record''s smallest TTL there is min_ttl + ttl_offset.';

@@ -1,14 +1,14 @@
 // ProbeWriter: the rows of one probe batch in the layout of migrations 0009 and 0013 (their
 // headers describe the tables). Order within the caller's transaction:
-//   1. the batch's answer sets: those not in the cache are looked up (one query for the
-//      batch); those not stored are staged by COPY with their records and this batch's
-//      counters and inserted by one INSERT ... ON CONFLICT DO NOTHING (a set another writer
-//      stored meanwhile is skipped and counted in step 3);
-//   2. one observation row per probe, by COPY into the partitioned table;
-//   3. the counters of the stored sets the batch saw again (watched domains only): COPY into
-//      staging, one upsert in key order (an in-place HOT update per set).
-// A set id whose digest_check differs from the stored one is a 64-bit id collision: the
-// batch is refused.
+//   1. every answer set the batch saw, with what the batch adds to its summary (first/last
+//      seen, times seen, smallest TTLs): COPY into a session staging table, then one
+//      INSERT ... ON CONFLICT DO UPDATE in key order that inserts the new sets and updates
+//      the stored ones in place (HOT), returning each set's stored TTL shape; the records of
+//      the sets it inserted follow by COPY. No look-up first: an unchanged answer costs one
+//      staged row and one in-place update, also in a new process with empty caches;
+//   2. one observation row per probe, by COPY into the partitioned table.
+// A set id whose digest_check differs from the stored one is an id collision: the batch is
+// refused.
 #include "probe_writer.h"
 
 #include <fmt/format.h>
@@ -33,11 +33,7 @@ constexpr const char* kStageTablesSql = R"sql(
 CREATE TEMP TABLE IF NOT EXISTS fw_set_stage (
   domain_id bigint, answer_set_id bigint, digest_check bigint, ttl_shape bigint,
   first_seen timestamptz, last_seen timestamptz, times_seen bigint, min_ttl bigint,
-  min_ttls bigint[]) ON COMMIT DELETE ROWS;
-CREATE TEMP TABLE IF NOT EXISTS fw_set_record_stage (
-  domain_id bigint, answer_set_id bigint, ord integer, section text, owner text, rtype text,
-  ttl_offset bigint, address inet, target text) ON COMMIT DELETE ROWS;
-CREATE TEMP TABLE IF NOT EXISTS fw_count_stage (LIKE fw_set_stage) ON COMMIT DELETE ROWS
+  min_ttls bigint[], shape_ttls bigint[]) ON COMMIT DELETE ROWS
 )sql";
 
 constexpr const char* kLookUpSetsSql = R"sql(
@@ -46,44 +42,37 @@ FROM unnest($1::bigint[], $2::bigint[]) AS k(domain_id, answer_set_id)
 JOIN answer_sets a USING (domain_id, answer_set_id)
 )sql";
 
-constexpr const char* kInsertSetsSql = R"sql(
-WITH inserted AS (
-  INSERT INTO answer_sets (domain_id, answer_set_id, digest_check, ttl_shape, first_seen,
-                           last_seen, times_seen, min_ttl, min_ttls)
-  SELECT domain_id, answer_set_id, digest_check, ttl_shape, first_seen, last_seen, times_seen,
-         min_ttl, min_ttls
-  FROM fw_set_stage ORDER BY domain_id, answer_set_id
-  ON CONFLICT (domain_id, answer_set_id) DO NOTHING
-  RETURNING domain_id, answer_set_id
-), inserted_records AS (
-  INSERT INTO answer_set_records (domain_id, answer_set_id, ord, section, owner, rtype,
-                                  ttl_offset, address, target)
-  SELECT r.domain_id, r.answer_set_id, r.ord, r.section, r.owner, r.rtype, r.ttl_offset,
-         r.address, r.target
-  FROM fw_set_record_stage r JOIN inserted USING (domain_id, answer_set_id)
-)
-SELECT domain_id, answer_set_id FROM inserted
-)sql";
+constexpr const char* kLookUpDomainsSql =
+    "SELECT domain_id, domain FROM watchlist WHERE domain_id = ANY($1::bigint[])";
 
-// Rows in key order: concurrent writers lock them in the same order (no deadlock). The
-// rows exist (the insert path only if a set was deleted by hand meanwhile).
-constexpr const char* kAddCountersSql = R"sql(
+// Every set the batch saw, one row each in key order (concurrent writers lock rows in the
+// same order: no deadlock): a new one is inserted with the batch's counters and its TTL shape
+// (its records follow by COPY), a stored one gets them added in place. A row's counters
+// assume the TTL shape it carries (the stored one where known, else its probes' shape): when
+// the stored shape differs, those probes count per record (shape_ttls) instead of in min_ttl.
+// A set id stored with another digest_check (an id collision) is neither updated nor
+// returned.
+constexpr const char* kUpsertSetsSql = R"sql(
 INSERT INTO answer_sets AS a (domain_id, answer_set_id, digest_check, ttl_shape, first_seen,
                               last_seen, times_seen, min_ttl, min_ttls)
 SELECT domain_id, answer_set_id, digest_check, ttl_shape, first_seen, last_seen, times_seen,
        min_ttl, min_ttls
-FROM fw_count_stage ORDER BY domain_id, answer_set_id
+FROM fw_set_stage ORDER BY domain_id, answer_set_id
 ON CONFLICT (domain_id, answer_set_id) DO UPDATE
   SET first_seen = least(a.first_seen, excluded.first_seen),
       last_seen = greatest(a.last_seen, excluded.last_seen),
       times_seen = a.times_seen + excluded.times_seen,
-      min_ttl = least(a.min_ttl, excluded.min_ttl),
-      min_ttls = CASE WHEN excluded.min_ttls IS NULL THEN a.min_ttls
-                      WHEN a.min_ttls IS NULL THEN excluded.min_ttls
-                      ELSE ARRAY(SELECT least(x, y)
-                                 FROM unnest(a.min_ttls, excluded.min_ttls)
-                                      WITH ORDINALITY AS u(x, y, n)
-                                 ORDER BY n) END
+      min_ttl = CASE WHEN a.ttl_shape = excluded.ttl_shape THEN least(a.min_ttl, excluded.min_ttl)
+                     ELSE a.min_ttl END,
+      min_ttls = CASE WHEN a.ttl_shape = excluded.ttl_shape
+                      THEN fluxwatch_least_ttls(a.min_ttls, excluded.min_ttls)
+                      ELSE fluxwatch_least_ttls(
+                             fluxwatch_least_ttls(a.min_ttls, excluded.min_ttls),
+                             (SELECT s.shape_ttls FROM fw_set_stage s
+                              WHERE s.domain_id = excluded.domain_id
+                                AND s.answer_set_id = excluded.answer_set_id)) END
+  WHERE a.digest_check = excluded.digest_check
+RETURNING a.domain_id, a.answer_set_id, a.ttl_shape, (a.xmax = 0) AS inserted
 )sql";
 
 bool is_address_type(std::uint16_t type) {
@@ -172,103 +161,89 @@ void ProbeWriter::look_up_sets(pqxx::work& tx, const std::vector<SetKey>& keys,
   }
 }
 
-std::unordered_set<ProbeWriter::SetKey, ProbeWriter::SetKeyHash> ProbeWriter::insert_sets(
-    pqxx::work& tx, const std::vector<SetKey>& keys, const std::vector<ProbeResult>& results,
-    const std::vector<CanonicalAnswer>& answers, const SetMap& first_probe,
-    const std::unordered_map<SetKey, SetCounters, SetKeyHash>& counters,
-    std::size_t& bad_addresses) {
+std::vector<ProbeWriter::SetKey> ProbeWriter::upsert_sets(
+    pqxx::work& tx, const std::unordered_map<SetKey, SetCounters, SetKeyHash>& counters,
+    const std::unordered_map<SetKey, std::int64_t, SetKeyHash>& shapes,
+    const std::vector<CanonicalAnswer>& answers, const SetMap& first_probe) {
   {
-    CopyWriter sets(tx, "fw_set_stage",
-                    {"domain_id", "answer_set_id", "digest_check", "ttl_shape", "first_seen",
-                     "last_seen", "times_seen", "min_ttl", "min_ttls"});
-    for (const SetKey& key : keys) {
-      const std::size_t i = first_probe.at(key);
-      CopyTextBuffer& row = sets.row();
-      row.integer(key.domain_id)
-          .integer(key.answer_set_id)
-          .integer(answers[i].digest_check)
-          .integer(answers[i].ttl_shape);
-      if (const auto found = counters.find(key); found != counters.end()) {
-        const SetCounters& c = found->second;
-        row.timestamp(c.first).timestamp(c.last).integer(c.times);
-        c.min_ttl ? row.integer(*c.min_ttl) : row.null();
-        c.min_ttls.empty() ? row.null() : row.text(array_text(c.min_ttls, std::identity{}));
-      } else {  // not a watched domain's: no counters
-        row.timestamp(results[i].sent_at).timestamp(results[i].sent_at).integer(0).null().null();
-      }
-      row.end_row();
-    }
-    sets.complete();
-  }
-  {
-    CopyWriter records(tx, "fw_set_record_stage",
-                       {"domain_id", "answer_set_id", "ord", "section", "owner", "rtype",
-                        "ttl_offset", "address", "target"});
-    for (const SetKey& key : keys) {
-      const std::size_t i = first_probe.at(key);
-      const CanonicalAnswer& answer = answers[i];
-      for (std::size_t ord = 0; ord < answer.order.size(); ++ord) {
-        const ResourceRecord& record = results[i].records[answer.order[ord]];
-        CopyTextBuffer& row = records.row();
-        row.integer(key.domain_id)
-            .integer(key.answer_set_id)
-            .integer(static_cast<std::int64_t>(ord))
-            .text(section_name(record.section))
-            .text(record.owner)
-            .rrtype(record.type)
-            .integer(static_cast<std::int64_t>(record.ttl) - answer.min_ttl);
-        if (is_address_type(record.type) && is_ip_address(record.data)) {
-          row.text(record.data).null();
-        } else {
-          // Keep whatever arrived rather than fail the batch on an unparsable address.
-          bad_addresses += is_address_type(record.type) ? 1 : 0;
-          row.null().text_or_null(record.data);
-        }
-        row.end_row();
-      }
-    }
-    records.complete();
-  }
-  std::unordered_set<SetKey, SetKeyHash> inserted;
-  for (const auto& row : tx.exec(kInsertSetsSql)) {
-    const SetKey key{row[0].as<std::int64_t>(), row[1].as<std::int64_t>()};
-    pending_sets_[key] = answers[first_probe.at(key)].ttl_shape;
-    inserted.insert(key);
-  }
-  return inserted;
-}
-
-void ProbeWriter::add_counters(pqxx::work& tx,
-                               const std::unordered_map<SetKey, SetCounters, SetKeyHash>& counters,
-                               const std::unordered_set<SetKey, SetKeyHash>& skip,
-                               const std::vector<CanonicalAnswer>& answers,
-                               const SetMap& first_probe) {
-  if (counters.size() == skip.size()) {
-    return;  // every set of the batch was inserted with its counters
-  }
-  {
-    CopyWriter stage(tx, "fw_count_stage",
+    CopyWriter stage(tx, "fw_set_stage",
                      {"domain_id", "answer_set_id", "digest_check", "ttl_shape", "first_seen",
-                      "last_seen", "times_seen", "min_ttl", "min_ttls"});
+                      "last_seen", "times_seen", "min_ttl", "min_ttls", "shape_ttls"});
+    const auto array_or_null = [](CopyTextBuffer& row, const std::vector<std::uint32_t>& ttls) {
+      ttls.empty() ? row.null() : row.text(array_text(ttls, std::identity{}));
+    };
     for (const auto& [key, c] : counters) {
-      if (skip.contains(key)) {
-        continue;
-      }
       CopyTextBuffer& row = stage.row();
       row.integer(key.domain_id)
           .integer(key.answer_set_id)
           .integer(answers[first_probe.at(key)].digest_check)
-          .integer(*stored_shape(key))
+          .integer(shapes.at(key))
           .timestamp(c.first)
           .timestamp(c.last)
           .integer(c.times);
       c.min_ttl ? row.integer(*c.min_ttl) : row.null();
-      c.min_ttls.empty() ? row.null() : row.text(array_text(c.min_ttls, std::identity{}));
+      array_or_null(row, c.min_ttls);
+      array_or_null(row, c.shape_ttls);
       row.end_row();
     }
     stage.complete();
   }
-  tx.exec(kAddCountersSql);
+  std::vector<SetKey> inserted;
+  std::size_t returned = 0;
+  for (const auto& row : tx.exec(kUpsertSetsSql)) {
+    const SetKey key{row[0].as<std::int64_t>(), row[1].as<std::int64_t>()};
+    pending_sets_[key] = row[2].as<std::int64_t>();
+    if (row[3].as<bool>()) {
+      inserted.push_back(key);
+    }
+    ++returned;
+  }
+  if (returned != counters.size()) {
+    for (const auto& [key, c] : counters) {
+      if (stored_shape(key) == nullptr) {
+        throw Error(fmt::format(
+            "storage: two different answer sets of domain {} hash to the id {}: a 128-bit "
+            "SHA-256 prefix collision; please report it",
+            key.domain_id, key.answer_set_id));
+      }
+    }
+  }
+  return inserted;
+}
+
+std::size_t ProbeWriter::insert_records(pqxx::work& tx, const std::vector<SetKey>& keys,
+                                        const std::vector<ProbeResult>& results,
+                                        const std::vector<CanonicalAnswer>& answers,
+                                        const SetMap& first_probe) {
+  std::size_t bad_addresses = 0;
+  CopyWriter records(tx, "answer_set_records",
+                     {"domain_id", "answer_set_id", "ord", "section", "owner", "rtype",
+                      "ttl_offset", "address", "target"});
+  for (const SetKey& key : keys) {
+    const std::size_t i = first_probe.at(key);
+    const CanonicalAnswer& answer = answers[i];
+    for (std::size_t ord = 0; ord < answer.order.size(); ++ord) {
+      const ResourceRecord& record = results[i].records[answer.order[ord]];
+      CopyTextBuffer& row = records.row();
+      row.integer(key.domain_id)
+          .integer(key.answer_set_id)
+          .integer(static_cast<std::int64_t>(ord))
+          .text(section_name(record.section))
+          .text(record.owner)
+          .rrtype(record.type)
+          .integer(static_cast<std::int64_t>(record.ttl) - answer.min_ttl);
+      if (is_address_type(record.type) && is_ip_address(record.data)) {
+        row.text(record.data).null();
+      } else {
+        // Keep whatever arrived rather than fail the batch on an unparsable address.
+        bad_addresses += is_address_type(record.type) ? 1 : 0;
+        row.null().text_or_null(record.data);
+      }
+      row.end_row();
+    }
+  }
+  records.complete();
+  return bad_addresses;
 }
 
 void ProbeWriter::look_up_domains(pqxx::work& tx, const std::vector<ProbeResult>& results) {
@@ -286,9 +261,7 @@ void ProbeWriter::look_up_domains(pqxx::work& tx, const std::vector<ProbeResult>
   if (domain_names_.size() + missing.size() > kMaxDomainNames) {
     domain_names_.clear();
   }
-  for (const auto& row :
-       tx.exec_params("SELECT domain_id, domain FROM watchlist WHERE domain_id = ANY($1::bigint[])",
-                      array_text(missing, std::identity{}))) {
+  for (const auto& row : tx.exec_params(kLookUpDomainsSql, array_text(missing, std::identity{}))) {
     domain_names_.emplace(row[0].as<std::int64_t>(), row[1].as<std::string>());
   }
 }
@@ -341,93 +314,80 @@ std::size_t ProbeWriter::write(pqxx::work& tx, std::int64_t run_id,
                                const std::vector<ProbeResult>& results,
                                const std::vector<std::int64_t>& probe_ids) {
   rolled_back();  // a retried batch starts from what is committed
-  std::size_t bad_addresses = 0;
 
-  // 1. Answer sets: the canonical form of each probe's records; the sets not known looked
-  // up, those not stored inserted with their counters.
+  // 1. Answer sets: the canonical form of each probe's records and each set's TTL shape:
+  // the stored one where known, else its first probe's. A set not known whose probes have
+  // different shapes (rare: one domain twice in a batch) is looked up first, so that each
+  // probe counts where its shape says.
   std::vector<CanonicalAnswer> answers(results.size());
-  SetMap first_probe;           // the batch's first probe of each set
-  std::vector<SetKey> unknown;  // sets not in the cache
+  SetMap first_probe;  // the batch's first probe of each set
+  std::unordered_map<SetKey, std::int64_t, SetKeyHash> shapes;
+  std::unordered_set<SetKey, SetKeyHash> mixed;
   for (std::size_t i = 0; i < results.size(); ++i) {
     if (results[i].records.empty()) {
       continue;
     }
     answers[i] = canonical_answer(results[i].records);
     const SetKey key{results[i].domain_id, answers[i].id};
-    if (first_probe.emplace(key, i).second && stored_shape(key) == nullptr) {
-      unknown.push_back(key);
+    const auto [first, added] = first_probe.emplace(key, i);
+    if (added) {
+      const std::int64_t* stored = stored_shape(key);
+      shapes.emplace(key, stored != nullptr ? *stored : answers[i].ttl_shape);
+    } else if (answers[first->second].ttl_shape != answers[i].ttl_shape &&
+               stored_shape(key) == nullptr) {
+      mixed.insert(key);
     }
   }
   if (!first_probe.empty()) {
     stage_tables(tx);
   }
-  look_up_sets(tx, unknown, answers, first_probe);
-  std::vector<SetKey> fresh;  // sets not stored: their shape will be their first probe's
-  for (const SetKey& key : unknown) {
-    if (stored_shape(key) == nullptr) {
-      fresh.push_back(key);
+  if (!mixed.empty()) {
+    look_up_sets(tx, {mixed.begin(), mixed.end()}, answers, first_probe);
+    for (const SetKey& key : mixed) {
+      if (const std::int64_t* stored = stored_shape(key)) {
+        shapes[key] = *stored;
+      }
     }
   }
 
-  // What the batch adds to the summary of each watched domain's set: a probe whose TTLs
-  // are the stored offsets shifted counts in min_ttl, any other in min_ttls per record.
+  // What the batch adds to each set's summary: a probe with the set's shape counts in
+  // min_ttl (and, for a set whose stored shape is not known, in shape_ttls), any other in
+  // min_ttls per record.
   std::unordered_map<SetKey, SetCounters, SetKeyHash> counters;
-  auto count = [&](const auto& wanted) {
-    for (std::size_t i = 0; i < results.size(); ++i) {
-      const ProbeResult& result = results[i];
-      if (result.domain_id == 0 || result.records.empty()) {
-        continue;
-      }
-      const SetKey key{result.domain_id, answers[i].id};
-      if (!wanted(key)) {
-        continue;
-      }
-      const std::int64_t* stored = stored_shape(key);
-      const std::int64_t shape =
-          stored != nullptr ? *stored : answers[first_probe.at(key)].ttl_shape;
-      auto [entry, added] = counters.try_emplace(key, SetCounters{result.sent_at, result.sent_at});
-      SetCounters& c = entry->second;
-      c.first = std::min(c.first, result.sent_at);
-      c.last = std::max(c.last, result.sent_at);
-      c.times += 1;
-      if (answers[i].ttl_shape == shape) {
-        c.min_ttl = std::min(c.min_ttl.value_or(answers[i].min_ttl), answers[i].min_ttl);
-        continue;
-      }
-      const auto& order = answers[i].order;
-      if (c.min_ttls.empty()) {
-        c.min_ttls.assign(order.size(), std::numeric_limits<std::uint32_t>::max());
+  for (std::size_t i = 0; i < results.size(); ++i) {
+    const ProbeResult& result = results[i];
+    if (result.records.empty()) {
+      continue;
+    }
+    const SetKey key{result.domain_id, answers[i].id};
+    auto [entry, added] = counters.try_emplace(key, SetCounters{result.sent_at, result.sent_at});
+    SetCounters& c = entry->second;
+    c.first = std::min(c.first, result.sent_at);
+    c.last = std::max(c.last, result.sent_at);
+    c.times += 1;
+    const auto& order = answers[i].order;
+    const auto least_per_record = [&](std::vector<std::uint32_t>& ttls) {
+      if (ttls.empty()) {
+        ttls.assign(order.size(), std::numeric_limits<std::uint32_t>::max());
       }
       for (std::size_t k = 0; k < order.size(); ++k) {
-        c.min_ttls[k] = std::min(c.min_ttls[k], result.records[order[k]].ttl);
+        ttls[k] = std::min(ttls[k], result.records[order[k]].ttl);
       }
-    }
-  };
-  count([](const SetKey&) { return true; });
-
-  std::unordered_set<SetKey, SetKeyHash> inserted;
-  if (!fresh.empty()) {
-    inserted = insert_sets(tx, fresh, results, answers, first_probe, counters, bad_addresses);
-    // Sets another writer stored since the look-up: their stored shape decides, and their
-    // counters go with the others'.
-    std::unordered_set<SetKey, SetKeyHash> raced;
-    for (const SetKey& key : fresh) {
-      if (!inserted.contains(key)) {
-        raced.insert(key);
-        counters.erase(key);
+    };
+    if (answers[i].ttl_shape == shapes.at(key)) {
+      c.min_ttl = std::min(c.min_ttl.value_or(answers[i].min_ttl), answers[i].min_ttl);
+      if (stored_shape(key) == nullptr) {
+        least_per_record(c.shape_ttls);
       }
-    }
-    if (!raced.empty()) {
-      look_up_sets(tx, {raced.begin(), raced.end()}, answers, first_probe);
-      for (const SetKey& key : raced) {
-        if (stored_shape(key) == nullptr) {
-          throw Error(fmt::format("storage: answer set {} of domain {} vanished while stored",
-                                  key.answer_set_id, key.domain_id));
-        }
-      }
-      count([&](const SetKey& key) { return raced.contains(key); });
+    } else {
+      least_per_record(c.min_ttls);
     }
   }
+  const std::vector<SetKey> inserted =
+      counters.empty() ? std::vector<SetKey>{}
+                       : upsert_sets(tx, counters, shapes, answers, first_probe);
+  std::size_t bad_addresses =
+      inserted.empty() ? 0 : insert_records(tx, inserted, results, answers, first_probe);
 
   // 2. One observation per probe (contexts and names first: no query can run during a
   // COPY).
@@ -436,40 +396,34 @@ std::size_t ProbeWriter::write(pqxx::work& tx, std::int64_t run_id,
     contexts[i] = context_id(tx, run_id, results[i]);
   }
   look_up_domains(tx, results);
-  {
-    CopyWriter observations(tx, "observations",
-                            {"domain_id", "sent_at", "probe_id", "answer_set_id", "due_at",
-                             "context_id", "latency_us", "ttl", "qname", "detail", "ttls"});
-    for (std::size_t i = 0; i < results.size(); ++i) {
-      const ProbeResult& result = results[i];
-      const bool has_set = !result.records.empty();
-      CopyTextBuffer& row = observations.row();
-      row.integer_or_null(result.domain_id).timestamp(result.sent_at).integer(probe_ids[i]);
-      has_set ? row.integer(answers[i].id) : row.null();
-      result.due_at ? row.timestamp(*result.due_at) : row.null();
-      row.integer(contexts[i]);
-      // 0 (or less) means "not measured", e.g. a local failure before anything was sent.
-      result.latency.count() > 0
-          ? row.integer(std::min<std::int64_t>(result.latency.count(),
-                                               std::numeric_limits<std::int32_t>::max()))
-          : row.null();
-      has_set ? row.integer(answers[i].min_ttl) : row.null();
-      const auto name = domain_names_.find(result.domain_id);
-      name != domain_names_.end() && name->second == result.name ? row.null()
-                                                                 : row.text(result.name);
-      row.text_or_null(result.detail);
-      if (has_set && *stored_shape({result.domain_id, answers[i].id}) != answers[i].ttl_shape) {
-        row.text(ttl_array(result, answers[i]));
-      } else {
-        row.null();
-      }
-      row.end_row();
+  CopyWriter observations(tx, "observations",
+                          {"domain_id", "sent_at", "probe_id", "answer_set_id", "due_at",
+                           "context_id", "latency_us", "ttl", "qname", "detail", "ttls"});
+  for (std::size_t i = 0; i < results.size(); ++i) {
+    const ProbeResult& result = results[i];
+    const bool has_set = !result.records.empty();
+    CopyTextBuffer& row = observations.row();
+    row.integer_or_null(result.domain_id).timestamp(result.sent_at).integer(probe_ids[i]);
+    has_set ? row.integer(answers[i].id) : row.null();
+    result.due_at ? row.timestamp(*result.due_at) : row.null();
+    row.integer(contexts[i]);
+    // 0 (or less) means "not measured", e.g. a local failure before anything was sent.
+    result.latency.count() > 0
+        ? row.integer(std::min<std::int64_t>(result.latency.count(),
+                                             std::numeric_limits<std::int32_t>::max()))
+        : row.null();
+    has_set ? row.integer(answers[i].min_ttl) : row.null();
+    const auto name = domain_names_.find(result.domain_id);
+    name != domain_names_.end() && name->second == result.name ? row.null() : row.text(result.name);
+    row.text_or_null(result.detail);
+    if (has_set && *stored_shape({result.domain_id, answers[i].id}) != answers[i].ttl_shape) {
+      row.text(ttl_array(result, answers[i]));
+    } else {
+      row.null();
     }
-    observations.complete();
+    row.end_row();
   }
-
-  // 3. The counters of the sets stored before this batch, one upsert.
-  add_counters(tx, counters, inserted, answers, first_probe);
+  observations.complete();
   return bad_addresses;
 }
 

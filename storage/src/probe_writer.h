@@ -59,8 +59,11 @@ class ProbeWriter {
     std::chrono::system_clock::time_point first;
     std::chrono::system_clock::time_point last;
     std::int64_t times = 0;
-    std::optional<std::uint32_t> min_ttl;  ///< probes with the stored TTL shape
+    std::optional<std::uint32_t> min_ttl;  ///< probes with the set's TTL shape
     std::vector<std::uint32_t> min_ttls;   ///< per record, the other probes (empty: none)
+    /// Per record, the probes with the set's shape: what they count if the stored shape
+    /// turns out to be another (only sent for sets whose stored shape is not known).
+    std::vector<std::uint32_t> shape_ttls;
   };
   using SetMap = std::unordered_map<SetKey, std::size_t, SetKeyHash>;
 
@@ -69,18 +72,19 @@ class ProbeWriter {
   /// Asks the database for the sets of `keys` not known yet; learns their TTL shapes.
   void look_up_sets(pqxx::work& tx, const std::vector<SetKey>& keys,
                     const std::vector<CanonicalAnswer>& answers, const SetMap& first_probe);
-  /// Inserts the sets of `keys` with their records and counters (skipping any that another
-  /// writer stored meanwhile). Returns the keys it inserted; counts invalid addresses.
-  std::unordered_set<SetKey, SetKeyHash> insert_sets(
-      pqxx::work& tx, const std::vector<SetKey>& keys, const std::vector<ProbeResult>& results,
-      const std::vector<CanonicalAnswer>& answers, const SetMap& first_probe,
-      const std::unordered_map<SetKey, SetCounters, SetKeyHash>& counters,
-      std::size_t& bad_addresses);
-  /// Adds `counters` of sets already stored to their rows: one ordered upsert.
-  void add_counters(pqxx::work& tx,
-                    const std::unordered_map<SetKey, SetCounters, SetKeyHash>& counters,
-                    const std::unordered_set<SetKey, SetKeyHash>& skip,
-                    const std::vector<CanonicalAnswer>& answers, const SetMap& first_probe);
+  /// Inserts the batch's new sets and adds its counters to the stored ones, one row per set
+  /// in `counters` (with its TTL shape in `shapes`); learns every stored shape. Returns the
+  /// sets it inserted.
+  std::vector<SetKey> upsert_sets(
+      pqxx::work& tx, const std::unordered_map<SetKey, SetCounters, SetKeyHash>& counters,
+      const std::unordered_map<SetKey, std::int64_t, SetKeyHash>& shapes,
+      const std::vector<CanonicalAnswer>& answers, const SetMap& first_probe);
+  /// The records of the sets `keys`, by COPY. Returns how many A/AAAA records had no valid
+  /// IP address.
+  std::size_t insert_records(pqxx::work& tx, const std::vector<SetKey>& keys,
+                             const std::vector<ProbeResult>& results,
+                             const std::vector<CanonicalAnswer>& answers,
+                             const SetMap& first_probe);
   /// Learns the watchlist names of the batch's domains not known yet (for qname).
   void look_up_domains(pqxx::work& tx, const std::vector<ProbeResult>& results);
   int context_id(pqxx::work& tx, std::int64_t run_id, const ProbeResult& result);
