@@ -16,6 +16,11 @@
 --                    and batch (HOT: the pages are kept half empty for it) instead of
 --                    one per (domain, address); its SHA-256 digest is kept as the 8 bytes that
 --                    follow the id (a 128-bit content address per domain);
+--   answer_set_entries  the records of the sets, narrower than answer_set_records was: the
+--                    section as one letter, the owner NULL when it is the watched domain's
+--                    own name, and no primary key but an index on the set whose entries
+--                    B-tree deduplication folds (one key and a posting list per set);
+--                    answer_set_records is a view of it with the old columns;
 --   domain_address_seen  a view: the address records of each set with its counters, summed
 --                    per (domain, address) (plus domain_address_seen_carried, the part of a
 --                    schema-12 summary whose observations were already pruned).
@@ -139,6 +144,51 @@ LEFT JOIN fw_derived_seen d USING (domain_id, address)
 WHERE d.domain_id IS NULL OR (o.first_seen, o.last_seen, o.times_seen, o.min_ttl)
                              IS DISTINCT FROM (d.first_seen, d.last_seen, d.times_seen, d.min_ttl);
 
+-- --- answer set records ------------------------------------------------------------------
+
+CREATE TABLE answer_set_entries (
+  domain_id     bigint NOT NULL,
+  answer_set_id bigint NOT NULL,
+  ttl_offset    bigint NOT NULL,
+  ord           integer NOT NULL,
+  section       "char" NOT NULL CHECK (section IN ('a', 'u', 'd')),
+  rtype         text NOT NULL,
+  owner         text,
+  address       inet,
+  target        text
+);
+INSERT INTO answer_set_entries (domain_id, answer_set_id, ttl_offset, ord, section, rtype, owner,
+                                address, target)
+SELECT r.domain_id, r.answer_set_id, r.ttl_offset, r.ord,
+       CASE r.section WHEN 'answer' THEN 'a' WHEN 'authority' THEN 'u' ELSE 'd' END::"char",
+       r.rtype, CASE WHEN r.owner IS DISTINCT FROM w.domain THEN r.owner END, r.address,
+       r.target
+FROM answer_set_records r
+LEFT JOIN watchlist w ON w.domain_id = r.domain_id AND r.domain_id <> 0
+ORDER BY r.domain_id, r.answer_set_id, r.ord;
+-- The writer inserts a set's records only with the set itself (in the transaction whose
+-- INSERT ... ON CONFLICT created it), so (domain_id, answer_set_id, ord) stays unique
+-- without a unique index.
+CREATE INDEX answer_set_entries_set_idx ON answer_set_entries (domain_id, answer_set_id);
+CREATE INDEX answer_set_entries_address_idx ON answer_set_entries (address)
+  WHERE address IS NOT NULL;
+CREATE INDEX answer_set_entries_ns_cname_target_idx ON answer_set_entries (target)
+  WHERE rtype IN ('NS', 'CNAME');
+COMMENT ON TABLE answer_set_entries IS
+  'The records of each answer set, in canonical order (ord from 0); read them through the '
+  'answer_set_records view (full section names and owners), or with their probes through '
+  'the records or answers views.';
+COMMENT ON COLUMN answer_set_entries.section IS 'a: answer, u: authority, d: additional.';
+COMMENT ON COLUMN answer_set_entries.owner IS
+  'The owner name; NULL when it is the watched domain''s own name (watchlist.domain).';
+COMMENT ON COLUMN answer_set_entries.ttl_offset IS
+  'The record''s TTL minus the smallest TTL of its set, as first seen: its TTL in a probe is '
+  'observations.ttl + ttl_offset (or observations.ttls[ord + 1] when that is set).';
+COMMENT ON COLUMN answer_set_entries.address IS 'A/AAAA: the address; NULL for other types.';
+COMMENT ON COLUMN answer_set_entries.target IS
+  'NS/CNAME: the target name; SOA: "mname rname serial refresh retry expire minimum"; other '
+  'types: RDATA in presentation format; NULL for A/AAAA.';
+
 -- --- observations -----------------------------------------------------------------------
 
 CREATE TABLE observations_13 (
@@ -188,7 +238,8 @@ LEFT JOIN watchlist w ON w.domain_id = o.domain_id;
 
 -- --- the swap ---------------------------------------------------------------------------
 
-DROP TABLE observations, probe_contexts, answer_sets, domain_address_seen CASCADE;
+DROP TABLE observations, probe_contexts, answer_sets, answer_set_records,
+           domain_address_seen CASCADE;
 
 ALTER TABLE probe_contexts_13 RENAME TO probe_contexts;
 ALTER TABLE answer_sets_13 RENAME TO answer_sets;
@@ -261,13 +312,24 @@ COMMENT ON TABLE observations_default IS
 
 -- --- the summary and the views (same names, same columns) --------------------------------
 
+CREATE VIEW answer_set_records AS
+SELECT e.domain_id, e.answer_set_id, e.ord,
+       CASE e.section WHEN 'a' THEN 'answer' WHEN 'u' THEN 'authority' ELSE 'additional' END
+         AS section,
+       coalesce(e.owner, w.domain) AS owner, e.rtype, e.ttl_offset, e.address, e.target
+FROM answer_set_entries e
+LEFT JOIN watchlist w ON w.domain_id = e.domain_id AND e.owner IS NULL;
+COMMENT ON VIEW answer_set_records IS
+  'The records of each answer set, in canonical order (ord from 0), with the columns of the '
+  'answer_set_records table of schema 9. Stored in answer_set_entries.';
+
 CREATE VIEW domain_address_seen AS
 SELECT domain_id, address, min(first_seen) AS first_seen, max(last_seen) AS last_seen,
        sum(times_seen)::bigint AS times_seen, min(min_ttl)::bigint AS min_ttl
 FROM (SELECT s.domain_id, r.address, s.first_seen, s.last_seen, s.times_seen,
              min(least(s.min_ttl + r.ttl_offset, s.min_ttls[r.ord + 1])) AS min_ttl
-      FROM answer_sets s JOIN answer_set_records r USING (domain_id, answer_set_id)
-      WHERE s.domain_id <> 0 AND s.times_seen > 0 AND r.section = 'answer'
+      FROM answer_sets s JOIN answer_set_entries r USING (domain_id, answer_set_id)
+      WHERE s.domain_id <> 0 AND s.times_seen > 0 AND r.section = 'a'
         AND r.rtype IN ('A', 'AAAA') AND r.address IS NOT NULL
       GROUP BY s.domain_id, s.answer_set_id, r.address
       UNION ALL

@@ -75,6 +75,11 @@ ON CONFLICT (domain_id, answer_set_id) DO UPDATE
 RETURNING a.domain_id, a.answer_set_id, a.ttl_shape, (a.xmax = 0) AS inserted
 )sql";
 
+/// answer_set_entries.section: a, u or d.
+std::string_view section_letter(Section section) {
+  return section == Section::Answer ? "a" : section == Section::Authority ? "u" : "d";
+}
+
 bool is_address_type(std::uint16_t type) {
   return type == static_cast<std::uint16_t>(RrType::A) ||
          type == static_cast<std::uint16_t>(RrType::AAAA);
@@ -216,22 +221,24 @@ std::size_t ProbeWriter::insert_records(pqxx::work& tx, const std::vector<SetKey
                                         const std::vector<CanonicalAnswer>& answers,
                                         const SetMap& first_probe) {
   std::size_t bad_addresses = 0;
-  CopyWriter records(tx, "answer_set_records",
-                     {"domain_id", "answer_set_id", "ord", "section", "owner", "rtype",
-                      "ttl_offset", "address", "target"});
+  CopyWriter records(tx, "answer_set_entries",
+                     {"domain_id", "answer_set_id", "ttl_offset", "ord", "section", "rtype",
+                      "owner", "address", "target"});
   for (const SetKey& key : keys) {
     const std::size_t i = first_probe.at(key);
     const CanonicalAnswer& answer = answers[i];
+    const auto name = domain_names_.find(key.domain_id);
     for (std::size_t ord = 0; ord < answer.order.size(); ++ord) {
       const ResourceRecord& record = results[i].records[answer.order[ord]];
       CopyTextBuffer& row = records.row();
       row.integer(key.domain_id)
           .integer(key.answer_set_id)
+          .integer(static_cast<std::int64_t>(record.ttl) - answer.min_ttl)
           .integer(static_cast<std::int64_t>(ord))
-          .text(section_name(record.section))
-          .text(record.owner)
-          .rrtype(record.type)
-          .integer(static_cast<std::int64_t>(record.ttl) - answer.min_ttl);
+          .text(section_letter(record.section))
+          .rrtype(record.type);
+      name != domain_names_.end() && name->second == record.owner ? row.null()
+                                                                  : row.text(record.owner);
       if (is_address_type(record.type) && is_ip_address(record.data)) {
         row.text(record.data).null();
       } else {
@@ -383,6 +390,7 @@ std::size_t ProbeWriter::write(pqxx::work& tx, std::int64_t run_id,
       least_per_record(c.min_ttls);
     }
   }
+  look_up_domains(tx, results);  // for the owners of records and the qnames of probes
   const std::vector<SetKey> inserted =
       counters.empty() ? std::vector<SetKey>{}
                        : upsert_sets(tx, counters, shapes, answers, first_probe);
@@ -395,7 +403,6 @@ std::size_t ProbeWriter::write(pqxx::work& tx, std::int64_t run_id,
   for (std::size_t i = 0; i < results.size(); ++i) {
     contexts[i] = context_id(tx, run_id, results[i]);
   }
-  look_up_domains(tx, results);
   CopyWriter observations(tx, "observations",
                           {"domain_id", "sent_at", "probe_id", "answer_set_id", "due_at",
                            "context_id", "latency_us", "ttl", "qname", "detail", "ttls"});
