@@ -39,7 +39,7 @@ std::int64_t digest_check(const std::array<unsigned char, 32>& digest) noexcept 
 }
 
 std::string bytea_hex(const std::array<unsigned char, 32>& digest) {
-  static constexpr char kHex[] = "0123456789abcdef";
+  static constexpr std::string_view kHex = "0123456789abcdef";
   std::string text = "\\x";
   for (const unsigned char byte : digest) {
     text += kHex[byte >> 4U];

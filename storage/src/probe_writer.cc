@@ -77,7 +77,8 @@ RETURNING a.domain_id, a.answer_set_id, a.ttl_shape, (a.xmax = 0) AS inserted
 
 /// answer_set_entries.section: a, u or d.
 std::string_view section_letter(Section section) {
-  return section == Section::Answer ? "a" : section == Section::Authority ? "u" : "d";
+  using namespace std::string_view_literals;
+  return section == Section::Answer ? "a"sv : section == Section::Authority ? "u"sv : "d"sv;
 }
 
 bool is_address_type(std::uint16_t type) {
@@ -367,8 +368,12 @@ std::size_t ProbeWriter::write(pqxx::work& tx, std::int64_t run_id,
       continue;
     }
     const SetKey key{result.domain_id, answers[i].id};
-    auto [entry, added] = counters.try_emplace(key, SetCounters{result.sent_at, result.sent_at});
+    auto [entry, added] = counters.try_emplace(key);
     SetCounters& c = entry->second;
+    if (added) {
+      c.first = result.sent_at;
+      c.last = result.sent_at;
+    }
     c.first = std::min(c.first, result.sent_at);
     c.last = std::max(c.last, result.sent_at);
     c.times += 1;

@@ -51,7 +51,9 @@ class ProbeWriter {
   };
   struct SetKeyHash {
     std::size_t operator()(const SetKey& key) const noexcept {
-      return std::hash<std::int64_t>{}(key.answer_set_id ^ (key.domain_id * 0x9e3779b97f4a7c15));
+      constexpr std::uint64_t kGolden = 0x9e3779b97f4a7c15;
+      return std::hash<std::uint64_t>{}(static_cast<std::uint64_t>(key.answer_set_id) ^
+                                        (static_cast<std::uint64_t>(key.domain_id) * kGolden));
     }
   };
   /// What one batch adds to a set's summary (answer_sets.first_seen ... min_ttls).
