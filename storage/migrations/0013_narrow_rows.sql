@@ -124,26 +124,6 @@ COMMENT ON TABLE domain_address_seen_carried IS
   'seen those probes add, their first/last seen and smallest TTL); domain_address_seen adds '
   'them in. Normally empty; never written after the upgrade.';
 
-CREATE TEMP TABLE fw_derived_seen ON COMMIT DROP AS
-SELECT domain_id, address, min(first_seen) AS first_seen, max(last_seen) AS last_seen,
-       sum(times_seen)::bigint AS times_seen, min(min_ttl)::bigint AS min_ttl
-FROM (SELECT s.domain_id, r.address, s.first_seen, s.last_seen, s.times_seen,
-             min(least(s.min_ttl + r.ttl_offset, s.min_ttls[r.ord + 1])) AS min_ttl
-      FROM answer_sets_13 s JOIN answer_set_records r USING (domain_id, answer_set_id)
-      WHERE s.domain_id <> 0 AND s.times_seen > 0 AND r.section = 'answer'
-        AND r.rtype IN ('A', 'AAAA') AND r.address IS NOT NULL
-      GROUP BY s.domain_id, s.answer_set_id, r.address) per_set
-GROUP BY domain_id, address;
-
-INSERT INTO domain_address_seen_carried (domain_id, address, first_seen, last_seen, times_seen,
-                                         min_ttl)
-SELECT o.domain_id, o.address, o.first_seen, o.last_seen,
-       o.times_seen - coalesce(d.times_seen, 0), o.min_ttl
-FROM domain_address_seen o
-LEFT JOIN fw_derived_seen d USING (domain_id, address)
-WHERE d.domain_id IS NULL OR (o.first_seen, o.last_seen, o.times_seen, o.min_ttl)
-                             IS DISTINCT FROM (d.first_seen, d.last_seen, d.times_seen, d.min_ttl);
-
 -- --- answer set records ------------------------------------------------------------------
 
 CREATE TABLE answer_set_entries (
@@ -238,8 +218,10 @@ LEFT JOIN watchlist w ON w.domain_id = o.domain_id;
 
 -- --- the swap ---------------------------------------------------------------------------
 
-DROP TABLE observations, probe_contexts, answer_sets, answer_set_records,
-           domain_address_seen CASCADE;
+DROP TABLE observations, probe_contexts, answer_sets, answer_set_records CASCADE;
+-- The schema-12 summary stays until the view below is there to compare it with.
+DROP VIEW domain_addresses;
+ALTER TABLE domain_address_seen RENAME TO domain_address_seen_12;
 
 ALTER TABLE probe_contexts_13 RENAME TO probe_contexts;
 ALTER TABLE answer_sets_13 RENAME TO answer_sets;
@@ -341,6 +323,18 @@ COMMENT ON VIEW domain_address_seen IS
   'seen, in how many probes, smallest TTL. Summed from the counters of the domain''s answer '
   'sets (answer_sets), which the writer keeps in the transaction of the probes; stays when '
   'old observations are pruned (storage.retention_days).';
+
+-- What the schema-12 summary knows beyond the sets' counters (probes pruned before the
+-- upgrade): carried over, so that the view gives exactly the old rows.
+INSERT INTO domain_address_seen_carried (domain_id, address, first_seen, last_seen, times_seen,
+                                         min_ttl)
+SELECT o.domain_id, o.address, o.first_seen, o.last_seen,
+       o.times_seen - coalesce(d.times_seen, 0), o.min_ttl
+FROM domain_address_seen_12 o
+LEFT JOIN domain_address_seen d USING (domain_id, address)
+WHERE d.domain_id IS NULL OR (o.first_seen, o.last_seen, o.times_seen, o.min_ttl)
+                             IS DISTINCT FROM (d.first_seen, d.last_seen, d.times_seen, d.min_ttl);
+DROP TABLE domain_address_seen_12;
 
 CREATE VIEW probes AS
 SELECT o.probe_id, c.run_id, o.domain_id, coalesce(o.qname, w.domain) AS qname, c.qtype,
