@@ -163,15 +163,15 @@ res_lost_sum="$(printf '%s\n' "${res_lost[@]}" | sum)"
 e2e_lost_sum="$(printf '%s\n' "${e2e_lost[@]}" | sum)"
 ref_lost_sum="$(printf '%s\n' "${ref_lost[@]}" | sum)"
 # The stored rows of the last end-to-end round, as a check that it really stored them.
-stored_probes="$(psql_ -Atc "SELECT count(*) FROM observations WHERE run_id = (SELECT max(run_id) FROM probe_runs)")"
+stored_probes="$(psql_ -Atc "SELECT count(*) FROM probes WHERE run_id = (SELECT max(run_id) FROM probe_runs)")"
 
 # --- 4: ingest: the writer vs psql COPY of the same rows -----------------------------------
 ing=() copy=()
 for ((r = 1; r <= repeats; r++)); do
     log "repetition $r/$repeats: ingest (writer, then psql COPY of the same rows)"
-    # Schema 9 (migration 0009): the writer's tables. Truncated before each repetition; the
+    # Schema 13 (migrations 0009, 0013): the writer's tables. Truncated before each repetition; the
     # reference is psql's COPY of exactly the rows the writer left in them.
-    tables="observations answer_sets answer_set_records domain_address_seen probe_contexts"
+    tables="observations answer_sets answer_set_entries probe_contexts"
     psql_ -c "TRUNCATE ${tables// /, }"
     "$ingest_bin" --dsn "$dsn" --probes "$names" >"$work/ingest.$r.log" 2>&1 ||
         { echo "$me: ingest bench failed:" >&2; cat "$work/ingest.$r.log" >&2; exit 1; }

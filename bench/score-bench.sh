@@ -48,30 +48,35 @@ start=$(date +%s.%N)
 psql_ <<'SQL'
 SET synchronous_commit = off;
 SET maintenance_work_mem = '512MB';
--- Schema 9 (migration 0009): narrow observations referencing answer sets. The histories are
--- those of earlier versions of this script: flux domains (d % 10 = 0) and CDN-like ones
--- (d % 10 < 3) answer a different set in each A probe, the others always the same two
--- addresses; every tenth probe is an NS probe with the same two names. Set ids are arbitrary
--- here (scoring joins on them, it does not recompute them): k for a probe's own set, 0 for
--- the stable A set, -1 for the NS set.
+-- Schema 13 (migrations 0009, 0013): narrow observations referencing answer sets, whose
+-- records are answer_set_entries and whose summary counters live in answer_sets. The
+-- histories are those of earlier versions of this script: flux domains (d % 10 = 0) and
+-- CDN-like ones (d % 10 < 3) answer a different set in each A probe, the others always the
+-- same two addresses; every tenth probe is an NS probe with the same two names. Set ids are
+-- arbitrary here (scoring joins on them, it does not recompute them): k for a probe's own
+-- set, 0 for the stable A set, -1 for the NS set.
+INSERT INTO watchlist (domain_id, domain, source) OVERRIDING SYSTEM VALUE
+SELECT d, format('d%s.bench.test', d), 'score-bench' FROM generate_series(1, :domains) d
+ON CONFLICT DO NOTHING;
 SELECT fluxwatch_create_observation_partition(d::date)
 FROM generate_series(now() - interval '3 days', now() + interval '1 day', interval '1 day') d;
-INSERT INTO probe_contexts (resolver, mode) VALUES ('127.0.0.1:53', 'recursive')
+INSERT INTO probe_contexts (resolver, mode, qtype, outcome, rcode, via_tcp, authoritative)
+VALUES ('127.0.0.1:53', 'recursive', 'A', 'NOERROR', 0, false, false),
+       ('127.0.0.1:53', 'recursive', 'NS', 'NOERROR', 0, false, false)
 ON CONFLICT DO NOTHING;
 INSERT INTO observations (domain_id, sent_at, probe_id, answer_set_id, ttl, context_id,
-                          latency_us, outcome, rcode, via_tcp, qtype, qname)
+                          latency_us)
 SELECT d, now() - interval '2 days' + k * interval '10 minutes', d::bigint * 1000 + k,
        CASE WHEN k % 10 = 0 THEN -1 WHEN d % 10 < 3 THEN k ELSE 0 END,
        CASE WHEN k % 10 = 0 THEN 3600 WHEN d % 10 = 0 THEN 30 WHEN d % 10 < 3 THEN 300 ELSE 3600 END,
-       (SELECT context_id FROM probe_contexts WHERE resolver = '127.0.0.1:53' AND mode = 'recursive'
-          AND campaign = '' AND vantage = '' AND server_name = ''),
-       1000, 'NOERROR', 0, false, CASE WHEN k % 10 = 0 THEN 'NS' ELSE 'A' END,
-       format('d%s.bench.test', d)
+       (SELECT context_id FROM probe_contexts WHERE resolver = '127.0.0.1:53' AND run_id IS NULL
+          AND qtype = CASE WHEN k % 10 = 0 THEN 'NS' ELSE 'A' END),
+       1000
 FROM generate_series(1, :domains) d, generate_series(1, :probes) k;
--- A answer sets.
-INSERT INTO answer_set_records (domain_id, answer_set_id, ord, section, owner, rtype, ttl_offset,
+-- A answer sets (owner NULL: the domain's own name).
+INSERT INTO answer_set_entries (domain_id, answer_set_id, ttl_offset, ord, section, rtype,
                                 address)
-SELECT d, s.k, j, 'answer', format('d%s.bench.test', d), 'A', 0,
+SELECT d, s.k, 0, j, 'a', 'A',
        CASE WHEN d % 10 = 0 THEN '10.0.0.0'::inet + ((d * 7919 + s.k * 104729 + j * 15485863) % 20000)
             WHEN d % 10 < 3 THEN '10.200.0.0'::inet + ((d % 100) * 64 + (s.k * 4 + j) % 64)
             ELSE '10.100.0.0'::inet + (d * 2 + j % 2) END
@@ -81,13 +86,15 @@ CROSS JOIN LATERAL (SELECT k FROM generate_series(1, :probes) k WHERE k % 10 <> 
 CROSS JOIN generate_series(0, 3) j
 WHERE d % 10 < 3 OR j < 2;
 -- NS answer sets: two names per domain.
-INSERT INTO answer_set_records (domain_id, answer_set_id, ord, section, owner, rtype, ttl_offset,
+INSERT INTO answer_set_entries (domain_id, answer_set_id, ttl_offset, ord, section, rtype,
                                 target)
-SELECT d, -1, j - 1, 'answer', format('d%s.bench.test', d), 'NS', 0, format('ns%s.d%s.bench.test', j, d)
+SELECT d, -1, 0, j - 1, 'a', 'NS', format('ns%s.d%s.bench.test', j, d)
 FROM generate_series(1, :domains) d, generate_series(1, 2) j;
-INSERT INTO answer_sets (domain_id, answer_set_id, digest, records, ttl_shape, first_seen)
-SELECT domain_id, answer_set_id, '\x00', count(*), 0, now() - interval '2 days'
-FROM answer_set_records GROUP BY domain_id, answer_set_id;
+-- The sets with their summary counters (as the writer keeps them).
+INSERT INTO answer_sets (domain_id, answer_set_id, digest_check, ttl_shape, first_seen,
+                         last_seen, times_seen, min_ttl)
+SELECT o.domain_id, o.answer_set_id, 0, 0, min(o.sent_at), max(o.sent_at), count(*), min(o.ttl)
+FROM observations o GROUP BY o.domain_id, o.answer_set_id;
 VACUUM ANALYZE;
 SQL
 end=$(date +%s.%N)

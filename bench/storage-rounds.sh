@@ -100,7 +100,8 @@ r1=() r2=() r3=() d1=() d2=() lost=()
 for ((r = 1; r <= repeats; r++)); do
     log "repetition $r/$repeats: fresh schema, watchlist"
     serve original
-    psql_ -c "DROP SCHEMA public CASCADE; CREATE SCHEMA public" >/dev/null
+    # every schema fluxwatch creates (0011 keeps feed salts in fluxwatch_private)
+    psql_ -c "DROP SCHEMA IF EXISTS fluxwatch_private CASCADE; DROP SCHEMA public CASCADE; CREATE SCHEMA public" >/dev/null 2>&1
     "${fw[@]}" init >/dev/null
     "${fw[@]}" watchlist import "$work/nsd/names.txt" >/dev/null
     for round in 1 2 3; do

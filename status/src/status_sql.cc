@@ -37,7 +37,7 @@ SELECT (SELECT count(*) FROM watchlist),
        coalesce((SELECT max(version) FROM schema_migrations), 0))";
 
 // Schema 9 on stores probes in `observations` (partitioned by day of sent_at, indexed on
-// (domain_id, sent_at)); `probes` is a view over it that is slow for time ranges. These
+// domain_id); `probes` is a view over it that is slow for time ranges. These
 // read the table; the k...Sql8 variants are for older schemas (`probes` a table).
 constexpr int kObservationsSchema = 9;
 

@@ -30,8 +30,16 @@ std::int64_t digest_prefix(const std::array<unsigned char, 32>& digest) noexcept
   return static_cast<std::int64_t>(value);  // two's complement, as bit(64)::bigint
 }
 
+std::int64_t digest_check(const std::array<unsigned char, 32>& digest) noexcept {
+  std::uint64_t value = 0;
+  for (std::size_t i = 8; i < 16; ++i) {
+    value = (value << 8U) | digest[i];
+  }
+  return static_cast<std::int64_t>(value);
+}
+
 std::string bytea_hex(const std::array<unsigned char, 32>& digest) {
-  static constexpr char kHex[] = "0123456789abcdef";
+  static constexpr std::string_view kHex = "0123456789abcdef";
   std::string text = "\\x";
   for (const unsigned char byte : digest) {
     text += kHex[byte >> 4U];
@@ -75,6 +83,7 @@ CanonicalAnswer canonical_answer(const std::vector<ResourceRecord>& records) {
   CanonicalAnswer answer;
   answer.digest = sha256(canonical_text(records, answer.order));
   answer.id = digest_prefix(answer.digest);
+  answer.digest_check = digest_check(answer.digest);
   answer.min_ttl =
       std::min_element(records.begin(), records.end(), [](const auto& a, const auto& b) {
         return a.ttl < b.ttl;

@@ -20,6 +20,8 @@ struct CanonicalAnswer {
   std::array<unsigned char, 32> digest{};
   /// The first 8 bytes of digest, big-endian, as a signed integer: answer_set_id.
   std::int64_t id = 0;
+  /// Bytes 9-16 of digest, likewise: answer_sets.digest_check (with id, a 128-bit address).
+  std::int64_t digest_check = 0;
   /// The smallest TTL of the records (observations.ttl).
   std::uint32_t min_ttl = 0;
   /// Hash of the TTL offsets (ttl - min_ttl in canonical order): answer_sets.ttl_shape.
@@ -37,6 +39,8 @@ struct CanonicalAnswer {
 
 /// The first 8 bytes of a SHA-256 digest as PostgreSQL reads ('x' || hex)::bit(64)::bigint.
 [[nodiscard]] std::int64_t digest_prefix(const std::array<unsigned char, 32>& digest) noexcept;
+/// Bytes 9-16 of a SHA-256 digest, read the same way.
+[[nodiscard]] std::int64_t digest_check(const std::array<unsigned char, 32>& digest) noexcept;
 
 /// SHA-256 of `text`. @throw fluxwatch::Error if OpenSSL fails.
 [[nodiscard]] std::array<unsigned char, 32> sha256(std::string_view text);

@@ -186,10 +186,10 @@ SELECT (SELECT count(*) FROM src) AS total,
        (SELECT count(*) FROM upserted WHERE inserted) AS added
 )sql";
 
-// One statement for every domain, from the summaries the writer keeps (migration 0009):
-// addresses from domain_address_seen, NS names from the domain's answer sets, the probe count
-// one grouped pass over observations; the latest probe (and latest A probe) per domain are
-// backward scans of observations_domain_sent_idx that stop at the first row.
+// One statement for every domain, from the summaries the writer keeps (migrations 0009,
+// 0013): addresses from domain_address_seen, NS names from the domain's answer sets, the
+// probe count one grouped pass over observations; the latest probe (and latest A probe) per
+// domain from its rows through observations_domain_idx.
 constexpr const char* kSummariesSql = R"sql(
 WITH address_stats AS (
   SELECT domain_id,
@@ -227,12 +227,14 @@ LEFT JOIN address_stats ad ON ad.domain_id = w.domain_id
 LEFT JOIN geo_stats gs ON gs.domain_id = w.domain_id
 LEFT JOIN ns_stats ns ON ns.domain_id = w.domain_id
 LEFT JOIN LATERAL (
-  SELECT outcome, sent_at FROM observations o WHERE o.domain_id = w.domain_id
-  ORDER BY sent_at DESC, probe_id DESC LIMIT 1
+  SELECT c.outcome, o.sent_at FROM observations o JOIN probe_contexts c USING (context_id)
+  WHERE o.domain_id = w.domain_id
+  ORDER BY o.sent_at DESC, o.probe_id DESC LIMIT 1
 ) latest ON true
 LEFT JOIN LATERAL (
-  SELECT outcome FROM observations o WHERE o.domain_id = w.domain_id AND o.qtype = 'A'
-  ORDER BY sent_at DESC, probe_id DESC LIMIT 1
+  SELECT c.outcome FROM observations o JOIN probe_contexts c USING (context_id)
+  WHERE o.domain_id = w.domain_id AND c.qtype = 'A'
+  ORDER BY o.sent_at DESC, o.probe_id DESC LIMIT 1
 ) latest_a ON true
 ORDER BY w.domain
 )sql";

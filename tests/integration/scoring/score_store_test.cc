@@ -352,7 +352,7 @@ TEST_F(ScoreStoreTest, ReaderRoleReadsEverythingAndWritesNothing) {
   }
   for (const char* write :
        {"INSERT INTO watchlist (domain) VALUES ('evil.test')", "DELETE FROM answer_sets",
-        "UPDATE domain_scores SET label = 'stable'", "TRUNCATE answer_set_records",
+        "UPDATE domain_scores SET label = 'stable'", "TRUNCATE answer_set_entries",
         "DELETE FROM observations", "INSERT INTO score_runs (window_end) VALUES (now())",
         "CREATE TABLE mine (x int)", "SELECT nextval('probe_id_blocks')"}) {
     EXPECT_EQ(as_reader(scratch_.dsn(), write), "denied") << write;

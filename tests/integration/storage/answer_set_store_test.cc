@@ -7,8 +7,10 @@
 #include <chrono>
 #include <pqxx/pqxx>
 #include <string>
+#include <thread>
 #include <vector>
 
+#include "answer_set.h"
 #include "fluxwatch/common/error.h"
 #include "fluxwatch/storage/database.h"
 #include "support/test_env.h"
@@ -68,6 +70,14 @@ class AnswerSetStoreTest : public ::testing::Test {
     return result;
   }
 
+  /// The content address of a_probe(kT0, {"127.1.0.1"}, 300)'s answer set.
+  detail::CanonicalAnswer canonical() const {
+    return detail::canonical_answer(a_probe(kT0, {"127.1.0.1"}, 300).records);
+  }
+  std::int64_t canonical_id() const { return canonical().id; }
+  std::int64_t canonical_check() const { return canonical().digest_check; }
+  std::int64_t canonical_shape() const { return canonical().ttl_shape; }
+
   void store(std::vector<ProbeResult> results) {
     db_.store(ProbeBatch{0, std::move(results), {}, ""});
   }
@@ -105,6 +115,62 @@ TEST_F(AnswerSetStoreTest, UnchangedAnswersAddOneNarrowRowAndKeepEveryTtl) {
                  "FROM domain_address_seen WHERE address = '127.1.0.2'"),
             "2026-11-22 10:00:00+00 2026-11-22 10:04:00+00 5 50");
   EXPECT_EQ(text(dsn_, "SELECT count(*) FROM domain_addresses WHERE domain = 'flux.test'"), "2");
+}
+
+TEST_F(AnswerSetStoreTest, TheSummaryIsKeptPerAnswerSetAndSummedPerAddress) {
+  // .1 in three sets (once twice in one answer), .2 and .3 in one each; a timeout between.
+  auto timeout = a_probe(kT0 + 1min, {}, 0);
+  timeout.records.clear();
+  timeout.outcome = Outcome::Timeout;
+  timeout.rcode = -1;
+  store({a_probe(kT0, {"127.1.0.1", "127.1.0.2"}, 300), timeout,
+         a_probe(kT0 + 2min, {"127.1.0.1", "127.1.0.3"}, 200)});
+  store({a_probe(kT0 + 3min, {"127.1.0.1", "127.1.0.1"}, 100),
+         a_probe(kT0 + 4min, {"127.1.0.1", "127.1.0.2"}, 250)});
+  EXPECT_EQ(text(dsn_,
+                 "SELECT string_agg(format('%s %s %s %s %s', host(address), first_seen, last_seen, "
+                 "times_seen, min_ttl), ', ' ORDER BY address) FROM domain_addresses"),
+            "127.1.0.1 2026-11-22 10:00:00+00 2026-11-22 10:04:00+00 4 100, "
+            "127.1.0.2 2026-11-22 10:00:00+00 2026-11-22 10:04:00+00 2 250, "
+            "127.1.0.3 2026-11-22 10:02:00+00 2026-11-22 10:02:00+00 1 200");
+  // One summary row per set (the counters live in answer_sets), none per address.
+  EXPECT_EQ(
+      text(dsn_, "SELECT string_agg(times_seen::text, ',' ORDER BY times_seen) FROM answer_sets"),
+      "1,1,2");
+  // What repeats across a run's probes is stored once: two contexts (NOERROR, TIMEOUT).
+  EXPECT_EQ(number(dsn_, "SELECT count(*) FROM probe_contexts"), 2);
+  // The domain's own name is not stored again in each row; the probes view shows it.
+  EXPECT_EQ(number(dsn_, "SELECT count(*) FROM observations WHERE qname IS NOT NULL"), 0);
+  EXPECT_EQ(text(dsn_,
+                 "SELECT string_agg(DISTINCT qname || ' ' || qtype || ' ' || outcome, ',') "
+                 "FROM probes"),
+            "flux.test A NOERROR,flux.test A TIMEOUT");
+}
+
+TEST_F(AnswerSetStoreTest, AWriterThatLosesTheRaceForANewSetCountsItsProbesOnce) {
+  // Another writer's transaction holds the same new set, uncommitted: this writer's look-up
+  // does not see it, its insert waits for it, then skips it and adds its counters.
+  pqxx::connection other_connection(dsn_);
+  pqxx::work other(other_connection);
+  other.exec_params(
+      "INSERT INTO answer_sets (domain_id, answer_set_id, digest_check, ttl_shape, first_seen, "
+      "last_seen, times_seen, min_ttl) VALUES ($1, $2, $3, $4, $5, $5, 1, 300)",
+      flux_, canonical_id(), canonical_check(), canonical_shape(), "2026-11-22 09:00:00+00");
+  std::thread writer([&] { EXPECT_NO_THROW(store({a_probe(kT0, {"127.1.0.1"}, 300)})); });
+  const auto deadline = steady_clock::now() + 30s;
+  while (number(dsn_,
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND "
+                "query LIKE '%INSERT INTO answer_sets%'") == 0 &&
+         steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(20ms);
+  }
+  other.commit();
+  writer.join();
+  EXPECT_EQ(text(dsn_,
+                 "SELECT format('%s %s %s %s', first_seen, last_seen, times_seen, min_ttl) "
+                 "FROM answer_sets"),
+            "2026-11-22 09:00:00+00 2026-11-22 10:00:00+00 2 300");
+  EXPECT_EQ(number(dsn_, "SELECT count(*) FROM observations"), 1);
 }
 
 TEST_F(AnswerSetStoreTest, SetsArePerDomainAndEmptyAnswersHaveNone) {

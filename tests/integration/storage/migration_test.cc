@@ -1,10 +1,11 @@
-// Migration 0009 in place (issue 12): a database at schema 8 holding the lab's history is
-// upgraded with migrate(); every documented view, the probes/records views and every query of
-// docs/queries.md give exactly the same rows before and after, and every observation is still
-// there. The schema-8 history is the lab's, probed by the real fluxwatch binary into a
-// current database and copied into the schema-8 tables (with dblink), plus hand-written rows
-// for what the lab does not give (authoritative and delegation probes, TTLs that count down
-// unevenly, IPv6, odd record types, duplicate records).
+// Migrations 0009 and 0013 in place (issue 12): a database at schema 8 holding the lab's
+// history is upgraded with migrate() to schema 12, then to the current schema; every
+// documented view, the probes/records views and every query of docs/queries.md give exactly
+// the same rows before and after each step, and every observation is still there. The schema-8
+// history is the lab's, probed by the real fluxwatch binary into a current database and copied into
+// the schema-8 tables (with dblink), plus hand-written rows for what the lab does not give
+// (authoritative and delegation probes, TTLs that count down unevenly, IPv6, odd record types,
+// duplicate records).
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
@@ -191,13 +192,37 @@ TEST_F(MigrationTest, SchemaEightUpgradesInPlaceWithEveryObservationAndView) {
     EXPECT_FALSE(before.at(view).empty()) << view << " would compare nothing";
   }
 
-  // The upgrade, as `fluxwatch init` does it.
-  const int applied = old_db.migrate();  // 0009 and every later migration
-  EXPECT_GE(applied, 1);
-  EXPECT_EQ(old_db.schema_version(), 8 + applied);
+  // The upgrade to schema 12 (0009's answer sets), as `fluxwatch init` of that version did.
+  ASSERT_EQ(old_db.migrate(12), 4);
   EXPECT_EQ(scalar(old_.dsn(), "SELECT count(*) FROM observations"), probes);
   EXPECT_EQ(scalar(old_.dsn(), "SELECT count(*) FROM observations_default"), 0)
       << "every day of the history has its partition";
+  const auto at_twelve = snapshot(old_.dsn());
+  for (const auto& [name, rows] : before) {
+    EXPECT_EQ(at_twelve.at(name), rows) << name << " changed in the upgrade to schema 12";
+  }
+  // Retention at schema 12 dropped probes whose summary stays: one address seen more often
+  // and earlier than the probes still stored say, one address only the pruned probes saw.
+  exec(old_.dsn(), R"sql(
+    UPDATE domain_address_seen SET times_seen = times_seen + 7,
+           first_seen = first_seen - interval '40 days'
+    WHERE (domain_id, address) = (SELECT domain_id, address FROM domain_address_seen
+                                  ORDER BY domain_id, address LIMIT 1);
+    INSERT INTO domain_address_seen (domain_id, address, first_seen, last_seen, times_seen,
+                                     min_ttl)
+    SELECT min(domain_id), '127.77.0.1', '2026-09-01', '2026-09-02', 3, 60 FROM watchlist)sql");
+  const auto pruned_at_twelve = snapshot(old_.dsn());
+
+  // The upgrade to the current schema (0013's narrow rows and summary per answer set), as
+  // `fluxwatch init` does it.
+  const int applied = old_db.migrate();
+  EXPECT_GE(applied, 1);
+  EXPECT_EQ(old_db.schema_version(), 12 + applied);
+  EXPECT_EQ(scalar(old_.dsn(), "SELECT count(*) FROM observations"), probes);
+  EXPECT_EQ(scalar(old_.dsn(), "SELECT count(*) FROM observations_default"), 0)
+      << "every day of the history has its partition";
+  EXPECT_EQ(scalar(old_.dsn(), "SELECT count(*) FROM domain_address_seen_carried"), 2)
+      << "only what the pruned probes added is carried over";
   EXPECT_EQ(
       rows_of(old_.dsn(),
               "SELECT section, rtype, count(*), sum(ttl) FROM records GROUP BY section, rtype"),
@@ -208,8 +233,10 @@ TEST_F(MigrationTest, SchemaEightUpgradesInPlaceWithEveryObservationAndView) {
       << "repeated answers are stored once";
   EXPECT_GT(scalar(old_.dsn(), "SELECT count(*) FROM observations WHERE ttls IS NOT NULL"), 0)
       << "the uneven countdown keeps its TTLs";
+  EXPECT_GT(scalar(old_.dsn(), "SELECT count(*) FROM observations WHERE qname IS NULL"), probes / 2)
+      << "a watched domain's own name is not stored again";
   const auto after = snapshot(old_.dsn());
-  for (const auto& [name, rows] : before) {
+  for (const auto& [name, rows] : pruned_at_twelve) {
     EXPECT_EQ(after.at(name), rows) << name << " changed in the upgrade";
   }
 
@@ -221,11 +248,24 @@ TEST_F(MigrationTest, SchemaEightUpgradesInPlaceWithEveryObservationAndView) {
   EXPECT_EQ(rows_of(probed_.dsn(), "SELECT * FROM probes"),
             rows_of(old_.dsn(), "SELECT * FROM probes" + lab_only));
   EXPECT_EQ(rows_of(probed_.dsn(),
-                    "SELECT domain_id, answer_set_id, digest, ttl_shape FROM "
+                    "SELECT domain_id, answer_set_id, digest_check, ttl_shape FROM "
                     "answer_sets"),
             rows_of(old_.dsn(),
-                    "SELECT domain_id, answer_set_id, digest, ttl_shape FROM "
+                    "SELECT domain_id, answer_set_id, digest_check, ttl_shape FROM "
                     "answer_sets WHERE first_seen > '2026-11-21'"));
+  // The summary the writer kept batch by batch is the one the migration summed up (the
+  // hand-written rows and the pruned history are the first domain's).
+  const std::string lab_domains = " WHERE domain_id <> (SELECT min(domain_id) FROM watchlist)";
+  EXPECT_EQ(rows_of(probed_.dsn(), "SELECT * FROM domain_address_seen" + lab_domains),
+            rows_of(old_.dsn(), "SELECT * FROM domain_address_seen" + lab_domains));
+  EXPECT_EQ(rows_of(probed_.dsn(),
+                    "SELECT domain_id, answer_set_id, first_seen, last_seen, times_seen, "
+                    "min_ttl, min_ttls FROM answer_sets" +
+                        lab_domains),
+            rows_of(old_.dsn(),
+                    "SELECT domain_id, answer_set_id, first_seen, last_seen, times_seen, "
+                    "min_ttl, min_ttls FROM answer_sets" +
+                        lab_domains + " AND first_seen > '2026-11-21'"));
 }
 
 }  // namespace
