@@ -23,7 +23,7 @@ struct SoaRecord {
    * The SOA's `data` as the crawler writes it: "mname rname serial refresh retry expire
    * minimum", single spaces, the numbers in decimal (1 to 10 digits, at most 2^32 - 1).
    * nullopt for anything else (e.g. RDATA ldns rendered because it was not in SOA shape).
-   * The SQL function soa_fields() (migration 0017) reads the stored text by the same rule.
+   * The SQL function soa_fields() (migration 0014) reads the stored text by the same rule.
    */
   [[nodiscard]] static std::optional<SoaRecord> parse(std::string_view data);
   /// The text form parse() reads.

@@ -1,4 +1,4 @@
--- 0017_soa_fields: the fields of a stored SOA record, parsed in one place. An SOA's RDATA is
+-- 0014_soa_fields: the fields of a stored SOA record, parsed in one place. An SOA's RDATA is
 -- stored as the crawler's text, "mname rname serial refresh retry expire minimum" (records /
 -- answer_set_records.target); soa_serial_history split it again with split_part. The
 -- answer-set tables keep their shape (the storage work reshapes them; typed columns there
@@ -47,7 +47,7 @@ BEGIN
   IF serial_start = 0 OR serial_end < serial_start
      OR strpos(substr(definition, serial_start, serial_end - serial_start),
                'split_part(r.target') = 0 THEN
-    RAISE EXCEPTION 'migration 0017: soa_serial_history does not compute serial from '
+    RAISE EXCEPTION 'migration 0014: soa_serial_history does not compute serial from '
                     'split_part(r.target, ...) as expected: %', definition;
   END IF;
   EXECUTE 'CREATE OR REPLACE VIEW soa_serial_history AS '
