@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # score-bench.sh - `fluxwatch score` over DOMAINS x PROBES synthetic probes (docs/performance.md,
 # "Scoring"), and EXPLAIN ANALYZE of the main view queries.
-#   Data (all generated in SQL with generate_series, in the fluxwatch-managed PostgreSQL of a
-#   temporary state directory): DOMAINS watched domains, PROBES probes each, 10 minutes apart
-#   (every 10th an NS probe, the others A). 10% fast flux (4 of 20,000 addresses in 400 ASNs
-#   per answer, TTL 30), 20% CDN-like (4 of 64 addresses of one ASN, TTL 300), 70% stable (2
-#   fixed addresses, TTL 3600). Every address is enriched.
+#   Data (bench/lib/history.sql: generated in SQL straight into today's tables, in the
+#   fluxwatch-managed PostgreSQL of a temporary state directory): DOMAINS watched domains,
+#   PROBES probes each, 10 minutes apart (every 10th an NS probe, the others A). 10% fast flux
+#   (4 of 20,000 addresses in 400 ASNs per answer, TTL 30), 20% CDN-like (4 of 64 addresses
+#   of one ASN, TTL 300), 70% stable (2 fixed addresses, TTL 3600). Every address is enriched.
 # Usage: bench/score-bench.sh [DOMAINS] [PROBES]        (defaults 100000 100 = 10M probes)
 # Needs a build (FLUXWATCH_BUILD_DIR, default build/). The cluster is stopped at the end.
 #   SCORE_BENCH_REPS=N   score N times (default 3) and report the median.
@@ -45,51 +45,8 @@ psql_() { psql "$dsn" -X -q -v ON_ERROR_STOP=1 -v domains="$domains" -v probes="
 secs() { awk -v s="$1" -v e="$2" 'BEGIN { printf "%.1f", e - s }'; }
 
 start=$(date +%s.%N)
-psql_ <<'SQL'
-SET synchronous_commit = off;
-SET maintenance_work_mem = '512MB';
--- Schema 9 (migration 0009): narrow observations referencing answer sets. The histories are
--- those of earlier versions of this script: flux domains (d % 10 = 0) and CDN-like ones
--- (d % 10 < 3) answer a different set in each A probe, the others always the same two
--- addresses; every tenth probe is an NS probe with the same two names. Set ids are arbitrary
--- here (scoring joins on them, it does not recompute them): k for a probe's own set, 0 for
--- the stable A set, -1 for the NS set.
-SELECT fluxwatch_create_observation_partition(d::date)
-FROM generate_series(now() - interval '3 days', now() + interval '1 day', interval '1 day') d;
-INSERT INTO probe_contexts (resolver, mode) VALUES ('127.0.0.1:53', 'recursive')
-ON CONFLICT DO NOTHING;
-INSERT INTO observations (domain_id, sent_at, probe_id, answer_set_id, ttl, context_id,
-                          latency_us, outcome, rcode, via_tcp, qtype, qname)
-SELECT d, now() - interval '2 days' + k * interval '10 minutes', d::bigint * 1000 + k,
-       CASE WHEN k % 10 = 0 THEN -1 WHEN d % 10 < 3 THEN k ELSE 0 END,
-       CASE WHEN k % 10 = 0 THEN 3600 WHEN d % 10 = 0 THEN 30 WHEN d % 10 < 3 THEN 300 ELSE 3600 END,
-       (SELECT context_id FROM probe_contexts WHERE resolver = '127.0.0.1:53' AND mode = 'recursive'
-          AND campaign = '' AND vantage = '' AND server_name = ''),
-       1000, 'NOERROR', 0, false, CASE WHEN k % 10 = 0 THEN 'NS' ELSE 'A' END,
-       format('d%s.bench.test', d)
-FROM generate_series(1, :domains) d, generate_series(1, :probes) k;
--- A answer sets.
-INSERT INTO answer_set_records (domain_id, answer_set_id, ord, section, owner, rtype, ttl_offset,
-                                address)
-SELECT d, s.k, j, 'answer', format('d%s.bench.test', d), 'A', 0,
-       CASE WHEN d % 10 = 0 THEN '10.0.0.0'::inet + ((d * 7919 + s.k * 104729 + j * 15485863) % 20000)
-            WHEN d % 10 < 3 THEN '10.200.0.0'::inet + ((d % 100) * 64 + (s.k * 4 + j) % 64)
-            ELSE '10.100.0.0'::inet + (d * 2 + j % 2) END
-FROM generate_series(1, :domains) d
-CROSS JOIN LATERAL (SELECT k FROM generate_series(1, :probes) k WHERE k % 10 <> 0 AND d % 10 < 3
-                    UNION ALL SELECT 0 WHERE d % 10 >= 3) s
-CROSS JOIN generate_series(0, 3) j
-WHERE d % 10 < 3 OR j < 2;
--- NS answer sets: two names per domain.
-INSERT INTO answer_set_records (domain_id, answer_set_id, ord, section, owner, rtype, ttl_offset,
-                                target)
-SELECT d, -1, j - 1, 'answer', format('d%s.bench.test', d), 'NS', 0, format('ns%s.d%s.bench.test', j, d)
-FROM generate_series(1, :domains) d, generate_series(1, 2) j;
-INSERT INTO answer_sets (domain_id, answer_set_id, digest, records, ttl_shape, first_seen)
-SELECT domain_id, answer_set_id, '\x00', count(*), 0, now() - interval '2 days'
-FROM answer_set_records GROUP BY domain_id, answer_set_id;
-VACUUM ANALYZE;
-SQL
+psql_ -f "$src/bench/lib/history.sql"
+psql_ -c "VACUUM ANALYZE"
 end=$(date +%s.%N)
 counts="$(psql_ -At -c "SELECT (SELECT count(*) FROM probes) || ' probes, ' || (SELECT count(*) FROM records) || ' records'")"
 echo "generated $counts for $domains domains in $(secs "$start" "$end") s"
