@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # score-bench.sh - `fluxwatch score` over DOMAINS x PROBES synthetic probes (docs/performance.md,
 # "Scoring"), and EXPLAIN ANALYZE of the main view queries.
-#   Data (all generated in SQL with generate_series, in the fluxwatch-managed PostgreSQL of a
-#   temporary state directory): DOMAINS watched domains, PROBES probes each, 10 minutes apart
-#   (every 10th an NS probe, the others A). 10% fast flux (4 of 20,000 addresses in 400 ASNs
-#   per answer, TTL 30), 20% CDN-like (4 of 64 addresses of one ASN, TTL 300), 70% stable (2
-#   fixed addresses, TTL 3600). Every address is enriched.
+#   Data (bench/lib/history.sql: generated in SQL straight into today's tables, in the
+#   fluxwatch-managed PostgreSQL of a temporary state directory): DOMAINS watched domains,
+#   PROBES probes each, 10 minutes apart (every 10th an NS probe, the others A). 10% fast flux
+#   (4 of 20,000 addresses in 400 ASNs per answer, TTL 30), 20% CDN-like (4 of 64 addresses
+#   of one ASN, TTL 300), 70% stable (2 fixed addresses, TTL 3600). Every address is enriched.
 # Usage: bench/score-bench.sh [DOMAINS] [PROBES]        (defaults 100000 100 = 10M probes)
 # Needs a build (FLUXWATCH_BUILD_DIR, default build/). The cluster is stopped at the end.
 #   SCORE_BENCH_REPS=N   score N times (default 3) and report the median.

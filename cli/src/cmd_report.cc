@@ -12,8 +12,10 @@
 #include "fluxwatch/report/report.h"
 #include "fluxwatch/scoring/score_store.h"
 #include "fluxwatch/scoring/time_arg.h"
+#include "fluxwatch/storage/report_store.h"
 #include "fluxwatch/storage/watchlist_store.h"
 #include "names.h"
+#include "read_access.h"
 
 namespace fluxwatch::cli {
 namespace {
@@ -46,11 +48,12 @@ std::optional<std::chrono::system_clock::time_point> since_of(const ReportFlags&
 int run_report(const config::Config& config, const ReportFlags& flags) {
   const auto since = since_of(flags);
   const auto filter = selection_filter(flags.selection);
-  auto db = open_database(config);
-  auto summaries = db.summaries();
+  // database.read_dsn when set (read_access.h): every read below goes there.
+  const std::string dsn = prepare_reads(config);
+  auto summaries = storage::ReportStore(dsn).summaries();
   if (!filter.empty()) {  // --domain/--tag/--source: the watched domains they select
     std::set<std::string, std::less<>> selected;
-    for (auto& row : storage::WatchlistStore(database_dsn(config)).rows(filter)) {
+    for (auto& row : storage::WatchlistStore(dsn).rows(filter)) {
       selected.insert(std::move(row.domain));
     }
     std::erase_if(summaries, [&](const auto& s) { return !selected.contains(s.domain); });
@@ -65,7 +68,7 @@ int run_report(const config::Config& config, const ReportFlags& flags) {
   rows.reserve(summaries.size());
   std::map<std::string, report::ScoreCells, std::less<>> by_domain;
   if (scores) {
-    scoring::ScoreStore store(database_dsn(config));
+    scoring::ScoreStore store(dsn);
     for (auto& stored : store.latest_scores()) {
       by_domain.emplace(stored.domain,
                         report::ScoreCells{std::string(scoring::label_name(stored.verdict.label)),

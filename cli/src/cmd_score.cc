@@ -19,6 +19,7 @@
 #include "fluxwatch/scoring/time_arg.h"
 #include "fluxwatch/storage/watchlist_store.h"
 #include "names.h"
+#include "read_access.h"
 
 namespace fluxwatch::cli {
 namespace {
@@ -50,7 +51,7 @@ void check_campaign(const config::Config& config, const std::string& campaign) {
   if (std::ranges::find(known, campaign) != known.end()) {
     return;
   }
-  storage::WatchlistStore store(database_dsn(config));
+  storage::WatchlistStore store(read_dsn_or_primary(config));
   if (store.campaign_has_probes(campaign)) {
     return;
   }
@@ -174,7 +175,7 @@ nlohmann::json features_json(const scoring::Features& f) {
 
 int run_score(const config::Config& config, const WindowFlags& flags, bool json) {
   const auto window = make_window(flags, config);
-  scoring::ScoreStore store(database_dsn(config));
+  scoring::ScoreStore store(database_dsn(config), config.database.read_dsn);
   const auto started = std::chrono::steady_clock::now();
   const auto rows = store.compute_features(window);
   const auto computed = std::chrono::steady_clock::now();
@@ -213,7 +214,7 @@ int run_score(const config::Config& config, const WindowFlags& flags, bool json)
 
 /// Why `domain` has no score: not watched, removed, or watched and not scored yet.
 void explain_missing_score(const config::Config& config, const std::string& domain, bool rescored) {
-  storage::WatchlistStore watchlist(database_dsn(config));
+  storage::WatchlistStore watchlist(read_dsn_or_primary(config));
   if (!watchlist.find({domain}).empty()) {
     fmt::print(
         stderr,
@@ -263,7 +264,7 @@ int run_explain(const config::Config& config, const std::string& domain_arg,
   // The same normalisation as `watchlist import`: case, trailing dot, Unicode, URL.
   const std::string domain = normalise_domain_arg(domain_arg, "explain");
   const auto window = make_window(flags, config);
-  scoring::ScoreStore store(database_dsn(config));
+  scoring::ScoreStore store(read_dsn_or_primary(config));
   const bool rescored = !flags.since.empty() || !flags.until.empty() || !flags.campaign.empty();
   const auto score = rescored ? rescore(config, store, domain, window) : store.latest_score(domain);
   if (!score) {
@@ -351,6 +352,7 @@ void add_score_commands(CLI::App& app, CommandTable& table) {
       ->check(CLI::IsMember({"table", "json"}));
   table.add(score_cmd, [score_flags, score_format](const config::Config& config) {
     [[maybe_unused]] const auto db = open_database(config);  // applies pending migrations
+    check_read_dsn(config);
     return run_score(config, *score_flags, *score_format == "json");
   });
 
@@ -371,7 +373,7 @@ void add_score_commands(CLI::App& app, CommandTable& table) {
   explain_cmd->add_option("--format", *explain_format, "table or json")
       ->check(CLI::IsMember({"table", "json"}));
   table.add(explain_cmd, [explain_flags, explain_format, domain](const config::Config& config) {
-    [[maybe_unused]] const auto db = open_database(config);
+    (void)prepare_reads(config);  // database.read_dsn when set; the primary is not needed
     return run_explain(config, *domain, *explain_flags, *explain_format == "json");
   });
 }

@@ -4,7 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include "fluxwatch/common/error.h"
-#include "fluxwatch/storage/feed_store.h"
+#include "fluxwatch/storage/http_probe_store.h"
 
 namespace fluxwatch::fetch {
 
@@ -60,7 +60,7 @@ struct FetchMaintenance::Impl {
   config::Config config;
   std::vector<FeedSpec> feeds;
   FeedRefresher refresher;
-  storage::FeedStore store;
+  storage::HttpProbeStore store;
   std::unique_ptr<HttpProber> prober;  // created on first use
 };
 

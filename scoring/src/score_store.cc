@@ -17,6 +17,7 @@
 #include "fluxwatch/common/error.h"
 #include "fluxwatch/common/time_text.h"
 #include "fluxwatch/scoring/feature_scan.h"
+#include "fluxwatch/storage/session.h"
 
 namespace fluxwatch::scoring {
 namespace {
@@ -149,25 +150,14 @@ std::string window_start_text(const Window& window) {
 }  // namespace
 
 struct ScoreStore::Impl {
-  explicit Impl(const std::string& dsn) {
-    try {
-      connection = std::make_unique<pqxx::connection>(dsn);
-    } catch (const std::exception& error) {
-      throw Error(fmt::format("scoring: cannot connect to PostgreSQL: {}", error.what()));
-    }
-  }
+  Impl(const std::string& dsn, const std::string& read_dsn)
+      : writer(dsn, "scoring"),
+        reader(read_dsn.empty() || read_dsn == dsn
+                   ? nullptr
+                   : std::make_unique<storage::Session>(read_dsn, "scoring (read_dsn)")) {}
 
-  template <typename Body>
-  auto run(std::string_view what, Body&& body)
-      -> decltype(body(std::declval<pqxx::connection&>())) {
-    try {
-      return body(*connection);
-    } catch (const Error&) {
-      throw;
-    } catch (const std::exception& error) {
-      throw Error(fmt::format("scoring: {} failed: {}", what, error.what()));
-    }
-  }
+  /// Where reads go: the read_dsn session when there is one.
+  storage::Session& reads() { return reader ? *reader : writer; }
 
   /// The window's end as text: `until`, else the server's now().
   std::string window_end_text(pqxx::transaction_base& tx, const Window& window) const {
@@ -177,16 +167,18 @@ struct ScoreStore::Impl {
     return tx.exec("SELECT now()::text")[0][0].as<std::string>();
   }
 
-  std::unique_ptr<pqxx::connection> connection;
+  storage::Session writer;
+  std::unique_ptr<storage::Session> reader;
 };
 
-ScoreStore::ScoreStore(const std::string& dsn) : impl_(std::make_unique<Impl>(dsn)) {}
+ScoreStore::ScoreStore(const std::string& dsn, const std::string& read_dsn)
+    : impl_(std::make_unique<Impl>(dsn, read_dsn)) {}
 ScoreStore::~ScoreStore() = default;
 ScoreStore::ScoreStore(ScoreStore&&) noexcept = default;
 ScoreStore& ScoreStore::operator=(ScoreStore&&) noexcept = default;
 
 std::vector<DomainFeatures> ScoreStore::compute_features(const Window& window) {
-  return impl_->run("computing features", [&](pqxx::connection& connection) {
+  return impl_->reads().run("computing features", [&](pqxx::connection& connection) {
     // One snapshot for every read; nothing is written.
     pqxx::transaction<pqxx::isolation_level::repeatable_read, pqxx::readwrite_policy::read_only> tx(
         connection, "features");
@@ -275,7 +267,7 @@ std::int64_t ScoreStore::save(const Window& window, const std::string& settings_
   if (rows.size() != verdicts.size()) {
     throw Error("scoring: save(): one verdict per domain is needed");
   }
-  return impl_->run("storing scores", [&](pqxx::connection& connection) {
+  return impl_->writer.run("storing scores", [&](pqxx::connection& connection) {
     pqxx::work tx(connection, "save_scores");
     const std::string until = impl_->window_end_text(tx, window);
     const auto run_id =
@@ -333,13 +325,13 @@ std::int64_t ScoreStore::save(const Window& window, const std::string& settings_
                              dbl(f.set_change_ratio), dbl(f.ns_change_ratio), f.soa_serial_changes);
     }
     out.complete();
-    tx.commit();
+    impl_->writer.commit(tx);
     return run_id;
   });
 }
 
 std::vector<StoredScore> ScoreStore::latest_scores(StoredScoreOrder sort, bool descending) {
-  return impl_->run("reading scores", [&](pqxx::connection& connection) {
+  return impl_->reads().run("reading scores", [&](pqxx::connection& connection) {
     pqxx::read_transaction tx(connection, "latest_scores");
     std::vector<StoredScore> out;
     for (const auto& row : tx.exec(stored_select("latest_scores", sort_sql(sort, descending)))) {
@@ -350,7 +342,7 @@ std::vector<StoredScore> ScoreStore::latest_scores(StoredScoreOrder sort, bool d
 }
 
 std::optional<StoredScore> ScoreStore::latest_score(const std::string& domain) {
-  return impl_->run("reading a score", [&](pqxx::connection& connection) {
+  return impl_->reads().run("reading a score", [&](pqxx::connection& connection) {
     pqxx::read_transaction tx(connection, "latest_score");
     const auto rows = tx.exec_params(
         stored_select("score_history WHERE domain = $1", "score_run_id DESC LIMIT 1"), domain);
@@ -359,7 +351,7 @@ std::optional<StoredScore> ScoreStore::latest_score(const std::string& domain) {
 }
 
 std::vector<StoredScore> ScoreStore::score_history(const std::string& domain) {
-  return impl_->run("reading score history", [&](pqxx::connection& connection) {
+  return impl_->reads().run("reading score history", [&](pqxx::connection& connection) {
     pqxx::read_transaction tx(connection, "score_history");
     std::vector<StoredScore> out;
     for (const auto& row :
@@ -371,8 +363,8 @@ std::vector<StoredScore> ScoreStore::score_history(const std::string& domain) {
 }
 
 std::vector<AddressSeen> ScoreStore::addresses(const std::string& domain, const Window& window) {
-  return impl_->run("reading addresses", [&](pqxx::connection& connection) {
-    pqxx::work tx(connection, "addresses");
+  return impl_->reads().run("reading addresses", [&](pqxx::connection& connection) {
+    pqxx::read_transaction tx(connection, "addresses");
     const std::string until = impl_->window_end_text(tx, window);
     std::vector<AddressSeen> out;
     for (const auto& row : tx.exec_params(
@@ -401,8 +393,8 @@ std::vector<AddressSeen> ScoreStore::addresses(const std::string& domain, const 
 }
 
 ScoreStore::History ScoreStore::history(const std::string& domain, const Window& window) {
-  return impl_->run("reading history", [&](pqxx::connection& connection) {
-    pqxx::work tx(connection, "history");
+  return impl_->reads().run("reading history", [&](pqxx::connection& connection) {
+    pqxx::read_transaction tx(connection, "history");
     const std::string since = window_start_text(window);
     const std::string until = impl_->window_end_text(tx, window);
     History history;

@@ -1,4 +1,4 @@
-// FeedStore: feeds, watchlist_listing and http_probes (migration 0006_feeds_http).
+// FeedStore: feeds and watchlist_listing (migration 0006_feeds_http).
 #include "fluxwatch/storage/feed_store.h"
 
 #include <fmt/format.h>
@@ -10,6 +10,7 @@
 #include "copy_text.h"
 #include "fluxwatch/common/error.h"
 #include "fluxwatch/common/redact.h"
+#include "fluxwatch/storage/session.h"
 
 namespace fluxwatch::storage {
 namespace {
@@ -73,26 +74,14 @@ FeedState read_feed(const pqxx::row& row) {
 }  // namespace
 
 struct FeedStore::Impl {
-  explicit Impl(const std::string& dsn) {
-    try {
-      connection = std::make_unique<pqxx::connection>(dsn);
-    } catch (const std::exception& error) {
-      throw Error(fmt::format("feeds: cannot connect to PostgreSQL: {}", error.what()));
-    }
-  }
+  explicit Impl(const std::string& dsn) : session(dsn, "feeds") {}
 
   template <typename Body>
-  auto run(const char* what, Body body) {
-    try {
-      return body(*connection);
-    } catch (const Error&) {
-      throw;
-    } catch (const std::exception& error) {
-      throw Error(fmt::format("feeds: {} failed: {}", what, error.what()));
-    }
+  auto run(const char* what, Body&& body) {
+    return session.run(what, std::forward<Body>(body));
   }
 
-  std::unique_ptr<pqxx::connection> connection;
+  Session session;
 };
 
 FeedStore::FeedStore(const std::string& dsn) : impl_(std::make_unique<Impl>(dsn)) {}
@@ -123,7 +112,7 @@ FeedState FeedStore::ensure_feed(const FeedDefinition& definition) {
     auto row = tx.exec_params1(
         fmt::format("SELECT {} FROM feeds f WHERE f.feed_id = $1", kFeedColumns), id);
     auto state = read_feed(row);
-    tx.commit();
+    impl_->session.commit(tx);
     return state;
   });
 }
@@ -160,7 +149,7 @@ bool FeedStore::forget_never_imported(std::int64_t feed_id) {
         "DELETE FROM feeds f WHERE f.feed_id = $1 AND f.last_success_at IS NULL "
         "AND NOT EXISTS (SELECT 1 FROM watchlist_listing l WHERE l.feed_id = f.feed_id)",
         feed_id);
-    tx.commit();
+    impl_->session.commit(tx);
     return deleted.affected_rows() > 0;
   });
 }
@@ -174,7 +163,7 @@ void FeedStore::record_failure(std::int64_t feed_id, int http_status, const std:
         "last_error = $4, consecutive_failures = consecutive_failures + 1 "
         "WHERE feed_id = $1",
         feed_id, detail::format_timestamp_utc(at), http_status, error);
-    tx.commit();
+    impl_->session.commit(tx);
   });
 }
 
@@ -191,7 +180,7 @@ void FeedStore::record_not_modified(std::int64_t feed_id, int http_status, TimeP
         "UPDATE watchlist_listing SET last_seen = $2::timestamptz "
         "WHERE feed_id = $1 AND delisted_at IS NULL",
         feed_id, when);
-    tx.commit();
+    impl_->session.commit(tx);
   });
 }
 
@@ -240,65 +229,8 @@ ListingChange FeedStore::record_version(std::int64_t feed_id,
         "last_changed_at = $4::timestamptz, last_status = $5, last_error = NULL, "
         "consecutive_failures = 0, entries = $6 WHERE feed_id = $1",
         feed_id, etag, last_modified, when, http_status, static_cast<long long>(change.listed));
-    tx.commit();
+    impl_->session.commit(tx);
     return change;
-  });
-}
-
-std::vector<NewAddress> FeedStore::unprobed_addresses(std::optional<TimePoint> since,
-                                                      const std::string& campaign,
-                                                      std::size_t limit) {
-  return impl_->run("unprobed_addresses", [&](pqxx::connection& c) {
-    pqxx::read_transaction tx(c);
-    const std::string since_text = since ? detail::format_timestamp_utc(*since) : "";
-    std::vector<NewAddress> out;
-    for (const auto& row : tx.exec_params(
-             R"sql(
-SELECT p.domain_id, w.domain, host(r.address), max(p.sent_at) AS seen
-FROM probes p
-JOIN records r ON r.probe_id = p.probe_id
-JOIN watchlist w ON w.domain_id = p.domain_id
-WHERE r.section = 'answer' AND r.rtype IN ('A', 'AAAA') AND r.address IS NOT NULL
-  AND p.sent_at >= coalesce(NULLIF($1, '')::timestamptz, '-infinity'::timestamptz)
-  AND (NULLIF($2, '') IS NULL OR p.campaign = $2)
-  AND NOT EXISTS (SELECT 1 FROM http_probes h
-                  WHERE h.domain_id = p.domain_id AND h.address = r.address)
-GROUP BY p.domain_id, w.domain, r.address
-ORDER BY seen DESC, w.domain, r.address
-LIMIT $3)sql",
-             since_text, campaign, static_cast<long long>(limit))) {
-      out.push_back(
-          {row[0].as<std::int64_t>(), row[1].as<std::string>(), row[2].as<std::string>()});
-    }
-    return out;
-  });
-}
-
-void FeedStore::store_http_probes(const std::vector<HttpProbeRow>& rows) {
-  if (rows.empty()) {
-    return;
-  }
-  impl_->run("store_http_probes", [&](pqxx::connection& c) {
-    pqxx::work tx(c);
-    pqxx::stream_to out(tx, "http_probes",
-                        std::vector<std::string>{
-                            "domain_id", "domain", "address", "url", "started_at", "connect_us",
-                            "ttfb_us", "total_us", "status", "server", "content_type", "location",
-                            "body_length", "body_truncated", "body_sha256", "error", "campaign"});
-    for (const auto& row : rows) {
-      if (!detail::is_ip_address(row.address)) {
-        continue;  // the inet column would reject the whole batch
-      }
-      out << std::make_tuple(
-          row.domain_id != 0 ? std::optional<std::int64_t>(row.domain_id) : std::nullopt,
-          row.domain, row.address, row.url, detail::format_timestamp_utc(row.started_at),
-          row.connect_us, row.ttfb_us, row.total_us, row.status, detail::null_if_empty(row.server),
-          detail::null_if_empty(row.content_type), detail::null_if_empty(row.location),
-          row.body_length, row.body_truncated, detail::null_if_empty(row.body_sha256),
-          detail::null_if_empty(row.error), detail::null_if_empty(row.campaign));
-    }
-    out.complete();
-    tx.commit();
   });
 }
 

@@ -14,6 +14,7 @@
 
 #include "copy_text.h"
 #include "fluxwatch/common/error.h"
+#include "fluxwatch/storage/session.h"
 #include "list_param.h"
 #include "schedule_sql.h"
 
@@ -25,19 +26,6 @@ std::optional<std::int64_t> hash_param(const std::optional<std::uint64_t>& hash)
     return std::nullopt;
   }
   return std::bit_cast<std::int64_t>(*hash);
-}
-
-std::string one_line(std::string_view text) {
-  std::string out(text);
-  for (char& c : out) {
-    if (c == '\n' || c == '\r' || c == '\t') {
-      c = ' ';
-    }
-  }
-  while (!out.empty() && out.back() == ' ') {
-    out.pop_back();
-  }
-  return out;
 }
 
 constexpr const char* kSyncInsertSql = R"sql(
@@ -80,38 +68,14 @@ RETURNING s.domain_id, w.domain, (extract(epoch FROM s.next_due) * 1000000)::big
 }  // namespace
 
 struct ScheduleStore::Impl {
-  explicit Impl(std::string dsn) : dsn_(std::move(dsn)) { connection(); }
-
-  pqxx::connection& connection() {
-    if (!connection_ || !connection_->is_open()) {
-      connection_.reset();
-      try {
-        connection_ = std::make_unique<pqxx::connection>(dsn_);
-      } catch (const std::exception& error) {
-        throw Error(
-            fmt::format("scheduler: cannot connect to PostgreSQL: {}", one_line(error.what())));
-      }
-    }
-    return *connection_;
-  }
+  explicit Impl(std::string dsn) : session(std::move(dsn), "scheduler") {}
 
   template <typename Body>
-  auto run(std::string_view what, Body&& body)
-      -> decltype(body(std::declval<pqxx::connection&>())) {
-    try {
-      return body(connection());
-    } catch (const Error&) {
-      throw;
-    } catch (const std::exception& error) {
-      if (connection_ && !connection_->is_open()) {
-        connection_.reset();  // the next call reconnects
-      }
-      throw Error(fmt::format("scheduler: {} failed: {}", what, one_line(error.what())));
-    }
+  auto run(std::string_view what, Body&& body) {
+    return session.run(what, std::forward<Body>(body));
   }
 
-  std::string dsn_;
-  std::unique_ptr<pqxx::connection> connection_;
+  Session session;
 };
 
 ScheduleStore::ScheduleStore(const std::string& dsn) : impl_(std::make_unique<Impl>(dsn)) {}
@@ -135,7 +99,7 @@ std::int64_t ScheduleStore::sync_campaign(
     const auto count =
         tx.exec_params1("SELECT count(*) FROM schedule WHERE campaign = $1", campaign)[0]
             .as<std::int64_t>();
-    tx.commit();
+    impl_->session.commit(tx);
     return count;
   });
 }
@@ -150,7 +114,7 @@ std::vector<LeasedDomain> ScheduleStore::lease_due(const std::string& campaign,
     const pqxx::result rows = tx.exec_params(
         kLeaseSql, campaign, worker, detail::format_timestamp_utc(due_before),
         static_cast<std::int64_t>(limit), static_cast<double>(lease.count()) / 1000.0);
-    tx.commit();
+    impl_->session.commit(tx);
     std::vector<LeasedDomain> leased;
     leased.reserve(rows.size());
     for (const auto& row : rows) {
@@ -177,7 +141,7 @@ std::int64_t ScheduleStore::renew(const std::string& campaign, const std::string
         "UPDATE schedule SET lease_until = now() + make_interval(secs => $3) "
         "WHERE campaign = $1 AND lease_owner = $2",
         campaign, worker, static_cast<double>(lease.count()) / 1000.0);
-    tx.commit();
+    impl_->session.commit(tx);
     return static_cast<std::int64_t>(result.affected_rows());
   });
 }
@@ -189,7 +153,7 @@ std::int64_t ScheduleStore::release(const std::string& campaign, const std::stri
         "UPDATE schedule SET lease_owner = NULL, lease_until = NULL "
         "WHERE campaign = $1 AND lease_owner = $2",
         campaign, worker);
-    tx.commit();
+    impl_->session.commit(tx);
     return static_cast<std::int64_t>(result.affected_rows());
   });
 }

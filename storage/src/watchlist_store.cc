@@ -3,10 +3,12 @@
 #include "fluxwatch/storage/watchlist_store.h"
 
 #include <pqxx/pqxx>
+#include <tuple>
 
 #include "copy_text.h"
 #include "fluxwatch/common/error.h"
 #include "list_param.h"
+#include "watchlist_import.h"
 
 namespace fluxwatch::storage {
 namespace {
@@ -36,21 +38,97 @@ std::vector<std::string> split_list(const std::string& text) {
   return items;
 }
 
+// The merge of a streamed import (fw_watch_import) into watchlist: the first entry's source,
+// the union of the tags, a removed domain watched again.
+constexpr const char* kImportSql = R"sql(
+WITH src AS (
+  SELECT domain,
+         (array_agg(source ORDER BY ord) FILTER (WHERE source IS NOT NULL))[1] AS source,
+         coalesce(array_agg(DISTINCT tag ORDER BY tag) FILTER (WHERE tag IS NOT NULL),
+                  '{}') AS tags,
+         min(ord) AS ord
+  FROM fw_watch_import
+  GROUP BY domain
+), upserted AS (
+  INSERT INTO watchlist (domain, source, tags)
+  SELECT domain, source, tags FROM src ORDER BY ord
+  ON CONFLICT (domain) DO UPDATE
+    SET tags = ARRAY(SELECT DISTINCT t FROM unnest(watchlist.tags || excluded.tags) AS t
+                     ORDER BY t),
+        removed_at = NULL  -- a removed domain imported again is watched again
+    WHERE NOT excluded.tags <@ watchlist.tags OR watchlist.removed_at IS NOT NULL
+  -- xmax = 0 only on a freshly inserted row version; an updated one carries our xid.
+  RETURNING (xmax = 0) AS inserted
+)
+SELECT (SELECT count(*) FROM src) AS total,
+       (SELECT count(*) FROM upserted WHERE inserted) AS added
+)sql";
+
 }  // namespace
 
+namespace detail {
+
+ImportStats import_watchlist(Session& session,
+                             const std::function<void(const WatchSink&)>& produce) {
+  return session.run("import_watchlist", [&](pqxx::connection& connection) {
+    pqxx::work tx(connection, "import_watchlist");
+    // One row per (entry, tag), or one with a NULL tag: no array literals to escape. Rows
+    // stream to the server as they come (libpq's COPY buffer), so nothing grows here.
+    tx.exec(
+        "CREATE TEMP TABLE fw_watch_import (ord bigint, domain text, source text, tag text) "
+        "ON COMMIT DROP");
+    pqxx::stream_to stage(tx, "fw_watch_import",
+                          std::vector<std::string>{"ord", "domain", "source", "tag"});
+    std::int64_t ord = 0;
+    produce([&](const WatchEntry& entry) {
+      const auto source = null_if_empty(entry.source);
+      bool any_tag = false;
+      for (const std::string& tag : entry.tags) {
+        if (!tag.empty()) {
+          stage << std::make_tuple(ord, entry.domain, source, tag);
+          any_tag = true;
+        }
+      }
+      if (!any_tag) {
+        stage << std::make_tuple(ord, entry.domain, source, nullptr);
+      }
+      ++ord;
+    });
+    stage.complete();
+    if (ord == 0) {
+      return ImportStats{};
+    }
+    const pqxx::row counts = tx.exec1(kImportSql);
+    session.commit(tx);
+    const auto total = counts[0].as<std::int64_t>();
+    const auto added = counts[1].as<std::int64_t>();
+    return ImportStats{static_cast<std::size_t>(added), static_cast<std::size_t>(total - added),
+                       static_cast<std::size_t>(ord - total)};
+  });
+}
+
+std::vector<WatchedDomain> watched_domains(Session& session) {
+  return session.run("watched_domains", [](pqxx::connection& connection) {
+    pqxx::read_transaction tx(connection, "watched_domains");
+    std::vector<WatchedDomain> domains;
+    const pqxx::result rows = tx.exec(
+        "SELECT domain_id, domain FROM watchlist WHERE removed_at IS NULL ORDER BY domain_id");
+    domains.reserve(rows.size());
+    for (const auto& row : rows) {
+      domains.push_back(WatchedDomain{row[0].as<std::int64_t>(), row[1].as<std::string>()});
+    }
+    return domains;
+  });
+}
+
+}  // namespace detail
+
 struct WatchlistStore::Impl {
-  explicit Impl(const std::string& dsn) try : connection(dsn) {
-  } catch (const pqxx::broken_connection& error) {
-    throw Error(std::string("watchlist: cannot connect to PostgreSQL: ") + error.what());
-  }
+  explicit Impl(const std::string& dsn) : session(dsn, "watchlist") {}
 
   template <typename Fn>
   auto run(const char* what, Fn&& fn) {
-    try {
-      return fn(connection);
-    } catch (const pqxx::failure& error) {
-      throw Error(std::string("watchlist: ") + what + ": " + error.what());
-    }
+    return session.run(what, std::forward<Fn>(fn));
   }
 
   std::vector<WatchlistRow> select(const WatchlistFilter& filter, const char* order) {
@@ -70,7 +148,7 @@ struct WatchlistStore::Impl {
     });
   }
 
-  pqxx::connection connection;
+  Session session;
 };
 
 WatchlistStore::WatchlistStore(const std::string& dsn) : impl_(std::make_unique<Impl>(dsn)) {}
@@ -130,7 +208,7 @@ std::vector<std::string> WatchlistStore::remove(const std::vector<std::string>& 
         "DELETE FROM schedule WHERE domain_id IN (SELECT domain_id FROM watchlist "
         "WHERE removed_at IS NOT NULL AND domain = ANY (string_to_array($1, E'\\x1f')))",
         join_list(names));
-    tx.commit();
+    impl_->session.commit(tx);
     std::vector<std::string> out;
     for (const auto& row : removed) {
       out.push_back(row[1].as<std::string>());
@@ -149,7 +227,7 @@ std::size_t WatchlistStore::add_tags(const std::vector<std::string>& names,
         "WHERE removed_at IS NULL AND domain = ANY (string_to_array($1, E'\\x1f')) "
         "AND NOT string_to_array($2, E'\\x1f') <@ tags",
         join_list(names), join_list(tags));
-    tx.commit();
+    impl_->session.commit(tx);
     return static_cast<std::size_t>(changed.affected_rows());
   });
 }
@@ -164,7 +242,7 @@ std::size_t WatchlistStore::remove_tags(const std::vector<std::string>& names,
         "WHERE removed_at IS NULL AND domain = ANY (string_to_array($1, E'\\x1f')) "
         "AND tags && string_to_array($2, E'\\x1f')",
         join_list(names), join_list(tags));
-    tx.commit();
+    impl_->session.commit(tx);
     return static_cast<std::size_t>(changed.affected_rows());
   });
 }

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # test-postgres.sh start|stop DIR PORT - a throw-away PostgreSQL cluster for the test suite.
+# test-postgres.sh replica DIR PORT PRIMARY_DIR PRIMARY_PORT - a hot standby of the cluster in
+# PRIMARY_DIR (pg_basebackup -R: streaming replication over the primary's socket), started.
 # Unix socket only (in DIR), trust authentication, superuser "postgres", fsync off (tests
 # need speed, not durability). As root the server runs as the "postgres" user, because
 # PostgreSQL refuses to run as root.
 set -euo pipefail
-action="${1:?usage: test-postgres.sh start|stop DIR PORT}"
+action="${1:?usage: test-postgres.sh start|stop|replica DIR PORT [PRIMARY_DIR PRIMARY_PORT]}"
 dir="${2:?data directory}"
 port="${3:-5440}"
 
@@ -16,6 +18,19 @@ as_owner() {
 }
 
 case "$action" in
+replica)
+    primary_dir="${4:?primary directory}"
+    primary_port="${5:?primary port}"
+    mkdir -p "$dir"
+    [ "$(id -u)" = 0 ] && chown postgres:postgres "$dir"
+    if [ ! -f "$dir/data/PG_VERSION" ]; then
+        # -R writes primary_conninfo and standby.signal; -X stream copies the WAL it needs.
+        as_owner "$bindir/pg_basebackup" -h "$primary_dir" -p "$primary_port" -U postgres \
+            -D "$dir/data" -R -X stream -c fast >"$dir/basebackup.log" 2>&1 ||
+            { cat "$dir/basebackup.log" >&2; exit 1; }
+    fi
+    exec "$0" start "$dir" "$port"
+    ;;
 start)
     mkdir -p "$dir"
     [ "$(id -u)" = 0 ] && chown postgres:postgres "$dir"
@@ -37,5 +52,5 @@ stop)
     fi
     echo "test-postgres.sh: stopped"
     ;;
-*) echo "usage: test-postgres.sh start|stop DIR PORT" >&2; exit 2 ;;
+*) echo "usage: test-postgres.sh start|stop|replica DIR PORT [PRIMARY_DIR PRIMARY_PORT]" >&2; exit 2 ;;
 esac

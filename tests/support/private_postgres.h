@@ -23,6 +23,17 @@ class PrivatePostgres {
     std::filesystem::create_directories(dir_);
     start();
   }
+  /// A hot standby of `primary` (pg_basebackup -R, streaming replication), started.
+  PrivatePostgres(const std::string& name, int port, const PrivatePostgres& primary)
+      : dir_(std::filesystem::temp_directory_path() /
+             ("fluxwatch-pg-" + std::to_string(getpid()) + "-" + name)),
+        port_(std::to_string(port)) {
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+    must(run_command(
+             {script(), "replica", dir_.string(), port_, primary.dir_.string(), primary.port_}),
+         "replica");
+  }
   ~PrivatePostgres() {
     (void)run_command({script(), "stop", dir_.string(), port_});
     std::filesystem::remove_all(dir_);
@@ -33,6 +44,8 @@ class PrivatePostgres {
   [[nodiscard]] std::string dsn() const {
     return "host=" + dir_.string() + " port=" + port_ + " user=postgres dbname=postgres";
   }
+  /// The server's log (e.g. for a failing test's message).
+  [[nodiscard]] std::filesystem::path log() const { return dir_ / "server.log"; }
   /// pg_ctl stop -m fast: every connection is cut.
   void stop() { must(run_command({script(), "stop", dir_.string(), port_}), "stop"); }
   void start() { must(run_command({script(), "start", dir_.string(), port_}), "start"); }

@@ -67,7 +67,10 @@ enum class StoredScoreOrder { Domain, Label, HolzScore, Addresses, Asns };
  */
 class ScoreStore {
  public:
-  explicit ScoreStore(const std::string& dsn);
+  /// `dsn`: where scores are written (the primary). `read_dsn` (database.read_dsn, e.g. a
+  /// hot standby): where every read goes (features, scores, addresses, history); empty
+  /// reads from `dsn` too. Both connections follow storage::Session's retry policy.
+  explicit ScoreStore(const std::string& dsn, const std::string& read_dsn = {});
   ~ScoreStore();
   ScoreStore(const ScoreStore&) = delete;
   ScoreStore& operator=(const ScoreStore&) = delete;

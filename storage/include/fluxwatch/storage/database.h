@@ -82,6 +82,9 @@ struct ObservationPartition {
   bool operator==(const ObservationPartition&) const = default;
 };
 
+/// The schema version this fluxwatch creates (its newest embedded migration).
+[[nodiscard]] int latest_schema_version();
+
 /**
  * A connection to the fluxwatch database.
  * @throw fluxwatch::Error (with the DSN's host/db and what to do) if it cannot connect.

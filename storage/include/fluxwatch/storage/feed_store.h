@@ -1,7 +1,6 @@
 #pragma once
-/// Storage of watchlist feeds (their fetch state and which domains they listed when) and of
-/// HTTP probes (migration 0006_feeds_http). Separate from Database so that the feed and
-/// HTTP-probe code has its own connection and does not grow database.cc.
+/// Storage of watchlist feeds: their fetch state and which domains they listed when
+/// (migration 0006_feeds_http). HTTP probes are in http_probe_store.h.
 
 #include <chrono>
 #include <cstdint>
@@ -48,39 +47,10 @@ struct ListingChange {
   std::size_t delisted = 0;      ///< listing periods closed (no longer listed)
 };
 
-/// A (domain, address) the crawler saw in an A/AAAA answer and nobody HTTP-probed yet.
-struct NewAddress {
-  std::int64_t domain_id = 0;
-  std::string domain;
-  std::string address;
-  bool operator==(const NewAddress&) const = default;
-};
-
-/// One HTTP probe, as stored in http_probes.
-struct HttpProbeRow {
-  std::int64_t domain_id = 0;  ///< 0: not on the watchlist (NULL)
-  std::string domain;
-  std::string address;
-  std::string url;
-  TimePoint started_at{};
-  std::optional<std::int64_t> connect_us;
-  std::optional<std::int64_t> ttfb_us;
-  std::optional<std::int64_t> total_us;
-  std::optional<int> status;
-  std::string server;
-  std::string content_type;
-  std::string location;
-  std::int64_t body_length = 0;
-  bool body_truncated = false;
-  std::string body_sha256;  ///< empty: NULL
-  std::string error;
-  std::string campaign;
-};
-
 /**
- * Feeds, listings and HTTP probes in PostgreSQL (the schema must be migrated; see
+ * Feeds and listings in PostgreSQL (the schema must be migrated; see
  * Database::migrate). SQL is parameterised; bulk rows go through COPY.
- * @throw fluxwatch::Error on connection or SQL failures.
+ * @throw fluxwatch::Error on connection or SQL failures (storage::Session's retry policy).
  * Thread affinity: one thread at a time (one libpq connection).
  */
 class FeedStore {
@@ -115,14 +85,6 @@ class FeedStore {
   ListingChange record_version(std::int64_t feed_id, const std::vector<std::string>& domains,
                                const std::string& etag, const std::string& last_modified,
                                int http_status, TimePoint at);
-
-  /// (domain, address) pairs from A/AAAA answers of probes sent at or after `since` (and of
-  /// `campaign`, unless empty) that have no HTTP probe yet; at most `limit`, newest first.
-  [[nodiscard]] std::vector<NewAddress> unprobed_addresses(std::optional<TimePoint> since,
-                                                           const std::string& campaign,
-                                                           std::size_t limit);
-  /// Writes HTTP probe rows with COPY in one transaction.
-  void store_http_probes(const std::vector<HttpProbeRow>& rows);
 
  private:
   struct Impl;

@@ -59,9 +59,10 @@ struct CampaignSelection {
 };
 
 /**
- * The scheduler's queries, on a connection of its own.
- * @throw fluxwatch::Error when the database cannot be reached or a query fails; after a
- * lost connection the next call reconnects (the caller retries with backoff).
+ * The scheduler's queries, on a connection of its own (storage::Session: a connection lost
+ * during a call is restored with backoff and the call run again; a server already away
+ * fails the call at once, and the caller retries with its own backoff).
+ * @throw fluxwatch::Error when the database cannot be reached or a query fails.
  * Thread affinity: one thread at a time.
  */
 class ScheduleStore {

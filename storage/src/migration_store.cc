@@ -1,0 +1,80 @@
+// Schema migrations: every migrations/NNNN_name.sql (embedded at build time, migrations.h)
+// applied in order, each in its own transaction, recorded in schema_migrations.
+#include "migration_store.h"
+
+#include <fmt/format.h>
+
+#include <pqxx/pqxx>
+
+#include "fluxwatch/common/logging.h"
+#include "fluxwatch/storage/database.h"
+#include "migrations.h"
+
+namespace fluxwatch::storage {
+namespace detail {
+namespace {
+
+/// Key of the transaction-scoped advisory lock that serialises migrate() across processes
+/// (two `fluxwatch init` at once): arbitrary, but fixed forever ("fluxmigr" in ASCII).
+constexpr std::int64_t kMigrationLockKey = 0x666c75786d696772;
+
+}  // namespace
+
+int apply_migrations(Session& session, int up_to_version) {
+  auto migrations = embedded_migrations();
+  while (!migrations.empty() && migrations.back().version > up_to_version) {
+    migrations = migrations.first(migrations.size() - 1);
+  }
+  int applied = 0;  // outside run(): survives a retry after a lost connection
+  session.run("migrate", [&](pqxx::connection& connection) {
+    for (const detail::Migration& migration : migrations) {
+      pqxx::work tx(connection, "migrate");
+      // Held until this transaction ends: a concurrent migrate() waits here, then sees the
+      // migration as applied.
+      tx.exec_params("SELECT pg_advisory_xact_lock($1)", kMigrationLockKey);
+      const bool has_table =
+          tx.exec("SELECT to_regclass('schema_migrations') IS NOT NULL")[0][0].as<bool>();
+      if (has_table &&
+          tx.exec_params1("SELECT EXISTS (SELECT 1 FROM schema_migrations WHERE version = $1)",
+                          migration.version)[0]
+              .as<bool>()) {
+        tx.commit();  // wrote nothing
+        continue;
+      }
+      tx.exec(std::string(migration.sql));
+      tx.exec_params("INSERT INTO schema_migrations (version, name) VALUES ($1, $2)",
+                     migration.version, std::string(migration.name));
+      session.commit(tx);
+      ++applied;
+      logger()->info("storage: applied migration {:04}_{}", migration.version, migration.name);
+    }
+  });
+  const int version = schema_version(session);
+  const auto known = embedded_migrations();
+  if (!known.empty() && version > known.back().version) {
+    logger()->warn(
+        "storage: the database schema is at version {}, newer than this fluxwatch knows "
+        "({}); upgrade fluxwatch",
+        version, known.back().version);
+  }
+  return applied;
+}
+
+int schema_version(Session& session) {
+  return session.run("schema_version", [](pqxx::connection& connection) {
+    pqxx::read_transaction tx(connection, "schema_version");
+    if (!tx.exec("SELECT to_regclass('schema_migrations') IS NOT NULL")[0][0].as<bool>()) {
+      return 0;
+    }
+    return tx.exec("SELECT coalesce(max(version), 0) FROM schema_migrations")[0][0].as<int>();
+  });
+}
+
+}  // namespace detail
+
+int latest_schema_version() {
+  const auto known = detail::embedded_migrations();
+  return known.empty() ? 0 : known.back().version;
+}
+
+}  // namespace fluxwatch::storage

@@ -1,0 +1,125 @@
+// ReportStore: the read-only queries of `fluxwatch report` (and Database::summaries()), on
+// database.read_dsn when it is set (a hot standby or a reader login).
+#include "fluxwatch/storage/report_store.h"
+
+#include <pqxx/pqxx>
+
+#include "copy_text.h"
+#include "migration_store.h"
+#include "report_queries.h"
+
+namespace fluxwatch::storage {
+namespace {
+
+/// Reads an int64 column that may be NULL. (libpqxx 6.4 cannot read std::optional: its
+/// string_traits<optional>::null() needs PQXX_HAVE_OPTIONAL, which the Debian build lacks.)
+std::optional<std::int64_t> optional_int(const pqxx::field& field) {
+  if (field.is_null()) {
+    return std::nullopt;
+  }
+  return field.as<std::int64_t>();
+}
+
+// One statement for every domain, from the summaries the writer keeps (migrations 0009,
+// 0013): addresses from domain_address_seen, NS names from the domain's answer sets, the
+// probe count one grouped pass over observations; the latest probe (and latest A probe) per
+// domain from its rows through observations_domain_idx.
+constexpr const char* kSummariesSql = R"sql(
+WITH address_stats AS (
+  SELECT domain_id,
+         count(*) FILTER (WHERE family(address) = 4) AS ipv4,
+         count(*) FILTER (WHERE family(address) = 6) AS ipv6,
+         min(min_ttl) AS min_ttl
+  FROM domain_address_seen GROUP BY domain_id
+), geo_stats AS (
+  SELECT a.domain_id, count(DISTINCT g.asn) AS asns, count(DISTINCT g.country) AS countries
+  FROM domain_address_seen a
+  JOIN address_geo g ON g.address = a.address
+  GROUP BY a.domain_id
+), ns_stats AS (
+  SELECT domain_id, count(DISTINCT target) AS ns_names
+  FROM answer_set_records
+  WHERE domain_id <> 0 AND rtype = 'NS'
+  GROUP BY domain_id
+), probe_counts AS (
+  SELECT domain_id, count(*) AS probes FROM observations WHERE domain_id IS NOT NULL
+  GROUP BY domain_id
+)
+SELECT w.domain,
+       coalesce(pc.probes, 0),
+       coalesce(ad.ipv4, 0),
+       coalesce(ad.ipv6, 0),
+       coalesce(gs.asns, 0),
+       coalesce(gs.countries, 0),
+       coalesce(ns.ns_names, 0),
+       ad.min_ttl,
+       coalesce(latest_a.outcome, latest.outcome)::text,
+       (extract(epoch FROM latest.sent_at) * 1000000)::bigint
+FROM watchlist w
+LEFT JOIN probe_counts pc ON pc.domain_id = w.domain_id
+LEFT JOIN address_stats ad ON ad.domain_id = w.domain_id
+LEFT JOIN geo_stats gs ON gs.domain_id = w.domain_id
+LEFT JOIN ns_stats ns ON ns.domain_id = w.domain_id
+LEFT JOIN LATERAL (
+  SELECT c.outcome, o.sent_at FROM observations o JOIN probe_contexts c USING (context_id)
+  WHERE o.domain_id = w.domain_id
+  ORDER BY o.sent_at DESC, o.probe_id DESC LIMIT 1
+) latest ON true
+LEFT JOIN LATERAL (
+  SELECT c.outcome FROM observations o JOIN probe_contexts c USING (context_id)
+  WHERE o.domain_id = w.domain_id AND c.qtype = 'A'
+  ORDER BY o.sent_at DESC, o.probe_id DESC LIMIT 1
+) latest_a ON true
+ORDER BY w.domain
+)sql";
+
+}  // namespace
+
+namespace detail {
+
+std::vector<DomainSummary> domain_summaries(Session& session) {
+  return session.run("summaries", [](pqxx::connection& connection) {
+    pqxx::read_transaction tx(connection, "summaries");
+    const pqxx::result rows = tx.exec(kSummariesSql);
+    std::vector<DomainSummary> summaries;
+    summaries.reserve(rows.size());
+    for (const auto& row : rows) {
+      DomainSummary summary;
+      summary.domain = row[0].as<std::string>();
+      summary.probes = row[1].as<std::int64_t>();
+      summary.ipv4_addresses = row[2].as<std::int64_t>();
+      summary.ipv6_addresses = row[3].as<std::int64_t>();
+      summary.asns = row[4].as<std::int64_t>();
+      summary.countries = row[5].as<std::int64_t>();
+      summary.ns_names = row[6].as<std::int64_t>();
+      summary.min_ttl = optional_int(row[7]);
+      summary.last_outcome = row[8].is_null() ? std::string() : row[8].as<std::string>();
+      if (const auto micros = optional_int(row[9])) {
+        summary.last_probe = from_unix_micros(*micros);
+      }
+      summaries.push_back(std::move(summary));
+    }
+    return summaries;
+  });
+}
+
+}  // namespace detail
+
+ReportStore::ReportStore(const std::string& dsn)
+    : session_(std::make_unique<Session>(dsn, "report")) {}
+ReportStore::~ReportStore() = default;
+ReportStore::ReportStore(ReportStore&&) noexcept = default;
+ReportStore& ReportStore::operator=(ReportStore&&) noexcept = default;
+
+std::vector<DomainSummary> ReportStore::summaries() { return detail::domain_summaries(*session_); }
+
+int ReportStore::schema_version() { return detail::schema_version(*session_); }
+
+bool ReportStore::in_recovery() {
+  return session_->run("in_recovery", [](pqxx::connection& connection) {
+    pqxx::read_transaction tx(connection, "in_recovery");
+    return tx.exec("SELECT pg_is_in_recovery()")[0][0].as<bool>();
+  });
+}
+
+}  // namespace fluxwatch::storage

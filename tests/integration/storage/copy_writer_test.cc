@@ -1,0 +1,136 @@
+// The writer's COPY path (detail::CopyWriter, white-box) against a real PostgreSQL.
+
+#include "copy_writer.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <pqxx/pqxx>
+
+#include "fluxwatch/common/error.h"
+#include "fluxwatch/storage/database.h"
+#include "storage_test_support.h"
+#include "support/test_env.h"
+
+namespace fluxwatch::storage {
+namespace {
+
+using fluxwatch::testing::ScratchDatabase;
+using ::testing::HasSubstr;
+
+// --- CopyWriter (white-box: the COPY path under store()) ------------------------------------
+
+/// A connection to a scratch database with an empty table t (a bigint, b text).
+class StorageCopyWriter : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    pqxx::work tx(connection_);
+    tx.exec("CREATE TABLE t (a bigint, b text)");
+    tx.commit();
+  }
+  std::int64_t rows() {
+    pqxx::read_transaction tx(connection_);
+    return tx.exec1("SELECT count(*) FROM t")[0].as<std::int64_t>();
+  }
+
+  ScratchDatabase scratch_;
+  pqxx::connection connection_{scratch_.dsn()};
+};
+
+TEST_F(StorageCopyWriter, WritesRowsInManyChunks) {
+  pqxx::work tx(connection_);
+  detail::CopyWriter copy(tx, "t", {"a", "b"});
+  for (int i = 0; i < 20000; ++i) {  // about 20 chunks
+    copy.row().integer(i).text_or_null(i % 2 == 0 ? "" : "text\tand\\more text").end_row();
+  }
+  copy.complete();
+  tx.commit();
+  pqxx::read_transaction check(connection_);
+  EXPECT_EQ(check.exec1("SELECT format('%s|%s|%s', count(*), count(b), sum(a)) FROM t")[0]
+                .as<std::string>(),
+            "20000|10000|199990000");
+  EXPECT_EQ(check.exec1("SELECT DISTINCT b FROM t WHERE b IS NOT NULL")[0].as<std::string>(),
+            "text\tand\\more text");
+}
+
+TEST_F(StorageCopyWriter, AbandonedCopyAbortsItsTransactionAndTheConnectionGoesOn) {
+  {
+    pqxx::work tx(connection_);
+    detail::CopyWriter copy(tx, "t", {"a", "b"});
+    copy.row().integer(1).text("x").end_row();
+    // No complete(): as when an exception leaves store() half-way.
+  }
+  EXPECT_EQ(rows(), 0);
+  pqxx::work tx(connection_);
+  detail::CopyWriter copy(tx, "t", {"a", "b"});
+  copy.row().integer(2).text("y").end_row();
+  copy.complete();
+  tx.commit();
+  EXPECT_EQ(rows(), 1);
+}
+
+TEST_F(StorageCopyWriter, RejectedDataIsAnSqlErrorWithThePostgresqlMessage) {
+  pqxx::work tx(connection_);
+  detail::CopyWriter copy(tx, "t", {"a", "b"});
+  copy.row().integer(1).text("fine").end_row();
+  copy.row().text("not a number").text("oops").end_row();
+  try {
+    copy.complete();
+    FAIL() << "complete() accepted a bad bigint";
+  } catch (const pqxx::sql_error& error) {
+    EXPECT_EQ(error.sqlstate(), "22P02");
+    EXPECT_THAT(error.what(), HasSubstr("invalid input syntax for type bigint"));
+    EXPECT_THAT(error.what(), HasSubstr("line 2"));  // PostgreSQL's CONTEXT
+  }
+  tx.abort();
+  EXPECT_EQ(rows(), 0);
+}
+
+TEST_F(StorageCopyWriter, UnknownColumnFailsAtTheStart) {
+  pqxx::work tx(connection_);
+  try {
+    detail::CopyWriter copy(tx, "t", {"a", "nope"});
+    FAIL() << "COPY started with an unknown column";
+  } catch (const pqxx::sql_error& error) {
+    EXPECT_EQ(error.sqlstate(), "42703");
+  }
+}
+
+TEST_F(StorageCopyWriter, LostConnectionIsReportedAsOne) {
+  pqxx::work tx(connection_);
+  detail::CopyWriter copy(tx, "t", {"a", "b"});
+  copy.row().integer(1).text("x").end_row();
+  pqxx::connection admin(scratch_.dsn());
+  {
+    pqxx::nontransaction kill(admin);
+    kill.exec_params("SELECT pg_terminate_backend($1)", connection_.backendpid());
+  }
+  ASSERT_TRUE(fluxwatch::testing::wait_until(
+      [&] {
+        pqxx::nontransaction tx(admin);
+        return tx.exec_params1("SELECT count(*) FROM pg_stat_activity WHERE pid = $1",
+                               connection_.backendpid())[0]
+                   .as<int>() == 0;
+      },
+      seconds(10)));
+  // However the loss shows (a failed send, or the server's FATAL 57P01 as the COPY's
+  // result), it is a pqxx::failure after which the connection reads as closed: what
+  // Database's retry logic (is_connection_loss) reconnects on.
+  bool failed = false;
+  try {
+    for (int i = 0; i < 100000; ++i) {  // enough to need sends after the termination
+      copy.row().integer(i).text("after").end_row();
+    }
+    copy.complete();
+  } catch (const pqxx::failure& error) {
+    failed = true;
+    const auto* sql = dynamic_cast<const pqxx::sql_error*>(&error);
+    EXPECT_TRUE(dynamic_cast<const pqxx::broken_connection*>(&error) != nullptr ||
+                (sql != nullptr && sql->sqlstate() == "57P01") || !connection_.is_open())
+        << error.what();
+  }
+  EXPECT_TRUE(failed);
+}
+
+}  // namespace
+}  // namespace fluxwatch::storage
