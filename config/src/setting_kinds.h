@@ -209,6 +209,23 @@ struct Either {
   [[nodiscard]] std::string range() const { return fmt::format("{} or {}", off, on); }
 };
 
+/// A list read item by item with `each`; null is the empty list.
+template <typename T, typename Each>
+T read_list(const Reporter& r, const YAML::Node& n, std::string_view k, std::string_view expected,
+            Each each) {
+  if (n.IsNull()) {
+    return {};
+  }
+  if (!n.IsSequence()) {
+    r.fail(n, k, fmt::format("expected {}", expected));
+  }
+  T out;
+  for (const auto& item : n) {
+    out.push_back(each(item));
+  }
+  return out;
+}
+
 /// A non-empty list of record types, duplicates dropped. `may_be_unset`: an empty list
 /// means "inherit" and is left out of the YAML (`[]` would not parse back).
 struct RecordTypes {
@@ -243,23 +260,15 @@ struct RecordTypes {
 struct Resolvers {
   template <typename T>
   [[nodiscard]] T read(const Reporter& r, const YAML::Node& n, std::string_view k) const {
-    if (n.IsNull()) {
-      return {};
-    }
-    if (!n.IsSequence()) {
-      r.fail(n, k, "expected a list of \"ip[:port]\" strings");
-    }
-    T out;
-    for (const auto& item : n) {
+    return read_list<T>(r, n, k, "a list of \"ip[:port]\" strings", [&](const YAML::Node& item) {
       const auto text = scalar<std::string>(r, item, k, "an \"ip[:port]\" string");
       auto endpoint = parse_endpoint(text);
       if (!endpoint) {
         r.fail(item, k,
                fmt::format("'{}' is not ip[:port] (e.g. 127.0.0.1:5300 or [::1]:53)", text));
       }
-      out.push_back(*endpoint);
-    }
-    return out;
+      return *endpoint;
+    });
   }
   [[nodiscard]] Json json(const std::vector<Endpoint>& endpoints) const;
   [[nodiscard]] std::string range() const { return "ip[:port] list"; }
@@ -271,23 +280,15 @@ struct TextList {
   bool labels = false;
   template <typename T>
   [[nodiscard]] T read(const Reporter& r, const YAML::Node& n, std::string_view k) const {
-    if (n.IsNull()) {
-      return {};
-    }
-    if (!n.IsSequence()) {
-      r.fail(n, k, "expected a list of strings");
-    }
-    T out;
-    for (const auto& item : n) {
+    return read_list<T>(r, n, k, "a list of strings", [&](const YAML::Node& item) {
       auto value = scalar<std::string>(r, item, k, "a string");
       if (labels && (value.empty() || std::ranges::any_of(value, [](char c) {
                        return static_cast<unsigned char>(c) < 0x20;
                      }))) {
         r.fail(item, k, "expected a non-empty string without control characters");
       }
-      out.push_back(std::move(value));
-    }
-    return out;
+      return value;
+    });
   }
   [[nodiscard]] Json json(const std::vector<std::string>& values) const { return values; }
   [[nodiscard]] std::string range() const { return "list of strings"; }
