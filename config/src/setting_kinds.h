@@ -270,7 +270,7 @@ struct Resolvers {
       return *endpoint;
     });
   }
-  [[nodiscard]] Json json(const std::vector<Endpoint>& endpoints) const;
+  [[nodiscard]] static Json json(const std::vector<Endpoint>& endpoints);
   [[nodiscard]] std::string range() const { return "ip[:port] list"; }
 };
 
@@ -302,7 +302,7 @@ struct UtcTime {
     return parse(r, n, k);
   }
   [[nodiscard]] static TimePoint parse(const Reporter& r, const YAML::Node& n, std::string_view k);
-  [[nodiscard]] Json json(const std::optional<TimePoint>& value) const;
+  [[nodiscard]] static Json json(const std::optional<TimePoint>& value);
   [[nodiscard]] std::string range() const { return "ISO 8601 UTC time"; }
 };
 

@@ -358,7 +358,7 @@ const std::vector<Field<Config>>& config_rows() {
           "`127.0.0.1:9109`); empty = off"),
       field<C>(
           "scoring.window_hours", [](auto& c) -> auto& { return c.scoring.window_hours; },
-          Count{0, 24 * 366 * 100},
+          Count{0, 24LL * 366 * 100},
           "default window of `fluxwatch score`: the last N hours; 0 = all history"),
       field<C>(
           "scoring.min_lookups", [](auto& c) -> auto& { return c.scoring.thresholds.min_lookups; },
@@ -472,7 +472,7 @@ Json RecordTypes::json(const std::vector<RrType>& types) const {
   return out;
 }
 
-Json Resolvers::json(const std::vector<Endpoint>& endpoints) const {
+Json Resolvers::json(const std::vector<Endpoint>& endpoints) {
   Json out = Json::array();
   for (const auto& endpoint : endpoints) {
     out.push_back(endpoint.to_string());
@@ -489,7 +489,7 @@ UtcTime::TimePoint UtcTime::parse(const Reporter& r, const YAML::Node& n, std::s
   return *parsed;
 }
 
-Json UtcTime::json(const std::optional<TimePoint>& value) const {
+Json UtcTime::json(const std::optional<TimePoint>& value) {
   return value ? Json(format_iso8601_utc(*value)) : Json(nullptr);
 }
 
