@@ -125,7 +125,15 @@ void add_database_commands(CLI::App& app, CommandTable& table) {
       "config",
       "Print the effective configuration as YAML (secrets redacted), saying which file "
       "it was read from");
-  table.add(show, [](const config::Config& config) {
+  auto reference = std::make_shared<bool>(false);
+  show->add_flag("--reference", *reference,
+                 "Instead, list every key with its default, range and meaning (Markdown, as in "
+                 "README.md)");
+  table.add(show, [reference](const config::Config& config) {
+    if (*reference) {
+      fmt::print("{}", config::settings_markdown());
+      return kExitOk;
+    }
     const auto& path = loaded_config_path();
     fmt::print("# {}\n", path.empty() ? std::string("built-in defaults: no config file (--config, "
                                                     "$FLUXWATCH_CONFIG or "

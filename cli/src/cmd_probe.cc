@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "context.h"
+#include "crawl_flags.h"
 #include "fluxwatch/common/error.h"
 #include "fluxwatch/crawler/crawler.h"
 #include "fluxwatch/geo/enricher.h"
@@ -29,20 +30,13 @@ namespace {
 
 /// Flags that override `probe.*`, `resolvers` and `geoip.*` for this run.
 struct ProbeFlags {
-  std::vector<std::string> resolvers;
-  std::vector<std::string> types;
-  std::optional<std::size_t> concurrency;
-  std::optional<int> timeout_ms;
-  std::optional<int> tries;
-  bool no_recursion = false;
+  CrawlFlags crawl;
   bool no_store = false;
   std::size_t writers = 2;
   bool authoritative = false;
   bool every_resolver = false;
   std::optional<int> authoritative_port;
   std::string vantage;
-  std::string asn_db;
-  std::string city_db;
   int rounds = 1;
   double interval_seconds = 0;
   std::string progress = "auto";
@@ -54,35 +48,11 @@ struct ProbeFlags {
   double outage_tolerance_seconds = 300;
 };
 
-config::Config apply_flags(config::Config config, const ProbeFlags& flags) {
-  if (!flags.resolvers.empty()) {
-    config.resolvers = parse_resolver_flags(flags.resolvers);
-  }
-  if (!flags.types.empty()) {
-    config.probe.record_types = parse_type_flags(flags.types);
-  }
-  if (flags.concurrency) {
-    config.probe.concurrency = *flags.concurrency;
-  }
-  if (flags.timeout_ms) {
-    config.probe.timeout = std::chrono::milliseconds(*flags.timeout_ms);
-  }
-  if (flags.tries) {
-    config.probe.tries = *flags.tries;
-  }
-  if (flags.no_recursion) {
-    config.probe.recursion = false;
-  }
+config::Config apply_flags(const config::Config& base, const ProbeFlags& flags) {
+  auto config = apply_crawl_flags(base, flags.crawl);
   if (flags.authoritative_port) {
     config.probe.authoritative_port = static_cast<std::uint16_t>(*flags.authoritative_port);
   }
-  if (!flags.asn_db.empty()) {
-    config.geoip.asn_database = flags.asn_db;
-  }
-  if (!flags.city_db.empty()) {
-    config.geoip.city_database = flags.city_db;
-  }
-  config.validate();
   return config;
 }
 
@@ -132,14 +102,9 @@ int run_probe(const config::Config& base, const ProbeFlags& flags) {
                geo::build_label(enricher.build_tag()));
 
   scheduler::RoundOptions options;
-  options.engine.record_types = config.probe.record_types;
-  options.engine.batch_size = config.probe.batch_size;
-  options.engine.mode = flags.authoritative    ? scheduler::EngineMode::Authoritative
-                        : flags.every_resolver ? scheduler::EngineMode::EveryResolver
-                                               : scheduler::EngineMode::Recursive;
-  options.engine.authoritative_port = config.probe.authoritative_port;
-  options.engine.authoritative_max_servers = config.probe.authoritative_max_servers;
-  options.engine.vantage = flags.vantage;
+  options.engine =
+      engine_options(config, config.probe.record_types,
+                     engine_mode(flags.authoritative, flags.every_resolver), flags.vantage);
   // The bounded buffer while the database is away: about scheduler.buffer_limit results.
   options.queued_batches = std::max<std::size_t>(
       4, config.scheduler.buffer_limit / std::max<std::size_t>(config.probe.batch_size, 1));
@@ -156,7 +121,6 @@ int run_probe(const config::Config& base, const ProbeFlags& flags) {
     spdlog::info("every-resolver mode: each name and type goes to all {} resolvers",
                  crawler.servers().size());
   }
-  options.engine.settings_json = config::to_json(config);
   options.store = !flags.no_store;
   RunMonitor monitor(MonitorOptions{"probe", false, false, std::chrono::seconds(60), "",
                                     flags.metrics_file, flags.trace, ""},
@@ -237,18 +201,7 @@ void add_probe_commands(CLI::App& app, CommandTable& table) {
       "Resolve every watched domain now (one round, or --rounds N) and store the results.\n"
       "SIGTERM/SIGINT: stop sending, let queries in flight finish (scheduler.shutdown_grace_ms),\n"
       "store what came back, close the run and exit 3; SIGHUP is ignored");
-  probe->add_option("--resolver", flags->resolvers,
-                    "DNS server ip[:port] (repeatable; overrides `resolvers`)");
-  probe->add_option("--types", flags->types, "Record types, e.g. A,AAAA,NS")->delimiter(',');
-  probe->add_option("--concurrency", flags->concurrency, "Queries in flight")
-      ->check(CLI::Range(1, 100000));
-  probe
-      ->add_option("--timeout-ms", flags->timeout_ms,
-                   "Timeout of the first try in milliseconds (doubled on each retry)")
-      ->check(CLI::Range(10, 60000));
-  probe->add_option("--tries", flags->tries, "Tries per query")->check(CLI::Range(1, 10));
-  probe->add_flag("--no-recursion", flags->no_recursion,
-                  "Clear the RD bit (for asking authoritative servers)");
+  add_crawl_flags(*probe, flags->crawl, false);
   probe->add_flag("--no-store", flags->no_store,
                   "Resolve (and enrich) but store nothing: for measuring resolution alone");
   probe
@@ -263,14 +216,12 @@ void add_probe_commands(CLI::App& app, CommandTable& table) {
       ->add_option("--authoritative-port", flags->authoritative_port,
                    "Port of the domains' name servers in --authoritative mode (overrides "
                    "`probe.authoritative_port`, default 53)")
-      ->check(CLI::Range(1, 65535));
+      ->check(setting_range("probe.authoritative_port"));
   probe->add_flag("--every-resolver", flags->every_resolver,
                   "Ask every --resolver for every name and type (a spatial snapshot) instead of "
                   "spreading the queries over them");
   probe->add_option("--vantage", flags->vantage,
                     "Vantage-point label stored with every probe (where it was sent from)");
-  probe->add_option("--asn-db", flags->asn_db, "GeoLite2-ASN shaped MMDB file");
-  probe->add_option("--city-db", flags->city_db, "GeoLite2-City shaped MMDB file");
   probe->add_option("--rounds", flags->rounds, "Number of rounds")->check(CLI::Range(1, 1000000));
   probe->add_option("--interval", flags->interval_seconds, "Seconds between rounds")
       ->check(CLI::Range(0.0, 86400.0));

@@ -18,6 +18,7 @@
 #include <unordered_set>
 
 #include "context.h"
+#include "crawl_flags.h"
 #include "fluxwatch/common/error.h"
 #include "fluxwatch/crawler/crawler.h"
 #include "fluxwatch/geo/enricher.h"
@@ -37,16 +38,9 @@ constexpr std::size_t kChunkNames = 2000;
 
 struct QueryFlags {
   std::vector<std::string> names;
-  std::vector<std::string> types{"A"};
-  std::vector<std::string> resolvers;
-  std::optional<std::size_t> concurrency;
-  std::optional<int> timeout_ms;
-  std::optional<int> tries;
-  bool no_recursion = false;
+  CrawlFlags crawl;  ///< --types defaults to A here
   bool store = false;
   std::string vantage;
-  std::string asn_db;
-  std::string city_db;
   std::string metadata_file;
   double resolver_failure_threshold = 1.0;
 };
@@ -88,33 +82,6 @@ class NameSource {
   bool reading_stdin_ = false;
   std::size_t position_ = 0;
 };
-
-config::Config apply_flags(config::Config config, const QueryFlags& flags) {
-  if (!flags.resolvers.empty()) {
-    config.resolvers = parse_resolver_flags(flags.resolvers);
-  }
-  config.probe.record_types = parse_type_flags(flags.types);
-  if (flags.concurrency) {
-    config.probe.concurrency = *flags.concurrency;
-  }
-  if (flags.timeout_ms) {
-    config.probe.timeout = std::chrono::milliseconds(*flags.timeout_ms);
-  }
-  if (flags.tries) {
-    config.probe.tries = *flags.tries;
-  }
-  if (flags.no_recursion) {
-    config.probe.recursion = false;
-  }
-  if (!flags.asn_db.empty()) {
-    config.geoip.asn_database = flags.asn_db;
-  }
-  if (!flags.city_db.empty()) {
-    config.geoip.city_database = flags.city_db;
-  }
-  config.validate();
-  return config;
-}
 
 /// Writes the results of stored chunks (probes plus the GeoIP rows of new addresses).
 class QueryStore {
@@ -159,7 +126,7 @@ class QueryStore {
 };
 
 int run_query(const config::Config& base, const QueryFlags& flags) {
-  const auto config = apply_flags(base, flags);
+  const auto config = apply_crawl_flags(base, flags.crawl);
   crawler::AresLibrary ares;
   geo::Enricher enricher(geo_options(config));
   crawler::Crawler crawler(crawler_options(config));
@@ -286,35 +253,12 @@ void add_query_commands(CLI::App& app, CommandTable& table) {
       "address, resolver, timestamp), then one {\"metadata\": ...} object (see README.md).\n"
       "Exit status 3 when a resolver answered nothing (see --resolver-failure-threshold)");
   query->add_option("names", flags->names, "Names to resolve (none or -: read stdin)");
-  query->add_option("-t,--types", flags->types, "Record types, e.g. A,AAAA,MX,TXT,CAA or TYPE65280")
-      ->delimiter(',')
-      ->expected(1)  // one value per --types: the names follow as positionals
-      ->take_all()
-      ->allow_extra_args(false)
-      ->capture_default_str();
-  query
-      ->add_option("--resolver", flags->resolvers,
-                   "DNS server ip[:port] (repeatable; overrides `resolvers`)")
-      ->expected(1)
-      ->take_all()
-      ->allow_extra_args(false);
-  query
-      ->add_option("--concurrency", flags->concurrency,
-                   "Queries in flight (default: probe.concurrency)")
-      ->check(CLI::Range(1, 100000));
-  query
-      ->add_option("--timeout-ms", flags->timeout_ms,
-                   "Timeout of the first try in milliseconds (default: probe.timeout)")
-      ->check(CLI::Range(10, 60000));
-  query->add_option("--tries", flags->tries, "Tries per query (default: probe.tries)")
-      ->check(CLI::Range(1, 10));
-  query->add_flag("--no-recursion", flags->no_recursion, "Clear the RD bit");
+  flags->crawl.types = {"A"};
+  add_crawl_flags(*query, flags->crawl, true);
   query->add_flag("--store", flags->store,
                   "Also store every result in PostgreSQL (probe_runs kind 'query'; names on the "
                   "watchlist are stored under their domain)");
   query->add_option("--vantage", flags->vantage, "Vantage-point label stored with --store");
-  query->add_option("--asn-db", flags->asn_db, "GeoLite2-ASN shaped MMDB file");
-  query->add_option("--city-db", flags->city_db, "GeoLite2-City shaped MMDB file");
   query->add_option("--metadata-file", flags->metadata_file,
                     "Write the metadata object to FILE instead of stdout (as zdns)");
   query

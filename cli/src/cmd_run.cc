@@ -100,15 +100,10 @@ scheduler::WorkerOptions worker_options(const config::Config& config,
   scheduler::WorkerOptions options;
   options.campaign = campaign.name;
   options.selection = storage::CampaignSelection{campaign.tags, campaign.sources};
-  options.engine.record_types =
-      campaign.record_types.empty() ? config.probe.record_types : campaign.record_types;
-  options.engine.mode = campaign.authoritative    ? scheduler::EngineMode::Authoritative
-                        : campaign.every_resolver ? scheduler::EngineMode::EveryResolver
-                                                  : scheduler::EngineMode::Recursive;
-  options.engine.authoritative_port = config.probe.authoritative_port;
-  options.engine.authoritative_max_servers = config.probe.authoritative_max_servers;
-  options.engine.vantage = flags.vantage.empty() ? campaign.vantage : flags.vantage;
-  options.engine.batch_size = config.probe.batch_size;
+  options.engine = engine_options(
+      config, campaign.record_types.empty() ? config.probe.record_types : campaign.record_types,
+      engine_mode(campaign.authoritative, campaign.every_resolver),
+      flags.vantage.empty() ? campaign.vantage : flags.vantage);
   options.intervals = intervals(campaign);
   options.start = campaign.start;
   options.end = campaign.end;
@@ -123,19 +118,9 @@ scheduler::WorkerOptions worker_options(const config::Config& config,
   options.shutdown_grace = config.scheduler.shutdown_grace;
   options.once = flags.once;
   auto settings = nlohmann::json::parse(config::to_json(config));
-  settings["campaign"] = {{"name", campaign.name},
-                          {"tags", campaign.tags},
-                          {"sources", campaign.sources},
-                          {"min_interval_ms", campaign.min_interval.count()},
-                          {"max_interval_ms", campaign.max_interval.count()},
-                          {"base_interval_ms", campaign.base_interval.count()},
-                          {"jitter", campaign.jitter},
-                          {"vantage", options.engine.vantage},
-                          {"qps", campaign.qps},
-                          {"qps_per_resolver", campaign.qps_per_resolver},
-                          {"mode", campaign.authoritative ? "authoritative" : "recursive"},
-                          {"resolver_mode", campaign.every_resolver ? "every" : "spread"},
-                          {"once", flags.once}};
+  settings["campaign"] = nlohmann::json::parse(config::to_json(campaign));
+  settings["campaign"]["vantage"] = options.engine.vantage;  // --vantage overrides it
+  settings["campaign"]["once"] = flags.once;
   options.engine.settings_json = settings.dump();
   return options;
 }

@@ -89,50 +89,6 @@ scoring::Window make_window(const WindowFlags& flags, const config::Config& conf
   return window;
 }
 
-scoring::Thresholds thresholds(const config::Config::Scoring& s) {
-  scoring::Thresholds t;
-  t.min_lookups = s.min_lookups;
-  t.flux_min_addresses = s.flux_min_addresses;
-  t.flux_min_asns = s.flux_min_asns;
-  t.flux_max_ttl = s.flux_max_ttl;
-  t.flux_min_change_ratio = s.flux_min_change_ratio;
-  t.double_flux_min_ns_names = s.double_flux_min_ns_names;
-  t.double_flux_min_ns_change_ratio = s.double_flux_min_ns_change_ratio;
-  t.double_flux_min_ns_addresses = s.double_flux_min_ns_addresses;
-  t.double_flux_min_ns_asns = s.double_flux_min_ns_asns;
-  t.cdn_min_addresses = s.cdn_min_addresses;
-  t.cdn_max_asns = s.cdn_max_asns;
-  t.round_robin_min_answer = s.round_robin_min_answer;
-  t.round_robin_max_addresses = s.round_robin_max_addresses;
-  return t;
-}
-
-scoring::HolzModel holz_model(const config::Config::Scoring& s) {
-  return {s.holz.w_a, s.holz.w_asn, s.holz.w_ns, s.holz.bias};
-}
-
-std::string settings_json(const config::Config::Scoring& s) {
-  return nlohmann::json{{"min_lookups", s.min_lookups},
-                        {"flux_min_addresses", s.flux_min_addresses},
-                        {"flux_min_asns", s.flux_min_asns},
-                        {"flux_max_ttl", s.flux_max_ttl},
-                        {"flux_min_change_ratio", s.flux_min_change_ratio},
-                        {"double_flux_min_ns_names", s.double_flux_min_ns_names},
-                        {"double_flux_min_ns_change_ratio", s.double_flux_min_ns_change_ratio},
-                        {"double_flux_min_ns_addresses", s.double_flux_min_ns_addresses},
-                        {"double_flux_min_ns_asns", s.double_flux_min_ns_asns},
-                        {"cdn_min_addresses", s.cdn_min_addresses},
-                        {"cdn_max_asns", s.cdn_max_asns},
-                        {"round_robin_min_answer", s.round_robin_min_answer},
-                        {"round_robin_max_addresses", s.round_robin_max_addresses},
-                        {"holz",
-                         {{"w_a", s.holz.w_a},
-                          {"w_asn", s.holz.w_asn},
-                          {"w_ns", s.holz.w_ns},
-                          {"bias", s.holz.bias}}}}
-      .dump();
-}
-
 std::string time_text(std::chrono::system_clock::time_point when) {
   return format_iso8601_utc(when);
 }
@@ -179,8 +135,8 @@ int run_score(const config::Config& config, const WindowFlags& flags, bool json)
   const auto started = std::chrono::steady_clock::now();
   const auto rows = store.compute_features(window);
   const auto computed = std::chrono::steady_clock::now();
-  const auto t = thresholds(config.scoring);
-  const auto model = holz_model(config.scoring);
+  const auto& t = config.scoring.thresholds;
+  const auto& model = config.scoring.holz;
   std::vector<scoring::Verdict> verdicts;
   verdicts.reserve(rows.size());
   std::map<std::string, std::size_t> per_label;
@@ -188,7 +144,7 @@ int run_score(const config::Config& config, const WindowFlags& flags, bool json)
     verdicts.push_back(scoring::classify(row.features, t, model));
     ++per_label[std::string(scoring::label_name(verdicts.back().label))];
   }
-  const auto run_id = store.save(window, settings_json(config.scoring), rows, verdicts);
+  const auto run_id = store.save(window, config::section_json(config, "scoring"), rows, verdicts);
   const auto done = std::chrono::steady_clock::now();
   const auto ms = [](auto d) {
     return std::chrono::duration_cast<std::chrono::milliseconds>(d).count();
@@ -251,7 +207,7 @@ std::optional<scoring::StoredScore> rescore(const config::Config& config,
       score.window_start = window.since;
       score.window_end = window.until.value_or(now);
       score.verdict =
-          scoring::classify(row.features, thresholds(config.scoring), holz_model(config.scoring));
+          scoring::classify(row.features, config.scoring.thresholds, config.scoring.holz);
       score.features = std::move(row.features);
       return score;
     }

@@ -86,6 +86,26 @@ crawler::CrawlerOptions crawler_options(const config::Config& config) {
   return options;
 }
 
+scheduler::EngineOptions engine_options(const config::Config& config,
+                                        std::vector<RrType> record_types,
+                                        scheduler::EngineMode mode, std::string vantage) {
+  scheduler::EngineOptions options;
+  options.mode = mode;
+  options.record_types = std::move(record_types);
+  options.authoritative_port = config.probe.authoritative_port;
+  options.authoritative_max_servers = config.probe.authoritative_max_servers;
+  options.vantage = std::move(vantage);
+  options.batch_size = config.probe.batch_size;
+  options.settings_json = config::to_json(config);
+  return options;
+}
+
+scheduler::EngineMode engine_mode(bool authoritative, bool every_resolver) {
+  return authoritative    ? scheduler::EngineMode::Authoritative
+         : every_resolver ? scheduler::EngineMode::EveryResolver
+                          : scheduler::EngineMode::Recursive;
+}
+
 geo::GeoOptions geo_options(const config::Config& config) {
   return geo::GeoOptions{config.geoip.asn_database, config.geoip.city_database,
                          config.geoip.cache_entries};

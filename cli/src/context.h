@@ -10,6 +10,7 @@
 #include "fluxwatch/config/config.h"
 #include "fluxwatch/crawler/crawler.h"
 #include "fluxwatch/geo/enricher.h"
+#include "fluxwatch/scheduler/engine.h"
 #include "fluxwatch/storage/database.h"
 
 namespace CLI {
@@ -49,6 +50,15 @@ struct GlobalFlags {
 
 /// The crawler settings of `probe.*` and `resolvers`.
 [[nodiscard]] crawler::CrawlerOptions crawler_options(const config::Config& config);
+
+/// The engine settings of `probe.*` for `probe` and `run`: `record_types` in `mode`, with
+/// the vantage label, recording config::to_json() with the run.
+[[nodiscard]] scheduler::EngineOptions engine_options(const config::Config& config,
+                                                      std::vector<RrType> record_types,
+                                                      scheduler::EngineMode mode,
+                                                      std::string vantage);
+/// --authoritative / --every-resolver, or a campaign's mode / resolver_mode, as the mode.
+[[nodiscard]] scheduler::EngineMode engine_mode(bool authoritative, bool every_resolver);
 
 /// The GeoIP settings of `geoip.*`.
 [[nodiscard]] geo::GeoOptions geo_options(const config::Config& config);

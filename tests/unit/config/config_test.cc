@@ -3,6 +3,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
+
 #include "fluxwatch/common/error.h"
 
 namespace fluxwatch::config {
@@ -178,6 +180,68 @@ TEST(Config, ServeAndReadDsnReadBackAndStayOutOfJson) {
   EXPECT_THAT(to_json(config), ::testing::Not(HasSubstr("t0ken")));
   EXPECT_THAT(to_json(config), ::testing::Not(HasSubstr("standby")));
   EXPECT_THAT(error_of("serve:\n  listen: [1, 2]\n"), HasSubstr("serve.listen"));
+}
+
+// Every row of the settings table reads back what `fluxwatch config` shows for it.
+TEST(Config, WhatConfigShowsReadsBackToTheSameSettings) {
+  const auto config = parse_config(R"(
+resolvers: [127.0.0.1:5300]
+probe: {record_types: [MX, A], timeout_ms: 750, stall_ms: 0, edns: false}
+storage: {retention_days: 30}
+feeds:
+  - {url: "https://feeds.example/list.csv", format: csv, field: host, refresh_minutes: 30}
+fetch: {max_feed_bytes: 1000, verify_tls: false}
+http_probe: {rate_per_second: 2.5, per_address_interval_ms: 0}
+scoring: {window_hours: 48, flux_min_change_ratio: 0.3, holz: {bias: -1.5}}
+campaigns:
+  - {name: a, tags: [x], min_interval: 0.5, start: "2026-11-22T10:00:00Z", mode: authoritative}
+  - {name: b, record_types: [NS], resolver_mode: every, qps: 12.5}
+scheduler: {lease_seconds: 90, flush_ms: 250}
+log: {level: debug, format: json}
+metrics: {listen: "127.0.0.1:9109"}
+)",
+                                   "every.yaml");
+  const auto shown = to_yaml(config);
+  const auto again = parse_config(shown, "shown.yaml");
+  EXPECT_EQ(to_yaml(again), shown);
+  EXPECT_EQ(again.feeds, config.feeds);
+  EXPECT_EQ(again.feeds[0].column, "host");
+  EXPECT_EQ(again.probe.stall_after, std::chrono::milliseconds(0));
+  EXPECT_EQ(again.scheduler.lease, std::chrono::seconds(90));
+  EXPECT_EQ(again.campaigns[0].min_interval, std::chrono::milliseconds(500));
+  EXPECT_TRUE(again.campaigns[0].authoritative);
+  EXPECT_TRUE(again.campaigns[1].record_types == std::vector<RrType>{RrType::NS});
+  EXPECT_TRUE(again.campaigns[0].record_types.empty());  // not given: probe.record_types
+  EXPECT_DOUBLE_EQ(again.scoring.holz.bias, -1.5);
+  EXPECT_EQ(again.scoring.thresholds.flux_min_change_ratio, 0.3);
+  EXPECT_EQ(again.http_probe.rate_per_second, 2.5);
+}
+
+TEST(Config, RunRecordHoldsWhatShapesAMeasurementAndNoSecret) {
+  const auto config = parse_config(
+      "database: {dsn: \"password=pw1\", read_dsn: \"password=pw2\"}\nserve: {token: tk3}\n"
+      "geoip: {update: {license_key: lk4}}\nprobe: {socket_buffer_bytes: 65536}\n",
+      "a.yaml");
+  const auto record = nlohmann::json::parse(to_json(config));
+  EXPECT_EQ(record["database"]["dsn_configured"], true);
+  EXPECT_EQ(record["probe"]["socket_buffer_bytes"], 65536);
+  EXPECT_EQ(record["probe"]["record_types"], nlohmann::json::parse(R"(["A","AAAA","NS"])"));
+  EXPECT_EQ(record["http_probe"]["enabled"], false);
+  for (const char* secret : {"pw1", "pw2", "tk3", "lk4"}) {
+    EXPECT_THAT(record.dump(), ::testing::Not(HasSubstr(secret)));
+  }
+  const auto scoring = nlohmann::json::parse(section_json(config, "scoring"));
+  EXPECT_EQ(scoring["min_lookups"], 3);
+  EXPECT_EQ(scoring["holz"]["bias"], 142.38);
+  EXPECT_EQ(nlohmann::json::parse(to_json(config::Campaign{}))["mode"], "recursive");
+}
+
+TEST(Config, FlagRangesAreTheKeysRanges) {
+  EXPECT_EQ(integer_range("probe.concurrency").low, 1);
+  EXPECT_EQ(integer_range("probe.concurrency").high, 100000);
+  EXPECT_EQ(integer_range("probe.timeout_ms").low, 10);
+  EXPECT_THROW((void)integer_range("probe.record_types"), std::out_of_range);
+  EXPECT_THROW((void)integer_range("probe.nothing"), std::out_of_range);
 }
 
 }  // namespace

@@ -199,19 +199,19 @@ TEST(Classifier, LabelNamesRoundTrip) {
 TEST(Classifier, ConfigDefaultsAreTheLibraryDefaults) {
   const auto s = config::default_config().scoring;
   const Thresholds t;
-  EXPECT_EQ(s.min_lookups, t.min_lookups);
-  EXPECT_EQ(s.flux_min_addresses, t.flux_min_addresses);
-  EXPECT_EQ(s.flux_min_asns, t.flux_min_asns);
-  EXPECT_EQ(s.flux_max_ttl, t.flux_max_ttl);
-  EXPECT_EQ(s.flux_min_change_ratio, t.flux_min_change_ratio);
-  EXPECT_EQ(s.double_flux_min_ns_names, t.double_flux_min_ns_names);
-  EXPECT_EQ(s.double_flux_min_ns_change_ratio, t.double_flux_min_ns_change_ratio);
-  EXPECT_EQ(s.double_flux_min_ns_addresses, t.double_flux_min_ns_addresses);
-  EXPECT_EQ(s.double_flux_min_ns_asns, t.double_flux_min_ns_asns);
-  EXPECT_EQ(s.cdn_min_addresses, t.cdn_min_addresses);
-  EXPECT_EQ(s.cdn_max_asns, t.cdn_max_asns);
-  EXPECT_EQ(s.round_robin_min_answer, t.round_robin_min_answer);
-  EXPECT_EQ(s.round_robin_max_addresses, t.round_robin_max_addresses);
+  EXPECT_EQ(s.thresholds.min_lookups, t.min_lookups);
+  EXPECT_EQ(s.thresholds.flux_min_addresses, t.flux_min_addresses);
+  EXPECT_EQ(s.thresholds.flux_min_asns, t.flux_min_asns);
+  EXPECT_EQ(s.thresholds.flux_max_ttl, t.flux_max_ttl);
+  EXPECT_EQ(s.thresholds.flux_min_change_ratio, t.flux_min_change_ratio);
+  EXPECT_EQ(s.thresholds.double_flux_min_ns_names, t.double_flux_min_ns_names);
+  EXPECT_EQ(s.thresholds.double_flux_min_ns_change_ratio, t.double_flux_min_ns_change_ratio);
+  EXPECT_EQ(s.thresholds.double_flux_min_ns_addresses, t.double_flux_min_ns_addresses);
+  EXPECT_EQ(s.thresholds.double_flux_min_ns_asns, t.double_flux_min_ns_asns);
+  EXPECT_EQ(s.thresholds.cdn_min_addresses, t.cdn_min_addresses);
+  EXPECT_EQ(s.thresholds.cdn_max_asns, t.cdn_max_asns);
+  EXPECT_EQ(s.thresholds.round_robin_min_answer, t.round_robin_min_answer);
+  EXPECT_EQ(s.thresholds.round_robin_max_addresses, t.round_robin_max_addresses);
   const HolzModel m;
   EXPECT_EQ(s.holz.w_a, m.w_a);
   EXPECT_EQ(s.holz.w_asn, m.w_asn);
@@ -223,8 +223,8 @@ TEST(Classifier, ScoringConfigIsParsedAndUnknownKeysRejectedWithLine) {
   const auto c = config::parse_config(
       "scoring:\n  flux_min_asns: 5\n  flux_min_change_ratio: 0.75\n  holz:\n    bias: 100\n",
       "cfg.yaml");
-  EXPECT_EQ(c.scoring.flux_min_asns, 5);
-  EXPECT_DOUBLE_EQ(c.scoring.flux_min_change_ratio, 0.75);
+  EXPECT_EQ(c.scoring.thresholds.flux_min_asns, 5);
+  EXPECT_DOUBLE_EQ(c.scoring.thresholds.flux_min_change_ratio, 0.75);
   EXPECT_DOUBLE_EQ(c.scoring.holz.bias, 100);
   EXPECT_DOUBLE_EQ(c.scoring.holz.w_asn, 18.54);
   try {

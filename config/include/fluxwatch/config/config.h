@@ -14,6 +14,7 @@
 
 #include "fluxwatch/common/endpoint.h"
 #include "fluxwatch/common/types.h"
+#include "fluxwatch/scoring/classifier.h"
 
 namespace fluxwatch::config {
 
@@ -41,7 +42,8 @@ struct Campaign {
   bool every_resolver = false;
 };
 
-/// Every setting, with its default. The YAML keys mirror the member names.
+/// Every setting, with its default. Each member is read, shown and documented through its row
+/// in the settings table (config/src/settings_table.cc): a new key is a member plus a row.
 struct Config {
   /// `state_dir`: where fluxwatch keeps its own PostgreSQL cluster and runtime files.
   std::filesystem::path state_dir;
@@ -145,31 +147,12 @@ struct Config {
     std::chrono::milliseconds per_address_interval{1000};  ///< `http_probe.per_address_interval_ms`
   } http_probe;
 
-  /// `scoring`: the window and thresholds of `fluxwatch score` (fluxwatch::scoring; the
-  /// rules are described in docs/queries.md). Defaults equal scoring::Thresholds{} (tested).
+  /// `scoring`: the window and rules of `fluxwatch score` (fluxwatch::scoring; the rules are
+  /// described in docs/queries.md). The YAML keys are scoring.<threshold> and scoring.holz.*.
   struct Scoring {
-    std::int64_t window_hours = 0;                  ///< `scoring.window_hours`: 0 = all history
-    std::int64_t min_lookups = 3;                   ///< `scoring.min_lookups`
-    std::int64_t flux_min_addresses = 6;            ///< `scoring.flux_min_addresses`
-    std::int64_t flux_min_asns = 3;                 ///< `scoring.flux_min_asns`
-    std::int64_t flux_max_ttl = 300;                ///< `scoring.flux_max_ttl` (seconds)
-    double flux_min_change_ratio = 0.5;             ///< `scoring.flux_min_change_ratio`
-    std::int64_t double_flux_min_ns_names = 4;      ///< `scoring.double_flux_min_ns_names`
-    double double_flux_min_ns_change_ratio = 0.3;   ///< `scoring.double_flux_min_ns_change_ratio`
-    std::int64_t double_flux_min_ns_addresses = 6;  ///< `scoring.double_flux_min_ns_addresses`
-    std::int64_t double_flux_min_ns_asns = 3;       ///< `scoring.double_flux_min_ns_asns`
-    std::int64_t cdn_min_addresses = 4;             ///< `scoring.cdn_min_addresses`
-    std::int64_t cdn_max_asns = 2;                  ///< `scoring.cdn_max_asns`
-    std::int64_t round_robin_min_answer = 2;        ///< `scoring.round_robin_min_answer`
-    std::int64_t round_robin_max_addresses = 16;    ///< `scoring.round_robin_max_addresses`
-    /// `scoring.holz`: Holz et al. (NDSS 2008) flux-score
-    /// f = w_a nA + w_asn nASN + w_ns nNS - bias.
-    struct Holz {
-      double w_a = 1.32;
-      double w_asn = 18.54;
-      double w_ns = 0.0;
-      double bias = 142.38;
-    } holz;
+    std::int64_t window_hours = 0;   ///< `scoring.window_hours`: 0 = all history
+    scoring::Thresholds thresholds;  ///< `scoring.min_lookups`, `scoring.flux_min_asns`, ...
+    scoring::HolzModel holz;         ///< `scoring.holz.w_a`, `w_asn`, `w_ns`, `bias`
   } scoring;
 
   /// `campaigns`: empty = one campaign "default" over the whole watchlist.
@@ -218,7 +201,35 @@ struct Config {
 /// redacted, numbers in their shortest form (0.3, not 0.29999999999999999).
 [[nodiscard]] std::string to_yaml(const Config& config);
 
-/// The same as JSON, recorded with every probe run.
+/// The settings that shape a measurement as JSON, recorded with every probe run; a secret
+/// appears only as whether it is set (`database.dsn_configured`).
 [[nodiscard]] std::string to_json(const Config& config);
+
+/// One campaign's settings as JSON (its keys as in the YAML), recorded with its runs.
+[[nodiscard]] std::string to_json(const Campaign& campaign);
+
+/// The settings under `section` (e.g. "scoring") as JSON, keys relative to it, secrets as
+/// whether they are set: what a score run records.
+[[nodiscard]] std::string section_json(const Config& config, std::string_view section);
+
+/// One key of the config file, for documentation (README's table, `config --reference`).
+struct SettingDoc {
+  std::string key;            ///< "probe.timeout_ms"; list items as "feeds[].url"
+  std::string default_value;  ///< as written in YAML ("2000", "[A, AAAA, NS]", "empty")
+  std::string range;          ///< "10 to 60000", "true or false", "" when any text
+  std::string help;
+};
+/// Every key, in the order of the settings table.
+[[nodiscard]] std::vector<SettingDoc> setting_docs();
+/// setting_docs() as the Markdown table in README.md ("Configuration").
+[[nodiscard]] std::string settings_markdown();
+
+/// The bounds of a whole-number setting (for command-line flags that override it, so the
+/// range is written once). @throw std::out_of_range for an unknown or non-integer key.
+struct IntegerRange {
+  long long low = 0;
+  long long high = 0;
+};
+[[nodiscard]] IntegerRange integer_range(std::string_view key);
 
 }  // namespace fluxwatch::config
