@@ -131,5 +131,74 @@ TEST_F(StatusTest, UnreachableDatabaseIsDownAndThePasswordIsNotShown) {
   EXPECT_THAT(json["database"]["dsn"].get<std::string>(), HasSubstr("password=***"));
 }
 
+// Issue 16.1: a dead resolver beside a live one. `probe` (as `run`) stores every failed
+// query; `status` reads them back and names the resolver. Its own database: the failures
+// would make the other cases degraded.
+TEST(StatusResolverTest, DeadResolverIsShownAndMakesItDegraded) {
+  const testing::ScratchDatabase database;
+  const auto config = testing::write_lab_config("status-resolvers");
+  auto fluxwatch = [&](const std::vector<std::string>& args) {
+    return testing::run_fluxwatch(config, database.dsn(), args);
+  };
+  ASSERT_EQ(fluxwatch({"init"}).exit_code, 0);
+  ASSERT_EQ(fluxwatch({"watchlist", "import",
+                       (testing::source_dir() / "deploy/lab/watchlist.txt").string()})
+                .exit_code,
+            0);
+  const auto live = testing::lab_server().to_string();
+  const auto dead = testing::lab_blackhole().to_string();
+  // Every name at once: the dead resolver gets its share before its first timeout is back.
+  const auto probe = fluxwatch({"probe", "--resolver", live, "--resolver", dead, "--types", "A",
+                                "--timeout-ms", "200", "--tries", "1", "--progress", "never"});
+  ASSERT_EQ(probe.exit_code, 3) << probe.out << probe.err;  // 16.1: probe says so too
+
+  const auto result = fluxwatch({"status", "--format", "json", "--max-geoip-age", "3650"});
+  EXPECT_EQ(result.exit_code, 3) << result.out << result.err;
+  const auto json = nlohmann::json::parse(result.out);
+  EXPECT_EQ(json["status"], "degraded");
+  pqxx::connection connection(database.dsn());
+  pqxx::nontransaction tx(connection);
+  ASSERT_EQ(json["resolvers"].size(), 2U) << result.out;
+  for (const auto& resolver : json["resolvers"]) {
+    const auto name = resolver["resolver"].get<std::string>();
+    const auto stored = tx.exec_params(
+        "SELECT count(*), count(*) FILTER (WHERE outcome = 'TIMEOUT') FROM probes "
+        "WHERE resolver = $1",
+        name)[0];
+    EXPECT_EQ(resolver["queries_15m"].get<long long>(), stored[0].as<long long>()) << name;
+    EXPECT_EQ(resolver["failures_15m"].get<long long>(), stored[1].as<long long>()) << name;
+    if (name == dead) {
+      EXPECT_FALSE(resolver["healthy"].get<bool>());
+      EXPECT_GE(resolver["failures_since_answer"].get<long long>(), 3);
+      EXPECT_EQ(resolver["failures_since_answer"], resolver["queries_15m"]);
+      EXPECT_TRUE(resolver["last_answer"].is_null());
+    } else {
+      EXPECT_EQ(name, live);
+      EXPECT_TRUE(resolver["healthy"].get<bool>());
+      EXPECT_EQ(resolver["failures_15m"].get<long long>(), 0);
+      EXPECT_FALSE(resolver["last_answer"].is_null());
+    }
+  }
+  bool named = false;
+  for (const auto& problem : json["problems"]) {
+    named = named || problem.get<std::string>().find("resolver " + dead + ":") == 0;
+  }
+  EXPECT_TRUE(named) << result.out;
+
+  const auto table = fluxwatch({"status", "--max-geoip-age", "3650"});
+  EXPECT_EQ(table.exit_code, 3);
+  const auto row = table.out.find("\n" + dead + " ");
+  ASSERT_NE(row, std::string::npos) << table.out;
+  const auto row_text = table.out.substr(row + 1, table.out.find('\n', row + 1) - row - 1);
+  EXPECT_THAT(row_text, HasSubstr("UNHEALTHY")) << table.out;
+  // A limit above what it failed lets it pass: the verdict comes from the rule.
+  const long long in_a_row =
+      json["resolvers"][json["resolvers"][0]["resolver"] == dead ? 0 : 1]["failures_since_answer"]
+          .get<long long>();
+  const auto lenient = fluxwatch({"status", "--max-geoip-age", "3650", "--max-resolver-failures",
+                                  std::to_string(in_a_row + 1)});
+  EXPECT_EQ(lenient.exit_code, 0) << lenient.out;
+}
+
 }  // namespace
 }  // namespace fluxwatch
