@@ -49,6 +49,7 @@ struct QueryFlags {
   std::string city_db;
   std::string metadata_file;
   double resolver_failure_threshold = 1.0;
+  double qps = 0;  // overall query rate limit, 0 = none
 };
 
 /// Where the names come from: the arguments, else stdin ("-" among the arguments too).
@@ -175,6 +176,7 @@ int run_query(const config::Config& base, const QueryFlags& flags) {
   const std::vector<std::string> configured = crawler.servers();
   nlohmann::json settings = nlohmann::json::parse(config::to_json(config));
   settings["command"] = "query";
+  settings["qps"] = flags.qps;
   std::optional<QueryStore> store;
   if (flags.store) {
     store.emplace(config, settings.dump(), enricher.build_tag());
@@ -212,7 +214,7 @@ int run_query(const config::Config& base, const QueryFlags& flags) {
       }
     }
     std::vector<ProbeResult> results;
-    crawler.run(queries, [&](ProbeResult&& result) {
+    scheduler::resolve_at_rate(crawler, queries, flags.qps, [&](ProbeResult&& result) {
       result.vantage = flags.vantage;
       fmt::print("{}\n", query_result_json(result, geo));
       ++statuses[std::string(outcome_name(result.outcome))];
@@ -266,6 +268,7 @@ int run_query(const config::Config& base, const QueryFlags& flags) {
         {"timeout_ms", config.probe.timeout.count()},
         {"tries", config.probe.tries},
         {"concurrency", config.probe.concurrency},
+        {"qps", flags.qps},
         {"recursion", config.probe.recursion},
         {"geo", enricher.build_tag()},
         {"stored", flags.store},
@@ -317,6 +320,12 @@ void add_query_commands(CLI::App& app, CommandTable& table) {
       ->check(CLI::Range(10, 60000));
   query->add_option("--tries", flags->tries, "Tries per query (default: probe.tries)")
       ->check(CLI::Range(1, 10));
+  query
+      ->add_option("--qps", flags->qps,
+                   "At most this many queries per second over all resolvers (0: no limit; "
+                   "bursts of at most 10 ms worth)")
+      ->check(CLI::Range(0.0, 10000000.0))
+      ->capture_default_str();
   query->add_flag("--no-recursion", flags->no_recursion, "Clear the RD bit");
   query->add_flag("--store", flags->store,
                   "Also store every result in PostgreSQL (probe_runs kind 'query'; names on the "
