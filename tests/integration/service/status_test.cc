@@ -5,6 +5,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <fstream>
 #include <nlohmann/json.hpp>
 #include <pqxx/pqxx>
 
@@ -131,26 +132,41 @@ TEST_F(StatusTest, UnreachableDatabaseIsDownAndThePasswordIsNotShown) {
   EXPECT_THAT(json["database"]["dsn"].get<std::string>(), HasSubstr("password=***"));
 }
 
-// Issue 16.1: a dead resolver beside a live one. `probe` (as `run`) stores every failed
-// query; `status` reads them back and names the resolver. Its own database: the failures
-// would make the other cases degraded.
-TEST(StatusResolverTest, DeadResolverIsShownAndMakesItDegraded) {
+// Issue 16.1: a dead resolver beside a live one, in `run`'s configuration. `run --once` (as
+// the daemon) stores every failed query and logs the resolver as unhealthy; `status` reads
+// the stored results back and names it. Its own database: the failures would make the
+// other cases degraded.
+TEST(StatusResolverTest, DeadResolverOfRunIsShownAndMakesItDegraded) {
   const testing::ScratchDatabase database;
-  const auto config = testing::write_lab_config("status-resolvers");
+  const auto live = testing::lab_server().to_string();
+  const auto dead = testing::lab_blackhole().to_string();
+  const auto lab_config = testing::write_lab_config("status-resolvers");
+  std::string config_text;
+  {
+    std::ifstream in(lab_config);
+    std::getline(in, config_text, '\0');
+  }
+  // The lab config with both resolvers and a short timeout.
+  const auto resolvers_line = config_text.find("resolvers:");
+  ASSERT_NE(resolvers_line, std::string::npos);
+  config_text.replace(resolvers_line, config_text.find('\n', resolvers_line) - resolvers_line,
+                      fmt::format("resolvers: [\"{}\", \"{}\"]", live, dead));
+  config_text.replace(config_text.find("timeout_ms: 1500"), 16, "timeout_ms: 200");
+  config_text.replace(config_text.find("tries: 2"), 8, "tries: 1");
+  std::ofstream(lab_config, std::ios::trunc) << config_text;
   auto fluxwatch = [&](const std::vector<std::string>& args) {
-    return testing::run_fluxwatch(config, database.dsn(), args);
+    return testing::run_fluxwatch(lab_config, database.dsn(), args);
   };
   ASSERT_EQ(fluxwatch({"init"}).exit_code, 0);
   ASSERT_EQ(fluxwatch({"watchlist", "import",
                        (testing::source_dir() / "deploy/lab/watchlist.txt").string()})
                 .exit_code,
             0);
-  const auto live = testing::lab_server().to_string();
-  const auto dead = testing::lab_blackhole().to_string();
-  // Every name at once: the dead resolver gets its share before its first timeout is back.
-  const auto probe = fluxwatch({"probe", "--resolver", live, "--resolver", dead, "--types", "A",
-                                "--timeout-ms", "200", "--tries", "1", "--progress", "never"});
-  ASSERT_EQ(probe.exit_code, 3) << probe.out << probe.err;  // 16.1: probe says so too
+  const auto run = fluxwatch({"run", "--once", "--progress", "never"});
+  ASSERT_LE(run.exit_code, 3) << run.out << run.err;
+  EXPECT_THAT(run.err, HasSubstr("resolver " + dead +
+                                 ": 3 failed queries in a row; marked "
+                                 "unhealthy"));  // run's log (17.6)
 
   const auto result = fluxwatch({"status", "--format", "json", "--max-geoip-age", "3650"});
   EXPECT_EQ(result.exit_code, 3) << result.out << result.err;
