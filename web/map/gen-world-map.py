@@ -144,17 +144,32 @@ def path_data(shape):
     out = []
     for polygon in shape:
         for ring in (piece for whole in polygon for piece in split_at_antimeridian(whole)):
-            last = None
-            parts = []
+            # Tenths of a unit, as integers: relative steps between rounded points add up
+            # exactly to the rounded absolute positions (no drift).
+            points = []
             for lon, lat in ring:
                 x, y = project(lon, lat)
-                point = (round(x, 1), round(y, 1))
-                if point != last:
-                    parts.append(f"{point[0]:g} {point[1]:g}")
-                    last = point
-            if len(parts) >= 3:
-                out.append("M" + "L".join(parts) + "Z")
+                point = (round(x * 10), round(y * 10))
+                if not points or point != points[-1]:
+                    points.append(point)
+            if len(points) < 3:
+                continue
+            text = "M" + number(points[0][0]) + " " + number(points[0][1]) + "l"
+            steps = []
+            for (x0, y0), (x1, y1) in zip(points, points[1:]):
+                dx, dy = number(x1 - x0), number(y1 - y0)
+                steps.append(dx + ("" if dy.startswith("-") else " ") + dy)
+            out.append(text + " ".join(steps).replace(" -", "-") + "z")
     return "".join(out)
+
+
+def number(tenths):
+    """Tenths as the shortest SVG number: 12 -> 1.2, -3 -> -.3, 40 -> 4."""
+    sign = "-" if tenths < 0 else ""
+    whole, tenth = divmod(abs(tenths), 10)
+    if tenth == 0:
+        return f"{sign}{whole}"
+    return f"{sign}{whole if whole else ''}.{tenth}"
 
 
 def main():
