@@ -69,7 +69,8 @@ done
 bytes="$(curl -s "$url${pages[domain-page]}" | wc -c)"
 echo "domain_page_bytes=$bytes"
 
-echo "--- plans (EXPLAIN ANALYZE, BUFFERS; the domain page's queries, window open):"
+echo "--- plans (EXPLAIN ANALYZE, BUFFERS; the domain page's queries, window open; the address"
+echo "--- page's domains and ASN/country history; the overview's campaigns, status's query):"
 id="$(psql "$dsn" -X -At -c "SELECT domain_id FROM watchlist WHERE domain = '$domain'")"
 window="sent_at >= '-infinity' AND sent_at < 'infinity'"
 for sql in \
@@ -78,7 +79,9 @@ for sql in \
   "SELECT rtype, owner, target, count(*) FROM answers WHERE domain_id = $id AND $window AND rtype NOT IN ('A', 'AAAA') GROUP BY rtype, owner, target" \
   "SELECT label, reasons FROM latest_scores WHERE domain = '$domain'" \
   "SELECT score_run_id, label, holz_score FROM score_history WHERE domain = '$domain' ORDER BY score_run_id" \
-  "SELECT domain, first_seen, last_seen, times_seen FROM domain_addresses WHERE address = '10.0.0.77'::inet ORDER BY last_seen DESC LIMIT 1000"; do
+  "SELECT domain, first_seen, last_seen, times_seen FROM domain_addresses WHERE address = '10.0.0.77'::inet ORDER BY last_seen DESC LIMIT 1000" \
+  "SELECT g.asn, g.as_org, g.country, g.country_name, b.first_used, b.tag FROM address_geo g JOIN geo_builds b USING (geo_build_id) WHERE g.address = '10.0.0.77'::inet ORDER BY b.first_used, b.geo_build_id LIMIT 10000" \
+  "SELECT campaign, count(*), count(*) FILTER (WHERE next_due <= now()), count(*) FILTER (WHERE next_due <= now() AND (lease_until IS NULL OR lease_until < now())), max(last_sent) FROM schedule GROUP BY campaign ORDER BY campaign"; do
     echo "--- $sql"
     psql "$dsn" -X -At -c "EXPLAIN (ANALYZE, BUFFERS) $sql"
 done

@@ -38,6 +38,9 @@ install(FILES deploy/man/fluxwatch.bash-completion
         DESTINATION ${CMAKE_INSTALL_DATADIR}/bash-completion/completions RENAME fluxwatch)
 install(FILES README.md DESTINATION ${CMAKE_INSTALL_DOCDIR})
 install(FILES LICENSE DESTINATION ${CMAKE_INSTALL_DOCDIR} RENAME copyright)
+# The world outline compiled into `serve` (Natural Earth via world-atlas): its attribution.
+install(FILES web/map/README.md web/map/LICENSE.world-atlas
+        DESTINATION ${CMAKE_INSTALL_DOCDIR}/world-map)
 install(DIRECTORY docs/ DESTINATION ${CMAKE_INSTALL_DOCDIR}/docs FILES_MATCHING PATTERN "*.md")
 install(FILES deploy/config.example.yaml deploy/systemd/fluxwatch.cron
               deploy/prometheus/prometheus.yml deploy/prometheus/fluxwatch.rules.yml

@@ -46,6 +46,7 @@ struct ProbeFlags {
   SelectionFlags selection;
   double resolver_failure_threshold = 1.0;
   double outage_tolerance_seconds = 300;
+  double qps = 0;  // overall query rate limit, 0 = none
 };
 
 config::Config apply_flags(const config::Config& base, const ProbeFlags& flags) {
@@ -110,6 +111,7 @@ int run_probe(const config::Config& base, const ProbeFlags& flags) {
       4, config.scheduler.buffer_limit / std::max<std::size_t>(config.probe.batch_size, 1));
   options.outage_tolerance =
       std::chrono::milliseconds(static_cast<std::int64_t>(flags.outage_tolerance_seconds * 1000));
+  options.qps = flags.qps;
   options.stop = &g_stop;
   options.stop_grace = config.scheduler.shutdown_grace;
   if (flags.authoritative) {
@@ -202,6 +204,12 @@ void add_probe_commands(CLI::App& app, CommandTable& table) {
       "SIGTERM/SIGINT: stop sending, let queries in flight finish (scheduler.shutdown_grace_ms),\n"
       "store what came back, close the run and exit 3; SIGHUP is ignored");
   add_crawl_flags(*probe, flags->crawl, false);
+  probe
+      ->add_option("--qps", flags->qps,
+                   "At most this many queries per second over all resolvers (0: no limit; "
+                   "bursts of at most 10 ms worth)")
+      ->check(CLI::Range(0.0, 10000000.0))
+      ->capture_default_str();
   probe->add_flag("--no-store", flags->no_store,
                   "Resolve (and enrich) but store nothing: for measuring resolution alone");
   probe

@@ -43,6 +43,7 @@ struct QueryFlags {
   std::string vantage;
   std::string metadata_file;
   double resolver_failure_threshold = 1.0;
+  double qps = 0;  // overall query rate limit, 0 = none
 };
 
 /// Where the names come from: the arguments, else stdin ("-" among the arguments too).
@@ -133,6 +134,7 @@ int run_query(const config::Config& base, const QueryFlags& flags) {
   const std::vector<std::string> configured = crawler.servers();
   nlohmann::json settings = nlohmann::json::parse(config::to_json(config));
   settings["command"] = "query";
+  settings["qps"] = flags.qps;
   std::optional<QueryStore> store;
   if (flags.store) {
     store.emplace(config, settings.dump(), enricher);
@@ -170,7 +172,7 @@ int run_query(const config::Config& base, const QueryFlags& flags) {
       }
     }
     std::vector<ProbeResult> results;
-    crawler.run(queries, [&](ProbeResult&& result) {
+    scheduler::resolve_at_rate(crawler, queries, flags.qps, [&](ProbeResult&& result) {
       result.vantage = flags.vantage;
       fmt::print("{}\n", query_result_json(result, geo));
       ++statuses[std::string(outcome_name(result.outcome))];
@@ -224,6 +226,7 @@ int run_query(const config::Config& base, const QueryFlags& flags) {
         {"timeout_ms", config.probe.timeout.count()},
         {"tries", config.probe.tries},
         {"concurrency", config.probe.concurrency},
+        {"qps", flags.qps},
         {"recursion", config.probe.recursion},
         {"geo", geo::build_label(enricher.build_tag())},
         {"stored", flags.store},
@@ -255,6 +258,12 @@ void add_query_commands(CLI::App& app, CommandTable& table) {
   query->add_option("names", flags->names, "Names to resolve (none or -: read stdin)");
   flags->crawl.types = {"A"};
   add_crawl_flags(*query, flags->crawl, true);
+  query
+      ->add_option("--qps", flags->qps,
+                   "At most this many queries per second over all resolvers (0: no limit; "
+                   "bursts of at most 10 ms worth)")
+      ->check(CLI::Range(0.0, 10000000.0))
+      ->capture_default_str();
   query->add_flag("--store", flags->store,
                   "Also store every result in PostgreSQL (probe_runs kind 'query'; names on the "
                   "watchlist are stored under their domain)");

@@ -19,6 +19,7 @@ struct StatusFlags {
   int max_overdue_seconds = 300;
   int max_lateness_seconds = 300;
   int max_geoip_age_days = 35;
+  int max_resolver_failures = 3;
 };
 
 int run_status(const config::Config& config, const StatusFlags& flags) {
@@ -37,6 +38,7 @@ int run_status(const config::Config& config, const StatusFlags& flags) {
   limits.max_overdue = std::chrono::seconds(flags.max_overdue_seconds);
   limits.max_lateness = std::chrono::seconds(flags.max_lateness_seconds);
   limits.max_geoip_age = std::chrono::hours(24 * flags.max_geoip_age_days);
+  limits.max_resolver_failures = flags.max_resolver_failures;
   status::judge(report, limits);
   fmt::print("{}",
              flags.format == "json" ? status::render_json(report) : status::render_table(report));
@@ -108,9 +110,9 @@ void add_status_commands(CLI::App& app, CommandTable& table) {
   auto* command = app.add_subcommand(
       "status",
       "Is fluxwatch healthy? Database, schema, watched domains, probes stored (today, total),\n"
-      "per campaign due now / backlog / lateness, workers holding leases, rates, GeoIP age,\n"
-      "feeds. Exit status: 0 healthy, 3 degraded (the problems are listed), 1 down (database\n"
-      "unreachable)");
+      "per campaign due now / backlog / lateness, workers holding leases, rates, resolvers\n"
+      "that stopped answering, GeoIP age, feeds. Exit status: 0 healthy, 3 degraded (the\n"
+      "problems are listed), 1 down (database unreachable)");
   command->add_option("--format", flags->format, "table (default) or json")
       ->check(CLI::IsMember({"table", "json"}));
   command
@@ -127,6 +129,12 @@ void add_status_commands(CLI::App& app, CommandTable& table) {
       ->add_option("--max-geoip-age", flags->max_geoip_age_days,
                    "Days after which a configured GeoIP database counts as stale (default 35)")
       ->check(CLI::Range(1, 3650));
+  command
+      ->add_option("--max-resolver-failures", flags->max_resolver_failures,
+                   "Failed queries in a row (since its last answer, last 15 minutes) after "
+                   "which a resolver counts as unhealthy and the status is degraded (default 3, "
+                   "as in `run`)")
+      ->check(CLI::Range(1, 1000000));
   table.add(command, [flags](const config::Config& config) { return run_status(config, *flags); });
 }
 

@@ -14,6 +14,7 @@
 #include "fluxwatch/common/clock.h"
 #include "fluxwatch/common/error.h"
 #include "fluxwatch/geo/enricher.h"
+#include "fluxwatch/scheduler/rate_limit.h"
 #include "fluxwatch/storage/database.h"
 #include "fluxwatch/storage/schedule_store.h"
 
@@ -225,6 +226,34 @@ std::vector<FinishedDomain> Dispatcher::take_unfinished() {
   active_.clear();
   followups_.clear();
   return out;
+}
+
+void resolve_at_rate(crawler::Crawler& crawler, std::span<const crawler::Query> queries, double qps,
+                     const crawler::Crawler::ResultSink& sink) {
+  if (qps <= 0) {
+    crawler.run(queries, sink);
+    return;
+  }
+  using std::chrono::milliseconds;
+  const SteadyClock clock;
+  TokenBucket bucket(qps, std::max(1.0, qps / 100.0), clock.now());
+  std::size_t next = 0;
+  while (next < queries.size() || crawler.in_flight() > 0) {
+    // A token is taken only for a query the crawler took.
+    for (auto now = clock.now(); next < queries.size() && bucket.available_at(1, now) <= now &&
+                                 crawler.submit(queries[next]);
+         now = clock.now()) {
+      bucket.try_take(1, now);
+      ++next;
+    }
+    auto wait = milliseconds(100);
+    if (next < queries.size()) {  // until the next token, when it comes first
+      const auto now = clock.now();
+      wait = std::clamp(std::chrono::ceil<milliseconds>(bucket.available_at(1, now) - now),
+                        milliseconds(1), wait);
+    }
+    crawler.poll(wait, sink);
+  }
 }
 
 void BatchEnricher::enrich(storage::ProbeBatch& batch) {

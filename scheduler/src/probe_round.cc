@@ -15,6 +15,7 @@
 #include "fluxwatch/common/clock.h"
 #include "fluxwatch/common/error.h"
 #include "fluxwatch/geo/enricher.h"
+#include "fluxwatch/scheduler/rate_limit.h"
 #include "fluxwatch/storage/database.h"
 
 namespace fluxwatch::scheduler {
@@ -180,6 +181,12 @@ RoundSummary run_round(const std::vector<WatchedDomain>& domains, crawler::Crawl
     writer_threads.emplace(writers, queue, options.outage_tolerance, options.observer);
   }
 
+  // --qps: one overall bucket; a domain's first queries are taken together (their cost).
+  const SteadyClock clock;
+  const bool every = options.engine.mode == EngineMode::EveryResolver;
+  const std::size_t cost = dispatcher.initial_queries() * dispatcher.fanout();
+  RateLimiter limiter(clock, options.qps, 0, dispatcher.resolvers(), cost);
+
   storage::ProbeBatch batch{summary.run_id, {}, {}, {}};
   auto hand_over = [&](bool force) {
     if (batch.results.empty() || (!force && batch.results.size() < batch_size)) {
@@ -247,11 +254,19 @@ RoundSummary run_round(const std::vector<WatchedDomain>& domains, crawler::Crawl
         while (room && next < domains.size() && dispatcher.has_room()) {
           const auto preferred =
               ResolverHealth::spread(next, options.round, dispatcher.resolvers());
-          const auto resolver = dispatcher.health().choose(preferred, now);
+          // The limiter's tokens are taken by the resolver chosen (every-resolver mode: by
+          // all of them); none left: the rest waits for the bucket to refill.
+          const auto resolver = dispatcher.health().choose(preferred, now, [&](std::size_t r) {
+            return every ? limiter.try_acquire_every(dispatcher.initial_queries())
+                         : limiter.try_acquire(r, cost);
+          });
+          if (resolver >= dispatcher.resolvers()) {
+            break;
+          }
           const WatchedDomain& domain = domains[next++];
           dispatcher.start(DomainTask{domain.id, domain.domain, std::nullopt, {}}, resolver);
         }
-        dispatcher.send_followups({});
+        dispatcher.send_followups([&](std::size_t r) { return limiter.try_acquire(r, 1); });
       }
       if (stopping ? !dispatcher.busy() : next == domains.size() && dispatcher.active() == 0) {
         break;
@@ -259,7 +274,15 @@ RoundSummary run_round(const std::vector<WatchedDomain>& domains, crawler::Crawl
       if (stopping && SteadyClock::now() >= stop_deadline) {
         break;
       }
-      dispatcher.poll(milliseconds(room ? 100 : 20), on_finished, on_result);
+      // Waiting for the rate limit: poll no longer than until its next token.
+      auto wait = milliseconds(room ? 100 : 20);
+      if (options.qps > 0 && !stopping &&
+          (next < domains.size() || dispatcher.followups_waiting())) {
+        const auto until =
+            std::chrono::ceil<milliseconds>(limiter.available_at(0, cost) - clock.now());
+        wait = std::clamp(until, milliseconds(1), wait);
+      }
+      dispatcher.poll(wait, on_finished, on_result);
       if (!room || batch.results.size() >= batch_size) {
         hand_over(false);
       }

@@ -116,6 +116,18 @@ void judge(StatusReport& report, const HealthLimits& limits) {
                       terminal_safe(campaign.name), seconds_text(campaign.lateness_p95_seconds)));
     }
   }
+  for (auto& resolver : report.resolvers) {
+    resolver.healthy = resolver.failures_since_answer < limits.max_resolver_failures;
+    if (!resolver.healthy) {
+      problem(fmt::format(
+          "resolver {}: {} failed queries in a row, {} (check that it runs and that the "
+          "address and port are right; `fluxwatch probe --resolver {}` tries it)",
+          terminal_safe(resolver.resolver), resolver.failures_since_answer,
+          resolver.last_answer ? "no answer since " + iso(resolver.last_answer)
+                               : std::string("no answer in the last 15 minutes"),
+          terminal_safe(resolver.resolver)));
+    }
+  }
   for (const auto& file : report.geo_files) {
     if (!file.error.empty()) {
       problem(fmt::format("GeoIP {}: {}", terminal_safe(file.path), terminal_safe(file.error)));
@@ -166,6 +178,16 @@ std::string render_table(const StatusReport& report) {
     for (const auto& w : report.workers) {
       line(fmt::format("{:<40} {:<20} {:>7}  {}", terminal_safe(w.worker),
                        terminal_safe(w.campaign), w.leases, iso(w.lease_until)));
+    }
+  }
+  if (!report.resolvers.empty()) {
+    line("");
+    line(fmt::format("{:<24} {:<9} {:>9} {:>9} {:>9}  {}", "resolver (15 min)", "health", "queries",
+                     "failed", "in a row", "last answer"));
+    for (const auto& r : report.resolvers) {
+      line(fmt::format("{:<24} {:<9} {:>9} {:>9} {:>9}  {}", terminal_safe(r.resolver),
+                       r.healthy ? "healthy" : "UNHEALTHY", r.queries, r.failures,
+                       r.failures_since_answer, iso(r.last_answer)));
     }
   }
   if (!report.geo_files.empty() || !report.geo_builds.empty()) {
@@ -220,6 +242,16 @@ std::string render_json(const StatusReport& report) {
                        {"leases", w.leases},
                        {"lease_until", iso(w.lease_until)}});
   }
+  nlohmann::json resolvers = nlohmann::json::array();
+  for (const auto& r : report.resolvers) {
+    resolvers.push_back({{"resolver", r.resolver},
+                         {"healthy", r.healthy},
+                         {"queries_15m", r.queries},
+                         {"failures_15m", r.failures},
+                         {"failures_since_answer", r.failures_since_answer},
+                         {"last_answer", json_time(r.last_answer)},
+                         {"last_query", json_time(r.last_query)}});
+  }
   nlohmann::json geo_files = nlohmann::json::array();
   for (const auto& f : report.geo_files) {
     geo_files.push_back({{"path", f.path},
@@ -256,6 +288,7 @@ std::string render_json(const StatusReport& report) {
        {{"1m", report.rate_1m}, {"5m", report.rate_5m}, {"15m", report.rate_15m}}},
       {"campaigns", campaigns},
       {"workers", workers},
+      {"resolvers", resolvers},
       {"geoip", {{"files", geo_files}, {"builds", geo_builds}}},
       {"feeds", feeds},
       {"problems", report.problems},

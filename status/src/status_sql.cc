@@ -1,11 +1,12 @@
 // Every query `fluxwatch status` and the metrics exporter run, in one place: plain SQL on
-// the tables (watchlist, probes, schedule, geo_builds, feeds, schema_migrations) so a
-// change of the stored shape is adapted here only. Read-only; each section is its own
-// statement so an old schema without a table still reports the rest.
+// the tables (watchlist, observations/probe_contexts, schedule, geo_builds, feeds,
+// schema_migrations) so a change of the stored shape is adapted here only. Read-only; each section
+// is its own statement so an old schema without a table still reports the rest.
 #include <fmt/format.h>
 
 #include <pqxx/pqxx>
 
+#include "fluxwatch/status/campaigns.h"
 #include "fluxwatch/status/status.h"
 
 namespace fluxwatch::status {
@@ -101,6 +102,40 @@ FROM probes
 WHERE due_at IS NOT NULL AND campaign IS NOT NULL AND sent_at > now() - interval '15 minutes'
 GROUP BY campaign)";
 
+// Per resolver over the last 15 minutes: queries, failures (no answer measured: as the
+// engine's is_failure()), its last answer and the failures after it. Authoritative
+// queries asked a domain's own servers, not a resolver.
+constexpr const char* kResolversSql = R"(
+WITH recent AS (
+  SELECT c.resolver, o.sent_at,
+         o.outcome IN ('TIMEOUT', 'CONNREFUSED', 'MALFORMED', 'NETERROR') AS failed
+  FROM observations o JOIN probe_contexts c USING (context_id)
+  WHERE o.sent_at > now() - interval '15 minutes' AND c.mode <> 'authoritative'),
+answered AS (
+  SELECT resolver, max(sent_at) FILTER (WHERE NOT failed) AS last_answer
+  FROM recent GROUP BY resolver)
+SELECT r.resolver, count(*), count(*) FILTER (WHERE r.failed),
+       count(*) FILTER (WHERE r.failed AND (a.last_answer IS NULL OR r.sent_at > a.last_answer)),
+       extract(epoch FROM a.last_answer)::float8, extract(epoch FROM max(r.sent_at))::float8
+FROM recent r JOIN answered a USING (resolver)
+GROUP BY r.resolver, a.last_answer
+ORDER BY r.resolver)";
+constexpr const char* kResolversSql8 = R"(
+WITH recent AS (
+  SELECT resolver, sent_at,
+         outcome IN ('TIMEOUT', 'CONNREFUSED', 'MALFORMED', 'NETERROR') AS failed
+  FROM probes
+  WHERE sent_at > now() - interval '15 minutes' AND mode <> 'authoritative'),
+answered AS (
+  SELECT resolver, max(sent_at) FILTER (WHERE NOT failed) AS last_answer
+  FROM recent GROUP BY resolver)
+SELECT r.resolver, count(*), count(*) FILTER (WHERE r.failed),
+       count(*) FILTER (WHERE r.failed AND (a.last_answer IS NULL OR r.sent_at > a.last_answer)),
+       extract(epoch FROM a.last_answer)::float8, extract(epoch FROM max(r.sent_at))::float8
+FROM recent r JOIN answered a USING (resolver)
+GROUP BY r.resolver, a.last_answer
+ORDER BY r.resolver)";
+
 constexpr const char* kWorkersSql = R"(
 SELECT lease_owner, campaign, count(*), extract(epoch FROM max(lease_until))::float8
 FROM schedule
@@ -129,6 +164,21 @@ void section(StatusReport& report, const char* name, Body body) {
 }
 
 }  // namespace
+
+std::vector<CampaignStatus> read_campaigns(pqxx::transaction_base& tx) {
+  std::vector<CampaignStatus> campaigns;
+  for (const auto& row : tx.exec(kCampaignsSql)) {
+    CampaignStatus campaign;
+    campaign.name = row[0].as<std::string>();
+    campaign.domains = row[1].as<std::int64_t>();
+    campaign.due_now = row[2].as<std::int64_t>();
+    campaign.backlog = row[3].as<std::int64_t>();
+    campaign.oldest_overdue_seconds = optional_number(row[4]);
+    campaign.last_probe = optional_time(row[5]);
+    campaigns.push_back(std::move(campaign));
+  }
+  return campaigns;
+}
 
 StatusReport read_status(const std::string& dsn, const std::string& shown_dsn, Detail detail) {
   StatusReport report;
@@ -172,16 +222,7 @@ StatusReport read_status(const std::string& dsn, const std::string& shown_dsn, D
     });
   }
   section(report, "the schedule", [&] {
-    for (const auto& row : tx.exec(kCampaignsSql)) {
-      CampaignStatus campaign;
-      campaign.name = row[0].as<std::string>();
-      campaign.domains = row[1].as<std::int64_t>();
-      campaign.due_now = row[2].as<std::int64_t>();
-      campaign.backlog = row[3].as<std::int64_t>();
-      campaign.oldest_overdue_seconds = optional_number(row[4]);
-      campaign.last_probe = optional_time(row[5]);
-      report.campaigns.push_back(std::move(campaign));
-    }
+    report.campaigns = read_campaigns(tx);
     for (const auto& row : detail == Detail::Full
                                ? tx.exec(observations ? kLatenessSql : kLatenessSql8)
                                : pqxx::result()) {
@@ -202,6 +243,18 @@ StatusReport read_status(const std::string& dsn, const std::string& shown_dsn, D
   if (detail == Detail::Schedule) {
     return report;
   }
+  section(report, "resolvers", [&] {
+    for (const auto& row : tx.exec(observations ? kResolversSql : kResolversSql8)) {
+      ResolverStatus resolver;
+      resolver.resolver = row[0].as<std::string>();
+      resolver.queries = row[1].as<std::int64_t>();
+      resolver.failures = row[2].as<std::int64_t>();
+      resolver.failures_since_answer = row[3].as<std::int64_t>();
+      resolver.last_answer = optional_time(row[4]);
+      resolver.last_query = optional_time(row[5]);
+      report.resolvers.push_back(std::move(resolver));
+    }
+  });
   section(report, "geo_builds", [&] {
     for (const auto& row : tx.exec(kGeoBuildsSql)) {
       report.geo_builds.push_back(

@@ -6,4 +6,6 @@
 namespace fluxwatch::web::assets {
 extern const std::string_view kFluxwatchJs;
 extern const std::string_view kFluxwatchCss;
+/// web/map/world-110m.tsv: the world outline of the domain page's map (world_map.cc).
+extern const std::string_view kWorldMapTsv;
 }  // namespace fluxwatch::web::assets

@@ -6,6 +6,7 @@
 
 #include "fluxwatch/scoring/time_arg.h"
 #include "fluxwatch/web/pages.h"
+#include "fluxwatch/web/world_map.h"
 #include "html.h"
 
 namespace fluxwatch::web {
@@ -268,6 +269,7 @@ std::string render_domain(const DomainHistory& h, const Params& params) {
   body += html::chart_figure("countries", "Distinct addresses per country");
   body += html::chart_figure("scores", "Holz flux-score of each score run");
   body += "</div>";
+  body += world_map_figure(count_countries(h.sightings));
   body += addresses_table(h);
   body += ns_soa_section(h);
   body += other_records_section(h);

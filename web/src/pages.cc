@@ -109,6 +109,17 @@ std::string escaped_join(const std::vector<std::string>& items) {
   return html_text(join(items, ", "));
 }
 
+/// A waiting time rounded for reading, as `status` prints it: 45s, 12m, 2.5h.
+std::string wait_text(double seconds) {
+  if (seconds < 120) {
+    return fmt::format("{:.0f}s", seconds);
+  }
+  if (seconds < 7200) {
+    return fmt::format("{:.0f}m", seconds / 60);
+  }
+  return fmt::format("{:.1f}h", seconds / 3600);
+}
+
 std::string duration_text(std::chrono::seconds seconds) {
   const auto s = seconds.count();
   if (s % 86400 == 0 && s > 0) {
@@ -207,14 +218,28 @@ std::string render_overview(const Overview& overview) {
   if (overview.campaigns.empty()) {
     body += "<p>No campaign in the configuration (<code>fluxwatch probe</code> rounds only).</p>";
   } else {
+    // The schedule's columns are `fluxwatch status`'s (same query): backlog = due and
+    // leased by no worker.
     body +=
-        "<table><tr><th>campaign</th><th>tags</th><th>sources</th><th>interval</th>"
-        "<th>domains</th></tr>";
+        "<table id=\"campaigns\"><tr><th>campaign</th><th>tags</th><th>sources</th>"
+        "<th>interval</th><th>domains</th><th>scheduled</th><th>due now</th><th>backlog</th>"
+        "<th>oldest overdue</th><th>last round</th></tr>";
     for (const auto& c : overview.campaigns) {
       body += "<tr><td><a href=\"/domains?campaign=" + html_attr(url_component(c.name)) + "\">" +
               html_text(c.name) + "</a></td><td>" + escaped_join(c.tags) + "</td><td>" +
               escaped_join(c.sources) + "</td>" + html::cell(duration_text(c.base_interval)) +
-              "<td class=\"num\">" + std::to_string(c.domains) + "</td></tr>";
+              "<td class=\"num\">" + std::to_string(c.domains) + "</td>";
+      if (!c.scheduled) {
+        body += "<td colspan=\"5\">not scheduled yet (no <code>fluxwatch run</code>)</td></tr>";
+        continue;
+      }
+      const auto overdue = c.oldest_overdue_seconds
+                               ? std::optional<std::string>(wait_text(*c.oldest_overdue_seconds))
+                               : std::nullopt;
+      body += html::number_cell(c.scheduled) + html::number_cell(std::optional(c.due_now)) +
+              "<td class=\"num" + (c.backlog > 0 ? " warning" : "") + "\">" +
+              std::to_string(c.backlog) + "</td>" + html::cell(overdue.value_or("-")) +
+              (c.last_probe ? html::time_cell(*c.last_probe) : html::cell("never")) + "</tr>";
     }
     body += "</table>";
   }
@@ -353,6 +378,27 @@ std::string render_address(const AddressHistory& h) {
             html::cell(h.geo_build) + "</tr></table>";
   } else {
     body += "<p>No GeoIP/ASN data is stored for this address.</p>";
+  }
+  if (!h.geo_history.empty()) {
+    // Every GeoIP build that enriched it, consecutive agreeing builds as one period: an
+    // address that moved between networks or countries shows each.
+    body += fmt::format("<h2>ASN and country over time ({} period{})</h2>", h.geo_history.size(),
+                        h.geo_history.size() == 1 ? "" : "s");
+    body +=
+        "<table id=\"geo-history\"><tr><th>from</th><th>until</th><th>ASN</th>"
+        "<th>AS organisation</th><th>country</th><th>GeoIP builds</th></tr>";
+    for (const auto& period : h.geo_history) {
+      body += "<tr>" + html::time_cell(period.from) +
+              (period.until ? html::time_cell(*period.until) : html::cell("now")) +
+              html::number_cell(period.asn) + html::cell(period.as_org) +
+              html::cell(period.country +
+                         (period.country_name.empty() ? "" : " (" + period.country_name + ")")) +
+              html::cell(period.builds == 1 ? period.first_build
+                                            : fmt::format("{} builds: {} .. {}", period.builds,
+                                                          period.first_build, period.last_build)) +
+              "</tr>";
+    }
+    body += "</table>";
   }
   body += fmt::format("<h2>Domains that used it ({})</h2>", h.domains.size());
   body +=

@@ -4,9 +4,12 @@
 #include <arpa/inet.h>
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <array>
 #include <nlohmann/json.hpp>
 #include <pqxx/pqxx>
+
+#include "fluxwatch/status/campaigns.h"
 
 namespace fluxwatch::web {
 namespace {
@@ -158,6 +161,22 @@ Overview ReadStore::overview(std::vector<CampaignRow> campaigns) {
                              "jsonb_array_elements_text($2::jsonb)))",
                              json_array(campaign.tags), json_array(campaign.sources))[0]
                            .as<std::int64_t>();
+  }
+  // Due, backlog and last round: `status`'s own query (one place for it), matched by name;
+  // campaigns scheduled but no longer configured are listed too.
+  for (const auto& scheduled : status::read_campaigns(tx)) {
+    auto found = std::find_if(campaigns.begin(), campaigns.end(),
+                              [&](const CampaignRow& c) { return c.name == scheduled.name; });
+    if (found == campaigns.end()) {
+      found = campaigns.insert(campaigns.end(), CampaignRow{scheduled.name, {}, {}, {}, 0});
+    }
+    found->scheduled = scheduled.domains;
+    found->due_now = scheduled.due_now;
+    found->backlog = scheduled.backlog;
+    found->oldest_overdue_seconds = scheduled.oldest_overdue_seconds;
+    if (scheduled.last_probe) {
+      found->last_probe = std::chrono::time_point_cast<TimePoint::duration>(*scheduled.last_probe);
+    }
   }
   view.campaigns = std::move(campaigns);
   for (const auto& row :
@@ -363,6 +382,33 @@ std::optional<AddressHistory> ReadStore::address(const std::string& address) {
     h.country_name = text(info[0][3]);
     h.city = text(info[0][4]);
     h.geo_build = text(info[0][5]);
+  }
+  // Every build's word on it, oldest first (primary key (address, geo_build_id)): periods
+  // of the same ASN and country.
+  for (const auto& row : tx.exec_params(
+           fmt::format("SELECT g.asn, g.as_org, g.country, g.country_name, {}, b.tag "
+                       "FROM address_geo g JOIN geo_builds b USING (geo_build_id) "
+                       "WHERE g.address = $1::inet ORDER BY b.first_used, b.geo_build_id "
+                       "LIMIT 10000",
+                       us("b.first_used")),
+           *canonical)) {
+    const auto asn = opt<std::int64_t>(row[0]);
+    const auto country = text(row[2]);
+    const auto used = from_us(row[4].as<std::int64_t>());
+    const auto tag = text(row[5]);
+    if (!h.geo_history.empty() && h.geo_history.back().asn == asn &&
+        h.geo_history.back().country == country) {
+      auto& period = h.geo_history.back();
+      ++period.builds;
+      period.last_build = tag;
+      period.as_org = text(row[1]);  // the newest spelling of the same AS
+      continue;
+    }
+    if (!h.geo_history.empty()) {
+      h.geo_history.back().until = used;
+    }
+    h.geo_history.push_back(
+        GeoPeriod{asn, text(row[1]), country, text(row[3]), used, std::nullopt, 1, tag, tag});
   }
   for (const auto& row : tx.exec_params(
            fmt::format("SELECT domain, {}, {}, times_seen, min_ttl FROM domain_addresses "

@@ -416,5 +416,48 @@ TEST_F(CliTest, SpacedTagsInAFileAreKeptAndBadOnesReported) {
             1);
 }
 
+// --- --qps: a global query-rate limit (as zdns, massdns, dnsx) ----------------------------
+// Lower bounds only (a loaded machine is slower, never faster): a token bucket that starts
+// with `burst` tokens lets N queries go no sooner than (N - burst) / qps after the first.
+
+TEST_F(CliTest, ProbeQpsSpreadsTheRoundOverAtLeastTheLimitsTime) {
+  const long watched =
+      scalar("SELECT count(*) FROM watchlist WHERE $1 = '' AND removed_at IS NULL");
+  ASSERT_GE(watched, 20);
+  const double qps = 10;  // one A query per domain; bucket of max(1, 10 / 100) = 1 token
+  const auto result = fluxwatch(
+      {"probe", "--types", "A", "--qps", "10", "--format", "json", "--progress", "never"});
+  ASSERT_LE(result.exit_code, 3) << result.err;
+  const auto round = json_lines(result.out).at(0);
+  EXPECT_EQ(round["queries"].get<long>(), watched);  // nothing dropped by the limit
+  const auto run_id = std::to_string(round["run_id"].get<long>());
+  // The stored send times of the run: the first and the last query are far enough apart.
+  pqxx::connection conn(database_->dsn());
+  pqxx::work tx(conn);
+  const auto span = tx.exec_params1(
+      "SELECT extract(epoch FROM max(sent_at) - min(sent_at))::float8, count(*) FROM probes "
+      "WHERE run_id = $1::bigint",
+      run_id);
+  EXPECT_EQ(span[1].as<long>(), watched);
+  EXPECT_GE(span[0].as<double>(), static_cast<double>(watched - 1 - 1) / qps)
+      << "queries went out faster than --qps allows";
+}
+
+TEST_F(CliTest, QueryQpsTakesAtLeastTheLimitsTime) {
+  std::string names;
+  for (int i = 0; i < 24; ++i) {
+    names += fmt::format("host{}.benign-news.test\n", i);
+  }
+  const auto started = std::chrono::steady_clock::now();
+  const auto result = fluxwatch({"query", "--qps", "20"}, names);
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  ASSERT_LE(result.exit_code, 3) << result.err;
+  const auto lines = json_lines(result.out);
+  ASSERT_EQ(lines.size(), 24U + 1U);
+  EXPECT_EQ(lines.back()["metadata"]["qps"], 20.0) << result.out;
+  EXPECT_GE(seconds, (24.0 - 1.0) / 20.0);  // burst max(1, 20 / 100) = 1
+}
+
 }  // namespace
 }  // namespace fluxwatch

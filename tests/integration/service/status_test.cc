@@ -5,6 +5,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <fstream>
 #include <nlohmann/json.hpp>
 #include <pqxx/pqxx>
 
@@ -129,6 +130,90 @@ TEST_F(StatusTest, UnreachableDatabaseIsDownAndThePasswordIsNotShown) {
   EXPECT_FALSE(json["database"]["reachable"].get<bool>());
   EXPECT_THAT(result.out, Not(HasSubstr("s3cret-pw")));
   EXPECT_THAT(json["database"]["dsn"].get<std::string>(), HasSubstr("password=***"));
+}
+
+// Issue 16.1: a dead resolver beside a live one, in `run`'s configuration. `run --once` (as
+// the daemon) stores every failed query and logs the resolver as unhealthy; `status` reads
+// the stored results back and names it. Its own database: the failures would make the
+// other cases degraded.
+TEST(StatusResolverTest, DeadResolverOfRunIsShownAndMakesItDegraded) {
+  const testing::ScratchDatabase database;
+  const auto live = testing::lab_server().to_string();
+  const auto dead = testing::lab_blackhole().to_string();
+  const auto lab_config = testing::write_lab_config("status-resolvers");
+  std::string config_text;
+  {
+    std::ifstream in(lab_config);
+    std::getline(in, config_text, '\0');
+  }
+  // The lab config with both resolvers and a short timeout.
+  const auto resolvers_line = config_text.find("resolvers:");
+  ASSERT_NE(resolvers_line, std::string::npos);
+  config_text.replace(resolvers_line, config_text.find('\n', resolvers_line) - resolvers_line,
+                      fmt::format("resolvers: [\"{}\", \"{}\"]", live, dead));
+  config_text.replace(config_text.find("timeout_ms: 1500"), 16, "timeout_ms: 200");
+  config_text.replace(config_text.find("tries: 2"), 8, "tries: 1");
+  std::ofstream(lab_config, std::ios::trunc) << config_text;
+  auto fluxwatch = [&](const std::vector<std::string>& args) {
+    return testing::run_fluxwatch(lab_config, database.dsn(), args);
+  };
+  ASSERT_EQ(fluxwatch({"init"}).exit_code, 0);
+  ASSERT_EQ(fluxwatch({"watchlist", "import",
+                       (testing::source_dir() / "deploy/lab/watchlist.txt").string()})
+                .exit_code,
+            0);
+  const auto run = fluxwatch({"run", "--once", "--progress", "never"});
+  ASSERT_LE(run.exit_code, 3) << run.out << run.err;
+  EXPECT_THAT(run.err, HasSubstr("resolver " + dead +
+                                 ": 3 failed queries in a row; marked "
+                                 "unhealthy"));  // run's log (17.6)
+
+  const auto result = fluxwatch({"status", "--format", "json", "--max-geoip-age", "3650"});
+  EXPECT_EQ(result.exit_code, 3) << result.out << result.err;
+  const auto json = nlohmann::json::parse(result.out);
+  EXPECT_EQ(json["status"], "degraded");
+  pqxx::connection connection(database.dsn());
+  pqxx::nontransaction tx(connection);
+  ASSERT_EQ(json["resolvers"].size(), 2U) << result.out;
+  for (const auto& resolver : json["resolvers"]) {
+    const auto name = resolver["resolver"].get<std::string>();
+    const auto stored = tx.exec_params(
+        "SELECT count(*), count(*) FILTER (WHERE outcome = 'TIMEOUT') FROM probes "
+        "WHERE resolver = $1",
+        name)[0];
+    EXPECT_EQ(resolver["queries_15m"].get<long long>(), stored[0].as<long long>()) << name;
+    EXPECT_EQ(resolver["failures_15m"].get<long long>(), stored[1].as<long long>()) << name;
+    if (name == dead) {
+      EXPECT_FALSE(resolver["healthy"].get<bool>());
+      EXPECT_GE(resolver["failures_since_answer"].get<long long>(), 3);
+      EXPECT_EQ(resolver["failures_since_answer"], resolver["queries_15m"]);
+      EXPECT_TRUE(resolver["last_answer"].is_null());
+    } else {
+      EXPECT_EQ(name, live);
+      EXPECT_TRUE(resolver["healthy"].get<bool>());
+      EXPECT_EQ(resolver["failures_15m"].get<long long>(), 0);
+      EXPECT_FALSE(resolver["last_answer"].is_null());
+    }
+  }
+  bool named = false;
+  for (const auto& problem : json["problems"]) {
+    named = named || problem.get<std::string>().find("resolver " + dead + ":") == 0;
+  }
+  EXPECT_TRUE(named) << result.out;
+
+  const auto table = fluxwatch({"status", "--max-geoip-age", "3650"});
+  EXPECT_EQ(table.exit_code, 3);
+  const auto row = table.out.find("\n" + dead + " ");
+  ASSERT_NE(row, std::string::npos) << table.out;
+  const auto row_text = table.out.substr(row + 1, table.out.find('\n', row + 1) - row - 1);
+  EXPECT_THAT(row_text, HasSubstr("UNHEALTHY")) << table.out;
+  // A limit above what it failed lets it pass: the verdict comes from the rule.
+  const long long in_a_row =
+      json["resolvers"][json["resolvers"][0]["resolver"] == dead ? 0 : 1]["failures_since_answer"]
+          .get<long long>();
+  const auto lenient = fluxwatch({"status", "--max-geoip-age", "3650", "--max-resolver-failures",
+                                  std::to_string(in_a_row + 1)});
+  EXPECT_EQ(lenient.exit_code, 0) << lenient.out;
 }
 
 }  // namespace

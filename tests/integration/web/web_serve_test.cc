@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <pqxx/pqxx>
 #include <regex>
 #include <set>
@@ -286,6 +287,34 @@ TEST_F(WebServeTest, FluxDomainPageDrawsEverySightingAndShowsAddressesAndCountri
   expect_no_external_url(page, "/domain/" + domain);
 }
 
+TEST_F(WebServeTest, FluxDomainPageMarksItsCountriesOnTheWorldMap) {
+  const std::string domain = "flux-gamma.test";
+  const auto page = dom("/domain/" + domain);
+  auto countries = column(
+      "SELECT DISTINCT i.country FROM domain_addresses d JOIN address_info i USING (address) "
+      "WHERE d.domain = $1 AND i.country IS NOT NULL ORDER BY 1",
+      domain);
+  ASSERT_GE(countries.size(), 3U);
+  const auto start = page.find("<svg class=\"world-map\"");
+  ASSERT_NE(start, std::string::npos);
+  const auto map = page.substr(start, page.find("</svg>", start) - start);
+  std::vector<std::string> marked;
+  const std::regex country("data-country=\"([A-Z]+)\"");
+  for (auto it = std::sregex_iterator(map.begin(), map.end(), country);
+       it != std::sregex_iterator(); ++it) {
+    marked.push_back((*it)[1].str());
+  }
+  std::sort(marked.begin(), marked.end());
+  EXPECT_EQ(marked, countries);  // each country of its addresses once, no other
+  std::size_t outlines = 0;
+  for (auto at = map.find("<path"); at != std::string::npos; at = map.find("<path", at + 1)) {
+    ++outlines;
+  }
+  EXPECT_GE(outlines, 150U);  // the world's outline, drawn by the server
+  EXPECT_EQ(drawn_points(page, "countries"), static_cast<long>(countries.size()));  // bar chart
+  expect_no_external_url(page, "/domain/" + domain);
+}
+
 TEST_F(WebServeTest, WindowSelectorNarrowsTheCharts) {
   // A window that ends before the first probe holds nothing.
   const auto page = dom("/domain/flux-alpha.test?until=2000-01-01");
@@ -314,6 +343,47 @@ TEST_F(WebServeTest, OverviewShowsLabelsRunsAndDetections) {
       "");
   EXPECT_EQ(drawn_points(page, "run-rate"), finished);
   EXPECT_EQ(drawn_points(page, "run-outcomes"), 2 * finished);
+  expect_no_external_url(page, "/");
+}
+
+TEST_F(WebServeTest, OverviewShowsEachCampaignsBacklogAsStatusDoes) {
+  // A scheduled campaign (the config has none: `run` schedules "default"), two of its
+  // domains overdue and leased by nobody: the backlog `status` reports.
+  must(fluxwatch({"run", "--once", "--progress", "never"}));
+  {
+    pqxx::connection conn(database_->dsn());
+    pqxx::work tx(conn);
+    tx.exec(
+        "UPDATE schedule SET next_due = now() - interval '2 hours', lease_until = NULL "
+        "WHERE domain_id IN (SELECT domain_id FROM schedule ORDER BY domain_id LIMIT 2)");
+    tx.commit();
+  }
+  const auto status =
+      testing::run_fluxwatch(*config_path_, database_->dsn(), {"status", "--format", "json"});
+  const auto json = nlohmann::json::parse(status.out);
+  ASSERT_EQ(json["campaigns"].size(), 1U) << status.out;
+  const auto& campaign = json["campaigns"][0];
+  ASSERT_EQ(campaign["backlog"].get<long>(), 2);
+  const auto page = dom("/");
+  std::smatch row;
+  ASSERT_TRUE(std::regex_search(
+      page, row,
+      std::regex("<tr><td><a href=\"/domains\\?campaign=default\">default</a></td>(.*?)</tr>")))
+      << page;
+  std::vector<std::string> cells;
+  const std::string cells_text = row[1].str();
+  const std::regex cell("<td[^>]*>([^<]*)</td>");
+  for (auto it = std::sregex_iterator(cells_text.begin(), cells_text.end(), cell);
+       it != std::sregex_iterator(); ++it) {
+    cells.push_back((*it)[1].str());
+  }
+  // tags, sources, interval, domains, scheduled, due now, backlog, oldest overdue, last round
+  ASSERT_EQ(cells.size(), 9U) << row[0].str();
+  EXPECT_EQ(cells[4], std::to_string(campaign["domains"].get<long>()));
+  EXPECT_EQ(cells[5], std::to_string(campaign["due_now"].get<long>()));
+  EXPECT_EQ(cells[6], "2");
+  EXPECT_THAT(cells[7], ::testing::MatchesRegex("2\\.[0-9]h"));  // 2 hours and the test's time
+  EXPECT_EQ(cells[8], campaign["last_probe"].get<std::string>());
   expect_no_external_url(page, "/");
 }
 
@@ -360,6 +430,50 @@ TEST_F(WebServeTest, AddressPageListsTheDomainsThatUsedIt) {
     EXPECT_THAT(page, HasSubstr("<a href=\"/domain/" + domain + "\">"));
   }
   EXPECT_THAT(page, HasSubstr("GeoIP build"));
+  expect_no_external_url(page, "/address");
+}
+
+TEST_F(WebServeTest, AddressPageShowsEachAsnAndCountryItHadOverTime) {
+  const auto address = column(
+      "SELECT host(address) FROM domain_addresses WHERE domain = $1 ORDER BY address LIMIT 1",
+      "flux-beta.test");
+  ASSERT_EQ(address.size(), 1U);
+  // Two later GeoIP builds that both put the address in another network and country.
+  {
+    pqxx::connection conn(database_->dsn());
+    pqxx::work tx(conn);
+    for (const char* tag : {"moved-1", "moved-2"}) {
+      tx.exec_params(
+          "WITH b AS (INSERT INTO geo_builds (tag, first_used) VALUES ($2, now() + "
+          "CASE $2 WHEN 'moved-1' THEN interval '1 hour' ELSE interval '2 hours' END) "
+          "RETURNING geo_build_id) "
+          "INSERT INTO address_geo (address, geo_build_id, asn, as_org, country, country_name) "
+          "SELECT $1::inet, geo_build_id, 64999, 'Moved <Networks>', 'NZ', 'New Zealand' FROM b",
+          address[0], tag);
+    }
+    tx.commit();
+  }
+  const auto before = column(
+      "SELECT g.asn::text || ' ' || coalesce(g.country, '') FROM address_geo g "
+      "JOIN geo_builds b USING (geo_build_id) WHERE g.address = $1::inet AND b.tag NOT LIKE "
+      "'moved-%' ORDER BY b.first_used DESC LIMIT 1",
+      address[0]);
+  ASSERT_EQ(before.size(), 1U);
+  const auto page = dom("/address/" + address[0]);
+  EXPECT_THAT(page, HasSubstr("ASN and country over time (2 periods)"));
+  const auto table = page.substr(page.find("id=\"geo-history\""));
+  const auto old_asn = before[0].substr(0, before[0].find(' '));
+  const auto old_country = before[0].substr(before[0].find(' ') + 1);
+  const auto first = table.find(">" + old_asn + "<");
+  const auto second = table.find(">64999<");
+  ASSERT_NE(first, std::string::npos) << table;
+  ASSERT_NE(second, std::string::npos) << table;
+  EXPECT_LT(first, second);  // oldest first
+  EXPECT_THAT(table, HasSubstr(">" + old_country));
+  EXPECT_THAT(table, HasSubstr("NZ (New Zealand)"));
+  EXPECT_THAT(table, HasSubstr("Moved &lt;Networks&gt;"));
+  EXPECT_THAT(table, HasSubstr("2 builds: moved-1 .. moved-2"));
+  EXPECT_THAT(table, HasSubstr("<td>now</td>"));
   expect_no_external_url(page, "/address");
 }
 

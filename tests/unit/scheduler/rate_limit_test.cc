@@ -157,5 +157,32 @@ TEST(RateLimiter, EveryResolverTakesFromAllOrNone) {
   EXPECT_LE(domains, 21);
 }
 
+// `probe --qps Q` as run_round() paces it: an overall limit, no per-resolver one, each
+// domain taking its queries' worth of tokens on the resolver it goes to; the loop waits
+// until available_at() when refused. N queries then span exactly (N - burst) / Q seconds
+// from the first: never less (the limit holds) and no more (the limit is not a slowdown).
+TEST(RateLimiter, ProbeQpsPacesDomainsOverEveryResolverToTheLimit) {
+  for (const std::size_t types : {std::size_t{1}, std::size_t{3}}) {
+    ManualClock clock;
+    const double qps = 30;
+    RateLimiter limiter(clock, qps, 0, 2, types);  // capacity max(types, 0.3) = types
+    const auto start = clock.now();
+    std::size_t queries = 0;
+    for (std::size_t domain = 0; domain < 40; ++domain) {
+      const std::size_t resolver = domain % 2;
+      while (!limiter.try_acquire(resolver, types)) {
+        const auto ready = limiter.available_at(resolver, types);
+        ASSERT_GT(ready, clock.now());
+        clock.advance(ready - clock.now());
+      }
+      queries += types;
+    }
+    const double seconds = std::chrono::duration<double>(clock.now() - start).count();
+    const double bound = static_cast<double>(queries - types) / qps;  // burst: one domain
+    EXPECT_GE(seconds, bound - 1e-6) << types;
+    EXPECT_LE(seconds, bound + 40 * 1e-6) << types;  // available_at() rounds up by 1 us
+  }
+}
+
 }  // namespace
 }  // namespace fluxwatch::scheduler

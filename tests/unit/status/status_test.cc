@@ -95,6 +95,41 @@ TEST(StatusJudge, EachLimitMakesItDegraded) {
   }
 }
 
+TEST(StatusJudge, ResolverFailingInARowSinceItsLastAnswerIsUnhealthy) {
+  auto report = reachable_report();
+  ResolverStatus good;
+  good.resolver = "127.0.0.1:53";
+  good.queries = 100;
+  good.failures = 40;  // many failures, but it answered after them
+  good.failures_since_answer = 2;
+  good.last_answer = report.checked_at;
+  ResolverStatus dead;
+  dead.resolver = "127.0.0.1:9";
+  dead.queries = 3;
+  dead.failures = 3;
+  dead.failures_since_answer = 3;
+  report.resolvers = {good, dead};
+  judge(report, HealthLimits{});
+  EXPECT_EQ(report.health, Health::Degraded);
+  EXPECT_TRUE(report.resolvers[0].healthy);
+  EXPECT_FALSE(report.resolvers[1].healthy);
+  ASSERT_EQ(report.problems.size(), 1U);
+  EXPECT_THAT(report.problems[0], HasSubstr("resolver 127.0.0.1:9: 3 failed queries in a row"));
+  EXPECT_THAT(report.problems[0], HasSubstr("no answer in the last 15 minutes"));
+  EXPECT_THAT(render_table(report), HasSubstr("UNHEALTHY"));
+  const auto json = nlohmann::json::parse(render_json(report));
+  EXPECT_EQ(json["resolvers"][1]["healthy"], false);
+  EXPECT_EQ(json["resolvers"][1]["failures_since_answer"], 3);
+
+  // A higher limit (status --max-resolver-failures 4) lets it pass.
+  auto lenient = report;
+  lenient.problems.clear();
+  HealthLimits limits;
+  limits.max_resolver_failures = 4;
+  judge(lenient, limits);
+  EXPECT_EQ(lenient.health, Health::Healthy);
+}
+
 TEST(StatusRender, JsonHasTheDocumentedKeys) {
   auto report = reachable_report();
   report.campaigns[0].lateness_p50_seconds = 1.5;
@@ -106,7 +141,7 @@ TEST(StatusRender, JsonHasTheDocumentedKeys) {
   EXPECT_EQ(json["campaigns"][0]["lateness_p50_seconds"], 1.5);
   EXPECT_TRUE(json["campaigns"][0]["lateness_p95_seconds"].is_null());
   for (const char* key : {"checked_at", "watched_domains", "probes", "rate_per_second", "workers",
-                          "geoip", "feeds", "problems"}) {
+                          "resolvers", "geoip", "feeds", "problems"}) {
     EXPECT_TRUE(json.contains(key)) << key;
   }
 }

@@ -5,8 +5,11 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 #include <regex>
+
+#include "fluxwatch/web/world_map.h"
 
 namespace fluxwatch::web {
 namespace {
@@ -53,7 +56,13 @@ std::vector<std::string> script_tags(const std::string& page) {
 TEST(DomainPage, HostileValuesStayText) {
   const auto page = render_domain(hostile_history(), {});
   EXPECT_THAT(page, Not(HasSubstr("<img")));
-  EXPECT_THAT(page, Not(HasSubstr("<svg")));
+  EXPECT_THAT(page, Not(HasSubstr("<svg onload")));  // the AS org; the map is the only <svg>
+  std::size_t svgs = 0;
+  for (auto at = page.find("<svg"); at != std::string::npos; at = page.find("<svg", at + 1)) {
+    ++svgs;
+  }
+  EXPECT_EQ(svgs, 1U);
+  EXPECT_THAT(page, HasSubstr("&lt;svg onload=alert(1)&gt;"));
   EXPECT_THAT(page, Not(HasSubstr("<b>feed")));
   EXPECT_THAT(page, Not(HasSubstr("<i>tag")));
   EXPECT_THAT(page, HasSubstr("&lt;img src=x onerror=alert(1)&gt;.evil&quot;&#39;&amp;"));
@@ -195,6 +204,60 @@ TEST(AddressPage, ListsDomainsAndEscapesGeoData) {
   EXPECT_THAT(page, HasSubstr("&lt;AS org&gt;"));
   EXPECT_THAT(page, HasSubstr("&lt;city&gt;"));
   EXPECT_THAT(page, HasSubstr("<a href=\"/domain/flux.test\">flux.test</a>"));
+}
+
+TEST(AddressPage, ShowsEachAsnAndCountryPeriodOldestFirst) {
+  AddressHistory h;
+  h.address = "10.0.0.1";
+  h.enriched = true;
+  h.geo_history = {{64500, "Old <Org>", "DE", "Germany", at(0), at(100), 1, "b1", "b1"},
+                   {64999, "New Org", "NZ", "New Zealand", at(100), std::nullopt, 3, "b2", "b4"}};
+  const auto page = render_address(h);
+  EXPECT_THAT(page, HasSubstr("ASN and country over time (2 periods)"));
+  EXPECT_THAT(page, HasSubstr("Old &lt;Org&gt;"));
+  EXPECT_THAT(page, HasSubstr("3 builds: b2 .. b4"));
+  EXPECT_LT(page.find(">64500<"), page.find(">64999<"));
+  EXPECT_THAT(page, HasSubstr("<td>now</td>"));
+}
+
+TEST(Overview, CampaignBacklogAndLastRoundOrNotScheduled) {
+  Overview view;
+  CampaignRow scheduled{"<fast>", {"t"}, {}, std::chrono::seconds(300), 10};
+  scheduled.scheduled = 10;
+  scheduled.due_now = 4;
+  scheduled.backlog = 3;
+  scheduled.oldest_overdue_seconds = 5400;
+  scheduled.last_probe = at(0);
+  view.campaigns = {scheduled, CampaignRow{"idle", {}, {"feed"}, std::chrono::seconds(60), 2}};
+  const auto page = render_overview(view);
+  EXPECT_THAT(page, HasSubstr("&lt;fast&gt;"));
+  EXPECT_THAT(page, HasSubstr("<td class=\"num warning\">3</td><td>90m</td><td>" + iso_time(at(0)) +
+                              "</td>"));
+  EXPECT_THAT(page, HasSubstr("not scheduled yet"));
+}
+
+TEST(WorldMap, MarksTheCountriesOnTheOutlineAndNamesTheRest) {
+  const auto figure = world_map_figure({{"DE", 4}, {"US", 1}, {"SG", 2}, {"??", 3}});
+  // The whole outline is there (about 170 countries at 1:110m), nothing else is drawn.
+  std::size_t paths = 0;
+  for (auto at = figure.find("<path "); at != std::string::npos;
+       at = figure.find("<path ", at + 1)) {
+    ++paths;
+  }
+  EXPECT_GE(paths, 150U);
+  std::vector<std::string> marked;
+  const std::regex country("data-country=\"([A-Z?]+)\" data-addresses=\"([0-9]+)\"");
+  for (auto it = std::sregex_iterator(figure.begin(), figure.end(), country);
+       it != std::sregex_iterator(); ++it) {
+    marked.push_back((*it)[1].str() + "=" + (*it)[2].str());
+  }
+  std::sort(marked.begin(), marked.end());
+  EXPECT_EQ(marked, (std::vector<std::string>{"DE=4", "SG=2", "US=1"}));
+  EXPECT_THAT(figure, HasSubstr("<circle class=\"marked m2\" data-country=\"SG\""));  // too small
+  EXPECT_THAT(figure, HasSubstr("class=\"land marked m4\" data-country=\"DE\""));
+  EXPECT_THAT(figure, HasSubstr("not on the map: ?? (3)"));
+  EXPECT_THAT(figure, Not(HasSubstr("http")));  // inline SVG: no namespace URL, no link
+  EXPECT_THAT(figure, Not(HasSubstr("style=")));
 }
 
 TEST(ErrorPage, EscapesTheMessage) {

@@ -11,6 +11,7 @@
 #include <deque>
 #include <functional>
 #include <optional>
+#include <span>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
@@ -181,6 +182,15 @@ std::size_t hand_to_storage(storage::Database& database, const storage::ProbeBat
  */
 void retry_through_outage(const std::string& what, std::chrono::milliseconds tolerance,
                           const std::function<void()>& body);
+
+/**
+ * Resolves plain queries (`fluxwatch query`) at most `qps` per second overall: the
+ * crawler's run() when qps <= 0, else its submit/poll interface paced by a token bucket
+ * that starts full with max(1, qps / 100) tokens (rate_limit.h), as run_round() paces a
+ * probe round.
+ */
+void resolve_at_rate(crawler::Crawler& crawler, std::span<const crawler::Query> queries, double qps,
+                     const crawler::Crawler::ResultSink& sink);
 
 /// Records of the results (the `records` total of a run).
 [[nodiscard]] std::size_t count_records(const std::vector<ProbeResult>& results) noexcept;

@@ -36,6 +36,11 @@ struct RoundOptions {
   bool store = true;
   /// This round's number: moves every domain on to the next resolver (the spread).
   std::uint64_t round = 0;
+  /// Queries per second over all resolvers, 0 = unlimited (`probe --qps`, as zdns,
+  /// massdns and dnsx have it): a token bucket (rate_limit.h) that starts full with
+  /// max(one domain's queries, qps / 100) tokens, so N queries take at least
+  /// (N - that burst) / qps seconds. Follow-up queries (authoritative mode) count too.
+  double qps = 0;
   /// How long the database may stay away: results wait in the bounded queue (probing
   /// pauses when it is full), storing is retried with backoff, then the round goes on.
   std::chrono::milliseconds outage_tolerance{std::chrono::minutes(5)};

@@ -55,6 +55,20 @@ struct FeedStatus {
   std::optional<std::int64_t> entries;
 };
 
+/// A resolver as its stored results of the last 15 minutes show it (recursive and
+/// delegation queries; a domain's own name servers are not resolvers). The same rule as
+/// the engine's (scheduler/resolver_health.h): failed queries in a row since its last
+/// answer mark it unhealthy, so `status` sees what `run` logged.
+struct ResolverStatus {
+  std::string resolver;                          ///< "ip:port" as stored
+  std::int64_t queries = 0;                      ///< in the last 15 minutes
+  std::int64_t failures = 0;                     ///< timeouts, refused, malformed, network errors
+  std::int64_t failures_since_answer = 0;        ///< failed queries after its last answer
+  std::optional<Clock::time_point> last_answer;  ///< none in the window: never answered
+  std::optional<Clock::time_point> last_query;
+  bool healthy = true;  ///< set by judge()
+};
+
 enum class Health { Healthy, Degraded, Down };
 [[nodiscard]] const char* health_name(Health health) noexcept;
 
@@ -74,6 +88,7 @@ struct StatusReport {
   std::vector<GeoBuildStatus> geo_builds;  ///< newest first
   std::vector<GeoFileStatus> geo_files;
   std::vector<FeedStatus> feeds;
+  std::vector<ResolverStatus> resolvers;  ///< by resolver; Detail::Full only
   Clock::time_point checked_at;
 
   Health health = Health::Down;
@@ -86,6 +101,9 @@ struct HealthLimits {
   std::chrono::seconds max_lateness{300};  ///< p95 lateness above this: degraded
   std::chrono::hours max_geoip_age{24 * 35};
   int max_feed_failures = 3;  ///< consecutive failed fetches of one feed
+  /// Failed queries in a row since a resolver's last answer that make it unhealthy (the
+  /// engine's default: resolver_health.h).
+  int max_resolver_failures = 3;
 };
 
 /// How much to read: Full for `status`; Schedule (watchlist, schema, schedule, leases

@@ -163,7 +163,14 @@ struct CampaignRow {
   std::vector<std::string> tags;
   std::vector<std::string> sources;
   std::chrono::seconds base_interval{0};
-  std::int64_t domains = 0;
+  std::int64_t domains = 0;  ///< watched domains its tags/sources select
+  /// Its schedule as `status` reads it (status/campaigns.h); unset: nothing scheduled yet
+  /// (no `fluxwatch run` has started it).
+  std::optional<std::int64_t> scheduled;
+  std::int64_t due_now = 0;
+  std::int64_t backlog = 0;  ///< due and held by no live lease: nobody is probing them
+  std::optional<double> oldest_overdue_seconds;
+  std::optional<TimePoint> last_probe;  ///< the campaign's last round reached this
 };
 
 struct FluxDetection {
@@ -189,6 +196,20 @@ struct AddressUse {
   std::optional<std::int64_t> min_ttl;
 };
 
+/// What the GeoIP builds said about an address, one row per change: consecutive builds
+/// that agree on ASN and country are one period.
+struct GeoPeriod {
+  std::optional<std::int64_t> asn;
+  std::string as_org;
+  std::string country;
+  std::string country_name;
+  TimePoint from{};                ///< first use of the first build of the period
+  std::optional<TimePoint> until;  ///< first use of the build that changed it; unset: now
+  std::int64_t builds = 0;
+  std::string first_build;
+  std::string last_build;
+};
+
 struct AddressHistory {
   std::string address;
   std::optional<std::int64_t> asn;
@@ -199,6 +220,7 @@ struct AddressHistory {
   std::string geo_build;
   bool enriched = false;
   std::vector<AddressUse> domains;
+  std::vector<GeoPeriod> geo_history;  ///< oldest first; the last is the current one
 };
 
 }  // namespace fluxwatch::web

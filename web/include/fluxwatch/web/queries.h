@@ -2,7 +2,8 @@
 /// Every read of the web view and of `fluxwatch plot`, and the only file with their SQL
 /// (src/queries.cc). It reads only the documented views of docs/queries.md (answers,
 /// address_info, domain_addresses, ns_set_history, soa_serial_history, latest_scores,
-/// score_history) and the tables watchlist, probe_runs and score_runs, so it keeps working
+/// score_history), the tables watchlist, probe_runs, score_runs, address_geo and geo_builds,
+/// and the schedule through `status`'s query (status/campaigns.h), so it keeps working
 /// when the storage layout under those views changes. Every query is parameterised; the
 /// sort column comes from a fixed list.
 
