@@ -235,7 +235,7 @@ void resolve_at_rate(crawler::Crawler& crawler, std::span<const crawler::Query> 
     return;
   }
   using std::chrono::milliseconds;
-  const SteadyClock clock;
+  const RealClock clock;
   TokenBucket bucket(qps, std::max(1.0, qps / 100.0), clock.now());
   std::size_t next = 0;
   while (next < queries.size() || crawler.in_flight() > 0) {

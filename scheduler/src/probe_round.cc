@@ -182,7 +182,7 @@ RoundSummary run_round(const std::vector<WatchedDomain>& domains, crawler::Crawl
   }
 
   // --qps: one overall bucket; a domain's first queries are taken together (their cost).
-  const SteadyClock clock;
+  const RealClock clock;
   const bool every = options.engine.mode == EngineMode::EveryResolver;
   const std::size_t cost = dispatcher.initial_queries() * dispatcher.fanout();
   RateLimiter limiter(clock, options.qps, 0, dispatcher.resolvers(), cost);
