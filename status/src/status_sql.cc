@@ -108,7 +108,7 @@ GROUP BY campaign)";
 constexpr const char* kResolversSql = R"(
 WITH recent AS (
   SELECT c.resolver, o.sent_at,
-         o.outcome IN ('TIMEOUT', 'CONNREFUSED', 'MALFORMED', 'NETERROR') AS failed
+         c.outcome IN ('TIMEOUT', 'CONNREFUSED', 'MALFORMED', 'NETERROR') AS failed
   FROM observations o JOIN probe_contexts c USING (context_id)
   WHERE o.sent_at > now() - interval '15 minutes' AND c.mode <> 'authoritative'),
 answered AS (
