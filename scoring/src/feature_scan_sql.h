@@ -59,14 +59,15 @@ constexpr const char* kProbesCopySql =
 
 // probe_id, section, owner (A/AAAA only), rtype, ttl, address, target (NS/SOA only): the
 // records scoring uses, of the window's probes (the scan drops those it did not keep). Read
-// from the answer sets of the window's observations (migration 0009): the window selects
+// from the answer sets of the window's observations (migrations 0009, 0015: set_records, whose
+// set_ttl is a probe's smallest TTL where observations.ttl is NULL): the window selects
 // the daily partitions, and a set's records are joined to every probe that saw it. Owner and
 // target are left out where unused: less to send.
 constexpr const char* kRecordsCopySql =
     "(SELECT o.probe_id, r.section, CASE WHEN r.rtype IN ('A', 'AAAA') THEN r.owner END, "
-    "r.rtype, coalesce(o.ttls[r.ord + 1], o.ttl + r.ttl_offset), r.address, "
-    "CASE WHEN r.rtype IN ('NS', 'SOA') THEN r.target END "
-    "FROM observations o JOIN answer_set_records r "
+    "r.rtype, coalesce(o.ttls[r.ord + 1], coalesce(o.ttl, r.set_ttl) + r.ttl_offset), "
+    "r.address, CASE WHEN r.rtype IN ('NS', 'SOA') THEN r.target END "
+    "FROM observations o JOIN set_records r "
     "ON r.domain_id = coalesce(o.domain_id, 0) AND r.answer_set_id = o.answer_set_id "
     "WHERE o.sent_at >= (SELECT current_setting('fluxwatch.score_since')::timestamptz) "
     "AND o.sent_at < (SELECT current_setting('fluxwatch.score_until')::timestamptz) "

@@ -18,6 +18,10 @@
 --                        smallest TTLs, updated in place each batch that sees it (pages half
 --                        empty for HOT updates: the immutable part no longer pays for it);
 --   answer_sets          a view: both, with schema 13's columns;
+--   observations         keeps its columns; ttl is now NULL when the probe's smallest TTL is
+--                        the set's own (answer_set_contents.ttl, the smallest as first
+--                        stored): an authoritative server's unchanged answer then costs a
+--                        72-byte row instead of 80 (rows written before stay as they are);
 --   answer_set_records   the view keeps its columns (ord, section, owner, rtype, ttl_offset,
 --                        address, target), now unpacked from the arrays.
 -- Packed arrays (answer_set_contents and shared_parts), one element per record in canonical
@@ -118,6 +122,7 @@ CREATE TABLE answer_set_contents (
   answer_set_id     bigint NOT NULL,
   digest_check      bigint NOT NULL,
   ttl_shape         bigint NOT NULL,
+  ttl               bigint,
   shared_id         bigint,
   shared_ttl_offset bigint,
   rtypes            text[],
@@ -127,10 +132,10 @@ CREATE TABLE answer_set_contents (
   targets           text[],
   PRIMARY KEY (domain_id, answer_set_id)
 );
-INSERT INTO answer_set_contents (domain_id, answer_set_id, digest_check, ttl_shape, shared_id,
-                                 shared_ttl_offset, rtypes, owners, ttl_offsets, address_ids,
-                                 targets)
-SELECT s.domain_id, s.answer_set_id, s.digest_check, s.ttl_shape,
+INSERT INTO answer_set_contents (domain_id, answer_set_id, digest_check, ttl_shape, ttl,
+                                 shared_id, shared_ttl_offset, rtypes, owners, ttl_offsets,
+                                 address_ids, targets)
+SELECT s.domain_id, s.answer_set_id, s.digest_check, s.ttl_shape, s.min_ttl,
        ('x' || substr(encode(p.digest, 'hex'), 1, 16))::bit(64)::bigint, p.shared_ttl_offset,
        o.rtypes, o.owners, o.ttl_offsets, o.address_ids, o.targets
 FROM answer_sets s
@@ -167,6 +172,9 @@ COMMENT ON COLUMN answer_set_contents.digest_check IS
 COMMENT ON COLUMN answer_set_contents.ttl_shape IS
   'Hash of the TTL offsets of all the set''s records in canonical order: a probe with the '
   'same shape stores only its smallest TTL.';
+COMMENT ON COLUMN answer_set_contents.ttl IS
+  'The smallest TTL of the set''s records as first stored (for sets moved from schema 14: the '
+  'smallest seen then); observations.ttl is NULL when a probe''s smallest TTL is this one.';
 COMMENT ON COLUMN answer_set_contents.shared_id IS
   'shared_parts: the authority and additional sections; NULL when the answer had none.';
 COMMENT ON COLUMN answer_set_contents.shared_ttl_offset IS
@@ -208,13 +216,13 @@ COMMENT ON COLUMN answer_set_counters.min_ttls IS
 
 -- The records of a set: the answer section from the set's arrays (ord from 0), then its
 -- shared part's (ord after them, TTL offsets shifted by shared_ttl_offset).
-CREATE OR REPLACE VIEW answer_set_records AS
+CREATE VIEW set_records AS
 SELECT c.domain_id, c.answer_set_id, r.ord::integer AS ord,
        CASE r.section WHEN 'a' THEN 'answer' WHEN 'u' THEN 'authority' ELSE 'additional' END
          AS section,
        coalesce(r.owner, w.domain) AS owner,
        coalesce(r.rtype, CASE family(a.address) WHEN 4 THEN 'A' ELSE 'AAAA' END) AS rtype,
-       r.ttl_offset, a.address, r.target
+       r.ttl_offset, a.address, r.target, c.ttl AS set_ttl
 FROM answer_set_contents c
 LEFT JOIN shared_parts p ON p.shared_id = c.shared_id
 CROSS JOIN LATERAL (
@@ -231,10 +239,79 @@ CROSS JOIN LATERAL (
 ) r
 LEFT JOIN addresses a ON a.address_id = r.address_id
 LEFT JOIN watchlist w ON w.domain_id = c.domain_id AND r.owner IS NULL AND c.domain_id <> 0;
+COMMENT ON VIEW set_records IS
+  'answer_set_records with the set''s own smallest TTL (set_ttl): a probe''s record TTL is '
+  'coalesce(o.ttls[ord + 1], coalesce(o.ttl, set_ttl) + ttl_offset). What the views of '
+  'records and answers read.';
+
+CREATE OR REPLACE VIEW answer_set_records AS
+SELECT domain_id, answer_set_id, ord, section, owner, rtype, ttl_offset, address, target
+FROM set_records;
 COMMENT ON VIEW answer_set_records IS
   'The records of each answer set, in canonical order (ord from 0), with the columns of the '
   'answer_set_records table of schema 9. Stored packed in answer_set_contents and '
   'shared_parts.';
+
+-- The views that read a probe's record TTLs: the same columns, with observations.ttl NULL
+-- meaning the set's own (set_records.set_ttl).
+CREATE OR REPLACE VIEW records AS
+SELECT o.probe_id, r.section, r.owner, r.rtype,
+       coalesce(o.ttls[r.ord + 1], coalesce(o.ttl, r.set_ttl) + r.ttl_offset) AS ttl, r.address,
+       r.target
+FROM observations o
+JOIN set_records r
+  ON r.domain_id = coalesce(o.domain_id, 0) AND r.answer_set_id = o.answer_set_id;
+
+CREATE OR REPLACE VIEW answers AS
+SELECT w.domain, o.domain_id, o.probe_id, c.run_id, coalesce(o.qname, w.domain) AS qname,
+       c.qtype, c.resolver, o.sent_at, c.outcome, NULLIF(c.campaign, '') AS campaign, r.owner,
+       r.rtype, coalesce(o.ttls[r.ord + 1], coalesce(o.ttl, r.set_ttl) + r.ttl_offset) AS ttl,
+       r.address, r.target, i.asn, i.as_org, i.country, i.city, i.latitude, i.longitude
+FROM observations o
+JOIN probe_contexts c USING (context_id)
+JOIN set_records r
+  ON r.domain_id = coalesce(o.domain_id, 0) AND r.answer_set_id = o.answer_set_id
+ AND r.section = 'answer'
+LEFT JOIN watchlist w ON w.domain_id = o.domain_id
+LEFT JOIN address_geo_newest i ON i.address = r.address;
+
+CREATE OR REPLACE VIEW ns_set_history AS
+SELECT w.domain, o.domain_id, o.probe_id, c.run_id, o.due_at, o.sent_at,
+       NULLIF(c.campaign, '') AS campaign, NULLIF(c.vantage, '') AS vantage, c.resolver,
+       c.outcome, ns.zone, ns.ns_names, ns.ttl, ns.section
+FROM observations o
+JOIN probe_contexts c USING (context_id)
+LEFT JOIN watchlist w ON w.domain_id = o.domain_id
+LEFT JOIN LATERAL (
+  SELECT r.section, min(r.owner) AS zone,
+         array_agg(DISTINCT r.target ORDER BY r.target) AS ns_names,
+         min(coalesce(o.ttls[r.ord + 1], coalesce(o.ttl, r.set_ttl) + r.ttl_offset)) AS ttl
+  FROM set_records r
+  WHERE r.domain_id = coalesce(o.domain_id, 0) AND r.answer_set_id = o.answer_set_id
+    AND r.rtype = 'NS' AND r.section IN ('answer', 'authority')
+  GROUP BY r.section
+  ORDER BY r.section  -- 'answer' before 'authority'
+  LIMIT 1
+) ns ON true
+WHERE c.mode = 'delegation' AND c.qtype = 'NS';
+
+CREATE OR REPLACE VIEW soa_serial_history AS
+SELECT w.domain, o.domain_id, o.probe_id, c.run_id, o.due_at, o.sent_at,
+       NULLIF(c.campaign, '') AS campaign, coalesce(o.qname, w.domain) AS zone,
+       NULLIF(c.server_name, '') AS server_name, c.resolver, c.outcome,
+       coalesce(o.ttls[r.ord + 1], coalesce(o.ttl, r.set_ttl) + r.ttl_offset) AS ttl,
+       (soa_fields(r.target)).serial AS serial, r.target AS soa
+FROM observations o
+JOIN probe_contexts c USING (context_id)
+JOIN set_records r
+  ON r.domain_id = coalesce(o.domain_id, 0) AND r.answer_set_id = o.answer_set_id
+ AND r.section = 'answer' AND r.rtype = 'SOA'
+LEFT JOIN watchlist w ON w.domain_id = o.domain_id
+WHERE c.mode = 'authoritative' AND c.qtype = 'SOA';
+
+COMMENT ON COLUMN observations.ttl IS
+  'The smallest TTL of the answer''s records; NULL without records, and NULL when it is the '
+  'set''s own (answer_set_contents.ttl): read coalesce(o.ttl, answer_set_contents.ttl).';
 
 -- Per (domain, set, address) the set's counters, summed per (domain, address). Written from
 -- the address (addresses, then the GIN index of the sets' address_ids) so that a filter on

@@ -17,6 +17,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <charconv>
 #include <limits>
 #include <pqxx/pqxx>
 #include <stdexcept>
@@ -79,16 +80,18 @@ constexpr const char* kSharedCollisionsSql =
     "SELECT s.shared_id FROM fw_shared_stage s JOIN shared_parts p USING (shared_id) "
     "WHERE p.digest_check <> s.digest_check";
 
-// The staged sets inserted, or (inserted false) the stored set's TTL shape and digest check;
-// both NULL when a concurrent writer stored it after this statement's snapshot.
+// Each staged set: whether it is stored now (inserted, or found), and its stored TTL shape,
+// digest check and TTL. Not found: a concurrent writer stored it after this statement's
+// snapshot.
 constexpr const char* kInsertContentsSql = R"sql(
 WITH inserted AS (
   INSERT INTO answer_set_contents SELECT * FROM fw_content_stage ORDER BY domain_id, answer_set_id
   ON CONFLICT (domain_id, answer_set_id) DO NOTHING
   RETURNING domain_id, answer_set_id
 )
-SELECT s.domain_id, s.answer_set_id, i.domain_id IS NOT NULL, coalesce(c.ttl_shape, s.ttl_shape),
-       coalesce(c.digest_check, s.digest_check), i.domain_id IS NOT NULL OR c.domain_id IS NOT NULL
+SELECT s.domain_id, s.answer_set_id, i.domain_id IS NOT NULL OR c.domain_id IS NOT NULL,
+       coalesce(c.ttl_shape, s.ttl_shape), coalesce(c.digest_check, s.digest_check),
+       CASE WHEN i.domain_id IS NOT NULL THEN s.ttl ELSE c.ttl END
 FROM fw_content_stage s
 LEFT JOIN inserted i USING (domain_id, answer_set_id)
 LEFT JOIN answer_set_contents c
@@ -96,7 +99,7 @@ LEFT JOIN answer_set_contents c
 )sql";
 
 constexpr const char* kReadContentsSql = R"sql(
-SELECT c.domain_id, c.answer_set_id, c.ttl_shape, c.digest_check
+SELECT c.domain_id, c.answer_set_id, c.ttl_shape, c.digest_check, c.ttl
 FROM unnest($1::bigint[], $2::bigint[]) AS k(domain_id, answer_set_id)
 JOIN answer_set_contents c USING (domain_id, answer_set_id)
 )sql";
@@ -139,6 +142,65 @@ void packed_fields(CopyTextBuffer& row, const PackedColumns& columns) {
                              &columns.address_ids, &columns.targets}) {
     *column ? row.text(**column) : row.null();
   }
+}
+
+/// The fields of one line of COPY text output (tab-separated; a trailing newline is dropped).
+void copy_fields(std::string_view line, std::vector<std::string_view>& fields) {
+  if (!line.empty() && line.back() == '\n') {
+    line.remove_suffix(1);
+  }
+  fields.clear();
+  for (std::size_t tab = line.find('\t'); tab != std::string_view::npos; tab = line.find('\t')) {
+    fields.push_back(line.substr(0, tab));
+    line.remove_prefix(tab + 1);
+  }
+  fields.push_back(line);
+}
+
+std::int64_t copy_integer(std::string_view field) {
+  std::int64_t value = 0;
+  const auto [end, error] = std::from_chars(field.data(), field.data() + field.size(), value);
+  if (error != std::errc() || end != field.data() + field.size()) {
+    throw Error(fmt::format("storage: unexpected COPY field '{}' (an integer)", field));
+  }
+  return value;
+}
+
+/// A text field of COPY output with its backslash escapes undone (COPY TO writes \\, \b,
+/// \f, \n, \r, \t, \v).
+std::string copy_text_field(std::string_view field) {
+  std::string text;
+  text.reserve(field.size());
+  for (std::size_t i = 0; i < field.size(); ++i) {
+    if (field[i] != '\\' || i + 1 == field.size()) {
+      text += field[i];
+      continue;
+    }
+    switch (const char c = field[++i]) {
+      case 'b':
+        text += '\b';
+        break;
+      case 'f':
+        text += '\f';
+        break;
+      case 'n':
+        text += '\n';
+        break;
+      case 'r':
+        text += '\r';
+        break;
+      case 't':
+        text += '\t';
+        break;
+      case 'v':
+        text += '\v';
+        break;
+      default:
+        text += c;
+        break;
+    }
+  }
+  return text;
 }
 
 [[noreturn]] void throw_collision(std::string_view what, std::int64_t domain_id, std::int64_t id) {
@@ -184,23 +246,29 @@ void ProbeWriter::stage_tables(pqxx::work& tx) {
 
 void ProbeWriter::warm_up(pqxx::work& tx) {
   // Committed rows only: what is read here stays true whether this batch commits or not.
+  // Parsed from the raw COPY lines (libpqxx 6.4's tuple extraction took ~4 us a row).
+  std::string line;
+  std::vector<std::string_view> fields;
   pqxx::stream_from sets(
-      tx, fmt::format("(SELECT c.domain_id, c.answer_set_id, c.ttl_shape, c.digest_check "
+      tx, fmt::format("(SELECT c.domain_id, c.answer_set_id, c.ttl_shape, c.digest_check, c.ttl "
                       "FROM answer_set_counters k JOIN answer_set_contents c "
                       "USING (domain_id, answer_set_id) "
                       "WHERE k.last_seen >= now() - interval '{}' LIMIT {})",
                       kWarmUpWindow, kMaxKnownSets / 2));
-  std::tuple<std::int64_t, std::int64_t, std::int64_t, std::int64_t> set;
-  while (sets >> set) {
-    known_sets_.insert_or_assign(SetKey{std::get<0>(set), std::get<1>(set)},
-                                 StoredSet{std::get<2>(set), std::get<3>(set)});
+  while (sets.get_raw_line(line)) {
+    copy_fields(line, fields);
+    known_sets_.insert_or_assign(
+        SetKey{copy_integer(fields.at(0)), copy_integer(fields.at(1))},
+        StoredSet{copy_integer(fields.at(2)), copy_integer(fields.at(3)),
+                  fields.at(4) == "\\N" ? std::nullopt
+                                        : std::optional<std::int64_t>(copy_integer(fields[4]))});
   }
   sets.complete();
   pqxx::stream_from names(
       tx, fmt::format("(SELECT domain_id, domain FROM watchlist LIMIT {})", kMaxDomainNames));
-  std::tuple<std::int64_t, std::string> name;
-  while (names >> name) {
-    domain_names_.insert_or_assign(std::get<0>(name), std::move(std::get<1>(name)));
+  while (names.get_raw_line(line)) {
+    copy_fields(line, fields);
+    domain_names_.insert_or_assign(copy_integer(fields.at(0)), copy_text_field(fields.at(1)));
   }
   names.complete();
 }
@@ -341,7 +409,7 @@ std::size_t ProbeWriter::store_new_sets(pqxx::work& tx, const std::vector<SetKey
   {
     CopyWriter stage(
         tx, "fw_content_stage",
-        {"domain_id", "answer_set_id", "digest_check", "ttl_shape", "shared_id",
+        {"domain_id", "answer_set_id", "digest_check", "ttl_shape", "ttl", "shared_id",
          "shared_ttl_offset", "rtypes", "owners", "ttl_offsets", "address_ids", "targets"});
     const auto id_of = [this](std::string_view address) { return address_id(address); };
     for (std::size_t n = 0; n < keys.size(); ++n) {
@@ -351,7 +419,8 @@ std::size_t ProbeWriter::store_new_sets(pqxx::work& tx, const std::vector<SetKey
       row.integer(keys[n].domain_id)
           .integer(keys[n].answer_set_id)
           .integer(answer.digest_check)
-          .integer(answer.ttl_shape);
+          .integer(answer.ttl_shape)
+          .integer(answer.min_ttl);
       set.shared.empty() ? row.null().null()
                          : row.integer(set.shared_id).integer(set.shared_ttl_offset);
       packed_fields(row, packed_columns(set.own, false, id_of));
@@ -360,27 +429,31 @@ std::size_t ProbeWriter::store_new_sets(pqxx::work& tx, const std::vector<SetKey
     stage.complete();
   }
   std::vector<SetKey> raced;  // stored by a concurrent writer after the statement began
-  const auto learn = [&](const SetKey& key, std::int64_t shape, std::int64_t check) {
-    if (check != answers[first_probe.at(key)].digest_check) {
+  // Learns the stored set of `row`: its shape, digest check and TTL from column `at` on.
+  const auto learn = [&](const SetKey& key, const pqxx::row& row, pqxx::row::size_type at) {
+    const StoredSet set{row[at].as<std::int64_t>(), row[at + 1].as<std::int64_t>(),
+                        row[at + 2].is_null()
+                            ? std::nullopt
+                            : std::optional<std::int64_t>(row[at + 2].as<std::int64_t>())};
+    if (set.digest_check != answers[first_probe.at(key)].digest_check) {
       throw_collision("answer sets", key.domain_id, key.answer_set_id);
     }
-    pending_sets_.insert_or_assign(key, StoredSet{shape, check});
+    pending_sets_.insert_or_assign(key, set);
   };
   for (const auto& row : tx.exec(kInsertContentsSql)) {
     const SetKey key{row[0].as<std::int64_t>(), row[1].as<std::int64_t>()};
-    if (!row[5].as<bool>()) {
+    if (!row[2].as<bool>()) {
       raced.push_back(key);
       continue;
     }
-    learn(key, row[3].as<std::int64_t>(), row[4].as<std::int64_t>());
+    learn(key, row, 3);
   }
   if (!raced.empty()) {
     const auto rows = tx.exec_params(
         kReadContentsSql, array_text(raced, [](const SetKey& k) { return k.domain_id; }),
         array_text(raced, [](const SetKey& k) { return k.answer_set_id; }));
     for (const auto& row : rows) {
-      learn({row[0].as<std::int64_t>(), row[1].as<std::int64_t>()}, row[2].as<std::int64_t>(),
-            row[3].as<std::int64_t>());
+      learn({row[0].as<std::int64_t>(), row[1].as<std::int64_t>()}, row, 2);
     }
     if (rows.size() != raced.size()) {
       throw Error("storage: an answer set stored by another writer could not be read back");
@@ -568,7 +641,13 @@ std::size_t ProbeWriter::write(pqxx::work& tx, std::int64_t run_id,
         ? row.integer(std::min<std::int64_t>(result.latency.count(),
                                              std::numeric_limits<std::int32_t>::max()))
         : row.null();
-    has_set ? row.integer(answers[i].min_ttl) : row.null();
+    // NULL: the set's own smallest TTL (answer_set_contents.ttl), as an authoritative server
+    // gives it every time.
+    if (has_set && stored({result.domain_id, answers[i].id}).ttl != answers[i].min_ttl) {
+      row.integer(answers[i].min_ttl);
+    } else {
+      row.null();
+    }
     const auto name = domain_names_.find(result.domain_id);
     name != domain_names_.end() && name->second == result.name ? row.null() : row.text(result.name);
     row.text_or_null(result.detail);

@@ -65,6 +65,8 @@ class ProbeWriter {
   struct StoredSet {
     std::int64_t ttl_shape;
     std::int64_t digest_check;
+    /// answer_set_contents.ttl: a probe with this smallest TTL stores NULL.
+    std::optional<std::int64_t> ttl;
   };
   /// What one batch adds to a set's summary (answer_set_counters).
   struct SetCounters {

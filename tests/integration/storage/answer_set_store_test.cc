@@ -105,6 +105,8 @@ TEST_F(AnswerSetStoreTest, UnchangedAnswersAddOneNarrowRowAndKeepEveryTtl) {
   EXPECT_EQ(number(dsn_, "SELECT count(*) FROM answer_set_records"), 3);
   EXPECT_EQ(number(dsn_, "SELECT count(*) FROM observations"), 5);
   EXPECT_EQ(number(dsn_, "SELECT count(*) FROM observations WHERE ttls IS NOT NULL"), 1);
+  EXPECT_EQ(number(dsn_, "SELECT count(*) FROM observations WHERE ttl IS NULL"), 1)
+      << "only the first probe's TTL is the set's own (answer_set_contents.ttl)";
   // Every record of every probe with the TTL it had.
   EXPECT_EQ(text(dsn_,
                  "SELECT string_agg(rtype || ':' || ttl, ',' ORDER BY p.sent_at, rtype, ttl) "
