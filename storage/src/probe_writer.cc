@@ -33,7 +33,8 @@ namespace {
 
 /// Known answer sets kept before the cache starts over (about 64 bytes each).
 constexpr std::size_t kMaxKnownSets = 4'000'000;
-/// Sets read at the first batch: those seen in this window, at most half the cache.
+/// Sets read at the first batch, at most half the cache: all of them while they fit, else
+/// those seen in this window.
 constexpr const char* kWarmUpWindow = "2 days";
 /// Watched domains' names kept before that cache starts over.
 constexpr std::size_t kMaxDomainNames = 1'000'000;
@@ -61,7 +62,9 @@ constexpr const char* kResolveAddressesSql = R"sql(
 WITH wanted AS (
   SELECT x.address, x.k FROM unnest($1::inet[]) WITH ORDINALITY AS x(address, k)
 ), found AS (
-  SELECT w.k, a.address_id FROM wanted w JOIN addresses a USING (address)
+  -- LIMIT: a look-up in the unique index per address, never a scan of the table.
+  SELECT w.k, a.address_id FROM wanted w
+  CROSS JOIN LATERAL (SELECT address_id FROM addresses a WHERE a.address = w.address LIMIT 1) a
 ), inserted AS (
   INSERT INTO addresses (address)
   SELECT address FROM wanted WHERE k NOT IN (SELECT k FROM found) ORDER BY address
@@ -89,19 +92,26 @@ WITH inserted AS (
   ON CONFLICT (domain_id, answer_set_id) DO NOTHING
   RETURNING domain_id, answer_set_id
 )
-SELECT s.domain_id, s.answer_set_id, i.domain_id IS NOT NULL OR c.domain_id IS NOT NULL,
+SELECT s.domain_id, s.answer_set_id, i.domain_id IS NOT NULL OR c.ttl_shape IS NOT NULL,
        coalesce(c.ttl_shape, s.ttl_shape), coalesce(c.digest_check, s.digest_check),
        CASE WHEN i.domain_id IS NOT NULL THEN s.ttl ELSE c.ttl END
 FROM fw_content_stage s
 LEFT JOIN inserted i USING (domain_id, answer_set_id)
-LEFT JOIN answer_set_contents c
-  ON i.domain_id IS NULL AND c.domain_id = s.domain_id AND c.answer_set_id = s.answer_set_id
+LEFT JOIN LATERAL (
+  -- LIMIT: a primary-key probe per set the insert skipped, never a scan of the table.
+  SELECT c.ttl_shape, c.digest_check, c.ttl FROM answer_set_contents c
+  WHERE i.domain_id IS NULL AND c.domain_id = s.domain_id AND c.answer_set_id = s.answer_set_id
+  LIMIT 1
+) c ON true
 )sql";
 
 constexpr const char* kReadContentsSql = R"sql(
-SELECT c.domain_id, c.answer_set_id, c.ttl_shape, c.digest_check, c.ttl
+SELECT k.domain_id, k.answer_set_id, c.ttl_shape, c.digest_check, c.ttl
 FROM unnest($1::bigint[], $2::bigint[]) AS k(domain_id, answer_set_id)
-JOIN answer_set_contents c USING (domain_id, answer_set_id)
+CROSS JOIN LATERAL (
+  SELECT c.ttl_shape, c.digest_check, c.ttl FROM answer_set_contents c
+  WHERE c.domain_id = k.domain_id AND c.answer_set_id = k.answer_set_id LIMIT 1
+) c
 )sql";
 
 // Every set the batch saw, one row each in key order (concurrent writers lock rows in the
@@ -249,12 +259,22 @@ void ProbeWriter::warm_up(pqxx::work& tx) {
   // Parsed from the raw COPY lines (libpqxx 6.4's tuple extraction took ~4 us a row).
   std::string line;
   std::vector<std::string_view> fields;
+  // Every set while they fit (one scan of answer_set_contents), else those seen lately
+  // (joined to their counters' last_seen).
+  const auto estimated_sets =
+      tx.exec1("SELECT reltuples FROM pg_class WHERE oid = 'answer_set_contents'::regclass")[0]
+          .as<double>();
+  const std::string recent =
+      estimated_sets <= static_cast<double>(kMaxKnownSets / 2)
+          ? std::string()
+          : fmt::format(
+                " JOIN answer_set_counters k USING (domain_id, answer_set_id) "
+                "WHERE k.last_seen >= now() - interval '{}'",
+                kWarmUpWindow);
   pqxx::stream_from sets(
       tx, fmt::format("(SELECT c.domain_id, c.answer_set_id, c.ttl_shape, c.digest_check, c.ttl "
-                      "FROM answer_set_counters k JOIN answer_set_contents c "
-                      "USING (domain_id, answer_set_id) "
-                      "WHERE k.last_seen >= now() - interval '{}' LIMIT {})",
-                      kWarmUpWindow, kMaxKnownSets / 2));
+                      "FROM answer_set_contents c{} LIMIT {})",
+                      recent, kMaxKnownSets / 2));
   while (sets.get_raw_line(line)) {
     copy_fields(line, fields);
     known_sets_.insert_or_assign(
