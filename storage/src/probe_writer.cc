@@ -19,6 +19,9 @@
 #include <algorithm>
 #include <charconv>
 #include <limits>
+#include <map>
+#include <memory>
+#include <mutex>
 #include <pqxx/pqxx>
 #include <stdexcept>
 #include <tuple>
@@ -254,9 +257,28 @@ void ProbeWriter::stage_tables(pqxx::work& tx) {
   tx.exec("RESET client_min_messages");
 }
 
-void ProbeWriter::warm_up(pqxx::work& tx) {
+std::shared_ptr<const ProbeWriter::WarmSnapshot> ProbeWriter::shared_snapshot(pqxx::work& tx) {
+  // One per database and process: the writer connections of one `probe` share it (the first
+  // reads it, the others wait for it). The database's OID tells a re-created one apart.
+  static std::mutex mutex;
+  static std::map<std::string, std::shared_ptr<const WarmSnapshot>> snapshots;
+  const std::string key =
+      fmt::format("{}:{}/{}/{}", tx.conn().hostname() != nullptr ? tx.conn().hostname() : "",
+                  tx.conn().port() != nullptr ? tx.conn().port() : "", tx.conn().dbname(),
+                  tx.exec1("SELECT oid FROM pg_database WHERE datname = current_database()")[0]
+                      .as<std::string>());
+  const std::lock_guard lock(mutex);
+  auto& snapshot = snapshots[key];
+  if (!snapshot) {
+    snapshot = load_snapshot(tx);
+  }
+  return snapshot;
+}
+
+std::shared_ptr<const ProbeWriter::WarmSnapshot> ProbeWriter::load_snapshot(pqxx::work& tx) {
   // Committed rows only: what is read here stays true whether this batch commits or not.
   // Parsed from the raw COPY lines (libpqxx 6.4's tuple extraction took ~4 us a row).
+  auto snapshot = std::make_shared<WarmSnapshot>();
   std::string line;
   std::vector<std::string_view> fields;
   // Every set while they fit (one scan of answer_set_contents), else those seen lately
@@ -277,7 +299,7 @@ void ProbeWriter::warm_up(pqxx::work& tx) {
                       recent, kMaxKnownSets / 2));
   while (sets.get_raw_line(line)) {
     copy_fields(line, fields);
-    known_sets_.insert_or_assign(
+    snapshot->sets.insert_or_assign(
         SetKey{copy_integer(fields.at(0)), copy_integer(fields.at(1))},
         StoredSet{copy_integer(fields.at(2)), copy_integer(fields.at(3)),
                   fields.at(4) == "\\N" ? std::nullopt
@@ -288,14 +310,32 @@ void ProbeWriter::warm_up(pqxx::work& tx) {
       tx, fmt::format("(SELECT domain_id, domain FROM watchlist LIMIT {})", kMaxDomainNames));
   while (names.get_raw_line(line)) {
     copy_fields(line, fields);
-    domain_names_.insert_or_assign(copy_integer(fields.at(0)), copy_text_field(fields.at(1)));
+    snapshot->names.insert_or_assign(copy_integer(fields.at(0)), copy_text_field(fields.at(1)));
   }
   names.complete();
+  return snapshot;
+}
+
+const std::string* ProbeWriter::domain_name(std::int64_t domain_id) const {
+  if (const auto found = domain_names_.find(domain_id); found != domain_names_.end()) {
+    return &found->second;
+  }
+  if (snapshot_) {
+    if (const auto found = snapshot_->names.find(domain_id); found != snapshot_->names.end()) {
+      return &found->second;
+    }
+  }
+  return nullptr;
 }
 
 const ProbeWriter::StoredSet* ProbeWriter::stored_set(const SetKey& key) const {
   if (const auto found = known_sets_.find(key); found != known_sets_.end()) {
     return &found->second;
+  }
+  if (snapshot_) {
+    if (const auto found = snapshot_->sets.find(key); found != snapshot_->sets.end()) {
+      return &found->second;
+    }
   }
   if (const auto found = pending_sets_.find(key); found != pending_sets_.end()) {
     return &found->second;
@@ -405,10 +445,9 @@ std::size_t ProbeWriter::store_new_sets(pqxx::work& tx, const std::vector<SetKey
   std::size_t bad_addresses = 0;
   for (const SetKey& key : keys) {
     const std::size_t i = first_probe.at(key);
-    const auto name = domain_names_.find(key.domain_id);
-    packed.push_back(pack_answer(
-        results[i].records, answers[i],
-        name != domain_names_.end() ? std::string_view(name->second) : std::string_view()));
+    const std::string* name = domain_name(key.domain_id);
+    packed.push_back(pack_answer(results[i].records, answers[i],
+                                 name != nullptr ? std::string_view(*name) : std::string_view()));
     bad_addresses += packed.back().bad_addresses;
     for (const auto* part : {&packed.back().own, &packed.back().shared}) {
       for (const PackedRecord& record : *part) {
@@ -506,7 +545,7 @@ void ProbeWriter::look_up_domains(pqxx::work& tx, const std::vector<ProbeResult>
   std::vector<std::int64_t> missing;
   std::unordered_set<std::int64_t> asked;
   for (const ProbeResult& result : results) {
-    if (result.domain_id != 0 && !domain_names_.contains(result.domain_id) &&
+    if (result.domain_id != 0 && domain_name(result.domain_id) == nullptr &&
         asked.insert(result.domain_id).second) {
       missing.push_back(result.domain_id);
     }
@@ -570,9 +609,8 @@ std::size_t ProbeWriter::write(pqxx::work& tx, std::int64_t run_id,
                                const std::vector<ProbeResult>& results,
                                const std::vector<std::int64_t>& probe_ids) {
   rolled_back();  // a retried batch starts from what is committed
-  if (!warmed_up_) {
-    warm_up(tx);
-    warmed_up_ = true;
+  if (!snapshot_) {
+    snapshot_ = shared_snapshot(tx);
   }
 
   // 1. Answer sets: the canonical form of each probe's records; the sets not known to be
@@ -668,8 +706,8 @@ std::size_t ProbeWriter::write(pqxx::work& tx, std::int64_t run_id,
     } else {
       row.null();
     }
-    const auto name = domain_names_.find(result.domain_id);
-    name != domain_names_.end() && name->second == result.name ? row.null() : row.text(result.name);
+    const std::string* name = domain_name(result.domain_id);
+    name != nullptr&&* name == result.name ? row.null() : row.text(result.name);
     row.text_or_null(result.detail);
     if (has_set && stored({result.domain_id, answers[i].id}).ttl_shape != answers[i].ttl_shape) {
       row.text(ttl_array(result, answers[i]));

@@ -6,15 +6,16 @@
 ///
 /// The writer keeps what it knows is committed (answer sets and their TTL shapes, shared
 /// parts, address ids, probe contexts, partitions, watched domains' names) in caches, warmed
-/// at its first batch, so an unchanged answer costs one observation row and one in-place
-/// counter update of its set per batch. Cache entries
-/// learnt in a transaction count only after committed(); a rolled-back or retried batch
-/// calls rolled_back() (or write() again).
+/// at its first batch (one snapshot per process and database, shared by its writers), so an
+/// unchanged answer costs one observation row and one in-place counter update of its set per
+/// batch. Cache entries learnt in a transaction count only after committed(); a rolled-back
+/// or retried batch calls rolled_back() (or write() again).
 
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <pqxx/pqxx>
 #include <set>
@@ -86,10 +87,19 @@ class ProbeWriter {
   };
   using AddressIds = std::unordered_map<std::string, std::int32_t, TextHash, std::equal_to<>>;
 
-  /// Once per writer: what the database already holds that the batches will ask about (the
-  /// sets seen lately, with their TTL shapes; the watched domains' names), in two streamed
-  /// reads instead of a look-up per batch.
-  void warm_up(pqxx::work& tx);
+  /// What the database held at a writer's first batch that the batches will ask about: the
+  /// stored sets (all while they fit, else those seen lately) with their TTL shapes, and
+  /// the watched domains' names. Read once per process and database, shared read-only.
+  struct WarmSnapshot {
+    std::unordered_map<SetKey, StoredSet, SetKeyHash> sets;
+    std::unordered_map<std::int64_t, std::string> names;
+  };
+  /// The process's snapshot of the database of `tx`, read now (two streamed COPYs) if no
+  /// writer has read it yet.
+  static std::shared_ptr<const WarmSnapshot> shared_snapshot(pqxx::work& tx);
+  static std::shared_ptr<const WarmSnapshot> load_snapshot(pqxx::work& tx);
+  /// The watchlist name of `domain_id`, if known.
+  [[nodiscard]] const std::string* domain_name(std::int64_t domain_id) const;
   /// The stored set `key`, if known (committed or learnt in this transaction).
   [[nodiscard]] const StoredSet* stored_set(const SetKey& key) const;
   /// The same, for a set the batch has stored. @throw std::logic_error if it has not.
@@ -131,7 +141,7 @@ class ProbeWriter {
   std::unordered_map<std::int64_t, std::string> domain_names_;
   std::string context_key_;  ///< reused buffer
   std::set<std::chrono::sys_days> partitions_;
-  bool warmed_up_ = false;
+  std::shared_ptr<const WarmSnapshot> snapshot_;
 };
 
 }  // namespace fluxwatch::storage::detail
