@@ -169,9 +169,9 @@ stored_probes="$(psql_ -Atc "SELECT count(*) FROM probes WHERE run_id = (SELECT 
 ing=() copy=()
 for ((r = 1; r <= repeats; r++)); do
     log "repetition $r/$repeats: ingest (writer, then psql COPY of the same rows)"
-    # Schema 13 (migrations 0009, 0013): the writer's tables. Truncated before each repetition; the
-    # reference is psql's COPY of exactly the rows the writer left in them.
-    tables="observations answer_sets answer_set_entries probe_contexts"
+    # Schema 15 (migrations 0009, 0013, 0015): the writer's tables. Truncated before each
+    # repetition; the reference is psql's COPY of exactly the rows the writer left in them.
+    tables="observations answer_set_contents answer_set_counters shared_parts addresses probe_contexts"
     psql_ -c "TRUNCATE ${tables// /, }"
     "$ingest_bin" --dsn "$dsn" --probes "$names" >"$work/ingest.$r.log" 2>&1 ||
         { echo "$me: ingest bench failed:" >&2; cat "$work/ingest.$r.log" >&2; exit 1; }
