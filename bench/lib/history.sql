@@ -130,7 +130,7 @@ GROUP BY variant, qtype
 ORDER BY first_k, variant;
 INSERT INTO answer_sets (domain_id, answer_set_id, digest_check, ttl_shape, first_seen,
                          last_seen, times_seen, min_ttl)
-SELECT d, pg_temp.bench_set_id(d, s.variant), hashint8extended(d * 1000000 + s.variant, 1),
+SELECT d, pg_temp.bench_set_id(d, s.variant), hashint8extended(d::bigint * 1000000 + s.variant, 1),
        pg_temp.bench_ttl_shape(CASE WHEN s.variant = 0 THEN 2 ELSE 4 END),
        s.first_start + d * interval '1 millisecond', s.last_start + d * interval '1 millisecond',
        s.times,
@@ -146,7 +146,7 @@ FROM bench_sets s CROSS JOIN LATERAL pg_temp.bench_domains(s.variant, :domains) 
 CROSS JOIN LATERAL (
   SELECT address, (row_number() OVER (ORDER BY host(address) COLLATE "C") - 1)::int AS ord
   FROM (SELECT CASE WHEN d % 10 = 0
-                      THEN '10.0.0.0'::inet + ((d * 7919 + (s.variant - 100) * 104729
+                      THEN '10.0.0.0'::inet + ((d::bigint * 7919 + (s.variant - 100) * 104729
                                                 + j * 15485863) % 20000)
                     WHEN d % 10 < 3
                       THEN '10.200.0.0'::inet + ((d % 100) * 64 + ((s.variant - 2) * 4 + j) % 64)
