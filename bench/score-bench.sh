@@ -13,7 +13,7 @@
 #   FLUXWATCH_REFERENCE_BUILD=DIR  also time the `fluxwatch score` of another build (e.g. main
 #                        before a change) on the same data, first, and print the ratio.
 # Output (parseable, one figure per line):
-#   generated <P> probes, <A> answer sets, <R> set records for <D> domains in <S> s
+#   generated <P> probes, <A> answer sets, <S> shared parts for <D> domains in <S> s
 #   reference copy: <S> s wall (median of N: ...)   COPY of every record to /dev/null
 #   [reference score: <S> s wall (median of N: ...)]      with FLUXWATCH_REFERENCE_BUILD
 #   fluxwatch score: <S> s wall (median of N: ...)
@@ -49,7 +49,7 @@ start=$(date +%s.%N)
 psql_ -f "$src/bench/lib/history.sql" >/dev/null
 psql_ -c "VACUUM ANALYZE"
 end=$(date +%s.%N)
-counts="$(psql_ -At -c "SELECT (SELECT count(*) FROM observations) || ' probes, ' || (SELECT count(*) FROM answer_sets) || ' answer sets, ' || (SELECT count(*) FROM answer_set_entries) || ' set records'")"
+counts="$(psql_ -At -c "SELECT (SELECT count(*) FROM observations) || ' probes, ' || (SELECT count(*) FROM answer_set_counters) || ' answer sets, ' || (SELECT count(*) FROM shared_parts) || ' shared parts'")"
 echo "generated $counts for $domains domains in $(secs "$start" "$end") s"
 if [[ "${BENCH_KEEP:-}" == 1 ]]; then
     echo "BENCH_KEEP=1: data left in $work (dsn: $dsn); stop with: ${fw[*]} db stop"

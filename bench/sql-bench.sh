@@ -60,9 +60,9 @@ if [[ "$have" != "$domains" ]]; then
     end=$(date +%s.%N)
     echo "generated in $(secs "$start" "$end") s"
 fi
-psql_ -At -F ' ' -c "SELECT 'dataset:', (SELECT count(*) FROM observations) || ' probes', (SELECT count(*) FROM answer_sets) || ' answer sets', (SELECT count(*) FROM answer_set_entries) || ' answer-set records', pg_size_pretty(pg_database_size(current_database()))"
+psql_ -At -F ' ' -c "SELECT 'dataset:', (SELECT count(*) FROM observations) || ' probes', (SELECT count(*) FROM answer_set_counters) || ' answer sets', (SELECT count(*) FROM shared_parts) || ' shared parts', (SELECT count(*) FROM addresses) || ' addresses', pg_size_pretty(pg_database_size(current_database()))"
 # Every table of the probe history with its indexes and TOAST (partitions included).
-psql_ -At -F ' ' -c "WITH t(name) AS (SELECT c.relname FROM pg_class c WHERE c.relnamespace = 'public'::regnamespace AND c.relname IN ('observations', 'probe_contexts', 'probe_runs', 'answer_sets', 'answer_set_entries')),
+psql_ -At -F ' ' -c "WITH t(name) AS (SELECT c.relname FROM pg_class c WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'p') AND c.relname IN ('observations', 'probe_contexts', 'probe_runs', 'answer_sets', 'answer_set_entries', 'answer_set_contents', 'answer_set_counters', 'shared_parts', 'addresses')),
   sizes AS (SELECT t.name, coalesce((SELECT sum(pg_total_relation_size(p.relid)) FROM pg_partition_tree(t.name::regclass) p), pg_total_relation_size(t.name::regclass)) AS bytes FROM t)
 SELECT 'bytes_per_probe=' || round(sum(bytes) / (SELECT count(*) FROM observations), 1), string_agg(name || '_total=' || bytes, ' ') FROM sizes"
 psql_ -At -F ' ' -c "SELECT 'schema: migration', max(version) FROM schema_migrations"

@@ -1,7 +1,9 @@
 -- bench/lib/history.sql - a synthetic probe history written straight into today's tables
--- (schema 13+: narrow observations partitioned by day, probe_contexts per run, answer sets
--- stored once per (domain, content) with their first/last seen and times seen, their records
--- in answer_set_entries): the rows the writer (storage/src/probe_writer.cc) stores for
+-- (schema 15: narrow observations partitioned by day, probe_contexts per run, answer sets
+-- stored once per (domain, content): answer_set_counters with their first/last seen and
+-- times seen, answer_set_contents with their answer records packed (address ids into
+-- addresses), the authority/additional part in shared_parts): the rows the writer
+-- (storage/src/probe_writer.cc) stores for
 -- `fluxwatch probe` rounds against a recursive resolver. The one generator of
 -- bench/sql-bench.sh (and so web-bench.sh) and bench/score-bench.sh.
 -- psql variables: domains, probes (rounds, 10 minutes apart, the newest ending now).
@@ -19,9 +21,10 @@
 --   Every address (glue included) is enriched. Three score runs of every domain are stored.
 -- As the writer stores them: a set's id is a 64-bit hash of its content (here of the domain
 -- and the set's number), records in canonical order (section, type, owner, data as text),
--- the owner NULL when it is the domain's own name, TTL offsets from the set's smallest TTL;
--- observations.qname NULL (the domain's own name), ttls NULL (uniform TTLs); the counters of
--- each (domain, set) are those of its probes. Recursive answers: authoritative bit false.
+-- owners NULL (the domain's own name), TTL offsets NULL (all 0), rtypes NULL (all address
+-- records); observations.qname NULL (the domain's own name), ttl NULL (the set's own
+-- smallest TTL), ttls NULL (uniform TTLs); the counters of each (domain, set) are those of
+-- its probes. Recursive answers: authoritative bit false.
 -- Secondary indexes are dropped for the load and built afterwards, as a bulk load would.
 SET synchronous_commit = off;
 SET maintenance_work_mem = '1GB';
@@ -101,20 +104,17 @@ END $$;
 CREATE TEMP TABLE bench_indexes AS
 SELECT indexname, replace(indexdef, ' ON ONLY ', ' ON ') AS indexdef FROM pg_indexes
 WHERE schemaname = 'public' AND indexname NOT LIKE '%_pkey'
-  AND tablename IN ('observations', 'answer_set_entries');
+  AND tablename IN ('observations', 'answer_set_contents');
 DO $$ DECLARE i record; BEGIN
   FOR i IN SELECT * FROM bench_indexes LOOP EXECUTE format('DROP INDEX %I', i.indexname); END LOOP;
 END $$;
 
--- The probes, round after round.
-INSERT INTO observations (domain_id, sent_at, probe_id, answer_set_id, context_id, latency_us,
-                          ttl)
+-- The probes, round after round; ttl NULL: the set's own smallest TTL (TTLs do not change).
+INSERT INTO observations (domain_id, sent_at, probe_id, answer_set_id, context_id, latency_us)
 SELECT d, r.round_start + d * interval '1 millisecond', (r.k - 1)::bigint * :domains + d,
        pg_temp.bench_set_id(d, CASE WHEN r.qtype = 'NS' THEN 1 WHEN d % 10 = 0 THEN 100 + r.k
                                     WHEN d % 10 < 3 THEN 2 + r.k % 16 ELSE 0 END),
-       :bench_context_base + r.k, 1000 + (d * 7 + r.k * 13) % 5000,
-       CASE WHEN r.qtype = 'NS' THEN 3600 WHEN d % 10 = 0 THEN 30 WHEN d % 10 < 3 THEN 300
-            ELSE 3600 END
+       :bench_context_base + r.k, 1000 + (d * 7 + r.k * 13) % 5000
 FROM bench_rounds r CROSS JOIN LATERAL generate_series(1, :domains + 0 * r.k) d;  -- k, then d
 
 -- The sets, each when its first probe stored it (time-major too), with their counters:
@@ -128,43 +128,59 @@ FROM (SELECT k, qtype, round_start, 1 AS variant FROM bench_rounds WHERE qtype =
       UNION ALL SELECT k, qtype, round_start, 100 + k FROM bench_rounds WHERE qtype = 'A') v
 GROUP BY variant, qtype
 ORDER BY first_k, variant;
-INSERT INTO answer_sets (domain_id, answer_set_id, digest_check, ttl_shape, first_seen,
-                         last_seen, times_seen, min_ttl)
-SELECT d, pg_temp.bench_set_id(d, s.variant), hashint8extended(d::bigint * 1000000 + s.variant, 1),
-       pg_temp.bench_ttl_shape(CASE WHEN s.variant = 0 THEN 2 ELSE 4 END),
+INSERT INTO answer_set_counters (domain_id, answer_set_id, first_seen, last_seen, times_seen,
+                                 min_ttl)
+SELECT d, pg_temp.bench_set_id(d, s.variant),
        s.first_start + d * interval '1 millisecond', s.last_start + d * interval '1 millisecond',
        s.times,
        CASE WHEN s.variant = 1 THEN 3600 WHEN d % 10 = 0 THEN 30 WHEN d % 10 < 3 THEN 300
             ELSE 3600 END
 FROM bench_sets s CROSS JOIN LATERAL pg_temp.bench_domains(s.variant, :domains) d;
 
--- Their records. A sets: the answer's addresses in text order (the canonical order).
-INSERT INTO answer_set_entries (domain_id, answer_set_id, ttl_offset, ord, section, rtype,
-                                address)
-SELECT d, pg_temp.bench_set_id(d, s.variant), 0, a.ord, 'a', 'A', a.address
-FROM bench_sets s CROSS JOIN LATERAL pg_temp.bench_domains(s.variant, :domains) d
-CROSS JOIN LATERAL (
-  SELECT address, (row_number() OVER (ORDER BY host(address) COLLATE "C") - 1)::int AS ord
-  FROM (SELECT CASE WHEN d % 10 = 0
-                      THEN '10.0.0.0'::inet + ((d::bigint * 7919 + (s.variant - 100) * 104729
-                                                + j * 15485863) % 20000)
-                    WHEN d % 10 < 3
-                      THEN '10.200.0.0'::inet + ((d % 100) * 64 + ((s.variant - 2) * 4 + j) % 64)
-                    ELSE '10.100.0.0'::inet + (d * 2 + j) END AS address
-        FROM generate_series(0, CASE WHEN s.variant = 0 THEN 1 ELSE 3 END) j) addresses) a
-WHERE s.qtype = 'A';
--- The NS set: two in-zone names (owner: the domain's own name) and their glue.
-INSERT INTO answer_set_entries (domain_id, answer_set_id, ttl_offset, ord, section, rtype, owner,
-                                address, target)
-SELECT d, pg_temp.bench_set_id(d, 1), 0, e.ord, e.section, e.rtype, e.owner, e.address, e.target
-FROM generate_series(1, :domains) d
-CROSS JOIN LATERAL (VALUES
-  (0, 'a'::"char", 'NS', NULL, NULL::inet, format('ns1.d%s.bench.test', d)),
-  (1, 'a', 'NS', NULL, NULL, format('ns2.d%s.bench.test', d)),
-  (2, 'd', 'A', format('ns1.d%s.bench.test', d), '10.160.0.0'::inet + 2 * d, NULL),
-  (3, 'd', 'A', format('ns2.d%s.bench.test', d), '10.160.0.0'::inet + (2 * d + 1), NULL))
-  AS e(ord, section, rtype, owner, address, target)
-ORDER BY d, e.ord;
+-- What the sets are. Every address once (addresses), numbered by pool: flux 1-20,000, CDN
+-- 20,001-26,400, stable 26,401 + (2d + j), glue after them.
+INSERT INTO addresses (address_id, address)
+SELECT 1 + i, '10.0.0.0'::inet + i FROM generate_series(0, 19999) i
+UNION ALL SELECT 20001 + i, '10.200.0.0'::inet + i FROM generate_series(0, 64 * 100 - 1) i
+UNION ALL SELECT 26401 + i, '10.100.0.0'::inet + i FROM generate_series(2, 2 * :domains + 1) i
+UNION ALL SELECT 26402 + 2 * :domains + i, '10.160.0.0'::inet + i
+          FROM generate_series(2, 2 * :domains + 1) i;
+SELECT setval(pg_get_serial_sequence('addresses', 'address_id'), max(address_id))
+FROM addresses;
+-- The NS sets' glue: the authority/additional part, shared by every set that holds it (one
+-- per domain here: its own in-zone name servers).
+INSERT INTO shared_parts (shared_id, digest_check, sections, owners, address_ids)
+SELECT hashint8extended(d, 2), hashint8extended(d, 3), '{d,d}',
+       ARRAY[format('ns1.d%s.bench.test', d), format('ns2.d%s.bench.test', d)],
+       ARRAY[26402 + 2 * :domains + 2 * d, 26402 + 2 * :domains + 2 * d + 1]
+FROM generate_series(1, :domains) d;
+-- A sets: the answer's addresses in text order (the canonical order); NS sets: the two names
+-- and the shared glue.
+INSERT INTO answer_set_contents (domain_id, answer_set_id, digest_check, ttl_shape, ttl,
+                                 shared_id, shared_ttl_offset, rtypes, address_ids, targets)
+SELECT d, pg_temp.bench_set_id(d, s.variant), hashint8extended(d::bigint * 1000000 + s.variant, 1),
+       pg_temp.bench_ttl_shape(CASE WHEN s.variant = 0 THEN 2 ELSE 4 END),
+       CASE WHEN s.variant = 1 THEN 3600 WHEN d % 10 = 0 THEN 30 WHEN d % 10 < 3 THEN 300
+            ELSE 3600 END,
+       CASE WHEN s.variant = 1 THEN hashint8extended(d, 2) END,
+       CASE WHEN s.variant = 1 THEN 0 END,
+       CASE WHEN s.variant = 1 THEN '{NS,NS}'::text[] END,
+       CASE WHEN s.variant <> 1 THEN ARRAY(
+         SELECT id FROM (
+           SELECT CASE WHEN d % 10 = 0
+                         THEN 1 + (d::bigint * 7919 + (s.variant - 100) * 104729
+                                   + j * 15485863) % 20000
+                       WHEN d % 10 < 3
+                         THEN 20001 + (d % 100) * 64 + ((s.variant - 2) * 4 + j) % 64
+                       ELSE 26401 + d * 2 + j END AS id
+           FROM generate_series(0, CASE WHEN s.variant = 0 THEN 1 ELSE 3 END) j) ids
+         ORDER BY host(CASE WHEN id <= 20000 THEN '10.0.0.0'::inet + (id - 1)
+                            WHEN id <= 26400 THEN '10.200.0.0'::inet + (id - 20001)
+                            ELSE '10.100.0.0'::inet + (id - 26401) END) COLLATE "C"
+       )::integer[] END,
+       CASE WHEN s.variant = 1
+            THEN ARRAY[format('ns1.d%s.bench.test', d), format('ns2.d%s.bench.test', d)] END
+FROM bench_sets s CROSS JOIN LATERAL pg_temp.bench_domains(s.variant, :domains) d;
 DO $$ DECLARE i record; BEGIN
   FOR i IN SELECT * FROM bench_indexes LOOP EXECUTE i.indexdef; END LOOP;
 END $$;

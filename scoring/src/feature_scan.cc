@@ -125,7 +125,8 @@ std::uint32_t FeatureScan::own_name(std::int64_t domain_id) {
 void FeatureScan::add_set_record(std::int64_t domain_id, std::int64_t set_id, std::int32_t ord,
                                  Section section, std::string_view owner, std::uint16_t type,
                                  std::int64_t ttl_offset, const std::optional<IpAddress>& address,
-                                 std::string_view target, const std::optional<SoaRecord>& soa) {
+                                 std::string_view target, const std::optional<SoaRecord>& soa,
+                                 std::int64_t set_ttl) {
   std::uint8_t kind = 0;
   if ((is(type, RrType::A) || is(type, RrType::AAAA)) && address) {
     if (section == Section::Answer) {
@@ -148,6 +149,7 @@ void FeatureScan::add_set_record(std::int64_t domain_id, std::int64_t set_id, st
         set_index_.try_emplace(key, static_cast<std::uint32_t>(set_keys_.size()));
     if (fresh) {
       set_keys_.push_back(key);
+      set_ttls_.push_back(set_ttl);
     }
     last_set_ = entry->second;
   }
@@ -165,7 +167,7 @@ void FeatureScan::add_set_record(std::int64_t domain_id, std::int64_t set_id, st
 
 void FeatureScan::add_probe(std::int64_t probe_id, std::int64_t domain_id, RrType qtype,
                             std::int64_t sent_at_us, bool own, std::optional<std::int64_t> set_id,
-                            std::int64_t ttl,
+                            std::optional<std::int64_t> ttl,
                             const std::vector<std::optional<std::int64_t>>& ttls) {
   std::uint32_t set = kNone;
   if (set_id) {
@@ -191,7 +193,8 @@ void FeatureScan::add_probe(std::int64_t probe_id, std::int64_t domain_id, RrTyp
     ttl_list = static_cast<std::uint32_t>(ttl_lists_.size());
     ttl_lists_.push_back(ttls);
   }
-  probes_.push_back({probe_id, sent_at_us, domain, set, ttl, ttl_list, qtype_code(qtype)});
+  const std::int64_t smallest = ttl ? *ttl : set != kNone ? set_ttls_[set] : 0;
+  probes_.push_back({probe_id, sent_at_us, domain, set, smallest, ttl_list, qtype_code(qtype)});
 }
 
 std::int64_t FeatureScan::record_ttl(const Probe& probe, std::int32_t ord,

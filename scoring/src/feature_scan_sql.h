@@ -38,22 +38,25 @@ constexpr const char* kContextsSql = "SELECT context_id, qtype, mode, campaign F
 constexpr const char* kGeoCopySql =
     "(SELECT address, asn, country, latitude, longitude FROM address_geo_newest)";
 
-// domain_id, answer_set_id, ord, section letter, owner (A/AAAA only; NULL: the domain's own
-// name), rtype, ttl_offset, address, target (NS/SOA only): the records scoring uses of every
-// set seen in the window (first seen before its end and last seen at or after its start: a
-// superset of the sets the window's probes got; the scan ignores the others). Read once per
-// set, however many probes got it.
+// domain_id, answer_set_id, ord, section, owner (A/AAAA only), rtype, ttl_offset, address,
+// target (NS/SOA only), set_ttl: the records scoring uses of every set seen in the window
+// (first seen before its end and last seen at or after its start: a superset of the sets the
+// window's probes got; the scan ignores the others), unpacked by the set_records view
+// (migration 0015: a set's answer section and its shared part), with the set's own smallest
+// TTL (a probe's where observations.ttl is NULL). Read once per set, however many probes got
+// it.
 constexpr const char* kSetRecordsCopySql =
-    "(SELECT e.domain_id, e.answer_set_id, e.ord, e.section, "
-    "CASE WHEN e.rtype IN ('A', 'AAAA') THEN e.owner END, e.rtype, e.ttl_offset, e.address, "
-    "CASE WHEN e.rtype IN ('NS', 'SOA') THEN e.target END "
-    "FROM answer_set_entries e JOIN answer_sets s USING (domain_id, answer_set_id) "
-    "WHERE s.last_seen >= (SELECT current_setting('fluxwatch.score_since')::timestamptz) "
-    "AND s.first_seen < (SELECT current_setting('fluxwatch.score_until')::timestamptz) "
-    "AND e.rtype IN ('A', 'AAAA', 'NS', 'SOA'))";
+    "(SELECT r.domain_id, r.answer_set_id, r.ord, r.section, "
+    "CASE WHEN r.rtype IN ('A', 'AAAA') THEN r.owner END, r.rtype, r.ttl_offset, r.address, "
+    "CASE WHEN r.rtype IN ('NS', 'SOA') THEN r.target END, r.set_ttl "
+    "FROM answer_set_counters k JOIN set_records r USING (domain_id, answer_set_id) "
+    "WHERE k.last_seen >= (SELECT current_setting('fluxwatch.score_since')::timestamptz) "
+    "AND k.first_seen < (SELECT current_setting('fluxwatch.score_until')::timestamptz) "
+    "AND r.rtype IN ('A', 'AAAA', 'NS', 'SOA'))";
 
 // probe_id, domain_id, context_id, sent_at (microseconds since the epoch), answer_set_id,
-// ttl, ttls: every probe of the window (the window selects the daily partitions).
+// ttl (NULL: the set's own), ttls: every probe of the window (the window selects the daily
+// partitions).
 constexpr const char* kProbesCopySql =
     "(SELECT o.probe_id, o.domain_id, o.context_id, "
     "(date_part('epoch', o.sent_at) * 1000000)::bigint, o.answer_set_id, o.ttl, o.ttls "

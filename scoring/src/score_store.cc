@@ -233,17 +233,18 @@ std::vector<DomainFeatures> ScoreStore::compute_features(const Window& window) {
     phase = SteadyClock::now();
     detail::copy_out(tx, detail::kSetRecordsCopySql, fields, [&] {
       // The query returns only A, AAAA, NS and SOA records.
-      const auto letter = fields.text(3);
-      const auto section = letter == "a"   ? Section::Answer
-                           : letter == "u" ? Section::Authority
-                                           : Section::Additional;
+      const auto section = parse_section(fields.text(3));
+      if (!section) {
+        return;
+      }
       const std::uint16_t type = stored_rrtype(fields.text(5));
       const bool soa = type == static_cast<std::uint16_t>(RrType::SOA);
       scan.add_set_record(fields.int64(0), fields.int64(1),
-                          static_cast<std::int32_t>(fields.int64(2)), section, fields.text(4), type,
-                          fields.int64(6), parse_inet_host(fields.text(7)),
+                          static_cast<std::int32_t>(fields.int64(2)), *section, fields.text(4),
+                          type, fields.int64(6), parse_inet_host(fields.text(7)),
                           soa ? std::string_view() : fields.text(8),
-                          soa ? SoaRecord::parse(fields.text(8)) : std::nullopt);
+                          soa ? SoaRecord::parse(fields.text(8)) : std::nullopt,
+                          fields.null(9) ? 0 : fields.int64(9));
     });
     spdlog::debug("scoring: {} records of {} answer sets read in {} ms", scan.set_records(),
                   scan.sets(), ms(phase));
@@ -258,7 +259,7 @@ std::vector<DomainFeatures> ScoreStore::compute_features(const Window& window) {
       scan.add_probe(fields.int64(0), fields.null(1) ? 0 : fields.int64(1), context->second.qtype,
                      fields.int64(3), !fields.null(1) && context->second.own,
                      has_set ? std::optional<std::int64_t>(fields.int64(4)) : std::nullopt,
-                     fields.null(5) ? 0 : fields.int64(5),
+                     fields.null(5) ? std::nullopt : std::optional<std::int64_t>(fields.int64(5)),
                      fields.null(6) ? uniform : detail::parse_bigint_array(fields.text(6)));
     });
     tx.commit();

@@ -1,90 +1,134 @@
-// ProbeWriter: the rows of one probe batch in the layout of migrations 0009 and 0013 (their
-// headers describe the tables). Order within the caller's transaction:
-//   1. every answer set the batch saw, with what the batch adds to its summary (first/last
-//      seen, times seen, smallest TTLs): COPY into a session staging table, then one
-//      INSERT ... ON CONFLICT DO UPDATE in key order that inserts the new sets and updates
-//      the stored ones in place (HOT), returning each set's stored TTL shape; the records of
-//      the sets it inserted follow by COPY. No look-up first: an unchanged answer costs one
-//      staged row and one in-place update, also in a new process with empty caches;
-//   2. one observation row per probe, by COPY into the partitioned table.
-// A set id whose digest_check differs from the stored one is an id collision: the batch is
-// refused.
+// ProbeWriter: the rows of one probe batch in the layout of migrations 0009, 0013 and 0015
+// (their headers describe the tables). Order within the caller's transaction:
+//   1. the answer sets the writer does not know to be stored (its caches are warmed at the
+//      first batch from the sets seen in the last days): their addresses' ids, their shared
+//      parts (authority and additional sections, once for all domains) and one packed row
+//      each, COPied into session staging tables and inserted with ON CONFLICT DO NOTHING;
+//      a set another writer stored meanwhile is read back instead. An unchanged answer with a
+//      warm cache skips all of this;
+//   2. what the batch adds to every set's summary (first/last seen, times seen, smallest
+//      TTLs): COPY into a staging table, then one INSERT ... ON CONFLICT DO UPDATE in key order
+//      (in place: HOT);
+//   3. one observation row per probe, by COPY into the partitioned table.
+// A set or shared part id whose digest_check differs from the stored one is an id collision:
+// the batch is refused.
 #include "probe_writer.h"
 
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <charconv>
 #include <limits>
 #include <pqxx/pqxx>
+#include <stdexcept>
+#include <tuple>
 
 #include "copy_text.h"
 #include "copy_writer.h"
 #include "fluxwatch/common/error.h"
+#include "packed_set.h"
 
 namespace fluxwatch::storage::detail {
 namespace {
 
 /// Known answer sets kept before the cache starts over (about 64 bytes each).
 constexpr std::size_t kMaxKnownSets = 4'000'000;
+/// Sets read at the first batch, at most half the cache: all of them while they fit, else
+/// those seen in this window.
+constexpr const char* kWarmUpWindow = "2 days";
 /// Watched domains' names kept before that cache starts over.
 constexpr std::size_t kMaxDomainNames = 1'000'000;
+/// Address ids (and shared part ids) kept before that cache starts over.
+constexpr std::size_t kMaxAddresses = 4'000'000;
+/// Rounds of "create what is missing, read it back" before an address is given up on (only
+/// a concurrent writer's commit between the two makes a second round necessary).
+constexpr int kAddressRounds = 5;
 
 constexpr const char* kStageTablesSql = R"sql(
-CREATE TEMP TABLE IF NOT EXISTS fw_set_stage (
-  domain_id bigint, answer_set_id bigint, digest_check bigint, ttl_shape bigint,
-  first_seen timestamptz, last_seen timestamptz, times_seen bigint, min_ttl bigint,
-  min_ttls bigint[], shape_ttls bigint[]) ON COMMIT DELETE ROWS
-)sql";
-
-constexpr const char* kLookUpSetsSql = R"sql(
-SELECT a.domain_id, a.answer_set_id, a.ttl_shape, a.digest_check
-FROM unnest($1::bigint[], $2::bigint[]) AS k(domain_id, answer_set_id)
-JOIN answer_sets a USING (domain_id, answer_set_id)
+CREATE TEMP TABLE IF NOT EXISTS fw_counter_stage (
+  domain_id bigint, answer_set_id bigint, first_seen timestamptz, last_seen timestamptz,
+  times_seen bigint, min_ttl bigint, min_ttls bigint[]) ON COMMIT DELETE ROWS;
+CREATE TEMP TABLE IF NOT EXISTS fw_content_stage (LIKE answer_set_contents) ON COMMIT DELETE ROWS;
+CREATE TEMP TABLE IF NOT EXISTS fw_shared_stage (LIKE shared_parts) ON COMMIT DELETE ROWS
 )sql";
 
 constexpr const char* kLookUpDomainsSql =
     "SELECT domain_id, domain FROM watchlist WHERE domain_id = ANY($1::bigint[])";
 
+// The ids of the addresses $1 (k: position in $1): those stored, and the others inserted
+// now. An address a concurrent writer inserts meanwhile comes back without an id (asked
+// again in the next statement).
+constexpr const char* kResolveAddressesSql = R"sql(
+WITH wanted AS (
+  SELECT x.address, x.k FROM unnest($1::inet[]) WITH ORDINALITY AS x(address, k)
+), found AS (
+  -- LIMIT: a look-up in the unique index per address, never a scan of the table.
+  SELECT w.k, a.address_id FROM wanted w
+  CROSS JOIN LATERAL (SELECT address_id FROM addresses a WHERE a.address = w.address LIMIT 1) a
+), inserted AS (
+  INSERT INTO addresses (address)
+  SELECT address FROM wanted WHERE k NOT IN (SELECT k FROM found) ORDER BY address
+  ON CONFLICT (address) DO NOTHING
+  RETURNING address_id, address
+)
+SELECT k, address_id FROM found
+UNION ALL
+SELECT w.k, i.address_id FROM inserted i JOIN wanted w USING (address)
+)sql";
+
+constexpr const char* kInsertSharedSql =
+    "INSERT INTO shared_parts SELECT * FROM fw_shared_stage ORDER BY shared_id "
+    "ON CONFLICT (shared_id) DO NOTHING";
+constexpr const char* kSharedCollisionsSql =
+    "SELECT s.shared_id FROM fw_shared_stage s JOIN shared_parts p USING (shared_id) "
+    "WHERE p.digest_check <> s.digest_check";
+
+// Each staged set: whether it is stored now (inserted, or found), and its stored TTL shape,
+// digest check and TTL. Not found: a concurrent writer stored it after this statement's
+// snapshot.
+constexpr const char* kInsertContentsSql = R"sql(
+WITH inserted AS (
+  INSERT INTO answer_set_contents SELECT * FROM fw_content_stage ORDER BY domain_id, answer_set_id
+  ON CONFLICT (domain_id, answer_set_id) DO NOTHING
+  RETURNING domain_id, answer_set_id
+)
+SELECT s.domain_id, s.answer_set_id, i.domain_id IS NOT NULL OR c.ttl_shape IS NOT NULL,
+       coalesce(c.ttl_shape, s.ttl_shape), coalesce(c.digest_check, s.digest_check),
+       CASE WHEN i.domain_id IS NOT NULL THEN s.ttl ELSE c.ttl END
+FROM fw_content_stage s
+LEFT JOIN inserted i USING (domain_id, answer_set_id)
+LEFT JOIN LATERAL (
+  -- LIMIT: a primary-key probe per set the insert skipped, never a scan of the table.
+  SELECT c.ttl_shape, c.digest_check, c.ttl FROM answer_set_contents c
+  WHERE i.domain_id IS NULL AND c.domain_id = s.domain_id AND c.answer_set_id = s.answer_set_id
+  LIMIT 1
+) c ON true
+)sql";
+
+constexpr const char* kReadContentsSql = R"sql(
+SELECT k.domain_id, k.answer_set_id, c.ttl_shape, c.digest_check, c.ttl
+FROM unnest($1::bigint[], $2::bigint[]) AS k(domain_id, answer_set_id)
+CROSS JOIN LATERAL (
+  SELECT c.ttl_shape, c.digest_check, c.ttl FROM answer_set_contents c
+  WHERE c.domain_id = k.domain_id AND c.answer_set_id = k.answer_set_id LIMIT 1
+) c
+)sql";
+
 // Every set the batch saw, one row each in key order (concurrent writers lock rows in the
-// same order: no deadlock): a new one is inserted with the batch's counters and its TTL shape
-// (its records follow by COPY), a stored one gets them added in place. A row's counters
-// assume the TTL shape it carries (the stored one where known, else its probes' shape): when
-// the stored shape differs, those probes count per record (shape_ttls) instead of in min_ttl.
-// A set id stored with another digest_check (an id collision) is neither updated nor
-// returned.
-constexpr const char* kUpsertSetsSql = R"sql(
-INSERT INTO answer_sets AS a (domain_id, answer_set_id, digest_check, ttl_shape, first_seen,
-                              last_seen, times_seen, min_ttl, min_ttls)
-SELECT domain_id, answer_set_id, digest_check, ttl_shape, first_seen, last_seen, times_seen,
-       min_ttl, min_ttls
-FROM fw_set_stage ORDER BY domain_id, answer_set_id
+// same order: no deadlock): a new one is inserted with the batch's counters, a stored one
+// gets them added in place.
+constexpr const char* kUpsertCountersSql = R"sql(
+INSERT INTO answer_set_counters AS a (domain_id, answer_set_id, first_seen, last_seen,
+                                      times_seen, min_ttl, min_ttls)
+SELECT domain_id, answer_set_id, first_seen, last_seen, times_seen, min_ttl, min_ttls
+FROM fw_counter_stage ORDER BY domain_id, answer_set_id
 ON CONFLICT (domain_id, answer_set_id) DO UPDATE
   SET first_seen = least(a.first_seen, excluded.first_seen),
       last_seen = greatest(a.last_seen, excluded.last_seen),
       times_seen = a.times_seen + excluded.times_seen,
-      min_ttl = CASE WHEN a.ttl_shape = excluded.ttl_shape THEN least(a.min_ttl, excluded.min_ttl)
-                     ELSE a.min_ttl END,
-      min_ttls = CASE WHEN a.ttl_shape = excluded.ttl_shape
-                      THEN fluxwatch_least_ttls(a.min_ttls, excluded.min_ttls)
-                      ELSE fluxwatch_least_ttls(
-                             fluxwatch_least_ttls(a.min_ttls, excluded.min_ttls),
-                             (SELECT s.shape_ttls FROM fw_set_stage s
-                              WHERE s.domain_id = excluded.domain_id
-                                AND s.answer_set_id = excluded.answer_set_id)) END
-  WHERE a.digest_check = excluded.digest_check
-RETURNING a.domain_id, a.answer_set_id, a.ttl_shape, (a.xmax = 0) AS inserted
+      min_ttl = least(a.min_ttl, excluded.min_ttl),
+      min_ttls = fluxwatch_least_ttls(a.min_ttls, excluded.min_ttls)
 )sql";
-
-/// answer_set_entries.section: a, u or d.
-std::string_view section_letter(Section section) {
-  using namespace std::string_view_literals;
-  return section == Section::Answer ? "a"sv : section == Section::Authority ? "u"sv : "d"sv;
-}
-
-bool is_address_type(std::uint16_t type) {
-  return type == static_cast<std::uint16_t>(RrType::A) ||
-         type == static_cast<std::uint16_t>(RrType::AAAA);
-}
 
 /// "{1,2,3}": a bigint[] parameter.
 template <typename Range, typename Field>
@@ -100,6 +144,80 @@ std::string array_text(const Range& range, Field&& field) {
 /// One probe's TTLs in canonical order.
 std::string ttl_array(const ProbeResult& result, const CanonicalAnswer& answer) {
   return array_text(answer.order, [&](std::uint32_t index) { return result.records[index].ttl; });
+}
+
+/// The array columns of a packed part, in the order of the staging tables.
+void packed_fields(CopyTextBuffer& row, const PackedColumns& columns) {
+  for (const auto* column : {&columns.rtypes, &columns.owners, &columns.ttl_offsets,
+                             &columns.address_ids, &columns.targets}) {
+    *column ? row.text(**column) : row.null();
+  }
+}
+
+/// The fields of one line of COPY text output (tab-separated; a trailing newline is dropped).
+void copy_fields(std::string_view line, std::vector<std::string_view>& fields) {
+  if (!line.empty() && line.back() == '\n') {
+    line.remove_suffix(1);
+  }
+  fields.clear();
+  for (std::size_t tab = line.find('\t'); tab != std::string_view::npos; tab = line.find('\t')) {
+    fields.push_back(line.substr(0, tab));
+    line.remove_prefix(tab + 1);
+  }
+  fields.push_back(line);
+}
+
+std::int64_t copy_integer(std::string_view field) {
+  std::int64_t value = 0;
+  const auto [end, error] = std::from_chars(field.data(), field.data() + field.size(), value);
+  if (error != std::errc() || end != field.data() + field.size()) {
+    throw Error(fmt::format("storage: unexpected COPY field '{}' (an integer)", field));
+  }
+  return value;
+}
+
+/// A text field of COPY output with its backslash escapes undone (COPY TO writes \\, \b,
+/// \f, \n, \r, \t, \v).
+std::string copy_text_field(std::string_view field) {
+  std::string text;
+  text.reserve(field.size());
+  for (std::size_t i = 0; i < field.size(); ++i) {
+    if (field[i] != '\\' || i + 1 == field.size()) {
+      text += field[i];
+      continue;
+    }
+    switch (const char c = field[++i]) {
+      case 'b':
+        text += '\b';
+        break;
+      case 'f':
+        text += '\f';
+        break;
+      case 'n':
+        text += '\n';
+        break;
+      case 'r':
+        text += '\r';
+        break;
+      case 't':
+        text += '\t';
+        break;
+      case 'v':
+        text += '\v';
+        break;
+      default:
+        text += c;
+        break;
+    }
+  }
+  return text;
+}
+
+[[noreturn]] void throw_collision(std::string_view what, std::int64_t domain_id, std::int64_t id) {
+  throw Error(fmt::format(
+      "storage: two different {} of domain {} hash to the id {}: a 128-bit SHA-256 prefix "
+      "collision; please report it",
+      what, domain_id, id));
 }
 
 }  // namespace
@@ -136,7 +254,46 @@ void ProbeWriter::stage_tables(pqxx::work& tx) {
   tx.exec("RESET client_min_messages");
 }
 
-const std::int64_t* ProbeWriter::stored_shape(const SetKey& key) const {
+void ProbeWriter::warm_up(pqxx::work& tx) {
+  // Committed rows only: what is read here stays true whether this batch commits or not.
+  // Parsed from the raw COPY lines (libpqxx 6.4's tuple extraction took ~4 us a row).
+  std::string line;
+  std::vector<std::string_view> fields;
+  // Every set while they fit (one scan of answer_set_contents), else those seen lately
+  // (joined to their counters' last_seen).
+  const auto estimated_sets =
+      tx.exec1("SELECT reltuples FROM pg_class WHERE oid = 'answer_set_contents'::regclass")[0]
+          .as<double>();
+  const std::string recent =
+      estimated_sets <= static_cast<double>(kMaxKnownSets / 2)
+          ? std::string()
+          : fmt::format(
+                " JOIN answer_set_counters k USING (domain_id, answer_set_id) "
+                "WHERE k.last_seen >= now() - interval '{}'",
+                kWarmUpWindow);
+  pqxx::stream_from sets(
+      tx, fmt::format("(SELECT c.domain_id, c.answer_set_id, c.ttl_shape, c.digest_check, c.ttl "
+                      "FROM answer_set_contents c{} LIMIT {})",
+                      recent, kMaxKnownSets / 2));
+  while (sets.get_raw_line(line)) {
+    copy_fields(line, fields);
+    known_sets_.insert_or_assign(
+        SetKey{copy_integer(fields.at(0)), copy_integer(fields.at(1))},
+        StoredSet{copy_integer(fields.at(2)), copy_integer(fields.at(3)),
+                  fields.at(4) == "\\N" ? std::nullopt
+                                        : std::optional<std::int64_t>(copy_integer(fields[4]))});
+  }
+  sets.complete();
+  pqxx::stream_from names(
+      tx, fmt::format("(SELECT domain_id, domain FROM watchlist LIMIT {})", kMaxDomainNames));
+  while (names.get_raw_line(line)) {
+    copy_fields(line, fields);
+    domain_names_.insert_or_assign(copy_integer(fields.at(0)), copy_text_field(fields.at(1)));
+  }
+  names.complete();
+}
+
+const ProbeWriter::StoredSet* ProbeWriter::stored_set(const SetKey& key) const {
   if (const auto found = known_sets_.find(key); found != known_sets_.end()) {
     return &found->second;
   }
@@ -146,112 +303,203 @@ const std::int64_t* ProbeWriter::stored_shape(const SetKey& key) const {
   return nullptr;
 }
 
-void ProbeWriter::look_up_sets(pqxx::work& tx, const std::vector<SetKey>& keys,
-                               const std::vector<CanonicalAnswer>& answers,
-                               const SetMap& first_probe) {
-  if (keys.empty()) {
-    return;
+const ProbeWriter::StoredSet& ProbeWriter::stored(const SetKey& key) const {
+  if (const StoredSet* set = stored_set(key)) {
+    return *set;
   }
-  const auto rows =
-      tx.exec_params(kLookUpSetsSql, array_text(keys, [](const SetKey& k) { return k.domain_id; }),
-                     array_text(keys, [](const SetKey& k) { return k.answer_set_id; }));
-  for (const auto& row : rows) {
-    const SetKey key{row[0].as<std::int64_t>(), row[1].as<std::int64_t>()};
-    if (row[3].as<std::int64_t>() != answers[first_probe.at(key)].digest_check) {
-      throw Error(fmt::format(
-          "storage: two different answer sets of domain {} hash to the id {}: a SHA-256 "
-          "prefix collision; please report it",
-          key.domain_id, key.answer_set_id));
+  throw std::logic_error("ProbeWriter: an answer set of the batch was not stored first");
+}
+
+void ProbeWriter::resolve_addresses(pqxx::work& tx, const std::vector<std::string_view>& texts) {
+  std::vector<std::string_view> missing;
+  std::unordered_set<std::string_view> asked;
+  for (const std::string_view text : texts) {
+    if (!address_ids_.contains(text) && !pending_address_ids_.contains(text) &&
+        asked.insert(text).second) {
+      missing.push_back(text);
     }
-    pending_sets_[key] = row[2].as<std::int64_t>();
+  }
+  if (address_ids_.size() + pending_address_ids_.size() + missing.size() > kMaxAddresses) {
+    address_ids_.clear();
+  }
+  for (int round = 0; round < kAddressRounds && !missing.empty(); ++round) {
+    std::string literal = "{";
+    for (const std::string_view text : missing) {
+      if (literal.size() > 1) {
+        literal += ',';
+      }
+      append_array_text(literal, text);
+    }
+    literal += '}';
+    std::vector<bool> resolved(missing.size());
+    for (const auto& row : tx.exec_params(kResolveAddressesSql, literal)) {
+      const auto k = row[0].as<std::size_t>() - 1;
+      pending_address_ids_.insert_or_assign(std::string(missing.at(k)), row[1].as<std::int32_t>());
+      resolved[k] = true;
+    }
+    std::vector<std::string_view> left;
+    for (std::size_t k = 0; k < missing.size(); ++k) {
+      if (!resolved[k]) {
+        left.push_back(missing[k]);
+      }
+    }
+    missing.swap(left);
+  }
+  if (!missing.empty()) {
+    throw Error(fmt::format("storage: no address id for {} after {} attempts", missing.front(),
+                            kAddressRounds));
   }
 }
 
-std::vector<ProbeWriter::SetKey> ProbeWriter::upsert_sets(
-    pqxx::work& tx, const std::unordered_map<SetKey, SetCounters, SetKeyHash>& counters,
-    const std::unordered_map<SetKey, std::int64_t, SetKeyHash>& shapes,
-    const std::vector<CanonicalAnswer>& answers, const SetMap& first_probe) {
+void ProbeWriter::store_shared_parts(pqxx::work& tx,
+                                     const std::vector<const PackedAnswer*>& parts) {
+  std::vector<const PackedAnswer*> unknown;
+  std::unordered_set<std::int64_t> staged;
+  for (const PackedAnswer* part : parts) {
+    if (!part->shared.empty() && !known_shared_.contains(part->shared_id) &&
+        !pending_shared_.contains(part->shared_id) && staged.insert(part->shared_id).second) {
+      unknown.push_back(part);
+    }
+  }
+  if (unknown.empty()) {
+    return;
+  }
   {
-    CopyWriter stage(tx, "fw_set_stage",
-                     {"domain_id", "answer_set_id", "digest_check", "ttl_shape", "first_seen",
-                      "last_seen", "times_seen", "min_ttl", "min_ttls", "shape_ttls"});
-    const auto array_or_null = [](CopyTextBuffer& row, const std::vector<std::uint32_t>& ttls) {
-      ttls.empty() ? row.null() : row.text(array_text(ttls, std::identity{}));
-    };
-    for (const auto& [key, c] : counters) {
+    CopyWriter stage(tx, "fw_shared_stage",
+                     {"shared_id", "digest_check", "sections", "rtypes", "owners", "ttl_offsets",
+                      "address_ids", "targets"});
+    for (const PackedAnswer* part : unknown) {
+      const PackedColumns columns = packed_columns(
+          part->shared, true, [this](std::string_view address) { return address_id(address); });
       CopyTextBuffer& row = stage.row();
-      row.integer(key.domain_id)
-          .integer(key.answer_set_id)
-          .integer(answers[first_probe.at(key)].digest_check)
-          .integer(shapes.at(key))
-          .timestamp(c.first)
-          .timestamp(c.last)
-          .integer(c.times);
-      c.min_ttl ? row.integer(*c.min_ttl) : row.null();
-      array_or_null(row, c.min_ttls);
-      array_or_null(row, c.shape_ttls);
+      row.integer(part->shared_id).integer(part->shared_digest_check).text(*columns.sections);
+      packed_fields(row, columns);
       row.end_row();
     }
     stage.complete();
   }
-  std::vector<SetKey> inserted;
-  std::size_t returned = 0;
-  for (const auto& row : tx.exec(kUpsertSetsSql)) {
-    const SetKey key{row[0].as<std::int64_t>(), row[1].as<std::int64_t>()};
-    pending_sets_[key] = row[2].as<std::int64_t>();
-    if (row[3].as<bool>()) {
-      inserted.push_back(key);
-    }
-    ++returned;
+  tx.exec(kInsertSharedSql);
+  if (const auto collisions = tx.exec(kSharedCollisionsSql); !collisions.empty()) {
+    throw_collision("shared parts", 0, collisions[0][0].as<std::int64_t>());
   }
-  if (returned != counters.size()) {
-    for (const auto& [key, c] : counters) {
-      if (stored_shape(key) == nullptr) {
-        throw Error(fmt::format(
-            "storage: two different answer sets of domain {} hash to the id {}: a 128-bit "
-            "SHA-256 prefix collision; please report it",
-            key.domain_id, key.answer_set_id));
-      }
-    }
+  if (known_shared_.size() + pending_shared_.size() + staged.size() > kMaxAddresses) {
+    known_shared_.clear();
   }
-  return inserted;
+  pending_shared_.insert(staged.begin(), staged.end());
 }
 
-std::size_t ProbeWriter::insert_records(pqxx::work& tx, const std::vector<SetKey>& keys,
+std::int32_t ProbeWriter::address_id(std::string_view address) const {
+  if (const auto found = pending_address_ids_.find(address); found != pending_address_ids_.end()) {
+    return found->second;
+  }
+  return address_ids_.find(address)->second;  // resolve_addresses() asked for every one
+}
+
+std::size_t ProbeWriter::store_new_sets(pqxx::work& tx, const std::vector<SetKey>& keys,
                                         const std::vector<ProbeResult>& results,
                                         const std::vector<CanonicalAnswer>& answers,
                                         const SetMap& first_probe) {
+  std::vector<PackedAnswer> packed;
+  packed.reserve(keys.size());
+  std::vector<std::string_view> addresses;
   std::size_t bad_addresses = 0;
-  CopyWriter records(tx, "answer_set_entries",
-                     {"domain_id", "answer_set_id", "ttl_offset", "ord", "section", "rtype",
-                      "owner", "address", "target"});
   for (const SetKey& key : keys) {
     const std::size_t i = first_probe.at(key);
-    const CanonicalAnswer& answer = answers[i];
     const auto name = domain_names_.find(key.domain_id);
-    for (std::size_t ord = 0; ord < answer.order.size(); ++ord) {
-      const ResourceRecord& record = results[i].records[answer.order[ord]];
-      CopyTextBuffer& row = records.row();
-      row.integer(key.domain_id)
-          .integer(key.answer_set_id)
-          .integer(static_cast<std::int64_t>(record.ttl) - answer.min_ttl)
-          .integer(static_cast<std::int64_t>(ord))
-          .text(section_letter(record.section))
-          .rrtype(record.type);
-      name != domain_names_.end() && name->second == record.owner ? row.null()
-                                                                  : row.text(record.owner);
-      if (is_address_type(record.type) && is_ip_address(record.data)) {
-        row.text(record.data).null();
-      } else {
-        // Keep whatever arrived rather than fail the batch on an unparsable address.
-        bad_addresses += is_address_type(record.type) ? 1 : 0;
-        row.null().text_or_null(record.data);
+    packed.push_back(pack_answer(
+        results[i].records, answers[i],
+        name != domain_names_.end() ? std::string_view(name->second) : std::string_view()));
+    bad_addresses += packed.back().bad_addresses;
+    for (const auto* part : {&packed.back().own, &packed.back().shared}) {
+      for (const PackedRecord& record : *part) {
+        if (record.address) {
+          addresses.push_back(*record.address);
+        }
       }
-      row.end_row();
     }
   }
-  records.complete();
+  resolve_addresses(tx, addresses);
+  std::vector<const PackedAnswer*> parts;
+  parts.reserve(packed.size());
+  for (const PackedAnswer& answer : packed) {
+    parts.push_back(&answer);
+  }
+  store_shared_parts(tx, parts);
+
+  {
+    CopyWriter stage(
+        tx, "fw_content_stage",
+        {"domain_id", "answer_set_id", "digest_check", "ttl_shape", "ttl", "shared_id",
+         "shared_ttl_offset", "rtypes", "owners", "ttl_offsets", "address_ids", "targets"});
+    const auto id_of = [this](std::string_view address) { return address_id(address); };
+    for (std::size_t n = 0; n < keys.size(); ++n) {
+      const CanonicalAnswer& answer = answers[first_probe.at(keys[n])];
+      const PackedAnswer& set = packed[n];
+      CopyTextBuffer& row = stage.row();
+      row.integer(keys[n].domain_id)
+          .integer(keys[n].answer_set_id)
+          .integer(answer.digest_check)
+          .integer(answer.ttl_shape)
+          .integer(answer.min_ttl);
+      set.shared.empty() ? row.null().null()
+                         : row.integer(set.shared_id).integer(set.shared_ttl_offset);
+      packed_fields(row, packed_columns(set.own, false, id_of));
+      row.end_row();
+    }
+    stage.complete();
+  }
+  std::vector<SetKey> raced;  // stored by a concurrent writer after the statement began
+  // Learns the stored set of `row`: its shape, digest check and TTL from column `at` on.
+  const auto learn = [&](const SetKey& key, const pqxx::row& row, pqxx::row::size_type at) {
+    const StoredSet set{row[at].as<std::int64_t>(), row[at + 1].as<std::int64_t>(),
+                        row[at + 2].is_null()
+                            ? std::nullopt
+                            : std::optional<std::int64_t>(row[at + 2].as<std::int64_t>())};
+    if (set.digest_check != answers[first_probe.at(key)].digest_check) {
+      throw_collision("answer sets", key.domain_id, key.answer_set_id);
+    }
+    pending_sets_.insert_or_assign(key, set);
+  };
+  for (const auto& row : tx.exec(kInsertContentsSql)) {
+    const SetKey key{row[0].as<std::int64_t>(), row[1].as<std::int64_t>()};
+    if (!row[2].as<bool>()) {
+      raced.push_back(key);
+      continue;
+    }
+    learn(key, row, 3);
+  }
+  if (!raced.empty()) {
+    const auto rows = tx.exec_params(
+        kReadContentsSql, array_text(raced, [](const SetKey& k) { return k.domain_id; }),
+        array_text(raced, [](const SetKey& k) { return k.answer_set_id; }));
+    for (const auto& row : rows) {
+      learn({row[0].as<std::int64_t>(), row[1].as<std::int64_t>()}, row, 2);
+    }
+    if (rows.size() != raced.size()) {
+      throw Error("storage: an answer set stored by another writer could not be read back");
+    }
+  }
   return bad_addresses;
+}
+
+void ProbeWriter::upsert_counters(
+    pqxx::work& tx, const std::unordered_map<SetKey, SetCounters, SetKeyHash>& counters) {
+  CopyWriter stage(tx, "fw_counter_stage",
+                   {"domain_id", "answer_set_id", "first_seen", "last_seen", "times_seen",
+                    "min_ttl", "min_ttls"});
+  for (const auto& [key, c] : counters) {
+    CopyTextBuffer& row = stage.row();
+    row.integer(key.domain_id)
+        .integer(key.answer_set_id)
+        .timestamp(c.first)
+        .timestamp(c.last)
+        .integer(c.times);
+    c.min_ttl ? row.integer(*c.min_ttl) : row.null();
+    c.min_ttls.empty() ? row.null() : row.text(array_text(c.min_ttls, std::identity{}));
+    row.end_row();
+  }
+  stage.complete();
+  tx.exec(kUpsertCountersSql);
 }
 
 void ProbeWriter::look_up_domains(pqxx::work& tx, const std::vector<ProbeResult>& results) {
@@ -322,45 +570,44 @@ std::size_t ProbeWriter::write(pqxx::work& tx, std::int64_t run_id,
                                const std::vector<ProbeResult>& results,
                                const std::vector<std::int64_t>& probe_ids) {
   rolled_back();  // a retried batch starts from what is committed
+  if (!warmed_up_) {
+    warm_up(tx);
+    warmed_up_ = true;
+  }
 
-  // 1. Answer sets: the canonical form of each probe's records and each set's TTL shape:
-  // the stored one where known, else its first probe's. A set not known whose probes have
-  // different shapes (rare: one domain twice in a batch) is looked up first, so that each
-  // probe counts where its shape says.
+  // 1. Answer sets: the canonical form of each probe's records; the sets not known to be
+  // stored are stored (or their stored TTL shape learnt).
   std::vector<CanonicalAnswer> answers(results.size());
   SetMap first_probe;  // the batch's first probe of each set
-  std::unordered_map<SetKey, std::int64_t, SetKeyHash> shapes;
-  std::unordered_set<SetKey, SetKeyHash> mixed;
+  std::vector<SetKey> unknown;
   for (std::size_t i = 0; i < results.size(); ++i) {
     if (results[i].records.empty()) {
       continue;
     }
     answers[i] = canonical_answer(results[i].records);
     const SetKey key{results[i].domain_id, answers[i].id};
-    const auto [first, added] = first_probe.emplace(key, i);
-    if (added) {
-      const std::int64_t* stored = stored_shape(key);
-      shapes.emplace(key, stored != nullptr ? *stored : answers[i].ttl_shape);
-    } else if (answers[first->second].ttl_shape != answers[i].ttl_shape &&
-               stored_shape(key) == nullptr) {
-      mixed.insert(key);
-    }
-  }
-  if (!first_probe.empty()) {
-    stage_tables(tx);
-  }
-  if (!mixed.empty()) {
-    look_up_sets(tx, {mixed.begin(), mixed.end()}, answers, first_probe);
-    for (const SetKey& key : mixed) {
-      if (const std::int64_t* stored = stored_shape(key)) {
-        shapes[key] = *stored;
+    if (first_probe.emplace(key, i).second) {
+      if (const StoredSet* stored = stored_set(key)) {
+        if (stored->digest_check != answers[i].digest_check) {
+          throw_collision("answer sets", key.domain_id, key.answer_set_id);
+        }
+      } else {
+        unknown.push_back(key);
       }
     }
   }
+  look_up_domains(tx, results);  // for the owners of records and the qnames of probes
+  std::size_t bad_addresses = 0;
+  if (!first_probe.empty()) {
+    stage_tables(tx);
+  }
+  if (!unknown.empty()) {
+    std::sort(unknown.begin(), unknown.end());
+    bad_addresses = store_new_sets(tx, unknown, results, answers, first_probe);
+  }
 
-  // What the batch adds to each set's summary: a probe with the set's shape counts in
-  // min_ttl (and, for a set whose stored shape is not known, in shape_ttls), any other in
-  // min_ttls per record.
+  // 2. What the batch adds to each set's summary: a probe with the set's stored TTL shape
+  // counts in min_ttl, any other in min_ttls per record.
   std::unordered_map<SetKey, SetCounters, SetKeyHash> counters;
   for (std::size_t i = 0; i < results.size(); ++i) {
     const ProbeResult& result = results[i];
@@ -377,33 +624,23 @@ std::size_t ProbeWriter::write(pqxx::work& tx, std::int64_t run_id,
     c.first = std::min(c.first, result.sent_at);
     c.last = std::max(c.last, result.sent_at);
     c.times += 1;
-    const auto& order = answers[i].order;
-    const auto least_per_record = [&](std::vector<std::uint32_t>& ttls) {
-      if (ttls.empty()) {
-        ttls.assign(order.size(), std::numeric_limits<std::uint32_t>::max());
+    if (answers[i].ttl_shape == stored(key).ttl_shape) {
+      c.min_ttl = std::min(c.min_ttl.value_or(answers[i].min_ttl), answers[i].min_ttl);
+    } else {
+      const auto& order = answers[i].order;
+      if (c.min_ttls.empty()) {
+        c.min_ttls.assign(order.size(), std::numeric_limits<std::uint32_t>::max());
       }
       for (std::size_t k = 0; k < order.size(); ++k) {
-        ttls[k] = std::min(ttls[k], result.records[order[k]].ttl);
+        c.min_ttls[k] = std::min(c.min_ttls[k], result.records[order[k]].ttl);
       }
-    };
-    if (answers[i].ttl_shape == shapes.at(key)) {
-      c.min_ttl = std::min(c.min_ttl.value_or(answers[i].min_ttl), answers[i].min_ttl);
-      if (stored_shape(key) == nullptr) {
-        least_per_record(c.shape_ttls);
-      }
-    } else {
-      least_per_record(c.min_ttls);
     }
   }
-  look_up_domains(tx, results);  // for the owners of records and the qnames of probes
-  const std::vector<SetKey> inserted =
-      counters.empty() ? std::vector<SetKey>{}
-                       : upsert_sets(tx, counters, shapes, answers, first_probe);
-  std::size_t bad_addresses =
-      inserted.empty() ? 0 : insert_records(tx, inserted, results, answers, first_probe);
+  if (!counters.empty()) {
+    upsert_counters(tx, counters);
+  }
 
-  // 2. One observation per probe (contexts and names first: no query can run during a
-  // COPY).
+  // 3. One observation per probe (contexts first: no query can run during a COPY).
   std::vector<int> contexts(results.size());
   for (std::size_t i = 0; i < results.size(); ++i) {
     contexts[i] = context_id(tx, run_id, results[i]);
@@ -424,11 +661,17 @@ std::size_t ProbeWriter::write(pqxx::work& tx, std::int64_t run_id,
         ? row.integer(std::min<std::int64_t>(result.latency.count(),
                                              std::numeric_limits<std::int32_t>::max()))
         : row.null();
-    has_set ? row.integer(answers[i].min_ttl) : row.null();
+    // NULL: the set's own smallest TTL (answer_set_contents.ttl), as an authoritative server
+    // gives it every time.
+    if (has_set && stored({result.domain_id, answers[i].id}).ttl != answers[i].min_ttl) {
+      row.integer(answers[i].min_ttl);
+    } else {
+      row.null();
+    }
     const auto name = domain_names_.find(result.domain_id);
     name != domain_names_.end() && name->second == result.name ? row.null() : row.text(result.name);
     row.text_or_null(result.detail);
-    if (has_set && *stored_shape({result.domain_id, answers[i].id}) != answers[i].ttl_shape) {
+    if (has_set && stored({result.domain_id, answers[i].id}).ttl_shape != answers[i].ttl_shape) {
       row.text(ttl_array(result, answers[i]));
     } else {
       row.null();
@@ -445,12 +688,18 @@ void ProbeWriter::committed() {
   }
   known_sets_.merge(pending_sets_);
   pending_sets_.clear();
+  known_shared_.merge(pending_shared_);
+  pending_shared_.clear();
+  address_ids_.merge(pending_address_ids_);
+  pending_address_ids_.clear();
   contexts_.merge(pending_contexts_);
   pending_contexts_.clear();
 }
 
 void ProbeWriter::rolled_back() {
   pending_sets_.clear();
+  pending_shared_.clear();
+  pending_address_ids_.clear();
   pending_contexts_.clear();
 }
 

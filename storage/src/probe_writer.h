@@ -1,21 +1,25 @@
 #pragma once
-/// The write path of a probe batch in the layout of migrations 0009 and 0013: answer sets
-/// stored once (content-addressed) with their summary counters, one narrow observation row
-/// per probe, all in the caller's transaction.
+/// The write path of a probe batch in the layout of migrations 0009, 0013 and 0015: answer
+/// sets stored once (content-addressed, packed in one row, their shared part once for all
+/// domains) with their summary counters, one narrow observation row per probe, all in the
+/// caller's transaction.
 ///
-/// The writer keeps what it knows is committed (answer sets and their TTL shapes, probe
-/// contexts, partitions, watched domains' names) in caches, so an unchanged answer costs
-/// one observation row and one in-place counter update of its set per batch. Cache entries
+/// The writer keeps what it knows is committed (answer sets and their TTL shapes, shared
+/// parts, address ids, probe contexts, partitions, watched domains' names) in caches, warmed
+/// at its first batch, so an unchanged answer costs one observation row and one in-place
+/// counter update of its set per batch. Cache entries
 /// learnt in a transaction count only after committed(); a rolled-back or retried batch
 /// calls rolled_back() (or write() again).
 
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <pqxx/pqxx>
 #include <set>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <unordered_set>
 #include <utility>
@@ -23,6 +27,7 @@
 
 #include "answer_set.h"
 #include "fluxwatch/common/types.h"
+#include "packed_set.h"
 
 namespace fluxwatch::storage::detail {
 
@@ -56,37 +61,54 @@ class ProbeWriter {
                                         (static_cast<std::uint64_t>(key.domain_id) * kGolden));
     }
   };
-  /// What one batch adds to a set's summary (answer_sets.first_seen ... min_ttls).
+  /// What the writer knows of a stored set (answer_set_contents).
+  struct StoredSet {
+    std::int64_t ttl_shape;
+    std::int64_t digest_check;
+    /// answer_set_contents.ttl: a probe with this smallest TTL stores NULL.
+    std::optional<std::int64_t> ttl;
+  };
+  /// What one batch adds to a set's summary (answer_set_counters).
   struct SetCounters {
     std::chrono::system_clock::time_point first;
     std::chrono::system_clock::time_point last;
     std::int64_t times = 0;
-    std::optional<std::uint32_t> min_ttl;  ///< probes with the set's TTL shape
+    std::optional<std::uint32_t> min_ttl;  ///< probes with the set's stored TTL shape
     std::vector<std::uint32_t> min_ttls;   ///< per record, the other probes (empty: none)
-    /// Per record, the probes with the set's shape: what they count if the stored shape
-    /// turns out to be another (only sent for sets whose stored shape is not known).
-    std::vector<std::uint32_t> shape_ttls;
   };
   using SetMap = std::unordered_map<SetKey, std::size_t, SetKeyHash>;
+  /// Heterogeneous look-up of std::string keys by std::string_view.
+  struct TextHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view text) const noexcept {
+      return std::hash<std::string_view>{}(text);
+    }
+  };
+  using AddressIds = std::unordered_map<std::string, std::int32_t, TextHash, std::equal_to<>>;
 
-  /// The stored TTL shape of `key`, if known (committed or learnt in this transaction).
-  [[nodiscard]] const std::int64_t* stored_shape(const SetKey& key) const;
-  /// Asks the database for the sets of `keys` not known yet; learns their TTL shapes.
-  void look_up_sets(pqxx::work& tx, const std::vector<SetKey>& keys,
-                    const std::vector<CanonicalAnswer>& answers, const SetMap& first_probe);
-  /// Inserts the batch's new sets and adds its counters to the stored ones, one row per set
-  /// in `counters` (with its TTL shape in `shapes`); learns every stored shape. Returns the
-  /// sets it inserted.
-  std::vector<SetKey> upsert_sets(
-      pqxx::work& tx, const std::unordered_map<SetKey, SetCounters, SetKeyHash>& counters,
-      const std::unordered_map<SetKey, std::int64_t, SetKeyHash>& shapes,
-      const std::vector<CanonicalAnswer>& answers, const SetMap& first_probe);
-  /// The records of the sets `keys`, by COPY. Returns how many A/AAAA records had no valid
-  /// IP address.
-  std::size_t insert_records(pqxx::work& tx, const std::vector<SetKey>& keys,
+  /// Once per writer: what the database already holds that the batches will ask about (the
+  /// sets seen lately, with their TTL shapes; the watched domains' names), in two streamed
+  /// reads instead of a look-up per batch.
+  void warm_up(pqxx::work& tx);
+  /// The stored set `key`, if known (committed or learnt in this transaction).
+  [[nodiscard]] const StoredSet* stored_set(const SetKey& key) const;
+  /// The same, for a set the batch has stored. @throw std::logic_error if it has not.
+  [[nodiscard]] const StoredSet& stored(const SetKey& key) const;
+  /// Stores the sets `keys` (not known to be stored) with their shared parts and addresses,
+  /// or learns the stored ones. @throw Error on a 128-bit id collision.
+  std::size_t store_new_sets(pqxx::work& tx, const std::vector<SetKey>& keys,
                              const std::vector<ProbeResult>& results,
                              const std::vector<CanonicalAnswer>& answers,
                              const SetMap& first_probe);
+  /// Learns the addresses.address_id of every address in `texts` (created where missing).
+  void resolve_addresses(pqxx::work& tx, const std::vector<std::string_view>& texts);
+  /// The id of an address resolve_addresses() learnt.
+  [[nodiscard]] std::int32_t address_id(std::string_view address) const;
+  /// Stores the shared parts of `parts` not known to be stored.
+  void store_shared_parts(pqxx::work& tx, const std::vector<const PackedAnswer*>& parts);
+  /// Adds the batch's counters to every set in `counters` (inserting the new ones' rows).
+  void upsert_counters(pqxx::work& tx,
+                       const std::unordered_map<SetKey, SetCounters, SetKeyHash>& counters);
   /// Learns the watchlist names of the batch's domains not known yet (for qname).
   void look_up_domains(pqxx::work& tx, const std::vector<ProbeResult>& results);
   int context_id(pqxx::work& tx, std::int64_t run_id, const ProbeResult& result);
@@ -94,15 +116,22 @@ class ProbeWriter {
   /// do not).
   static void stage_tables(pqxx::work& tx);
 
-  /// Answer sets known to be stored, with their TTL shape. Bounded: cleared when full.
-  std::unordered_map<SetKey, std::int64_t, SetKeyHash> known_sets_;
-  std::unordered_map<SetKey, std::int64_t, SetKeyHash> pending_sets_;
+  /// Answer sets known to be stored. Bounded: cleared when full.
+  std::unordered_map<SetKey, StoredSet, SetKeyHash> known_sets_;
+  std::unordered_map<SetKey, StoredSet, SetKeyHash> pending_sets_;
+  /// Shared parts known to be stored (ids; bounded like the sets).
+  std::unordered_set<std::int64_t> known_shared_;
+  std::unordered_set<std::int64_t> pending_shared_;
+  /// addresses.address_id by address text. Bounded: cleared when full.
+  AddressIds address_ids_;
+  AddressIds pending_address_ids_;
   std::unordered_map<std::string, int> contexts_;
   std::unordered_map<std::string, int> pending_contexts_;
   /// Watched domains' names (immutable in the watchlist). Bounded: cleared when full.
   std::unordered_map<std::int64_t, std::string> domain_names_;
   std::string context_key_;  ///< reused buffer
   std::set<std::chrono::sys_days> partitions_;
+  bool warmed_up_ = false;
 };
 
 }  // namespace fluxwatch::storage::detail

@@ -408,8 +408,8 @@ TEST_F(ScoreStoreTest, ReaderRoleReadsEverythingAndWritesNothing) {
     EXPECT_EQ(as_reader(scratch_.dsn(), read), "ok") << read;
   }
   for (const char* write :
-       {"INSERT INTO watchlist (domain) VALUES ('evil.test')", "DELETE FROM answer_sets",
-        "UPDATE domain_scores SET label = 'stable'", "TRUNCATE answer_set_entries",
+       {"INSERT INTO watchlist (domain) VALUES ('evil.test')", "DELETE FROM answer_set_counters",
+        "UPDATE domain_scores SET label = 'stable'", "TRUNCATE answer_set_contents",
         "DELETE FROM observations", "INSERT INTO score_runs (window_end) VALUES (now())",
         "CREATE TABLE mine (x int)", "SELECT nextval('probe_id_blocks')"}) {
     EXPECT_EQ(as_reader(scratch_.dsn(), write), "denied") << write;

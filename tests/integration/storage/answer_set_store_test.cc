@@ -1,5 +1,6 @@
-// The layout of migration 0009 against a real PostgreSQL: answer sets stored once, narrow
-// observations, the (domain, address) summary kept by the writer, TTL countdowns that keep
+// The layout of migrations 0009, 0013 and 0015 against a real PostgreSQL: answer sets stored
+// once (packed, the zone's part shared), narrow observations, the (domain, address) summary
+// kept by the writer, TTL countdowns that keep
 // their exact TTLs, daily partitions with the default partition as a safety net, and
 // retention (Database::prune) dropping whole days while the summaries stay.
 #include <gtest/gtest.h>
@@ -104,6 +105,8 @@ TEST_F(AnswerSetStoreTest, UnchangedAnswersAddOneNarrowRowAndKeepEveryTtl) {
   EXPECT_EQ(number(dsn_, "SELECT count(*) FROM answer_set_records"), 3);
   EXPECT_EQ(number(dsn_, "SELECT count(*) FROM observations"), 5);
   EXPECT_EQ(number(dsn_, "SELECT count(*) FROM observations WHERE ttls IS NOT NULL"), 1);
+  EXPECT_EQ(number(dsn_, "SELECT count(*) FROM observations WHERE ttl IS NULL"), 1)
+      << "only the first probe's TTL is the set's own (answer_set_contents.ttl)";
   // Every record of every probe with the TTL it had.
   EXPECT_EQ(text(dsn_,
                  "SELECT string_agg(rtype || ':' || ttl, ',' ORDER BY p.sent_at, rtype, ttl) "
@@ -148,19 +151,27 @@ TEST_F(AnswerSetStoreTest, TheSummaryIsKeptPerAnswerSetAndSummedPerAddress) {
 }
 
 TEST_F(AnswerSetStoreTest, AWriterThatLosesTheRaceForANewSetCountsItsProbesOnce) {
-  // Another writer's transaction holds the same new set, uncommitted: this writer's look-up
-  // does not see it, its insert waits for it, then skips it and adds its counters.
+  // Another writer's transaction holds the same new set (and its address), uncommitted: this
+  // writer's look-ups do not see them, its inserts wait for them, then skip them, read them
+  // back and add its counters.
   pqxx::connection other_connection(dsn_);
   pqxx::work other(other_connection);
   other.exec_params(
-      "INSERT INTO answer_sets (domain_id, answer_set_id, digest_check, ttl_shape, first_seen, "
-      "last_seen, times_seen, min_ttl) VALUES ($1, $2, $3, $4, $5, $5, 1, 300)",
-      flux_, canonical_id(), canonical_check(), canonical_shape(), "2026-11-22 09:00:00+00");
+      "WITH a AS (INSERT INTO addresses (address) VALUES ('127.1.0.1') RETURNING address_id) "
+      "INSERT INTO answer_set_contents (domain_id, answer_set_id, digest_check, ttl_shape, "
+      "rtypes, owners, ttl_offsets, address_ids, targets) "
+      "SELECT $1, $2, $3, $4, '{CNAME,A}', '{www.flux.test,NULL}', '{3300,0}', "
+      "ARRAY[NULL, address_id], '{flux.test,NULL}' FROM a",
+      flux_, canonical_id(), canonical_check(), canonical_shape());
+  other.exec_params(
+      "INSERT INTO answer_set_counters (domain_id, answer_set_id, first_seen, last_seen, "
+      "times_seen, min_ttl) VALUES ($1, $2, $3, $3, 1, 300)",
+      flux_, canonical_id(), "2026-11-22 09:00:00+00");
   std::thread writer([&] { EXPECT_NO_THROW(store({a_probe(kT0, {"127.1.0.1"}, 300)})); });
   const auto deadline = steady_clock::now() + 30s;
   while (number(dsn_,
                 "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND "
-                "query LIKE '%INSERT INTO answer_sets%'") == 0 &&
+                "query LIKE '%INSERT INTO addresses%'") == 0 &&
          steady_clock::now() < deadline) {
     std::this_thread::sleep_for(20ms);
   }
@@ -170,7 +181,63 @@ TEST_F(AnswerSetStoreTest, AWriterThatLosesTheRaceForANewSetCountsItsProbesOnce)
                  "SELECT format('%s %s %s %s', first_seen, last_seen, times_seen, min_ttl) "
                  "FROM answer_sets"),
             "2026-11-22 09:00:00+00 2026-11-22 10:00:00+00 2 300");
+  EXPECT_EQ(number(dsn_, "SELECT count(*) FROM addresses"), 1);
   EXPECT_EQ(number(dsn_, "SELECT count(*) FROM observations"), 1);
+  EXPECT_EQ(text(dsn_, "SELECT string_agg(rtype || ' ' || ttl, ',' ORDER BY rtype) FROM records"),
+            "A 300,CNAME 3600");
+}
+
+TEST_F(AnswerSetStoreTest, TheZonesPartIsStoredOnceForEveryDomainThatGetsIt) {
+  // Two domains of one zone: their own A records, the zone's NS set and glue (same for
+  // both, with other TTLs relative to the answer), and once the same answer counted down.
+  const auto with_zone = [&](ProbeResult probe, std::uint32_t ns_ttl) {
+    probe.records.push_back(ResourceRecord{Section::Authority, "test", 2, ns_ttl, "ns.test"});
+    probe.records.push_back(
+        ResourceRecord{Section::Additional, "ns.test", 1, ns_ttl, "127.0.0.53"});
+    return probe;
+  };
+  auto other = a_probe(kT0, {"127.1.0.7"}, 60);
+  other.domain_id = other_;
+  other.name = "other.test";
+  store({with_zone(a_probe(kT0, {"127.1.0.1", "127.1.0.2"}, 300), 86400), with_zone(other, 7200)});
+  store({with_zone(a_probe(kT0 + 1min, {"127.1.0.1", "127.1.0.2"}, 240, 3540), 86340)});
+  EXPECT_EQ(number(dsn_, "SELECT count(*) FROM shared_parts"), 1);
+  EXPECT_EQ(number(dsn_, "SELECT count(*) FROM answer_set_contents"), 2);
+  EXPECT_EQ(number(dsn_, "SELECT count(*) FROM addresses"), 4);
+  // Every record of every probe with its section, owner and TTL, as the probe saw it.
+  EXPECT_EQ(text(dsn_,
+                 "SELECT string_agg(format('%s %s %s %s %s', p.qname, r.section, r.owner, "
+                 "r.rtype, r.ttl), ', ' ORDER BY p.sent_at, p.qname, r.section, r.rtype, "
+                 "r.owner, r.address) FROM records r JOIN probes p USING (probe_id)"),
+            "flux.test additional ns.test A 86400, flux.test answer flux.test A 300, "
+            "flux.test answer flux.test A 300, flux.test answer www.flux.test CNAME 3600, "
+            "flux.test authority test NS 86400, "
+            "other.test additional ns.test A 7200, other.test answer flux.test A 60, "
+            "other.test answer www.flux.test CNAME 3600, other.test authority test NS 7200, "
+            "flux.test additional ns.test A 86340, flux.test answer flux.test A 240, "
+            "flux.test answer flux.test A 240, flux.test answer www.flux.test CNAME 3540, "
+            "flux.test authority test NS 86340");
+  // Only answer-section addresses count for the domains.
+  EXPECT_EQ(text(dsn_,
+                 "SELECT string_agg(domain || ' ' || host(address) || ' ' || times_seen, ', ' "
+                 "ORDER BY domain, address) FROM domain_addresses"),
+            "flux.test 127.1.0.1 2, flux.test 127.1.0.2 2, other.test 127.1.0.7 1");
+}
+
+TEST_F(AnswerSetStoreTest, AnAddressIsLookedUpThroughTheIndexes) {
+  store({a_probe(kT0, {"127.1.0.1", "127.1.0.2"}, 300)});
+  // With sequential scans priced out, the plan shows the path the view allows: the
+  // address's id (addresses), then the sets holding it (GIN on address_ids).
+  pqxx::connection connection(dsn_);
+  pqxx::work tx(connection);
+  tx.exec("SET LOCAL enable_seqscan = off");
+  std::string plan;
+  for (const auto& row : tx.exec("EXPLAIN SELECT domain, first_seen, times_seen FROM "
+                                 "domain_addresses WHERE address = '127.1.0.2'")) {
+    plan += row[0].as<std::string>() + "\n";
+  }
+  EXPECT_NE(plan.find("addresses_address_key"), std::string::npos) << plan;
+  EXPECT_NE(plan.find("answer_set_contents_address_idx"), std::string::npos) << plan;
 }
 
 TEST_F(AnswerSetStoreTest, SetsArePerDomainAndEmptyAnswersHaveNone) {

@@ -1,5 +1,5 @@
-// Migrations 0009 and 0013 in place (issue 12): a database at schema 8 holding the lab's
-// history is upgraded with migrate() to schema 12, then to the current schema; every
+// Migrations 0009, 0013 and 0015 in place (issue 12): a database at schema 8 holding the
+// lab's history is upgraded with migrate() to schema 12, then 14, then to the current schema; every
 // documented view, the probes/records views and every query of docs/queries.md give exactly
 // the same rows before and after each step, and every observation is still there. The schema-8
 // history is the lab's, probed by the real fluxwatch binary into a current database and copied into
@@ -213,11 +213,31 @@ TEST_F(MigrationTest, SchemaEightUpgradesInPlaceWithEveryObservationAndView) {
     SELECT min(domain_id), '127.77.0.1', '2026-09-01', '2026-09-02', 3, 60 FROM watchlist)sql");
   const auto pruned_at_twelve = snapshot(old_.dsn());
 
-  // The upgrade to the current schema (0013's narrow rows and summary per answer set), as
-  // `fluxwatch init` does it.
+  // The upgrade to schema 14 (0013's narrow rows and summary per answer set, 0014's SOA
+  // fields), as `fluxwatch init` of that version did it.
+  ASSERT_EQ(old_db.migrate(14), 2);
+  EXPECT_EQ(scalar(old_.dsn(), "SELECT count(*) FROM observations"), probes);
+  const auto at_fourteen = snapshot(old_.dsn());
+  for (const auto& [name, rows] : pruned_at_twelve) {
+    EXPECT_EQ(at_fourteen.at(name), rows) << name << " changed in the upgrade to schema 14";
+  }
+  const auto sets_at_fourteen = rows_of(old_.dsn(), "SELECT * FROM answer_sets");
+  const auto set_records_at_fourteen = rows_of(old_.dsn(), "SELECT * FROM answer_set_records");
+
+  // The upgrade to the current schema (0015's packed sets, shared parts and address ids),
+  // as `fluxwatch init` does it.
   const int applied = old_db.migrate();
   EXPECT_GE(applied, 1);
-  EXPECT_EQ(old_db.schema_version(), 12 + applied);
+  EXPECT_EQ(old_db.schema_version(), 14 + applied);
+  EXPECT_EQ(rows_of(old_.dsn(), "SELECT * FROM answer_sets"), sets_at_fourteen);
+  EXPECT_EQ(rows_of(old_.dsn(), "SELECT * FROM answer_set_records"), set_records_at_fourteen);
+  EXPECT_EQ(scalar(old_.dsn(), "SELECT count(*) FROM answer_set_contents"),
+            scalar(old_.dsn(), "SELECT count(*) FROM answer_set_counters"));
+  EXPECT_LT(scalar(old_.dsn(), "SELECT count(*) FROM shared_parts"),
+            scalar(old_.dsn(),
+                   "SELECT count(*) FROM answer_set_contents WHERE shared_id IS "
+                   "NOT NULL"))
+      << "the zones' parts are shared";
   EXPECT_EQ(scalar(old_.dsn(), "SELECT count(*) FROM observations"), probes);
   EXPECT_EQ(scalar(old_.dsn(), "SELECT count(*) FROM observations_default"), 0)
       << "every day of the history has its partition";

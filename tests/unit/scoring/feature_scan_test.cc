@@ -218,6 +218,7 @@ struct SetEntry {
   std::int32_t ord;
   Record record;  ///< ttl: the offset from the set's smallest TTL
   bool own_name;  ///< owner is the domain's own name: stored as NULL
+  std::int64_t set_ttl;  ///< the set's smallest TTL as first stored
 };
 
 /// The probes' answers stored as sets, as the writer does: one set per domain and content
@@ -226,16 +227,19 @@ struct SetEntry {
 struct StoredSets {
   struct ProbeSet {
     std::optional<std::int64_t> set_id;
-    std::int64_t ttl = 0;
+    std::optional<std::int64_t> ttl;  ///< nullopt: the set's own
     std::vector<std::optional<std::int64_t>> ttls;
   };
   std::vector<SetEntry> entries;
   std::map<std::int64_t, ProbeSet> of_probe;
 
   StoredSets(const RandomHistory& h, std::mt19937& random) {
-    std::map<std::pair<std::int64_t, std::string>,
-             std::pair<std::int64_t, std::vector<std::int64_t>>>
-        sets;  // (domain, content) -> (set id, offsets)
+    struct Set {
+      std::int64_t id;
+      std::vector<std::int64_t> offsets;
+      std::int64_t ttl;
+    };
+    std::map<std::pair<std::int64_t, std::string>, Set> sets;  // (domain, content) -> set
     for (const auto& p : h.probes_) {
       const auto& records = p.observation.records;
       ProbeSet& stored = of_probe[p.observation.probe_id];
@@ -254,19 +258,22 @@ struct StoredSets {
         offsets.push_back(r.ttl - min_ttl);
       }
       const auto [set, fresh] = sets.try_emplace(
-          {p.domain_id, content}, static_cast<std::int64_t>(sets.size() * 7 + 3), offsets);
-      const auto& [set_id, stored_offsets] = set->second;
+          {p.domain_id, content},
+          Set{static_cast<std::int64_t>(sets.size() * 7 + 3), offsets, min_ttl});
+      const auto& [set_id, stored_offsets, set_ttl] = set->second;
       if (fresh) {
         const std::string own = p.domain_id == 0 ? "" : h.names_[p.domain_id - 1];
         for (std::size_t ord = 0; ord < records.size(); ++ord) {
           Record r = records[ord];
           r.ttl = offsets[ord];
           entries.push_back({p.domain_id, set_id, static_cast<std::int32_t>(ord), r,
-                             !own.empty() && r.owner == own});
+                             !own.empty() && r.owner == own, set_ttl});
         }
       }
       stored.set_id = set_id;
-      stored.ttl = min_ttl;
+      if (min_ttl != set_ttl) {  // as the writer: NULL when it is the set's own
+        stored.ttl = min_ttl;
+      }
       if (offsets != stored_offsets || random() % 4 == 0) {
         for (const auto& r : records) {
           stored.ttls.emplace_back(r.ttl);
@@ -300,7 +307,7 @@ TEST(FeatureScanTest, AgreesWithTheReferenceOnRandomHistories) {
     for (const auto& e : entries) {
       const Record& r = e.record;
       scan.add_set_record(e.domain_id, e.set_id, e.ord, r.section, e.own_name ? "" : r.owner,
-                          r.type, r.ttl, r.address, r.target, r.soa);
+                          r.type, r.ttl, r.address, r.target, r.soa, e.set_ttl);
     }
     for (const auto& p : h.probes_) {
       const auto& o = p.observation;

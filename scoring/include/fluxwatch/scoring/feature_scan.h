@@ -31,20 +31,24 @@ class FeatureScan {
   /// One record of the answer set (`domain_id`, `set_id`) (domain_id 0: names not watched):
   /// its position `ord` (from 0, the canonical order), section, `owner` (empty: the domain's
   /// own name), `type` (an RrType value or any other type number), TTL offset from the set's
-  /// smallest TTL, and, as they apply, address (A/AAAA), target (NS; empty otherwise) and soa.
+  /// smallest TTL, and, as they apply, address (A/AAAA), target (NS; empty otherwise) and soa;
+  /// `set_ttl`: the set's own smallest TTL (a probe's when it stores none).
   void add_set_record(std::int64_t domain_id, std::int64_t set_id, std::int32_t ord,
                       Section section, std::string_view owner, std::uint16_t type,
                       std::int64_t ttl_offset, const std::optional<IpAddress>& address,
-                      std::string_view target, const std::optional<SoaRecord>& soa);
+                      std::string_view target, const std::optional<SoaRecord>& soa,
+                      std::int64_t set_ttl = 0);
   /// A probe of the window. `own`: it belongs to the watched domain `domain_id` and passes the
   /// campaign filter (its records make the domain's features); otherwise it only serves as a
   /// source of NS host addresses. `set_id`: its answer set (of `domain_id`, 0 for names not
-  /// watched), nullopt without records; `ttl` its smallest TTL; `ttls` every record's TTL by
+  /// watched), nullopt without records; `ttl` its smallest TTL (nullopt: the set's own, as
+  /// observations.ttl NULL since migration 0015); `ttls` every record's TTL by
   /// ord when they are not the set's offsets shifted by `ttl` (empty otherwise; a missing or
   /// NULL element falls back to ttl + offset, as in the records view).
   void add_probe(std::int64_t probe_id, std::int64_t domain_id, RrType qtype,
                  std::int64_t sent_at_us, bool own, std::optional<std::int64_t> set_id,
-                 std::int64_t ttl, const std::vector<std::optional<std::int64_t>>& ttls = {});
+                 std::optional<std::int64_t> ttl,
+                 const std::vector<std::optional<std::int64_t>>& ttls = {});
   /// The features of every domain, in add_domain() order.
   [[nodiscard]] std::vector<std::pair<std::int64_t, Features>> finish();
 
@@ -121,6 +125,7 @@ class FeatureScan {
   std::vector<std::string> countries_;
   std::unordered_map<std::pair<std::int64_t, std::int64_t>, std::uint32_t, SetKeyHash> set_index_;
   std::vector<std::pair<std::int64_t, std::int64_t>> set_keys_;
+  std::vector<std::int64_t> set_ttls_;  ///< by set: its own smallest TTL
   std::vector<SetRecord> set_records_;
   std::uint32_t last_set_ = kNone;
   std::vector<Probe> probes_;

@@ -1,0 +1,170 @@
+#include "packed_set.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "copy_text.h"
+
+namespace fluxwatch::storage::detail {
+namespace {
+
+bool is_address_type(std::uint16_t type) {
+  return type == static_cast<std::uint16_t>(RrType::A) ||
+         type == static_cast<std::uint16_t>(RrType::AAAA);
+}
+
+/// What an address record's type is when rtypes is NULL: A for IPv4, AAAA for IPv6.
+std::uint16_t type_of_address(std::string_view address) {
+  return static_cast<std::uint16_t>(address.find(':') == std::string_view::npos ? RrType::A
+                                                                                : RrType::AAAA);
+}
+
+/// "{a,b,NULL}": `element(record, literal)` appends one element or returns false for NULL.
+template <typename Element>
+std::string array_literal(const std::vector<PackedRecord>& part, Element&& element) {
+  std::string literal = "{";
+  for (std::size_t i = 0; i < part.size(); ++i) {
+    if (i != 0) {
+      literal += ',';
+    }
+    if (!element(i, literal)) {
+      literal += "NULL";
+    }
+  }
+  literal += '}';
+  return literal;
+}
+
+}  // namespace
+
+void append_array_text(std::string& literal, std::string_view element) {
+  literal += '"';
+  for (const char c : element) {
+    if (c == '"' || c == '\\') {
+      literal += '\\';
+    }
+    literal += c;
+  }
+  literal += '"';
+}
+
+PackedAnswer pack_answer(const std::vector<ResourceRecord>& records, const CanonicalAnswer& answer,
+                         std::string_view domain_name) {
+  PackedAnswer packed;
+  std::uint32_t shared_min = 0;
+  bool any_shared = false;
+  for (const std::uint32_t index : answer.order) {
+    const ResourceRecord& record = records[index];
+    if (record.section != Section::Answer) {
+      shared_min = any_shared ? std::min(shared_min, record.ttl) : record.ttl;
+      any_shared = true;
+    }
+  }
+  for (const std::uint32_t index : answer.order) {
+    const ResourceRecord& record = records[index];
+    const bool own = record.section == Section::Answer;
+    PackedRecord packed_record;
+    packed_record.section = record.section;
+    packed_record.type = record.type;
+    if (!own || domain_name.empty() || record.owner != domain_name) {
+      packed_record.owner = record.owner;
+    }
+    packed_record.ttl_offset = static_cast<std::int64_t>(record.ttl) -
+                               static_cast<std::int64_t>(own ? answer.min_ttl : shared_min);
+    if (is_address_type(record.type) && is_ip_address(record.data)) {
+      packed_record.address = record.data;
+    } else {
+      // Keep whatever arrived rather than fail the batch on an unparsable address.
+      packed.bad_addresses += is_address_type(record.type) ? 1 : 0;
+      if (!record.data.empty()) {
+        packed_record.target = record.data;
+      }
+    }
+    (own ? packed.own : packed.shared).push_back(packed_record);
+  }
+  if (any_shared) {
+    packed.shared_ttl_offset =
+        static_cast<std::int64_t>(shared_min) - static_cast<std::int64_t>(answer.min_ttl);
+    const auto digest = sha256(shared_text(packed.shared));
+    packed.shared_id = digest_prefix(digest);
+    packed.shared_digest_check = digest_check(digest);
+  }
+  return packed;
+}
+
+std::string shared_text(const std::vector<PackedRecord>& shared) {
+  std::string text;
+  for (const PackedRecord& record : shared) {
+    text.append(section_name(record.section));
+    text += '\t';
+    text.append(rrtype_name(record.type));
+    text += '\t';
+    text.append(record.owner.value_or(std::string_view()));
+    text += '\t';
+    text.append(record.address.value_or(record.target.value_or(std::string_view())));
+    fmt::format_to(std::back_inserter(text), "\t{}\n", record.ttl_offset);
+  }
+  return text;
+}
+
+PackedColumns packed_columns_with_ids(const std::vector<PackedRecord>& part, bool with_sections,
+                                      const std::vector<std::int64_t>& ids) {
+  PackedColumns columns;
+  if (part.empty()) {
+    return columns;
+  }
+  const auto all = [&](auto&& predicate) {
+    return std::all_of(part.begin(), part.end(), predicate);
+  };
+  if (with_sections) {
+    columns.sections = array_literal(part, [&](std::size_t i, std::string& literal) {
+      literal += part[i].section == Section::Authority ? 'u' : 'd';
+      return true;
+    });
+  }
+  if (!all([](const PackedRecord& r) {
+        return r.address && r.type == type_of_address(*r.address);
+      })) {
+    columns.rtypes = array_literal(part, [&](std::size_t i, std::string& literal) {
+      append_array_text(literal, rrtype_name(part[i].type));
+      return true;
+    });
+  }
+  if (!all([](const PackedRecord& r) { return !r.owner; })) {
+    columns.owners = array_literal(part, [&](std::size_t i, std::string& literal) {
+      if (!part[i].owner) {
+        return false;
+      }
+      append_array_text(literal, *part[i].owner);
+      return true;
+    });
+  }
+  if (!all([](const PackedRecord& r) { return r.ttl_offset == 0; })) {
+    columns.ttl_offsets = array_literal(part, [&](std::size_t i, std::string& literal) {
+      fmt::format_to(std::back_inserter(literal), "{}", part[i].ttl_offset);
+      return true;
+    });
+  }
+  if (!all([](const PackedRecord& r) { return !r.address; })) {
+    columns.address_ids = array_literal(part, [&](std::size_t i, std::string& literal) {
+      if (ids[i] < 0) {
+        return false;
+      }
+      fmt::format_to(std::back_inserter(literal), "{}", ids[i]);
+      return true;
+    });
+  }
+  if (!all([](const PackedRecord& r) { return !r.target; })) {
+    columns.targets = array_literal(part, [&](std::size_t i, std::string& literal) {
+      if (!part[i].target) {
+        return false;
+      }
+      append_array_text(literal, *part[i].target);
+      return true;
+    });
+  }
+  return columns;
+}
+
+}  // namespace fluxwatch::storage::detail
