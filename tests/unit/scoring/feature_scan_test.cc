@@ -216,8 +216,8 @@ struct SetEntry {
   std::int64_t domain_id;
   std::int64_t set_id;
   std::int32_t ord;
-  Record record;  ///< ttl: the offset from the set's smallest TTL
-  bool own_name;  ///< owner is the domain's own name: stored as NULL
+  Record record;         ///< ttl: the offset from the set's smallest TTL
+  bool own_name;         ///< owner is the domain's own name: stored as NULL
   std::int64_t set_ttl;  ///< the set's smallest TTL as first stored
 };
 
@@ -257,9 +257,9 @@ struct StoredSets {
       for (const auto& r : records) {
         offsets.push_back(r.ttl - min_ttl);
       }
-      const auto [set, fresh] = sets.try_emplace(
-          {p.domain_id, content},
-          Set{static_cast<std::int64_t>(sets.size() * 7 + 3), offsets, min_ttl});
+      const auto [set, fresh] =
+          sets.try_emplace({p.domain_id, content},
+                           Set{static_cast<std::int64_t>(sets.size() * 7 + 3), offsets, min_ttl});
       const auto& [set_id, stored_offsets, set_ttl] = set->second;
       if (fresh) {
         const std::string own = p.domain_id == 0 ? "" : h.names_[p.domain_id - 1];
