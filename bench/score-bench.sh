@@ -1,18 +1,19 @@
 #!/usr/bin/env bash
 # score-bench.sh - `fluxwatch score` over DOMAINS x PROBES synthetic probes (docs/performance.md,
 # "Scoring"), and EXPLAIN ANALYZE of the main view queries.
-#   Data (bench/lib/history.sql: generated in SQL straight into today's tables, in the
-#   fluxwatch-managed PostgreSQL of a temporary state directory): DOMAINS watched domains,
-#   PROBES probes each, 10 minutes apart (every 10th an NS probe, the others A). 10% fast flux
-#   (4 of 20,000 addresses in 400 ASNs per answer, TTL 30), 20% CDN-like (4 of 64 addresses
-#   of one ASN, TTL 300), 70% stable (2 fixed addresses, TTL 3600). Every address is enriched.
+#   Data (bench/lib/history.sql, the generator of sql-bench.sh and web-bench.sh too: generated
+#   in SQL straight into today's tables, in the fluxwatch-managed PostgreSQL of a temporary
+#   state directory): DOMAINS watched domains, PROBES rounds each, 10 minutes apart (every
+#   10th an NS probe with glue, the others A). 10% fast flux (4 of 20,000 addresses in 400
+#   ASNs, a new set every round, TTL 30), 20% CDN-like (4 of 64 addresses of one ASN, 16 sets,
+#   TTL 300), 70% stable (2 fixed addresses, TTL 3600). Every address is enriched.
 # Usage: bench/score-bench.sh [DOMAINS] [PROBES]        (defaults 100000 100 = 10M probes)
 # Needs a build (FLUXWATCH_BUILD_DIR, default build/). The cluster is stopped at the end.
 #   SCORE_BENCH_REPS=N   score N times (default 3) and report the median.
 #   FLUXWATCH_REFERENCE_BUILD=DIR  also time the `fluxwatch score` of another build (e.g. main
 #                        before a change) on the same data, first, and print the ratio.
 # Output (parseable, one figure per line):
-#   generated <P> probes, <R> records for <D> domains in <S> s
+#   generated <P> probes, <A> answer sets, <S> shared parts for <D> domains in <S> s
 #   reference copy: <S> s wall (median of N: ...)   COPY of every record to /dev/null
 #   [reference score: <S> s wall (median of N: ...)]      with FLUXWATCH_REFERENCE_BUILD
 #   fluxwatch score: <S> s wall (median of N: ...)
@@ -45,60 +46,10 @@ psql_() { psql "$dsn" -X -q -v ON_ERROR_STOP=1 -v domains="$domains" -v probes="
 secs() { awk -v s="$1" -v e="$2" 'BEGIN { printf "%.1f", e - s }'; }
 
 start=$(date +%s.%N)
-psql_ <<'SQL'
-SET synchronous_commit = off;
-SET maintenance_work_mem = '512MB';
--- Schema 13 (migrations 0009, 0013): narrow observations referencing answer sets, whose
--- records are answer_set_entries and whose summary counters live in answer_sets. The
--- histories are those of earlier versions of this script: flux domains (d % 10 = 0) and
--- CDN-like ones (d % 10 < 3) answer a different set in each A probe, the others always the
--- same two addresses; every tenth probe is an NS probe with the same two names. Set ids are
--- arbitrary here (scoring joins on them, it does not recompute them): k for a probe's own
--- set, 0 for the stable A set, -1 for the NS set.
-INSERT INTO watchlist (domain_id, domain, source) OVERRIDING SYSTEM VALUE
-SELECT d, format('d%s.bench.test', d), 'score-bench' FROM generate_series(1, :domains) d
-ON CONFLICT DO NOTHING;
-SELECT fluxwatch_create_observation_partition(d::date)
-FROM generate_series(now() - interval '3 days', now() + interval '1 day', interval '1 day') d;
-INSERT INTO probe_contexts (resolver, mode, qtype, outcome, rcode, via_tcp, authoritative)
-VALUES ('127.0.0.1:53', 'recursive', 'A', 'NOERROR', 0, false, false),
-       ('127.0.0.1:53', 'recursive', 'NS', 'NOERROR', 0, false, false)
-ON CONFLICT DO NOTHING;
-INSERT INTO observations (domain_id, sent_at, probe_id, answer_set_id, ttl, context_id,
-                          latency_us)
-SELECT d, now() - interval '2 days' + k * interval '10 minutes', d::bigint * 1000 + k,
-       CASE WHEN k % 10 = 0 THEN -1 WHEN d % 10 < 3 THEN k ELSE 0 END,
-       CASE WHEN k % 10 = 0 THEN 3600 WHEN d % 10 = 0 THEN 30 WHEN d % 10 < 3 THEN 300 ELSE 3600 END,
-       (SELECT context_id FROM probe_contexts WHERE resolver = '127.0.0.1:53' AND run_id IS NULL
-          AND qtype = CASE WHEN k % 10 = 0 THEN 'NS' ELSE 'A' END),
-       1000
-FROM generate_series(1, :domains) d, generate_series(1, :probes) k;
--- A answer sets (owner NULL: the domain's own name).
-INSERT INTO answer_set_entries (domain_id, answer_set_id, ttl_offset, ord, section, rtype,
-                                address)
-SELECT d, s.k, 0, j, 'a', 'A',
-       CASE WHEN d % 10 = 0 THEN '10.0.0.0'::inet + ((d * 7919 + s.k * 104729 + j * 15485863) % 20000)
-            WHEN d % 10 < 3 THEN '10.200.0.0'::inet + ((d % 100) * 64 + (s.k * 4 + j) % 64)
-            ELSE '10.100.0.0'::inet + (d * 2 + j % 2) END
-FROM generate_series(1, :domains) d
-CROSS JOIN LATERAL (SELECT k FROM generate_series(1, :probes) k WHERE k % 10 <> 0 AND d % 10 < 3
-                    UNION ALL SELECT 0 WHERE d % 10 >= 3) s
-CROSS JOIN generate_series(0, 3) j
-WHERE d % 10 < 3 OR j < 2;
--- NS answer sets: two names per domain.
-INSERT INTO answer_set_entries (domain_id, answer_set_id, ttl_offset, ord, section, rtype,
-                                target)
-SELECT d, -1, 0, j - 1, 'a', 'NS', format('ns%s.d%s.bench.test', j, d)
-FROM generate_series(1, :domains) d, generate_series(1, 2) j;
--- The sets with their summary counters (as the writer keeps them).
-INSERT INTO answer_sets (domain_id, answer_set_id, digest_check, ttl_shape, first_seen,
-                         last_seen, times_seen, min_ttl)
-SELECT o.domain_id, o.answer_set_id, 0, 0, min(o.sent_at), max(o.sent_at), count(*), min(o.ttl)
-FROM observations o GROUP BY o.domain_id, o.answer_set_id;
-VACUUM ANALYZE;
-SQL
+psql_ -f "$src/bench/lib/history.sql" >/dev/null
+psql_ -c "VACUUM ANALYZE"
 end=$(date +%s.%N)
-counts="$(psql_ -At -c "SELECT (SELECT count(*) FROM probes) || ' probes, ' || (SELECT count(*) FROM records) || ' records'")"
+counts="$(psql_ -At -c "SELECT (SELECT count(*) FROM observations) || ' probes, ' || (SELECT count(*) FROM answer_set_counters) || ' answer sets, ' || (SELECT count(*) FROM shared_parts) || ' shared parts'")"
 echo "generated $counts for $domains domains in $(secs "$start" "$end") s"
 if [[ "${BENCH_KEEP:-}" == 1 ]]; then
     echo "BENCH_KEEP=1: data left in $work (dsn: $dsn); stop with: ${fw[*]} db stop"

@@ -2,14 +2,15 @@
 # sql-bench.sh - latency of the documented research queries (docs/queries.md) at scale, with
 # EXPLAIN ANALYZE, against references measured in the same run (docs/performance.md,
 # "Research queries at 50M answer rows").
-#   Data (bench/lib/history.sql: generated in SQL straight into today's tables, observations,
-#   answer sets and the (domain, address) summary, in the fluxwatch-managed cluster of a state
-#   directory): DOMAINS watched domains probed in PROBES rounds 10 minutes apart, stored
-#   round after round as the crawler would (time-major: one domain's probes are spread over
-#   the whole table, not adjacent). Every 10th round asks NS (two names), the others A: 10%
-#   fast flux (4 of 20,000 shared addresses in 400 ASNs per answer), 20% CDN-like (4 of 64
-#   addresses of a customer group, shared by 1,000 domains), 70% two fixed addresses. Every
-#   address is enriched; three score runs of every domain are stored.
+#   Data (bench/lib/history.sql, the one generator of the bench scripts: generated in SQL
+#   straight into today's tables, observations, probe runs and contexts, answer sets with their
+#   counters and records, in the fluxwatch-managed cluster of a state directory): DOMAINS
+#   watched domains probed in PROBES rounds 10 minutes apart, stored round after round as the
+#   crawler would (time-major: one domain's probes are spread over the whole table, not
+#   adjacent). Every 10th round asks NS (two names with glue), the others A: 10% fast flux (4
+#   of 20,000 shared addresses in 400 ASNs, a new set each round), 20% CDN-like (4 of 64
+#   addresses of a customer group shared by 1,000 domains, 16 sets), 70% two fixed
+#   addresses. Every address is enriched; three score runs of every domain are stored.
 #   Default 100000 x 200 = 20M probes.
 # Usage: bench/sql-bench.sh [DOMAINS] [PROBES]
 #   SQL_BENCH_STATE=DIR  keep the dataset in DIR and reuse it on the next run (generation of
@@ -54,14 +55,14 @@ have="$(psql_ -At -c "SELECT count(*) FROM watchlist")"
 if [[ "$have" != "$domains" ]]; then
     [[ "$have" == 0 ]] || { echo "sql-bench: $work holds another dataset ($have domains)" >&2; exit 1; }
     start=$(date +%s.%N)
-    psql_ -f "$src/bench/lib/history.sql"
+    psql_ -f "$src/bench/lib/history.sql" >/dev/null
     psql_ -c "VACUUM ANALYZE"
     end=$(date +%s.%N)
     echo "generated in $(secs "$start" "$end") s"
 fi
-psql_ -At -F ' ' -c "SELECT 'dataset:', (SELECT count(*) FROM observations) || ' probes', (SELECT count(*) FROM answer_set_records) || ' answer-set records', (SELECT count(*) FROM domain_address_seen) || ' (domain, address) pairs', pg_size_pretty(pg_database_size(current_database()))"
+psql_ -At -F ' ' -c "SELECT 'dataset:', (SELECT count(*) FROM observations) || ' probes', (SELECT count(*) FROM answer_set_counters) || ' answer sets', (SELECT count(*) FROM shared_parts) || ' shared parts', (SELECT count(*) FROM addresses) || ' addresses', pg_size_pretty(pg_database_size(current_database()))"
 # Every table of the probe history with its indexes and TOAST (partitions included).
-psql_ -At -F ' ' -c "WITH t(name) AS (VALUES ('observations'), ('answer_sets'), ('answer_set_records'), ('domain_address_seen')),
+psql_ -At -F ' ' -c "WITH t(name) AS (SELECT c.relname FROM pg_class c WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'p') AND c.relname IN ('observations', 'probe_contexts', 'probe_runs', 'answer_sets', 'answer_set_entries', 'answer_set_contents', 'answer_set_counters', 'shared_parts', 'addresses')),
   sizes AS (SELECT t.name, coalesce((SELECT sum(pg_total_relation_size(p.relid)) FROM pg_partition_tree(t.name::regclass) p), pg_total_relation_size(t.name::regclass)) AS bytes FROM t)
 SELECT 'bytes_per_probe=' || round(sum(bytes) / (SELECT count(*) FROM observations), 1), string_agg(name || '_total=' || bytes, ' ') FROM sizes"
 psql_ -At -F ' ' -c "SELECT 'schema: migration', max(version) FROM schema_migrations"

@@ -13,6 +13,13 @@ constexpr std::uint8_t kOther = 0;
 constexpr std::uint8_t kA = 1;
 constexpr std::uint8_t kAaaa = 2;
 
+// What a set's record is to scoring (records of no kind are dropped as they are read).
+constexpr std::uint8_t kAnswerA = 1;     ///< an answer A: an address of A lookups, a host address
+constexpr std::uint8_t kAnswerAaaa = 2;  ///< an answer AAAA: likewise for AAAA lookups
+constexpr std::uint8_t kHostOnly = 3;    ///< an additional A/AAAA (glue): a host address only
+constexpr std::uint8_t kNs = 4;          ///< an answer NS with a target
+constexpr std::uint8_t kSoa = 5;         ///< an SOA (any section) whose fields parse
+
 std::uint8_t qtype_code(RrType qtype) {
   if (qtype == RrType::A) {
     return kA;
@@ -50,7 +57,21 @@ struct ChangeStats {
     changed += current != previous ? 1 : 0;
     ++pairs;
   }
+  /// The same answer set as the previous lookup: nothing new, nothing changed.
+  void add_unchanged() { ++pairs; }
 };
+
+/// The distinct values of items [begin, end) (sorted by value) into `out`.
+template <typename T, typename Items>
+void distinct_values(const Items& items, std::uint32_t begin, std::uint32_t end,
+                     std::vector<T>& out) {
+  out.clear();
+  for (auto i = begin; i < end; ++i) {
+    if (out.empty() || out.back() != items[i].value) {
+      out.push_back(items[i].value);
+    }
+  }
+}
 
 template <typename T>
 void sort_unique(std::vector<T>& values) {
@@ -63,6 +84,7 @@ void sort_unique(std::vector<T>& values) {
 void FeatureScan::add_domain(std::int64_t domain_id, std::string domain) {
   domain_index_.emplace(domain_id, static_cast<std::int32_t>(domains_.size()));
   domains_.emplace_back(domain_id, std::move(domain));
+  own_names_.push_back(kNone);
 }
 
 void FeatureScan::add_geo(const IpAddress& address, const AddressInfo& info) {
@@ -82,133 +104,187 @@ void FeatureScan::add_geo(const IpAddress& address, const AddressInfo& info) {
   geo_.insert_or_assign(address, geo);
 }
 
+std::uint32_t FeatureScan::intern(std::string_view name) {
+  const auto [entry, fresh] =
+      names_.try_emplace(std::string(name), static_cast<std::uint32_t>(names_.size()));
+  return entry->second;
+}
+
+std::uint32_t FeatureScan::own_name(std::int64_t domain_id) {
+  const auto found = domain_index_.find(domain_id);
+  if (found == domain_index_.end()) {
+    return intern("");  // no name: never an NS target (empty targets are not kept)
+  }
+  auto& id = own_names_[static_cast<std::size_t>(found->second)];
+  if (id == kNone) {
+    id = intern(domains_[static_cast<std::size_t>(found->second)].second);
+  }
+  return id;
+}
+
+void FeatureScan::add_set_record(std::int64_t domain_id, std::int64_t set_id, std::int32_t ord,
+                                 Section section, std::string_view owner, std::uint16_t type,
+                                 std::int64_t ttl_offset, const std::optional<IpAddress>& address,
+                                 std::string_view target, const std::optional<SoaRecord>& soa,
+                                 std::int64_t set_ttl) {
+  std::uint8_t kind = 0;
+  if ((is(type, RrType::A) || is(type, RrType::AAAA)) && address) {
+    if (section == Section::Answer) {
+      kind = is(type, RrType::A) ? kAnswerA : kAnswerAaaa;
+    } else if (section == Section::Additional) {
+      kind = kHostOnly;
+    }
+  } else if (is(type, RrType::NS) && section == Section::Answer && !target.empty()) {
+    kind = kNs;
+  } else if (is(type, RrType::SOA) && soa) {
+    kind = kSoa;
+  }
+  if (kind == 0) {
+    return;  // nothing scoring reads
+  }
+  const std::pair key(domain_id, set_id);
+  // A set's records mostly arrive together.
+  if (last_set_ == kNone || set_keys_[last_set_] != key) {
+    const auto [entry, fresh] =
+        set_index_.try_emplace(key, static_cast<std::uint32_t>(set_keys_.size()));
+    if (fresh) {
+      set_keys_.push_back(key);
+      set_ttls_.push_back(set_ttl);
+    }
+    last_set_ = entry->second;
+  }
+  SetRecord record{last_set_, ord, ttl_offset, kind, 0, IpAddress(), 0};
+  if (kind == kNs) {
+    record.name = intern(target);
+  } else if (kind == kSoa) {
+    record.serial = soa->serial;
+  } else {
+    record.address = *address;
+    record.name = owner.empty() ? own_name(domain_id) : intern(owner);
+  }
+  set_records_.push_back(record);
+}
+
 void FeatureScan::add_probe(std::int64_t probe_id, std::int64_t domain_id, RrType qtype,
-                            std::int64_t sent_at_us, bool own) {
+                            std::int64_t sent_at_us, bool own, std::optional<std::int64_t> set_id,
+                            std::optional<std::int64_t> ttl,
+                            const std::vector<std::optional<std::int64_t>>& ttls) {
+  std::uint32_t set = kNone;
+  if (set_id) {
+    if (const auto found = set_index_.find({domain_id, *set_id}); found != set_index_.end()) {
+      set = found->second;
+    }
+  }
+  if (set != kNone) {
+    referenced_.resize(set_keys_.size(), false);
+    referenced_[set] = true;  // its host addresses count, whoever's probe it is
+  }
   std::int32_t domain = -1;
   if (own) {
     if (const auto found = domain_index_.find(domain_id); found != domain_index_.end()) {
       domain = found->second;
     }
   }
-  probes_.push_back({probe_id, sent_at_us, domain, qtype_code(qtype)});
-  sorted_ = false;
-}
-
-void FeatureScan::sort_probes() {
-  // The domain's probes in time order (ties by id), domains in output order, the others last:
-  // every later pass walks domains and probes in this order.
-  std::ranges::sort(probes_, [](const Probe& a, const Probe& b) {
-    const auto key = [](const Probe& p) {
-      return std::tuple(p.domain < 0 ? INT32_MAX : p.domain, p.sent_at_us, p.probe_id);
-    };
-    return key(a) < key(b);
-  });
-  by_id_.clear();
-  by_id_.reserve(probes_.size());
-  for (std::uint32_t i = 0; i < probes_.size(); ++i) {
-    by_id_.emplace_back(probes_[i].probe_id, i);
+  if (domain < 0) {
+    return;  // another's probe: only its set's host addresses matter
   }
-  std::ranges::sort(by_id_);
-  last_found_ = 0;
-  sorted_ = true;
-}
-
-std::optional<std::pair<std::int64_t, std::int64_t>> FeatureScan::probe_id_range() const {
-  if (probes_.empty()) {
-    return std::nullopt;
+  std::uint32_t ttl_list = kNone;
+  if (!ttls.empty() && set != kNone) {
+    ttl_list = static_cast<std::uint32_t>(ttl_lists_.size());
+    ttl_lists_.push_back(ttls);
   }
-  const auto [low, high] = std::ranges::minmax_element(
-      probes_, [](const Probe& a, const Probe& b) { return a.probe_id < b.probe_id; });
-  return std::pair(low->probe_id, high->probe_id);
+  const std::int64_t smallest = ttl ? *ttl : set != kNone ? set_ttls_[set] : 0;
+  probes_.push_back({probe_id, sent_at_us, domain, set, smallest, ttl_list, qtype_code(qtype)});
 }
 
-std::optional<std::uint32_t> FeatureScan::find_probe(std::int64_t probe_id) {
-  // Records arrive mostly in probe order: try the last hit and its successor first.
-  for (std::size_t at : {last_found_, last_found_ + 1}) {
-    if (at < by_id_.size() && by_id_[at].first == probe_id) {
-      last_found_ = at;
-      return by_id_[at].second;
+std::int64_t FeatureScan::record_ttl(const Probe& probe, std::int32_t ord,
+                                     std::int64_t offset) const {
+  // As the records view: coalesce(ttls[ord + 1], ttl + ttl_offset).
+  if (probe.ttls != kNone) {
+    const auto& list = ttl_lists_[probe.ttls];
+    if (ord >= 0 && static_cast<std::size_t>(ord) < list.size() &&
+        list[static_cast<std::size_t>(ord)]) {
+      return *list[static_cast<std::size_t>(ord)];
     }
   }
-  const auto found = std::ranges::lower_bound(by_id_, std::pair(probe_id, std::uint32_t{0}));
-  if (found == by_id_.end() || found->first != probe_id) {
-    return std::nullopt;
-  }
-  last_found_ = static_cast<std::size_t>(found - by_id_.begin());
-  return found->second;
+  return probe.ttl + offset;
 }
 
-std::uint32_t FeatureScan::intern(std::string_view name) {
-  if (has_last_owner_ && name == last_owner_) {
-    return last_owner_id_;
+FeatureScan::SetIndex FeatureScan::index_sets() {
+  std::ranges::sort(set_records_, [](const SetRecord& a, const SetRecord& b) {
+    return std::tie(a.set, a.kind, a.address, a.name, a.ord) <
+           std::tie(b.set, b.kind, b.address, b.name, b.ord);
+  });
+  SetIndex index;
+  const std::size_t sets = set_keys_.size();
+  index.a_begin.resize(sets + 1);
+  index.aaaa_begin.resize(sets + 1);
+  index.ns_begin.resize(sets + 1);
+  index.distinct_a.resize(sets);
+  index.distinct_aaaa.resize(sets);
+  index.serial.resize(sets);
+  const auto add = [](auto& items, std::uint32_t begin, std::uint32_t& distinct, auto value,
+                      const SetRecord& r) {
+    if (items.size() == begin || items.back().value != value) {
+      ++distinct;
+    }
+    items.push_back({value, r.ord, r.ttl_offset});
+  };
+  std::size_t at = 0;
+  for (std::uint32_t s = 0; s < sets; ++s) {
+    index.a_begin[s] = static_cast<std::uint32_t>(index.a_items.size());
+    index.aaaa_begin[s] = static_cast<std::uint32_t>(index.aaaa_items.size());
+    index.ns_begin[s] = static_cast<std::uint32_t>(index.ns_items.size());
+    std::uint32_t ns_distinct = 0;
+    for (; at < set_records_.size() && set_records_[at].set == s; ++at) {
+      const SetRecord& r = set_records_[at];
+      if (r.kind == kAnswerA) {
+        add(index.a_items, index.a_begin[s], index.distinct_a[s], r.address, r);
+      } else if (r.kind == kAnswerAaaa) {
+        add(index.aaaa_items, index.aaaa_begin[s], index.distinct_aaaa[s], r.address, r);
+      } else if (r.kind == kNs) {
+        add(index.ns_items, index.ns_begin[s], ns_distinct, r.name, r);
+      } else if (r.kind == kSoa) {
+        index.serial[s] = std::min(index.serial[s].value_or(r.serial), r.serial);
+      }
+    }
   }
-  std::string key(name);
-  const auto [entry, fresh] = names_.try_emplace(key, static_cast<std::uint32_t>(names_.size()));
-  last_owner_ = std::move(key);
-  last_owner_id_ = entry->second;
-  has_last_owner_ = true;
-  return entry->second;
-}
-
-void FeatureScan::add_record(std::int64_t probe_id, Section section, std::string_view owner,
-                             std::uint16_t type, std::int64_t ttl,
-                             const std::optional<IpAddress>& address, std::string_view target,
-                             const std::optional<SoaRecord>& soa) {
-  if (!sorted_) {
-    sort_probes();
-  }
-  const auto index = find_probe(probe_id);
-  if (!index) {
-    return;  // a probe outside the window
-  }
-  ++records_seen_;
-  const Probe& probe = probes_[*index];
-  const bool address_type = is(type, RrType::A) || is(type, RrType::AAAA);
-  const IpAddress* parsed = address_type && address ? &*address : nullptr;
-  // Any probe of the window can tell an NS host's addresses (answer or glue).
-  if (parsed != nullptr && (section == Section::Answer || section == Section::Additional)) {
-    host_addresses_.push_back({intern(owner), *parsed});
-  }
-  if (probe.domain < 0) {
-    return;
-  }
-  const auto ttl32 = static_cast<std::uint32_t>(ttl);
-  if (parsed != nullptr && section == Section::Answer && probe.qtype != kOther &&
-      is(type, probe.qtype == kA ? RrType::A : RrType::AAAA)) {
-    address_records_.push_back({*index, ttl32, *parsed});
-  } else if (is(type, RrType::NS) && section == Section::Answer && !target.empty()) {
-    ns_records_.push_back({*index, ttl32, intern(target)});
-  } else if (is(type, RrType::SOA) && soa) {
-    serials_.push_back({*index, soa->serial});
-  }
+  index.a_begin[sets] = static_cast<std::uint32_t>(index.a_items.size());
+  index.aaaa_begin[sets] = static_cast<std::uint32_t>(index.aaaa_items.size());
+  index.ns_begin[sets] = static_cast<std::uint32_t>(index.ns_items.size());
+  return index;
 }
 
 std::vector<std::pair<std::int64_t, Features>> FeatureScan::finish() {
-  if (!sorted_) {
-    sort_probes();
-  }
-  const auto by_probe = [](const auto& a, const auto& b) { return a.probe < b.probe; };
-  std::ranges::sort(address_records_, [](const AddressRecord& a, const AddressRecord& b) {
-    return std::tie(a.probe, a.address) < std::tie(b.probe, b.address);
+  // The domain's probes in time order (ties by id), domains in output order: every later
+  // pass walks domains and probes in this order.
+  std::ranges::sort(probes_, [](const Probe& a, const Probe& b) {
+    return std::tie(a.domain, a.sent_at_us, a.probe_id) <
+           std::tie(b.domain, b.sent_at_us, b.probe_id);
   });
-  std::ranges::sort(ns_records_, [](const NameRecord& a, const NameRecord& b) {
-    return std::tie(a.probe, a.name) < std::tie(b.probe, b.name);
-  });
-  std::ranges::stable_sort(serials_, by_probe);
+  const SetIndex sets = index_sets();
 
-  // Addresses of each name that is an NS target of some domain.
+  // Addresses of each name that is an NS target in some domain's answers, from the address
+  // records (answer or additional) of every set a probe of the window got.
   std::vector<bool> is_ns_name(names_.size(), false);
-  for (const auto& record : ns_records_) {
-    is_ns_name[record.name] = true;
-  }
-  std::vector<std::vector<IpAddress>> name_addresses(names_.size());
-  for (const auto& host : host_addresses_) {
-    if (is_ns_name[host.owner]) {
-      name_addresses[host.owner].push_back(host.address);
+  std::vector<bool> seen_set(set_keys_.size(), false);
+  for (const Probe& probe : probes_) {
+    if (probe.set != kNone && !seen_set[probe.set]) {
+      seen_set[probe.set] = true;
+      for (auto i = sets.ns_begin[probe.set]; i < sets.ns_begin[probe.set + 1]; ++i) {
+        is_ns_name[sets.ns_items[i].value] = true;
+      }
     }
   }
-  host_addresses_.clear();
-  host_addresses_.shrink_to_fit();
+  referenced_.resize(set_keys_.size(), false);
+  std::vector<std::vector<IpAddress>> name_addresses(names_.size());
+  for (const SetRecord& r : set_records_) {
+    if (referenced_[r.set] && r.kind <= kHostOnly && is_ns_name[r.name]) {
+      name_addresses[r.name].push_back(r.address);
+    }
+  }
+  set_records_.clear();
+  set_records_.shrink_to_fit();
   for (auto& list : name_addresses) {
     sort_unique(list);
   }
@@ -216,56 +292,99 @@ std::vector<std::pair<std::int64_t, Features>> FeatureScan::finish() {
   std::vector<std::pair<std::int64_t, Features>> out;
   out.reserve(domains_.size());
   std::size_t probe_at = 0;
-  std::size_t address_at = 0;
-  std::size_t ns_at = 0;
-  std::size_t serial_at = 0;
   for (std::int32_t d = 0; d < static_cast<std::int32_t>(domains_.size()); ++d) {
     out.emplace_back(domains_[static_cast<std::size_t>(d)].first,
-                     features_of(d, probe_at, address_at, ns_at, serial_at, name_addresses));
+                     features_of(d, probe_at, sets, name_addresses));
   }
   return out;
 }
 
-Features FeatureScan::features_of(std::int32_t domain, std::size_t& probe_at,
-                                  std::size_t& address_at, std::size_t& ns_at,
-                                  std::size_t& serial_at,
+Features FeatureScan::features_of(std::int32_t domain, std::size_t& probe_at, const SetIndex& sets,
                                   const std::vector<std::vector<IpAddress>>& name_addresses) const {
   Features f;
+  const std::size_t begin = probe_at;
   while (probe_at < probes_.size() && probes_[probe_at].domain == domain) {
     f.probes += 1;
     f.address_probes += probes_[probe_at].qtype != kOther ? 1 : 0;
     ++probe_at;
   }
-  const auto end = static_cast<std::uint32_t>(probe_at);
 
-  // Lookups: the distinct addresses of each answered A/AAAA probe, in time order.
+  // Lookups: the distinct addresses of each answered A/AAAA probe, in time order; a probe
+  // that got the same set as the previous lookup of its type changed nothing.
   std::array<std::vector<IpAddress>, 3> previous;  // by qtype code
-  std::array<bool, 3> has_previous{};
+  std::array<std::uint32_t, 3> previous_set{kNone, kNone, kNone};
   std::array<std::int64_t, 3> lookups{};
   ChangeStats change;
   std::vector<std::uint32_t> ttls;
-  std::vector<IpAddress> distinct;
+  std::vector<std::pair<std::uint32_t, std::uint8_t>> lookup_sets;  // (set, qtype) seen
   std::vector<IpAddress> current;
-  while (address_at < address_records_.size() && address_records_[address_at].probe < end) {
-    const auto probe = address_records_[address_at].probe;
-    current.clear();
-    for (; address_at < address_records_.size() && address_records_[address_at].probe == probe;
-         ++address_at) {
-      const auto& record = address_records_[address_at];
-      ttls.push_back(record.ttl);
-      if (current.empty() || current.back() != record.address) {
-        current.push_back(record.address);  // sorted by address within the probe
+  // NS answers: the name set of each probe with one, in time order.
+  std::vector<std::uint32_t> ns_ttls;
+  std::vector<std::uint32_t> ns_sets;
+  std::vector<std::uint32_t> ns_previous;
+  std::uint32_t ns_previous_set = kNone;
+  ChangeStats ns_change;
+  std::vector<std::uint32_t> ns_current;
+  // SOA serials: the smallest per probe, changes between consecutive probes that had one.
+  std::optional<std::int64_t> previous_serial;
+  std::int64_t serial_changes = 0;
+
+  for (std::size_t i = begin; i < probe_at; ++i) {
+    const Probe& probe = probes_[i];
+    const auto s = probe.set;
+    if (s == kNone) {
+      continue;  // no records
+    }
+    if (probe.qtype != kOther) {
+      const bool v4 = probe.qtype == kA;
+      const auto& items = v4 ? sets.a_items : sets.aaaa_items;
+      const auto& starts = v4 ? sets.a_begin : sets.aaaa_begin;
+      if (starts[s] < starts[s + 1]) {
+        const auto type = probe.qtype;
+        ++lookups[type];
+        for (auto k = starts[s]; k < starts[s + 1]; ++k) {
+          ttls.push_back(
+              static_cast<std::uint32_t>(record_ttl(probe, items[k].ord, items[k].ttl_offset)));
+        }
+        f.max_answer_size =
+            std::max(f.max_answer_size,
+                     static_cast<std::int64_t>(v4 ? sets.distinct_a[s] : sets.distinct_aaaa[s]));
+        lookup_sets.emplace_back(s, type);
+        if (previous_set[type] != s) {
+          distinct_values(items, starts[s], starts[s + 1], current);
+          if (previous_set[type] != kNone) {
+            change.add(previous[type], current);
+          }
+          previous[type].swap(current);
+          previous_set[type] = s;
+        } else {
+          change.add_unchanged();
+        }
       }
     }
-    const auto type = probes_[probe].qtype;
-    ++lookups[type];
-    f.max_answer_size = std::max(f.max_answer_size, static_cast<std::int64_t>(current.size()));
-    distinct.insert(distinct.end(), current.begin(), current.end());
-    if (has_previous[type]) {
-      change.add(previous[type], current);
+    if (sets.ns_begin[s] < sets.ns_begin[s + 1]) {
+      for (auto k = sets.ns_begin[s]; k < sets.ns_begin[s + 1]; ++k) {
+        ns_ttls.push_back(static_cast<std::uint32_t>(
+            record_ttl(probe, sets.ns_items[k].ord, sets.ns_items[k].ttl_offset)));
+      }
+      ns_sets.push_back(s);
+      if (ns_previous_set != s) {
+        distinct_values(sets.ns_items, sets.ns_begin[s], sets.ns_begin[s + 1], ns_current);
+        if (ns_previous_set != kNone) {
+          ns_change.add(ns_previous, ns_current);
+        }
+        ns_previous.swap(ns_current);
+        ns_previous_set = s;
+      } else {
+        ns_change.add_unchanged();
+      }
     }
-    previous[type].swap(current);
-    has_previous[type] = true;
+    if (const auto serial = sets.serial[s]) {
+      if (previous_serial && *previous_serial != *serial) {
+        ++serial_changes;
+      }
+      previous_serial = serial;
+    }
   }
   f.answered_lookups = std::max(lookups[kA], lookups[kAaaa]);
   if (change.pairs > 0) {
@@ -277,7 +396,17 @@ Features FeatureScan::features_of(std::int32_t domain, std::size_t& probe_at,
     f.median_ttl = lower_median(ttls);
   }
 
-  // Enrichment of the distinct addresses.
+  // Enrichment of the distinct addresses, from the distinct sets of the lookups.
+  sort_unique(lookup_sets);
+  std::vector<IpAddress> distinct;
+  for (const auto& [s, type] : lookup_sets) {
+    const bool v4 = type == kA;
+    const auto& items = v4 ? sets.a_items : sets.aaaa_items;
+    const auto& starts = v4 ? sets.a_begin : sets.aaaa_begin;
+    for (auto k = starts[s]; k < starts[s + 1]; ++k) {
+      distinct.push_back(items[k].value);
+    }
+  }
   sort_unique(distinct);
   std::vector<std::int64_t> asns;
   std::vector<std::int64_t> v4_asns;
@@ -324,29 +453,6 @@ Features FeatureScan::features_of(std::int32_t domain, std::size_t& probe_at,
   }
   f.geo_dispersion_km = mean_distance_from_centroid_km(points);
 
-  // NS answers: the name set of each probe with one, in time order.
-  std::vector<std::uint32_t> ns_ttls;
-  std::vector<std::uint32_t> ns_names;
-  std::vector<std::uint32_t> ns_previous;
-  std::vector<std::uint32_t> ns_current;
-  bool ns_has_previous = false;
-  ChangeStats ns_change;
-  while (ns_at < ns_records_.size() && ns_records_[ns_at].probe < end) {
-    const auto probe = ns_records_[ns_at].probe;
-    ns_current.clear();
-    for (; ns_at < ns_records_.size() && ns_records_[ns_at].probe == probe; ++ns_at) {
-      ns_ttls.push_back(ns_records_[ns_at].ttl);
-      if (ns_current.empty() || ns_current.back() != ns_records_[ns_at].name) {
-        ns_current.push_back(ns_records_[ns_at].name);
-      }
-    }
-    ns_names.insert(ns_names.end(), ns_current.begin(), ns_current.end());
-    if (ns_has_previous) {
-      ns_change.add(ns_previous, ns_current);
-    }
-    ns_previous.swap(ns_current);
-    ns_has_previous = true;
-  }
   if (!ns_ttls.empty()) {
     f.ns_min_ttl = *std::ranges::min_element(ns_ttls);
     f.ns_median_ttl = lower_median(ns_ttls);
@@ -354,6 +460,13 @@ Features FeatureScan::features_of(std::int32_t domain, std::size_t& probe_at,
   if (ns_change.pairs > 0) {
     f.ns_change_ratio =
         static_cast<double>(ns_change.changed) / static_cast<double>(ns_change.pairs);
+  }
+  sort_unique(ns_sets);
+  std::vector<std::uint32_t> ns_names;
+  for (const auto s : ns_sets) {
+    for (auto k = sets.ns_begin[s]; k < sets.ns_begin[s + 1]; ++k) {
+      ns_names.push_back(sets.ns_items[k].value);
+    }
   }
   sort_unique(ns_names);
   f.ns_names = static_cast<std::int64_t>(ns_names.size());
@@ -372,21 +485,6 @@ Features FeatureScan::features_of(std::int32_t domain, std::size_t& probe_at,
   sort_unique(ns_asns);
   f.ns_addresses = static_cast<std::int64_t>(ns_addresses.size());
   f.ns_asns = static_cast<std::int64_t>(ns_asns.size());
-
-  // SOA serials: the smallest per probe, changes between consecutive probes that had one.
-  std::optional<std::int64_t> previous_serial;
-  std::int64_t serial_changes = 0;
-  while (serial_at < serials_.size() && serials_[serial_at].probe < end) {
-    const auto probe = serials_[serial_at].probe;
-    std::int64_t serial = serials_[serial_at].serial;
-    for (; serial_at < serials_.size() && serials_[serial_at].probe == probe; ++serial_at) {
-      serial = std::min(serial, serials_[serial_at].serial);
-    }
-    if (previous_serial && *previous_serial != serial) {
-      ++serial_changes;
-    }
-    previous_serial = serial;
-  }
   if (previous_serial) {
     f.soa_serial_changes = serial_changes;
   }

@@ -1,14 +1,16 @@
 #pragma once
 // The reads behind ScoreStore::compute_features(): the watchlist, the newest enrichment of
-// every address, the window's probes and their records, each streamed with COPY ... TO STDOUT
-// into a FeatureScan (feature_scan.h), in one read-only repeatable-read transaction.
-// COPY takes no bind parameters: the window, campaign and probe id range are set as
+// every address, the probe contexts, the answer sets the window may reference with their
+// records, and the window's probes (one narrow row each: its set's id and TTLs), each
+// streamed with COPY ... TO STDOUT into a FeatureScan (feature_scan.h), in one read-only
+// repeatable-read transaction. COPY takes no bind parameters: the window is set as
 // transaction-local settings (set_config with bind parameters) and read back with
 // current_setting() in scalar subqueries: InitPlans, evaluated once per statement (in a
 // plain expression or a joined one-row subquery they are evaluated, and parsed, per row).
 #include <cctype>
 #include <charconv>
 #include <cstdlib>
+#include <optional>
 #include <pqxx/pqxx>
 #include <string>
 #include <string_view>
@@ -18,23 +20,16 @@
 
 namespace fluxwatch::scoring::detail {
 
-// $1 window start ('-infinity' for none), $2 window end, $3 campaign ('' = every probe).
+// $1 window start ('-infinity' for none), $2 window end.
 constexpr const char* kScanSettingsSql =
     "SELECT set_config('fluxwatch.score_since', $1, true), "
-    "set_config('fluxwatch.score_until', $2, true), "
-    "set_config('fluxwatch.score_campaign', $3, true)";
-
-// $1, $2: the smallest and largest probe id of the window.
-constexpr const char* kProbeRangeSql =
-    "SELECT set_config('fluxwatch.score_min_probe', $1, true), "
-    "set_config('fluxwatch.score_max_probe', $2, true)";
+    "set_config('fluxwatch.score_until', $2, true)";
 
 constexpr const char* kDomainsSql = "SELECT domain_id, domain FROM watchlist ORDER BY domain";
 
-// The probe rows of every partition of observations, as ANALYZE last counted them.
-constexpr const char* kProbeRowsEstimateSql =
-    "SELECT coalesce(sum(greatest(c.reltuples, 0)), 0)::bigint FROM pg_inherits i "
-    "JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'observations'::regclass";
+// What the probes of a run share: the query type, and what decides whether a probe is its
+// domain's own (mode, campaign; see ScoreStore::compute_features()).
+constexpr const char* kContextsSql = "SELECT context_id, qtype, mode, campaign FROM probe_contexts";
 
 // The "tables" below are queries: libpqxx 6.4's stream_from writes COPY <table> TO STDOUT
 // with the name as given.
@@ -43,40 +38,31 @@ constexpr const char* kProbeRowsEstimateSql =
 constexpr const char* kGeoCopySql =
     "(SELECT address, asn, country, latitude, longitude FROM address_geo_newest)";
 
-// probe_id, domain_id, qtype, sent_at (microseconds since the epoch), own: every probe of the
-// window; own = it is a watched domain's and passes the campaign filter. Authoritative
-// mode's address lookups of NS names (mode 'delegation', other than NS) belong to the name
-// servers, not to the domain: they are not own (their records still give NS host addresses).
-constexpr const char* kProbesCopySql =
-    "(SELECT p.probe_id, p.domain_id, p.qtype, "
-    "(date_part('epoch', p.sent_at) * 1000000)::bigint, "
-    "p.domain_id IS NOT NULL AND (p.mode <> 'delegation' OR p.qtype = 'NS') "
-    "AND ((SELECT current_setting('fluxwatch.score_campaign')) = '' "
-    "OR p.campaign = (SELECT current_setting('fluxwatch.score_campaign'))) "
-    "FROM probes p "
-    "WHERE p.sent_at >= (SELECT current_setting('fluxwatch.score_since')::timestamptz) "
-    "AND p.sent_at < (SELECT current_setting('fluxwatch.score_until')::timestamptz))";
-
-// probe_id, section, owner (A/AAAA only), rtype, ttl, address, target (NS/SOA only): the
-// records scoring uses, of the window's probes (the scan drops those it did not keep). Read
-// from the answer sets of the window's observations (migrations 0009, 0015: set_records, whose
-// set_ttl is a probe's smallest TTL where observations.ttl is NULL): the window selects
-// the daily partitions, and a set's records are joined to every probe that saw it. Owner and
-// target are left out where unused: less to send.
-constexpr const char* kRecordsCopySql =
-    "(SELECT o.probe_id, r.section, CASE WHEN r.rtype IN ('A', 'AAAA') THEN r.owner END, "
-    "r.rtype, coalesce(o.ttls[r.ord + 1], coalesce(o.ttl, r.set_ttl) + r.ttl_offset), "
-    "r.address, CASE WHEN r.rtype IN ('NS', 'SOA') THEN r.target END "
-    "FROM observations o JOIN set_records r "
-    "ON r.domain_id = coalesce(o.domain_id, 0) AND r.answer_set_id = o.answer_set_id "
-    "WHERE o.sent_at >= (SELECT current_setting('fluxwatch.score_since')::timestamptz) "
-    "AND o.sent_at < (SELECT current_setting('fluxwatch.score_until')::timestamptz) "
+// domain_id, answer_set_id, ord, section, owner (A/AAAA only), rtype, ttl_offset, address,
+// target (NS/SOA only), set_ttl: the records scoring uses of every set seen in the window
+// (first seen before its end and last seen at or after its start: a superset of the sets the
+// window's probes got; the scan ignores the others), unpacked by the set_records view
+// (migration 0015: a set's answer section and its shared part), with the set's own smallest
+// TTL (a probe's where observations.ttl is NULL). Read once per set, however many probes got
+// it.
+constexpr const char* kSetRecordsCopySql =
+    "(SELECT r.domain_id, r.answer_set_id, r.ord, r.section, "
+    "CASE WHEN r.rtype IN ('A', 'AAAA') THEN r.owner END, r.rtype, r.ttl_offset, r.address, "
+    "CASE WHEN r.rtype IN ('NS', 'SOA') THEN r.target END, r.set_ttl "
+    "FROM answer_set_counters k JOIN set_records r USING (domain_id, answer_set_id) "
+    "WHERE k.last_seen >= (SELECT current_setting('fluxwatch.score_since')::timestamptz) "
+    "AND k.first_seen < (SELECT current_setting('fluxwatch.score_until')::timestamptz) "
     "AND r.rtype IN ('A', 'AAAA', 'NS', 'SOA'))";
 
-// When the window holds most probes, reading the records in index order costs more than one
-// sequential scan; the planner cannot know that from the parameters.
-constexpr const char* kPreferSeqScanSql =
-    "SET LOCAL enable_indexscan = off; SET LOCAL enable_bitmapscan = off";
+// probe_id, domain_id, context_id, sent_at (microseconds since the epoch), answer_set_id,
+// ttl (NULL: the set's own), ttls: every probe of the window (the window selects the daily
+// partitions).
+constexpr const char* kProbesCopySql =
+    "(SELECT o.probe_id, o.domain_id, o.context_id, "
+    "(date_part('epoch', o.sent_at) * 1000000)::bigint, o.answer_set_id, o.ttl, o.ttls "
+    "FROM observations o "
+    "WHERE o.sent_at >= (SELECT current_setting('fluxwatch.score_since')::timestamptz) "
+    "AND o.sent_at < (SELECT current_setting('fluxwatch.score_until')::timestamptz))";
 
 /// The fields of one line of COPY text output: tab-separated, \N for NULL, backslash escapes.
 class CopyFields {
@@ -196,6 +182,34 @@ class CopyFields {
   std::vector<std::string_view> fields_;
   std::vector<std::string> unescaped_;
 };
+
+/// The elements of a bigint[] in PostgreSQL's text form ("{30,NULL,60}"); NULL elements empty.
+inline std::vector<std::optional<std::int64_t>> parse_bigint_array(std::string_view text) {
+  std::vector<std::optional<std::int64_t>> out;
+  if (text.size() < 2 || text.front() != '{' || text.back() != '}') {
+    throw Error("scoring: unexpected bigint[] '" + std::string(text) + "'");
+  }
+  text = text.substr(1, text.size() - 2);
+  while (!text.empty()) {
+    const auto comma = text.find(',');
+    const auto item = text.substr(0, comma);
+    if (item == "NULL") {
+      out.emplace_back();
+    } else {
+      std::int64_t value = 0;
+      const auto [end, error] = std::from_chars(item.data(), item.data() + item.size(), value);
+      if (error != std::errc() || end != item.data() + item.size()) {
+        throw Error("scoring: unexpected bigint[] element '" + std::string(item) + "'");
+      }
+      out.emplace_back(value);
+    }
+    if (comma == std::string_view::npos) {
+      break;
+    }
+    text.remove_prefix(comma + 1);
+  }
+  return out;
+}
 
 /// Streams `query` (a parenthesised SELECT) with COPY TO STDOUT, calling `row` after parsing
 /// each line into `fields`.

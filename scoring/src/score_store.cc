@@ -10,6 +10,7 @@
 #include <map>
 #include <pqxx/pqxx>
 #include <tuple>
+#include <unordered_map>
 #include <utility>
 
 #include "feature_scan_sql.h"
@@ -183,7 +184,7 @@ std::vector<DomainFeatures> ScoreStore::compute_features(const Window& window) {
     pqxx::transaction<pqxx::isolation_level::repeatable_read, pqxx::readwrite_policy::read_only> tx(
         connection, "features");
     const std::string until = impl_->window_end_text(tx, window);
-    tx.exec_params(detail::kScanSettingsSql, window_start_text(window), until, window.campaign);
+    tx.exec_params(detail::kScanSettingsSql, window_start_text(window), until);
     const auto ms = [](SteadyTime since) {
       return std::chrono::duration_cast<std::chrono::milliseconds>(SteadyClock::now() - since)
           .count();
@@ -194,6 +195,21 @@ std::vector<DomainFeatures> ScoreStore::compute_features(const Window& window) {
     for (const auto& row : tx.exec(detail::kDomainsSql)) {
       scan.add_domain(row[0].as<std::int64_t>(), row[1].as<std::string>());
       names.push_back(row[1].as<std::string>());
+    }
+    // Per context: the query type, and whether its probes are their domain's own: of the
+    // campaign asked for (any when none), and not an address lookup of authoritative mode's
+    // NS names (mode 'delegation', other than NS: those belong to the name servers; their
+    // sets still give NS host addresses).
+    struct Context {
+      RrType qtype;
+      bool own;
+    };
+    std::unordered_map<std::int64_t, Context> contexts;
+    for (const auto& row : tx.exec(detail::kContextsSql)) {
+      const auto qtype = static_cast<RrType>(stored_rrtype(row[1].c_str()));
+      const bool own = (row[2].as<std::string>() != "delegation" || qtype == RrType::NS) &&
+                       (window.campaign.empty() || row[3].as<std::string>() == window.campaign);
+      contexts.emplace(row[0].as<std::int64_t>(), Context{qtype, own});
     }
     detail::CopyFields fields;
     detail::copy_out(tx, detail::kGeoCopySql, fields, [&] {
@@ -215,40 +231,39 @@ std::vector<DomainFeatures> ScoreStore::compute_features(const Window& window) {
     spdlog::debug("scoring: {} domains and their enrichment read in {} ms", names.size(),
                   ms(phase));
     phase = SteadyClock::now();
-    std::map<std::string, RrType, std::less<>> qtypes;  // a handful of stored spellings
-    detail::copy_out(tx, detail::kProbesCopySql, fields, [&] {
-      auto qtype = qtypes.find(fields.text(2));
-      if (qtype == qtypes.end()) {
-        const auto text = fields.text(2);
-        qtype = qtypes.emplace(text, static_cast<RrType>(stored_rrtype(text))).first;
+    detail::copy_out(tx, detail::kSetRecordsCopySql, fields, [&] {
+      // The query returns only A, AAAA, NS and SOA records.
+      const auto section = parse_section(fields.text(3));
+      if (!section) {
+        return;
       }
-      scan.add_probe(fields.int64(0), fields.null(1) ? 0 : fields.int64(1), qtype->second,
-                     fields.int64(3), fields.text(4) == "t");
+      const std::uint16_t type = stored_rrtype(fields.text(5));
+      const bool soa = type == static_cast<std::uint16_t>(RrType::SOA);
+      scan.add_set_record(fields.int64(0), fields.int64(1),
+                          static_cast<std::int32_t>(fields.int64(2)), *section, fields.text(4),
+                          type, fields.int64(6), parse_inet_host(fields.text(7)),
+                          soa ? std::string_view() : fields.text(8),
+                          soa ? SoaRecord::parse(fields.text(8)) : std::nullopt,
+                          fields.null(9) ? 0 : fields.int64(9));
     });
-    spdlog::debug("scoring: {} probes of the window read in {} ms", scan.probes(), ms(phase));
+    spdlog::debug("scoring: {} records of {} answer sets read in {} ms", scan.set_records(),
+                  scan.sets(), ms(phase));
     phase = SteadyClock::now();
-    if (const auto range = scan.probe_id_range()) {
-      const auto table_probes = tx.exec(detail::kProbeRowsEstimateSql)[0][0].as<std::int64_t>();
-      if (!window.since || static_cast<std::int64_t>(scan.probes()) * 4 > table_probes) {
-        tx.exec(detail::kPreferSeqScanSql);
+    const std::vector<std::optional<std::int64_t>> uniform;
+    detail::copy_out(tx, detail::kProbesCopySql, fields, [&] {
+      const auto context = contexts.find(fields.int64(2));
+      if (context == contexts.end()) {
+        throw Error("scoring: a probe refers to an unknown probe context");
       }
-      tx.exec_params(detail::kProbeRangeSql, std::to_string(range->first),
-                     std::to_string(range->second));
-      detail::copy_out(tx, detail::kRecordsCopySql, fields, [&] {
-        // The query returns only A, AAAA, NS and SOA records.
-        const auto section = parse_section(fields.text(1));
-        if (!section) {
-          return;
-        }
-        const std::uint16_t type = stored_rrtype(fields.text(3));
-        const bool soa = type == static_cast<std::uint16_t>(RrType::SOA);
-        scan.add_record(fields.int64(0), *section, fields.text(2), type, fields.int64(4),
-                        parse_inet_host(fields.text(5)), soa ? std::string_view() : fields.text(6),
-                        soa ? SoaRecord::parse(fields.text(6)) : std::nullopt);
-      });
-    }
+      const bool has_set = !fields.null(4);
+      scan.add_probe(fields.int64(0), fields.null(1) ? 0 : fields.int64(1), context->second.qtype,
+                     fields.int64(3), !fields.null(1) && context->second.own,
+                     has_set ? std::optional<std::int64_t>(fields.int64(4)) : std::nullopt,
+                     fields.null(5) ? std::nullopt : std::optional<std::int64_t>(fields.int64(5)),
+                     fields.null(6) ? uniform : detail::parse_bigint_array(fields.text(6)));
+    });
     tx.commit();
-    spdlog::debug("scoring: {} records of them read in {} ms", scan.records(), ms(phase));
+    spdlog::debug("scoring: {} probes of the window read in {} ms", scan.probes(), ms(phase));
     phase = SteadyClock::now();
     std::vector<DomainFeatures> out;
     auto features = scan.finish();
@@ -398,45 +413,71 @@ ScoreStore::History ScoreStore::history(const std::string& domain, const Window&
     const std::string since = window_start_text(window);
     const std::string until = impl_->window_end_text(tx, window);
     History history;
-    // Every probe of the window with its records. The domain's own probes honour the
-    // campaign filter; the others are only a source of NS host addresses (no filter), as in
-    // the SQL.
     std::map<std::int64_t, std::pair<bool, StoredProbe>> probes;
-    for (const auto& row :
-         tx.exec_params("SELECT p.probe_id, p.qname, p.qtype, "
-                        "(extract(epoch FROM p.sent_at) * 1000000)::bigint, p.outcome::text, "
-                        "coalesce(w.domain = $1 AND ($4 = '' OR p.campaign = $4), false), "
-                        "r.section, r.owner, r.rtype, r.ttl, host(r.address), r.target "
-                        "FROM probes p LEFT JOIN watchlist w ON w.domain_id = p.domain_id "
-                        "LEFT JOIN records r ON r.probe_id = p.probe_id "
-                        "WHERE p.sent_at >= $2::timestamptz AND p.sent_at < $3::timestamptz "
-                        "ORDER BY p.probe_id",
-                        domain, since, until, window.campaign)) {
-      const auto id = row[0].as<std::int64_t>();
-      auto [entry, fresh] = probes.try_emplace(id);
-      if (fresh) {
-        entry->second.first = row[5].as<bool>();
-        StoredProbe& o = entry->second.second;
-        o.probe_id = id;
-        o.qname = row[1].as<std::string>();
-        o.qtype = static_cast<RrType>(stored_rrtype(row[2].c_str()));
-        o.sent_at = from_micros(row[3].as<std::int64_t>());
-        o.outcome = parse_outcome(row[4].c_str()).value_or(Outcome::NetError);
-      }
-      if (!row[6].is_null()) {
-        if (auto record = Record::from_columns(row[6].c_str(), row[7].as<std::string>(),
-                                               row[8].c_str(), row[9].as<std::int64_t>(),
-                                               opt_text(row[10]), opt_text(row[11]))) {
-          entry->second.second.records.push_back(std::move(*record));
+    const auto add_rows = [&](const pqxx::result& rows) {
+      for (const auto& row : rows) {
+        const auto id = row[0].as<std::int64_t>();
+        auto [entry, fresh] = probes.try_emplace(id);
+        if (fresh) {
+          entry->second.first = row[5].as<bool>();
+          StoredProbe& o = entry->second.second;
+          o.probe_id = id;
+          o.qname = row[1].as<std::string>();
+          o.qtype = static_cast<RrType>(stored_rrtype(row[2].c_str()));
+          o.sent_at = from_micros(row[3].as<std::int64_t>());
+          o.outcome = parse_outcome(row[4].c_str()).value_or(Outcome::NetError);
+        }
+        if (!row[6].is_null()) {
+          if (auto record = Record::from_columns(row[6].c_str(), row[7].as<std::string>(),
+                                                 row[8].c_str(), row[9].as<std::int64_t>(),
+                                                 opt_text(row[10]), opt_text(row[11]))) {
+            entry->second.second.records.push_back(std::move(*record));
+          }
         }
       }
-    }
+    };
+    // The domain's probes of the window with all their records. Its own are those of the
+    // campaign asked for that are not authoritative mode's address lookups of its NS names
+    // (as in compute_features()); the others are only a source of NS host addresses.
+    add_rows(tx.exec_params(
+        "SELECT p.probe_id, p.qname, p.qtype, (extract(epoch FROM p.sent_at) * 1000000)::bigint, "
+        "p.outcome::text, ($4 = '' OR p.campaign = $4) AND (p.mode <> 'delegation' OR "
+        "p.qtype = 'NS'), r.section, r.owner, r.rtype, r.ttl, host(r.address), r.target "
+        "FROM probes p LEFT JOIN records r ON r.probe_id = p.probe_id "
+        "WHERE p.domain_id = (SELECT domain_id FROM watchlist WHERE domain = $1) "
+        "AND p.sent_at >= $2::timestamptz AND p.sent_at < $3::timestamptz",
+        domain, since, until, window.campaign));
+    // Of every other probe of the window, only what the domain's features read: the address
+    // records (answer or additional) owned by the NS names of its answers.
+    add_rows(tx.exec_params(
+        "WITH d AS (SELECT domain_id FROM watchlist WHERE domain = $1), "
+        "ns AS (SELECT DISTINCT r.target FROM probes p JOIN records r USING (probe_id) "
+        "  WHERE p.domain_id = (SELECT domain_id FROM d) AND ($4 = '' OR p.campaign = $4) "
+        "  AND (p.mode <> 'delegation' OR p.qtype = 'NS') "
+        "  AND p.sent_at >= $2::timestamptz AND p.sent_at < $3::timestamptz "
+        "  AND r.rtype = 'NS' AND r.section = 'answer' AND r.target <> '') "
+        "SELECT p.probe_id, p.qname, p.qtype, (extract(epoch FROM p.sent_at) * 1000000)::bigint, "
+        "p.outcome::text, false, r.section, r.owner, r.rtype, r.ttl, host(r.address), r.target "
+        "FROM probes p JOIN records r USING (probe_id) "
+        "WHERE p.domain_id IS DISTINCT FROM (SELECT domain_id FROM d) "
+        "AND p.sent_at >= $2::timestamptz AND p.sent_at < $3::timestamptz "
+        "AND r.rtype IN ('A', 'AAAA') AND r.section IN ('answer', 'additional') "
+        "AND r.owner IN (SELECT target FROM ns)",
+        domain, since, until, window.campaign));
+    std::vector<std::string> addresses;
     for (auto& [id, entry] : probes) {
+      for (const auto& record : entry.second.records) {
+        if (record.address) {
+          addresses.push_back(record.address->to_string());
+        }
+      }
       (entry.first ? history.domain_probes : history.other_probes)
           .push_back(std::move(entry.second));
     }
-    for (const auto& row :
-         tx.exec("SELECT host(address), asn, country, latitude, longitude FROM address_info")) {
+    // The enrichment of those addresses.
+    for (const auto& row : tx.exec_params("SELECT host(address), asn, country, latitude, longitude "
+                                          "FROM address_info WHERE address = ANY($1::inet[])",
+                                          text_array(addresses))) {
       AddressInfo info;
       info.asn = opt_int(row[1]);
       if (!row[2].is_null()) {

@@ -236,6 +236,63 @@ TEST_F(ScoreStoreTest, WindowAndCampaignSelectTheProbes) {
   EXPECT_EQ(sql_features(store, window).at("x.test").probes, 0);
 }
 
+// The scan reads each answer set once and a probe's TTLs from its row: a set got again with
+// its TTLs shifted (stored as the smallest TTL), with other TTL offsets (stored per record),
+// and a window that keeps only part of a set's probes.
+TEST_F(ScoreStoreTest, SetsSeenAgainWithOtherTtlsGiveTheReferenceFeatures) {
+  storage::ProbeBatch batch;
+  auto& r = batch.results;
+  // v6.test, A: {10.5.0.1, 10.5.0.2} at minutes 0-3, TTLs (60, 30), (50, 20), (10, 40), (70, 40).
+  const std::vector<std::pair<std::uint32_t, std::uint32_t>> ttls{
+      {60, 30}, {50, 20}, {10, 40}, {70, 40}};
+  for (int minute = 0; minute < 4; ++minute) {
+    const auto [first, second] = ttls[static_cast<std::size_t>(minute)];
+    r.push_back(probe("v6.test", "v6.test", RrType::A, minute, Outcome::NoError,
+                      {rr(Section::Answer, "v6.test", RrType::A, first, "10.5.0.1"),
+                       rr(Section::Answer, "v6.test", RrType::A, second, "10.5.0.2")}));
+  }
+  // ...then {10.5.0.3} at minute 4, and the first set again at minute 5.
+  r.push_back(a("v6.test", 4, {"10.5.0.3"}, 90));
+  r.push_back(a("v6.test", 5, {"10.5.0.1", "10.5.0.2"}, 25));
+  db_.store(batch);
+  {
+    pqxx::connection conn(scratch_.dsn());
+    pqxx::read_transaction tx(conn);
+    EXPECT_EQ(tx.exec1("SELECT count(*) FROM answer_sets a JOIN watchlist w USING (domain_id) "
+                       "WHERE w.domain = 'v6.test'")[0]
+                  .as<int>(),
+              2);
+    EXPECT_GE(tx.exec1("SELECT count(*) FROM observations o JOIN watchlist w USING (domain_id) "
+                       "WHERE w.domain = 'v6.test' AND o.ttls IS NOT NULL")[0]
+                  .as<int>(),
+              1);
+  }
+  ScoreStore store(scratch_.dsn());
+  const auto check = [&](const Window& window) {
+    const auto features = sql_features(store, window).at("v6.test");
+    const auto history = store.history("v6.test", window);
+    EXPECT_TRUE(testing::same_features(
+        features,
+        scoring::compute_features(history.domain_probes, history.other_probes, history.geo)));
+    return features;
+  };
+  const auto all = check({});
+  EXPECT_EQ(all.answered_lookups, 6);
+  EXPECT_EQ(all.min_ttl, 10);
+  // 10 20 25 25 30 40 40 50 60 70 90 -> lower median of 11 values: 40
+  EXPECT_EQ(all.median_ttl, 40);
+  // Pairs: same x3, -> {1.3} (changed, 1/1 new), -> {1.1, 1.2} (changed, 2/2 new).
+  EXPECT_DOUBLE_EQ(all.set_change_ratio.value_or(-1), 0.4);
+  EXPECT_DOUBLE_EQ(all.new_address_ratio.value_or(-1), 0.4);
+  Window late;
+  late.since = kT0 + minutes(2);
+  late.until = kT0 + minutes(5);
+  const auto part = check(late);  // minutes 2, 3, 4
+  EXPECT_EQ(part.answered_lookups, 3);
+  EXPECT_EQ(part.min_ttl, 10);
+  EXPECT_EQ(part.ipv4_addresses, 3);
+}
+
 TEST_F(ScoreStoreTest, ScoresAreStoredWithTheirWindowAndReadBack) {
   store_histories();
   ScoreStore store(scratch_.dsn());

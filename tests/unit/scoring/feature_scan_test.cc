@@ -2,7 +2,8 @@
 // reference, one domain at a time, strings) on seeded random histories that exercise every
 // feature: rotating and repeated answers, duplicates within an answer, CNAME chains, IPv6,
 // timeouts, equal timestamps, NS sets with glue and NS host probes, SOA serials, addresses
-// without enrichment, probes of another campaign, and records in shuffled order.
+// without enrichment, probes of another campaign; stored as the writer stores them (one set
+// per domain and content, TTL offsets, per-probe TTLs when they differ), records shuffled.
 #include "fluxwatch/scoring/feature_scan.h"
 
 #include <fmt/format.h>
@@ -10,6 +11,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
 #include <random>
 
 #include "fluxwatch/scoring/features.h"
@@ -209,10 +211,84 @@ class RandomHistory {
   std::int64_t id_ = 1000;
 };
 
+/// A record of an answer set as the writer stores it (answer_set_entries).
+struct SetEntry {
+  std::int64_t domain_id;
+  std::int64_t set_id;
+  std::int32_t ord;
+  Record record;         ///< ttl: the offset from the set's smallest TTL
+  bool own_name;         ///< owner is the domain's own name: stored as NULL
+  std::int64_t set_ttl;  ///< the set's smallest TTL as first stored
+};
+
+/// The probes' answers stored as sets, as the writer does: one set per domain and content
+/// (TTLs aside), its TTL offsets from the first probe that got it; a probe whose TTLs are
+/// not those offsets shifted keeps them all (ttls), and some keep them all anyway.
+struct StoredSets {
+  struct ProbeSet {
+    std::optional<std::int64_t> set_id;
+    std::optional<std::int64_t> ttl;  ///< nullopt: the set's own
+    std::vector<std::optional<std::int64_t>> ttls;
+  };
+  std::vector<SetEntry> entries;
+  std::map<std::int64_t, ProbeSet> of_probe;
+
+  StoredSets(const RandomHistory& h, std::mt19937& random) {
+    struct Set {
+      std::int64_t id;
+      std::vector<std::int64_t> offsets;
+      std::int64_t ttl;
+    };
+    std::map<std::pair<std::int64_t, std::string>, Set> sets;  // (domain, content) -> set
+    for (const auto& p : h.probes_) {
+      const auto& records = p.observation.records;
+      ProbeSet& stored = of_probe[p.observation.probe_id];
+      if (records.empty()) {
+        continue;
+      }
+      std::string content;
+      std::int64_t min_ttl = records[0].ttl;
+      for (const auto& r : records) {
+        content += fmt::format("{}|{}|{}|{}|{}\n", static_cast<int>(r.section), r.type, r.owner,
+                               r.address ? r.address->to_string() : "", r.target);
+        min_ttl = std::min(min_ttl, r.ttl);
+      }
+      std::vector<std::int64_t> offsets;
+      for (const auto& r : records) {
+        offsets.push_back(r.ttl - min_ttl);
+      }
+      const auto [set, fresh] =
+          sets.try_emplace({p.domain_id, content},
+                           Set{static_cast<std::int64_t>(sets.size() * 7 + 3), offsets, min_ttl});
+      const auto& [set_id, stored_offsets, set_ttl] = set->second;
+      if (fresh) {
+        const std::string own = p.domain_id == 0 ? "" : h.names_[p.domain_id - 1];
+        for (std::size_t ord = 0; ord < records.size(); ++ord) {
+          Record r = records[ord];
+          r.ttl = offsets[ord];
+          entries.push_back({p.domain_id, set_id, static_cast<std::int32_t>(ord), r,
+                             !own.empty() && r.owner == own, set_ttl});
+        }
+      }
+      stored.set_id = set_id;
+      if (min_ttl != set_ttl) {  // as the writer: NULL when it is the set's own
+        stored.ttl = min_ttl;
+      }
+      if (offsets != stored_offsets || random() % 4 == 0) {
+        for (const auto& r : records) {
+          stored.ttls.emplace_back(r.ttl);
+        }
+      }
+    }
+  }
+};
+
 TEST(FeatureScanTest, AgreesWithTheReferenceOnRandomHistories) {
   for (unsigned seed = 1; seed <= 20; ++seed) {
     RandomHistory h(seed);
     h.generate(25);
+    std::mt19937 random(seed);
+    const StoredSets stored(h, random);
     FeatureScan scan;
     for (std::size_t i = 0; i < h.names_.size(); ++i) {
       scan.add_domain(static_cast<std::int64_t>(i + 1), h.names_[i]);
@@ -220,24 +296,27 @@ TEST(FeatureScanTest, AgreesWithTheReferenceOnRandomHistories) {
     for (const auto& [address, info] : h.geo_) {
       scan.add_geo(address, info);
     }
-    std::vector<std::tuple<std::int64_t, Record>> records;
+    auto entries = stored.entries;
+    std::shuffle(entries.begin(), entries.end(), random);
+    // A set no probe of the window got: its glue names no NS host.
+    scan.add_set_record(1, -1, 0, Section::Answer, "", static_cast<std::uint16_t>(RrType::NS), 0,
+                        std::nullopt, "ns1.d1.test", std::nullopt);
+    scan.add_set_record(1, -1, 1, Section::Additional, "ns1.d1.test",
+                        static_cast<std::uint16_t>(RrType::A), 0, IpAddress::parse("10.99.0.1"), "",
+                        std::nullopt);
+    for (const auto& e : entries) {
+      const Record& r = e.record;
+      scan.add_set_record(e.domain_id, e.set_id, e.ord, r.section, e.own_name ? "" : r.owner,
+                          r.type, r.ttl, r.address, r.target, r.soa, e.set_ttl);
+    }
     for (const auto& p : h.probes_) {
       const auto& o = p.observation;
+      const auto& set = stored.of_probe.at(o.probe_id);
       scan.add_probe(
           o.probe_id, p.domain_id, o.qtype,
           std::chrono::duration_cast<std::chrono::microseconds>(o.sent_at.time_since_epoch())
               .count(),
-          p.own);
-      for (const auto& r : o.records) {
-        records.emplace_back(o.probe_id, r);
-      }
-    }
-    std::shuffle(records.begin(), records.end(), std::mt19937(seed));
-    // A record of a probe outside the window is ignored.
-    scan.add_record(1, Section::Answer, "d1.test", 1, 1, IpAddress::parse("10.99.0.1"), "",
-                    std::nullopt);
-    for (const auto& [id, r] : records) {
-      scan.add_record(id, r.section, r.owner, r.type, r.ttl, r.address, r.target, r.soa);
+          p.own, set.set_id, set.ttl, set.ttls);
     }
     const auto features = scan.finish();
     ASSERT_EQ(features.size(), h.names_.size());

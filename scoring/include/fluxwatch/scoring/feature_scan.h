@@ -1,12 +1,15 @@
 #pragma once
 /// FeatureScan: the features of every watched domain at once, from one streaming pass over
-/// the window's probes and records (as ScoreStore::compute_features() reads them with COPY).
-/// It computes what compute_features() (features.h, the reference) computes for one domain,
-/// with IpAddress values and interned names instead of strings, so that 10M probes
-/// and 25M records fit in a few hundred MB and a few seconds of CPU. Input order:
-/// add_domain() for every watched domain (the output order), add_geo(), then add_probe() for
-/// every probe of the window, then add_record() for records in any order (records of probes
-/// that were not added are ignored), then finish().
+/// the window's probes and the answer sets they reference (as ScoreStore::compute_features()
+/// reads them with COPY). It computes what compute_features() (features.h, the reference)
+/// computes for one domain, with IpAddress values and interned names instead of strings.
+/// A set's records are read once, however many probes got it (schema 13: answers are stored
+/// once per (domain, set)); a probe brings only its set's id and its TTLs. So 10M probes cost
+/// one narrow row each, and a domain whose answer does not change costs one set.
+/// Input order: add_domain() for every watched domain (the output order), add_geo(), then
+/// add_set_record() for the records of every set the window's probes may reference (any
+/// order; sets no probe references are ignored), then add_probe() for every probe of the
+/// window, then finish().
 
 #include <cstdint>
 #include <optional>
@@ -25,26 +28,38 @@ class FeatureScan {
   void add_domain(std::int64_t domain_id, std::string domain);
   /// The enrichment of one address (the newest GeoIP build's).
   void add_geo(const IpAddress& address, const AddressInfo& info);
+  /// One record of the answer set (`domain_id`, `set_id`) (domain_id 0: names not watched):
+  /// its position `ord` (from 0, the canonical order), section, `owner` (empty: the domain's
+  /// own name), `type` (an RrType value or any other type number), TTL offset from the set's
+  /// smallest TTL, and, as they apply, address (A/AAAA), target (NS; empty otherwise) and soa;
+  /// `set_ttl`: the set's own smallest TTL (a probe's when it stores none).
+  void add_set_record(std::int64_t domain_id, std::int64_t set_id, std::int32_t ord,
+                      Section section, std::string_view owner, std::uint16_t type,
+                      std::int64_t ttl_offset, const std::optional<IpAddress>& address,
+                      std::string_view target, const std::optional<SoaRecord>& soa,
+                      std::int64_t set_ttl = 0);
   /// A probe of the window. `own`: it belongs to the watched domain `domain_id` and passes the
   /// campaign filter (its records make the domain's features); otherwise it only serves as a
-  /// source of NS host addresses.
+  /// source of NS host addresses. `set_id`: its answer set (of `domain_id`, 0 for names not
+  /// watched), nullopt without records; `ttl` its smallest TTL (nullopt: the set's own, as
+  /// observations.ttl NULL since migration 0015); `ttls` every record's TTL by
+  /// ord when they are not the set's offsets shifted by `ttl` (empty otherwise; a missing or
+  /// NULL element falls back to ttl + offset, as in the records view).
   void add_probe(std::int64_t probe_id, std::int64_t domain_id, RrType qtype,
-                 std::int64_t sent_at_us, bool own);
-  /// One record of a probe (`type`: an RrType value or any other type number; address:
-  /// A/AAAA only; target: the NS target or empty; soa: SOA only).
-  void add_record(std::int64_t probe_id, Section section, std::string_view owner,
-                  std::uint16_t type, std::int64_t ttl, const std::optional<IpAddress>& address,
-                  std::string_view target, const std::optional<SoaRecord>& soa);
-  /// The smallest and largest probe id added (for narrowing the records read); nullopt if none.
-  [[nodiscard]] std::optional<std::pair<std::int64_t, std::int64_t>> probe_id_range() const;
+                 std::int64_t sent_at_us, bool own, std::optional<std::int64_t> set_id,
+                 std::optional<std::int64_t> ttl,
+                 const std::vector<std::optional<std::int64_t>>& ttls = {});
   /// The features of every domain, in add_domain() order.
   [[nodiscard]] std::vector<std::pair<std::int64_t, Features>> finish();
 
   /// For progress messages.
   [[nodiscard]] std::size_t probes() const noexcept { return probes_.size(); }
-  [[nodiscard]] std::size_t records() const noexcept { return records_seen_; }
+  [[nodiscard]] std::size_t set_records() const noexcept { return set_records_.size(); }
+  [[nodiscard]] std::size_t sets() const noexcept { return set_keys_.size(); }
 
  private:
+  static constexpr std::uint32_t kNone = UINT32_MAX;
+
   struct Geo {
     std::optional<std::int64_t> asn;
     std::int32_t country = -1;  ///< index into countries_, -1 unknown
@@ -55,51 +70,68 @@ class FeatureScan {
     std::int64_t probe_id;
     std::int64_t sent_at_us;
     std::int32_t domain;  ///< index into domains_, -1 when not own
+    std::uint32_t set;    ///< index into set_keys_, kNone without records
+    std::int64_t ttl;     ///< the smallest TTL
+    std::uint32_t ttls;   ///< index into ttl_lists_, kNone when uniform
     std::uint8_t qtype;   ///< kA, kAaaa or kOther
   };
-  struct AddressRecord {
-    std::uint32_t probe;  ///< index into probes_ (after sorting)
-    std::uint32_t ttl;
+  /// A record of a set as read (only the kinds scoring uses).
+  struct SetRecord {
+    std::uint32_t set;
+    std::int32_t ord;
+    std::int64_t ttl_offset;
+    std::uint8_t kind;       ///< kAnswerA, kAnswerAaaa, kNs, kSoa, kHostOnly
+    std::uint32_t name = 0;  ///< NS target, or the owner of an address (interned)
     IpAddress address;
+    std::int64_t serial = 0;
   };
-  struct NameRecord {
-    std::uint32_t probe;
-    std::uint32_t ttl;
-    std::uint32_t name;  ///< interned NS target
+  /// One address or NS name of a set with the record it came from (for its TTL).
+  template <typename T>
+  struct Item {
+    T value;
+    std::int32_t ord;
+    std::int64_t ttl_offset;
   };
-  struct Serial {
-    std::uint32_t probe;
-    std::int64_t serial;
+  struct SetKeyHash {
+    std::size_t operator()(const std::pair<std::int64_t, std::int64_t>& key) const noexcept {
+      return std::hash<std::int64_t>()(key.first * 1000003 ^ key.second);
+    }
   };
-  struct HostAddress {
-    std::uint32_t owner;  ///< interned owner name
-    IpAddress address;
+  /// What a probe's features need of its set, built once per set by finish().
+  struct SetIndex {
+    std::vector<std::uint32_t> a_begin;     ///< into a_items: A answer records by address
+    std::vector<std::uint32_t> aaaa_begin;  ///< into aaaa_items
+    std::vector<std::uint32_t> ns_begin;    ///< into ns_items: NS answer targets by name
+    std::vector<Item<IpAddress>> a_items;
+    std::vector<Item<IpAddress>> aaaa_items;
+    std::vector<Item<std::uint32_t>> ns_items;
+    std::vector<std::uint32_t> distinct_a;  ///< distinct addresses per set
+    std::vector<std::uint32_t> distinct_aaaa;
+    std::vector<std::optional<std::int64_t>> serial;  ///< smallest SOA serial per set
   };
 
-  void sort_probes();
-  std::optional<std::uint32_t> find_probe(std::int64_t probe_id);
   std::uint32_t intern(std::string_view name);
-  Features features_of(std::int32_t domain, std::size_t& probe_at, std::size_t& address_at,
-                       std::size_t& ns_at, std::size_t& serial_at,
+  std::uint32_t own_name(std::int64_t domain_id);
+  [[nodiscard]] std::int64_t record_ttl(const Probe& probe, std::int32_t ord,
+                                        std::int64_t offset) const;
+  SetIndex index_sets();
+  Features features_of(std::int32_t domain, std::size_t& probe_at, const SetIndex& sets,
                        const std::vector<std::vector<IpAddress>>& name_addresses) const;
 
   std::vector<std::pair<std::int64_t, std::string>> domains_;
   std::unordered_map<std::int64_t, std::int32_t> domain_index_;
+  std::vector<std::uint32_t> own_names_;  ///< by domain index: its interned name, kNone
   std::unordered_map<IpAddress, Geo> geo_;
   std::vector<std::string> countries_;
+  std::unordered_map<std::pair<std::int64_t, std::int64_t>, std::uint32_t, SetKeyHash> set_index_;
+  std::vector<std::pair<std::int64_t, std::int64_t>> set_keys_;
+  std::vector<std::int64_t> set_ttls_;  ///< by set: its own smallest TTL
+  std::vector<SetRecord> set_records_;
+  std::uint32_t last_set_ = kNone;
   std::vector<Probe> probes_;
-  bool sorted_ = false;
-  std::vector<std::pair<std::int64_t, std::uint32_t>> by_id_;  ///< probe id -> index, sorted
-  std::size_t last_found_ = 0;
-  std::vector<AddressRecord> address_records_;
-  std::vector<NameRecord> ns_records_;
-  std::vector<Serial> serials_;
-  std::vector<HostAddress> host_addresses_;
+  std::vector<std::vector<std::optional<std::int64_t>>> ttl_lists_;
+  std::vector<bool> referenced_;  ///< by set: some probe of the window got it
   std::unordered_map<std::string, std::uint32_t> names_;
-  std::string last_owner_;
-  std::uint32_t last_owner_id_ = 0;
-  bool has_last_owner_ = false;
-  std::size_t records_seen_ = 0;
 };
 
 }  // namespace fluxwatch::scoring

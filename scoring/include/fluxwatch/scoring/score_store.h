@@ -78,7 +78,8 @@ class ScoreStore {
   ScoreStore& operator=(ScoreStore&&) noexcept;
 
   /// The features of every watched domain over `window` (domains without probes in it have
-  /// zero counts), in one pass over the window's probes and records, ordered by domain.
+  /// zero counts), in one pass over the window's probes (one narrow row each) and the records
+  /// of the answer sets they got (once per set), ordered by domain.
   [[nodiscard]] std::vector<DomainFeatures> compute_features(const Window& window);
 
   /**
@@ -98,9 +99,10 @@ class ScoreStore {
   /// The addresses `domain` resolved to (A/AAAA answers) in `window`, most seen first.
   [[nodiscard]] std::vector<AddressSeen> addresses(const std::string& domain, const Window& window);
 
-  /// The raw history of `domain` in `window` (the input of scoring::compute_features()), the
-  /// probes of the window that are not the domain's, and the enrichment of every address in
-  /// them. For tests and checks at small scale: it reads every probe of the window.
+  /// The raw history of `domain` in `window` (the input of scoring::compute_features()): its
+  /// probes with all their records, of the other probes of the window only the address
+  /// records owned by the domain's NS names (all compute_features() reads of them), and the
+  /// enrichment of those addresses. For tests and checks: the reference path, probe by probe.
   struct History {
     std::vector<StoredProbe> domain_probes;
     std::vector<StoredProbe> other_probes;
