@@ -24,7 +24,13 @@ constexpr std::int64_t kMigrationLockKey = 0x666c75786d696772;
 /// command's start, answered by one query instead of a locked transaction per migration.
 bool all_applied(pqxx::connection& connection, std::span<const Migration> migrations) {
   pqxx::read_transaction tx(connection, "migrations_applied");
-  if (!tx.exec("SELECT to_regclass('schema_migrations') IS NOT NULL")[0][0].as<bool>()) {
+  // Not to_regclass(): a name looked up and not found stays cached in this backend as
+  // missing until its next transaction, so the locked check below could miss the table
+  // that a concurrent migrate() creates meanwhile. A scan of pg_class caches nothing.
+  if (!tx.exec("SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_class c "
+               "WHERE c.relname = 'schema_migrations' AND c.relkind IN ('r', 'p') "
+               "AND pg_catalog.pg_table_is_visible(c.oid))")[0][0]
+           .as<bool>()) {
     return false;
   }
   std::string versions = "{";
