@@ -6,6 +6,7 @@
 #include <CLI/CLI.hpp>
 #include <atomic>
 #include <csignal>
+#include <future>
 #include <memory>
 #include <optional>
 #include <thread>
@@ -15,6 +16,7 @@
 #include "fluxwatch/common/error.h"
 #include "fluxwatch/crawler/crawler.h"
 #include "fluxwatch/geo/enricher.h"
+#include "fluxwatch/scheduler/domain_feed.h"
 #include "fluxwatch/scheduler/probe_round.h"
 #include "fluxwatch/storage/database.h"
 #include "fluxwatch/storage/watchlist_store.h"
@@ -79,14 +81,56 @@ void log_round(int round, const scheduler::RoundSummary& summary, bool stored) {
 }
 
 int run_probe(const config::Config& base, const ProbeFlags& flags) {
+  const auto started = SteadyClock::now();
+  const auto seconds_since = [](SteadyClock::time_point from) {
+    return std::chrono::duration<double>(SteadyClock::now() - from).count();
+  };
   const auto config = apply_flags(base, flags);
   crawler::AresLibrary ares;
-  auto db = open_database(config);
+  const std::string dsn = database_dsn(config);
+  auto db = open_database(dsn);
+  const double database_seconds = seconds_since(started);
   const auto filter = selection_filter(flags.selection);
-  const auto domains = filter.empty()
-                           ? db.watched_domains()
-                           : storage::WatchlistStore(database_dsn(config)).domains(filter);
-  if (domains.empty()) {
+  // What start-up waits for runs side by side: the watchlist streams in on its own
+  // connection (the round starts on the first domains while the rest arrives), the other
+  // writers connect, and the enricher and the crawler open.
+  scheduler::DomainFeed domains;
+  const std::jthread loader([&] {
+    try {
+      if (!filter.empty()) {
+        auto selected = storage::WatchlistStore(dsn).domains(filter);
+        domains.expect(selected.size());
+        for (auto& domain : selected) {
+          domains.push(std::move(domain));
+        }
+      } else {
+        storage::Database(dsn).watched_domains(
+            [&](std::size_t count) { domains.expect(count); },
+            [&](WatchedDomain&& domain) { domains.push(std::move(domain)); });
+      }
+      domains.finish();
+    } catch (...) {
+      domains.fail(std::current_exception());
+    }
+  });
+  std::vector<std::future<storage::Database>> connecting;
+  for (std::size_t i = 1; !flags.no_store && i < flags.writers; ++i) {
+    connecting.push_back(std::async(std::launch::async, [&dsn] { return storage::Database(dsn); }));
+  }
+  geo::Enricher enricher(geo_options(config));
+  crawler::Crawler crawler(crawler_options(config));
+  const std::size_t watched = domains.wait_for_total();
+  // More connections than the first let PostgreSQL store on more cores (see run_round).
+  std::vector<storage::Database> extra_writers;
+  for (auto& connection : connecting) {
+    extra_writers.push_back(connection.get());
+  }
+  // Start-up as a user waits for it (bench/run.sh times the whole process).
+  spdlog::debug(
+      "probe: ready after {:.3f} s (database and migrations {:.3f} s; then the watchlist's count, "
+      "{} more writer connection{}, enricher and crawler side by side)",
+      seconds_since(started), database_seconds, extra_writers.size(), plural(extra_writers.size()));
+  if (watched == 0) {
     if (!filter.empty()) {
       spdlog::warn("no watched domain matches {}: see `fluxwatch watchlist list --long`",
                    describe(filter));
@@ -95,12 +139,9 @@ int run_probe(const config::Config& base, const ProbeFlags& flags) {
     spdlog::warn("the watchlist is empty: add domains with 'fluxwatch watchlist import FILE'");
     return kExitOk;
   }
-  geo::Enricher enricher(geo_options(config));
-  crawler::Crawler crawler(crawler_options(config));
-  spdlog::info("probing {} domain{} x {} record type{} via {} (geo: {})", domains.size(),
-               plural(domains.size()), config.probe.record_types.size(),
-               plural(config.probe.record_types.size()), fmt::join(crawler.servers(), ", "),
-               geo::build_label(enricher.build_tag()));
+  spdlog::info("probing {} domain{} x {} record type{} via {} (geo: {})", watched, plural(watched),
+               config.probe.record_types.size(), plural(config.probe.record_types.size()),
+               fmt::join(crawler.servers(), ", "), geo::build_label(enricher.build_tag()));
 
   scheduler::RoundOptions options;
   options.engine =
@@ -128,12 +169,7 @@ int run_probe(const config::Config& base, const ProbeFlags& flags) {
                                     flags.metrics_file, flags.trace, ""},
                      config);
   options.observer = monitor.observer("");
-  // More connections than the first let PostgreSQL store on more cores (see run_round).
-  std::vector<storage::Database> extra_writers;
   std::vector<storage::Database*> writer_list{&db};
-  for (std::size_t i = 1; options.store && i < flags.writers; ++i) {
-    extra_writers.push_back(storage::Database(database_dsn(config)));
-  }
   for (auto& extra : extra_writers) {
     writer_list.push_back(&extra);
   }
@@ -156,7 +192,7 @@ int run_probe(const config::Config& base, const ProbeFlags& flags) {
     ProgressLine progress(fmt::format("round {}/{}", round, flags.rounds), show_progress);
     if (!flags.authoritative) {  // the total is known up front (it grows as it goes otherwise)
       progress.update(0,
-                      domains.size() * config.probe.record_types.size() *
+                      domains.total() * config.probe.record_types.size() *
                           (flags.every_resolver ? crawler.servers().size() : 1),
                       0, {});
     }

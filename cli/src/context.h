@@ -47,6 +47,8 @@ struct GlobalFlags {
 [[nodiscard]] std::string database_dsn(const config::Config& config);
 /// Connects and applies pending migrations.
 [[nodiscard]] storage::Database open_database(const config::Config& config);
+/// The same for a database_dsn() already known.
+[[nodiscard]] storage::Database open_database(const std::string& dsn);
 
 /// The crawler settings of `probe.*` and `resolvers`.
 [[nodiscard]] crawler::CrawlerOptions crawler_options(const config::Config& config);

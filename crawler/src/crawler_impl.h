@@ -68,6 +68,13 @@ constexpr int kRcodeNotImp = 4;
 /// Upper bound of one epoll_wait, a safety net: c-ares always has a timeout pending.
 constexpr int kMaxWaitMs = 1000;
 constexpr int kEpollBatch = 256;
+/// UDP answers one wait_and_process() reads at most (in whole read-ahead batches) before it
+/// returns, so that the caller starts new queries in the slots they freed while the server
+/// still has queries to answer. Reading until every answer was in left the server idle
+/// while the next window of queries was built and sent, and c-ares closed and reopened its
+/// socket each time its last query ended. What is not read stays in the socket, and epoll
+/// (level-triggered) reports it again.
+constexpr std::size_t kReadBudget = 256;
 constexpr int kClassIn = 1;  // RFC 1035 3.2.4
 
 /// All state of a Crawler; owned and used by one thread.
@@ -184,8 +191,9 @@ struct Crawler::Impl {
 
   CrawlerOptions options_;
   std::size_t max_in_flight_;
-  std::size_t slot_count_;  // max_in_flight_ plus room for stalled queries
-  std::size_t active_ = 0;  // in flight and not stalled
+  std::size_t slot_count_;                 // max_in_flight_ plus room for stalled queries
+  std::size_t active_ = 0;                 // in flight and not stalled
+  std::size_t read_budget_ = kReadBudget;  // UDP answers this wait_and_process() may still read
   std::uint64_t serial_ = 0;
   StallWindow stall_window_;
   UniqueFd epoll_;

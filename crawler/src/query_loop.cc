@@ -254,6 +254,7 @@ void Crawler::Impl::deliver(const ResultSink& sink) {
 }
 
 void Crawler::Impl::wait_and_process(int cap_ms) {
+  read_budget_ = kReadBudget;
   flush_sends();
   while (!send_errors_.empty()) {  // c-ares gets each error from its next read
     const int fd = send_errors_.begin()->first;

@@ -87,8 +87,17 @@ ares_ssize_t Crawler::Impl::socket_receive(ares_socket_t fd, void* buffer, std::
     errno = ENOMEM;
     return -1;
   }
-  if (ahead->empty() && !ahead->fill(fd, length, flags)) {
-    return -1;  // errno from recvmmsg, as c-ares expects of recvfrom
+  if (ahead->empty()) {
+    if (channel.owner->read_budget_ == 0) {
+      errno = EAGAIN;  // the rest waits in the socket for the next pass (kReadBudget)
+      return -1;
+    }
+    if (!ahead->fill(fd, length, flags)) {
+      return -1;  // errno from recvmmsg, as c-ares expects of recvfrom
+    }
+  }
+  if (channel.owner->read_budget_ > 0) {
+    --channel.owner->read_budget_;
   }
   const std::size_t got = ahead->take(buffer, length, from, from_length);
   const std::size_t kept = std::min(got, length);

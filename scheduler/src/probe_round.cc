@@ -161,6 +161,13 @@ RoundSummary run_round(const std::vector<WatchedDomain>& domains, crawler::Crawl
 RoundSummary run_round(const std::vector<WatchedDomain>& domains, crawler::Crawler& crawler,
                        geo::Enricher& enricher, std::span<storage::Database* const> writers,
                        const RoundOptions& options, const ProgressCallback& progress) {
+  const DomainFeed feed(domains);
+  return run_round(feed, crawler, enricher, writers, options, progress);
+}
+
+RoundSummary run_round(const DomainFeed& domains, crawler::Crawler& crawler,
+                       geo::Enricher& enricher, std::span<storage::Database* const> writers,
+                       const RoundOptions& options, const ProgressCallback& progress) {
   if (writers.empty()) {
     throw Error("run_round: no writer");
   }
@@ -207,7 +214,7 @@ RoundSummary run_round(const std::vector<WatchedDomain>& domains, crawler::Crawl
     }
   };
 
-  Progress state{0, domains.size() * dispatcher.initial_queries() * dispatcher.fanout(), 0, {}};
+  Progress state{0, domains.total() * dispatcher.initial_queries() * dispatcher.fanout(), 0, {}};
   const auto on_result = [&](const ProbeResult& result) {
     ++summary.outcomes[result.outcome];
     summary.records += result.records.size();
@@ -235,13 +242,13 @@ RoundSummary run_round(const std::vector<WatchedDomain>& domains, crawler::Crawl
   auto stop_deadline = SteadyClock::time_point::max();
   try {
     for (;;) {
+      domains.check();  // the loader's error, if loading failed
       if (options.stop != nullptr && options.stop->load() && !summary.interrupted) {
-        summary.interrupted = next < domains.size() || dispatcher.followups_waiting();
+        summary.interrupted = next < domains.total() || dispatcher.followups_waiting();
         stop_deadline = SteadyClock::now() + options.stop_grace;
         spdlog::info("probe: stopping: no new queries; {} in flight get {:.1f} s to finish",
                      dispatcher.in_flight(),
                      std::chrono::duration<double>(options.stop_grace).count());
-        next = domains.size();
       }
       const bool stopping = stop_deadline != SteadyClock::time_point::max();
       if (queue.failed()) {
@@ -251,7 +258,8 @@ RoundSummary run_round(const std::vector<WatchedDomain>& domains, crawler::Crawl
       const bool room = !options.store || !queue.full();
       if (!stopping) {
         const auto now = SteadyClock::now();
-        while (room && next < domains.size() && dispatcher.has_room()) {
+        const std::size_t arrived = domains.ready();
+        while (room && next < arrived && dispatcher.has_room()) {
           const auto preferred =
               ResolverHealth::spread(next, options.round, dispatcher.resolvers());
           // The limiter's tokens are taken by the resolver chosen (every-resolver mode: by
@@ -268,16 +276,24 @@ RoundSummary run_round(const std::vector<WatchedDomain>& domains, crawler::Crawl
         }
         dispatcher.send_followups([&](std::size_t r) { return limiter.try_acquire(r, 1); });
       }
-      if (stopping ? !dispatcher.busy() : next == domains.size() && dispatcher.active() == 0) {
+      if (stopping ? !dispatcher.busy()
+                   : next == domains.total() && domains.complete() && dispatcher.active() == 0) {
         break;
+      }
+      // Still loading and nothing in flight: wait for the loader, not the crawler.
+      if (!stopping && next == domains.ready() && !domains.complete() &&
+          dispatcher.in_flight() == 0) {
+        domains.wait_beyond(next, milliseconds(50));
+        continue;
       }
       if (stopping && SteadyClock::now() >= stop_deadline) {
         break;
       }
       // Waiting for the rate limit: poll no longer than until its next token.
-      auto wait = milliseconds(room ? 100 : 20);
+      // Waiting for more domains from the loader: look again soon.
+      auto wait = milliseconds(!domains.complete() ? 2 : room ? 100 : 20);
       if (options.qps > 0 && !stopping &&
-          (next < domains.size() || dispatcher.followups_waiting())) {
+          (next < domains.total() || dispatcher.followups_waiting())) {
         const auto until =
             std::chrono::ceil<milliseconds>(limiter.available_at(0, cost) - clock.now());
         wait = std::clamp(until, milliseconds(1), wait);
@@ -291,6 +307,7 @@ RoundSummary run_round(const std::vector<WatchedDomain>& domains, crawler::Crawl
     queue.close();
     throw;
   }
+  const auto last_answer = SteadyClock::now();
   summary.abandoned = dispatcher.in_flight();
   for (auto& partial : dispatcher.take_unfinished()) {
     on_finished(std::move(partial));
@@ -308,6 +325,10 @@ RoundSummary run_round(const std::vector<WatchedDomain>& domains, crawler::Crawl
     writer_threads->rethrow();
   }
 
+  // The tail a user waits for after the last answer: the writers' queue drains.
+  spdlog::debug("probe: last answer after {:.3f} s, last batch stored {:.3f} s later",
+                std::chrono::duration<double>(last_answer - started).count(),
+                std::chrono::duration<double>(SteadyClock::now() - last_answer).count());
   const crawler::CrawlStats after = crawler.stats();
   summary.queries = state.done;
   summary.errors = state.errors;

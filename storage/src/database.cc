@@ -228,6 +228,11 @@ std::vector<WatchedDomain> Database::watched_domains() {
   return detail::watched_domains(impl_->session);
 }
 
+void Database::watched_domains(const std::function<void(std::size_t)>& on_count,
+                               const std::function<void(WatchedDomain&&)>& each) {
+  detail::watched_domains(impl_->session, on_count, each);
+}
+
 std::int64_t Database::begin_run(const std::string& kind, const std::string& settings_json) {
   if (!settings_json.empty() && !nlohmann::json::accept(settings_json)) {
     throw Error("storage: begin_run: the run settings are not valid JSON");

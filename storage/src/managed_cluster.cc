@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <grp.h>
+#include <libpq-fe.h>
 #include <pwd.h>
 #include <spdlog/spdlog.h>
 #include <sys/file.h>
@@ -312,6 +313,17 @@ ManagedCluster::ManagedCluster(std::string data_dir)
 std::string ManagedCluster::dsn() const {
   return fmt::format("host={} port={} user=postgres dbname={}", data_dir_, kSocketPort,
                      kDatabaseName);
+}
+
+bool ManagedCluster::accepting_connections() const {
+  if (!fs::exists(fs::path(data_dir_) / fmt::format(".s.PGSQL.{}", kSocketPort))) {
+    return false;  // no server there: no connection attempt
+  }
+  // A connection (not PQping, which is also "OK" when the database is missing).
+  PGconn* connection = PQconnectdb((dsn() + " connect_timeout=5").c_str());
+  const bool accepted = PQstatus(connection) == CONNECTION_OK;
+  PQfinish(connection);
+  return accepted;
 }
 
 bool ManagedCluster::running() const {

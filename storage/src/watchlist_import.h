@@ -13,5 +13,8 @@ namespace fluxwatch::storage::detail {
 ImportStats import_watchlist(Session& session,
                              const std::function<void(const WatchSink&)>& produce);
 std::vector<WatchedDomain> watched_domains(Session& session);
+/// The same, streamed: on_count(number of domains) first, then each domain in id order.
+void watched_domains(Session& session, const std::function<void(std::size_t)>& on_count,
+                     const std::function<void(WatchedDomain&&)>& each);
 
 }  // namespace fluxwatch::storage::detail

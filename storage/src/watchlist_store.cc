@@ -121,6 +121,40 @@ std::vector<WatchedDomain> watched_domains(Session& session) {
   });
 }
 
+void watched_domains(Session& session, const std::function<void(std::size_t)>& on_count,
+                     const std::function<void(WatchedDomain&&)>& each) {
+  // One snapshot for the count and the rows; the rows come 5,000 at a time from a cursor,
+  // so the caller can start on the first ones while the rest is still on its way.
+  std::size_t delivered = 0;
+  std::int64_t last_id = 0;  // a retry after a lost connection goes on after it
+  session.run("watched_domains", [&](pqxx::connection& connection) {
+    pqxx::transaction<pqxx::repeatable_read, pqxx::read_only> tx(connection, "watched_domains");
+    const auto count = tx.exec1(
+                             "SELECT count(*) FROM watchlist WHERE removed_at IS NULL "
+                             "AND domain_id > " +
+                             tx.quote(last_id))[0]
+                           .as<std::size_t>();
+    if (delivered == 0) {
+      on_count(count);
+    }
+    tx.exec(
+        "DECLARE watched NO SCROLL CURSOR FOR SELECT domain_id, domain FROM watchlist "
+        "WHERE removed_at IS NULL AND domain_id > " +
+        tx.quote(last_id) + " ORDER BY domain_id");
+    for (;;) {
+      const pqxx::result rows = tx.exec("FETCH 5000 FROM watched");
+      for (const auto& row : rows) {
+        last_id = row[0].as<std::int64_t>();
+        each(WatchedDomain{last_id, row[1].as<std::string>()});
+        ++delivered;
+      }
+      if (rows.empty()) {
+        break;
+      }
+    }
+  });
+}
+
 }  // namespace detail
 
 struct WatchlistStore::Impl {

@@ -16,6 +16,7 @@
 #include "fluxwatch/common/clock.h"
 #include "fluxwatch/common/types.h"
 #include "fluxwatch/crawler/crawler.h"
+#include "fluxwatch/scheduler/domain_feed.h"
 #include "fluxwatch/scheduler/engine.h"
 #include "fluxwatch/scheduler/observer.h"
 
@@ -100,6 +101,16 @@ RoundSummary run_round(const std::vector<WatchedDomain>& domains, crawler::Crawl
  * enriched in two batches of a round, so the writers' transactions do not conflict.
  */
 RoundSummary run_round(const std::vector<WatchedDomain>& domains, crawler::Crawler& crawler,
+                       geo::Enricher& enricher, std::span<storage::Database* const> writers,
+                       const RoundOptions& options, const ProgressCallback& progress = {});
+
+/**
+ * run_round() over domains that may still be loading (`probe`: the watchlist streams in on
+ * another thread): domains are started as they arrive, and the round ends once the feed is
+ * complete and every domain is done. A loader's failure (DomainFeed::fail) is rethrown as
+ * any other error of the round.
+ */
+RoundSummary run_round(const DomainFeed& domains, crawler::Crawler& crawler,
                        geo::Enricher& enricher, std::span<storage::Database* const> writers,
                        const RoundOptions& options, const ProgressCallback& progress = {});
 

@@ -121,6 +121,11 @@ class Database {
   ImportStats import_watchlist_stream(const std::function<void(const WatchSink&)>& produce);
   /// Every watched domain, ordered by id.
   [[nodiscard]] std::vector<WatchedDomain> watched_domains();
+  /// watched_domains() streamed (`probe` starts on the first while the rest loads):
+  /// `on_count` gets their number first, then `each` every domain in id order, all from one
+  /// snapshot.
+  void watched_domains(const std::function<void(std::size_t)>& on_count,
+                       const std::function<void(WatchedDomain&&)>& each);
 
   /// Starts a probe run and returns its id. `settings_json` records the effective settings.
   std::int64_t begin_run(const std::string& kind, const std::string& settings_json);
@@ -166,6 +171,10 @@ class ManagedCluster {
   /// Stops the server if it runs (fast shutdown).
   void stop();
   [[nodiscard]] bool running() const;
+  /// True when the server answers on its socket with the `fluxwatch` database there: what
+  /// ensure_running() makes sure of, checked with one connection instead of pg_ctl
+  /// processes (every command's start-up).
+  [[nodiscard]] bool accepting_connections() const;
   /// Connection string for the cluster's `fluxwatch` database.
   [[nodiscard]] std::string dsn() const;
   [[nodiscard]] const std::string& data_dir() const noexcept { return data_dir_; }
