@@ -12,33 +12,17 @@
 #   the mode e2e-settings, interleaved with the others; e2e then also restarts the cluster
 #   (with the defaults) before each run.
 # Output: one line per run, then the medians: us of CPU per name for each party.
-set -euo pipefail
-src="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-build="${FLUXWATCH_BUILD_DIR:-$src/build}"
-me="e2e-cpu.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 names="${1:-100000}"
 repeats="${2:-3}"
-[[ "$names" =~ ^[1-9][0-9]*$ && "$repeats" =~ ^[1-9][0-9]*$ ]] || { echo "usage: $me [NAMES] [REPEATS]" >&2; exit 2; }
-fw_bin="$build/app/fluxwatch"
-[[ -x "$fw_bin" ]] || { echo "$me: no build at $build: run deploy/build" >&2; exit 1; }
-for tool in nsd perl; do command -v "$tool" >/dev/null || { echo "$me: missing $tool: run deploy/install-deps" >&2; exit 1; }; done
-[[ -x /usr/bin/time ]] || { echo "$me: missing /usr/bin/time (package time)" >&2; exit 1; }
-
-work="$(mktemp -d "${TMPDIR:-/tmp}/fluxwatch-e2ecpu.XXXXXX")"
-chmod 755 "$work"   # the managed PostgreSQL runs as `postgres` when we are root
-fw=("$fw_bin" --state-dir "$work/state" -q)
-nsd_port="${BENCH_NSD_PORT:-5390}"
-cleanup() {
-    "${fw[@]}" db stop >/dev/null 2>&1 || true
-    "$src/bench/nsd-server.sh" stop "$work/nsd" >/dev/null 2>&1 || true
-    rm -rf "$work"
-}
-trap cleanup EXIT
-median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+bench_positive "$names" "$repeats"
+bench_need_build
+bench_need_tools nsd perl time
+bench_workdir e2ecpu
 # tree_seconds ROOT_PID: CPU seconds of a process tree (bench/lib/cpu.sh).
 source "$src/bench/lib/cpu.sh"
 
-"$src/bench/nsd-server.sh" start "$work/nsd" "$names" "$nsd_port" >/dev/null
+bench_start_nsd "$names"
 perl "$src/deploy/lab/build-mmdb.pl" "$src/deploy/lab/lab-networks.psv" "$work/mmdb" >/dev/null
 "${fw[@]}" init >/dev/null
 "${fw[@]}" watchlist import "$work/nsd/names.txt" >/dev/null

@@ -8,18 +8,12 @@
 # Usage: bench/import-bench.sh [LINES]
 # Needs a build (FLUXWATCH_BUILD_DIR, default build/) and GNU time. Own fluxwatch-managed
 # PostgreSQL under a temporary directory, stopped at the end.
-set -euo pipefail
-src="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-build="${FLUXWATCH_BUILD_DIR:-$src/build}"
+source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 lines="${1:-2600000}"
-work="$(mktemp -d "${TMPDIR:-/tmp}/fluxwatch-importbench.XXXXXX")"
-chmod 755 "$work"
-fw=("$build/app/fluxwatch" --state-dir "$work/state" -q)
-cleanup() {
-    "${fw[@]}" db stop >/dev/null 2>&1 || true
-    rm -rf "$work"
-}
-trap cleanup EXIT
+bench_positive "$lines"
+bench_need_build
+bench_need_tools time
+bench_workdir importbench
 "${fw[@]}" init >/dev/null
 dsn="$("${fw[@]}" db dsn)"
 

@@ -14,24 +14,15 @@
 #   NAMES probes per writer run (default 100000, as run.sh), REPEATS (default 5).
 # Environment: FLUXWATCH_BUILD_DIR (default build/) for the fluxwatch binary that runs the
 #   database (its own managed PostgreSQL in a temporary directory, stopped at the end).
-set -euo pipefail
-src="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-build="${FLUXWATCH_BUILD_DIR:-$src/build}"
-me="bench/ingest-ab.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 [[ $# -ge 2 ]] || { sed -n '/^# Usage/,/^# Environment/p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 before="$1" after="$2" names="${3:-100000}" repeats="${4:-5}"
-for bin in "$before" "$after" "$build/app/fluxwatch"; do
+for bin in "$before" "$after"; do
     [[ -x "$bin" ]] || { echo "$me: $bin is not an executable" >&2; exit 1; }
 done
-
-work="$(mktemp -d "${TMPDIR:-/tmp}/fluxwatch-ingest-ab.XXXXXX")"
-chmod 755 "$work"   # the managed PostgreSQL runs as `postgres` when we are root
-fw=("$build/app/fluxwatch" --state-dir "$work/state" -q)
-cleanup() { "${fw[@]}" db stop >/dev/null 2>&1 || true; rm -rf "$work"; }
-trap cleanup EXIT
-log() { [[ -t 2 ]] && printf '%s: %s\n' "$me" "$*" >&2 || true; }
-median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+bench_positive "$names" "$repeats"
+bench_need_build
+bench_workdir ingest-ab
 
 # The watchlist of bench/nsd-server.sh's zone, so the writer stores real domain ids.
 awk -v n="$names" 'BEGIN { for (i = 0; i < n; i++) printf "n%07d.bench.test\n", i }' >"$work/names.txt"

@@ -8,26 +8,15 @@
 # PostgreSQL under a temporary state directory; both are stopped at the end.
 # The names are wildcard names of the lab's fast-flux zones, i.e. PowerDNS LUA records,
 # which cost pdns about 0.1 ms of CPU each: that server is the bound here, not fluxwatch.
-set -euo pipefail
-src="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-build="${FLUXWATCH_BUILD_DIR:-$src/build}"
+source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 names="${1:-20000}"
 repeats="${2:-3}"
 concurrency="${BENCH_CONCURRENCY:-150}"
-work="$(mktemp -d "${TMPDIR:-/tmp}/fluxwatch-bench.XXXXXX")"
-chmod 755 "$work"
-export LAB_OUT="$work/lab" LAB_PORT="${BENCH_LAB_PORT:-5360}" LAB_BLACKHOLE_PORT="${BENCH_LAB_BLACKHOLE_PORT:-5361}"
-fw=("$build/app/fluxwatch" --state-dir "$work/state" -q)
-
-cleanup() {
-    "${fw[@]}" db stop >/dev/null 2>&1 || true
-    "$src/deploy/lab/stop-lab.sh" >/dev/null 2>&1 || true
-    rm -rf "$work"
-}
-trap cleanup EXIT
-
-command -v dnsperf >/dev/null || { echo "lab-probe-rate.sh: apt-get install dnsperf" >&2; exit 1; }
-"$src/deploy/lab/start-lab.sh" >/dev/null
+bench_positive "$names" "$repeats" "$concurrency"
+bench_need_build
+bench_need_tools dnsperf
+bench_workdir bench
+bench_start_lab 5360
 
 zones=(flux-alpha.test flux-beta.test flux-gamma.test cdn-static.test)
 for ((i = 0; i < names; i++)); do
@@ -38,7 +27,6 @@ sed 's/$/ A/' "$work/watchlist.txt" >"$work/dnsperf.txt"
 "${fw[@]}" init >/dev/null
 "${fw[@]}" watchlist import "$work/watchlist.txt" >/dev/null
 
-median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
 fw_rates=() ref_rates=()
 for ((r = 1; r <= repeats; r++)); do

@@ -12,30 +12,16 @@
 # Output: one line per run, then per command the median names/s off and on and on/off, and
 # fluxwatch's own CPU time (user + system) per name off and on: on a shared machine the
 # rate swings with the load, the CPU time per name much less.
-set -euo pipefail
-src="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-build="${FLUXWATCH_BUILD_DIR:-$src/build}"
-me="metrics-ab.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 names="${1:-50000}"
 repeats="${2:-3}"
-[[ "$names" =~ ^[1-9][0-9]*$ && "$repeats" =~ ^[1-9][0-9]*$ ]] || { echo "usage: $me [NAMES] [REPEATS]" >&2; exit 2; }
-fw_bin="$build/app/fluxwatch"
-[[ -x "$fw_bin" ]] || { echo "$me: no build at $build: run deploy/build" >&2; exit 1; }
-command -v nsd >/dev/null || { echo "$me: missing nsd: run deploy/install-deps" >&2; exit 1; }
+bench_positive "$names" "$repeats"
+bench_need_build
+bench_need_tools nsd time
+bench_workdir metrics-ab
+bench_on_exit '"${fw[@]}" db stop --force'
 
-work="$(mktemp -d "${TMPDIR:-/tmp}/fluxwatch-metrics-ab.XXXXXX")"
-chmod 755 "$work"   # the managed PostgreSQL runs as `postgres` when we are root
-fw=("$fw_bin" --state-dir "$work/state" -q)
-nsd_port="${BENCH_NSD_PORT:-5390}"
-cleanup() {
-    "${fw[@]}" db stop --force >/dev/null 2>&1 || true
-    "$src/bench/nsd-server.sh" stop "$work/nsd" >/dev/null 2>&1 || true
-    rm -rf "$work"
-}
-trap cleanup EXIT
-median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
-
-"$src/bench/nsd-server.sh" start "$work/nsd" "$names" "$nsd_port" >/dev/null
+bench_start_nsd "$names"
 "${fw[@]}" init >/dev/null
 "${fw[@]}" watchlist import "$work/nsd/names.txt" >/dev/null
 dsn="$("${fw[@]}" db dsn)"

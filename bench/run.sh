@@ -30,15 +30,12 @@
 # Starts its own nsd (loopback, BENCH_NSD_PORT) and its own fluxwatch-managed PostgreSQL
 # (Unix socket in the work directory) and stops both at the end. Logs of every step are in
 # the work directory; run with --keep to look at them.
-set -euo pipefail
-src="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-build="${FLUXWATCH_BUILD_DIR:-$src/build}"
-me="bench/run.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 
 names=100000 repeats=5 concurrency=1000
 score_domains=10000 score_probes=100
 sched_names=20000 sched_big=1000000 sched_seconds=30
-skip="" keep=0
+skip=""
 usage() { sed -n '/^# Usage/,/^# Needs/p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 while [[ $# -gt 0 ]]; do
     case "$1" in
@@ -49,59 +46,22 @@ while [[ $# -gt 0 ]]; do
         --full) score_domains=100000; score_probes=100; shift ;;
         --sched) sched_names="$2"; sched_big="$3"; sched_seconds="$4"; shift 4 ;;
         --skip) skip="$2"; shift 2 ;;
-        --keep) keep=1; shift ;;
+        --keep) bench_keep=1; shift ;;
         -h|--help) usage ;;
         *) echo "$me: unknown option $1" >&2; usage ;;
     esac
 done
-for n in "$names" "$repeats" "$concurrency" "$score_domains" "$score_probes"; do
-    [[ "$n" =~ ^[1-9][0-9]*$ ]] || { echo "$me: '$n' is not a positive number" >&2; exit 2; }
-done
-
-# A Debug build measured here once halved the crawler's rate and made scoring 5x slower.
-build_type="$(sed -n 's/^CMAKE_BUILD_TYPE:STRING=//p' "$build/CMakeCache.txt" 2>/dev/null || true)"
-case "$build_type" in
-    Release | RelWithDebInfo) ;;
-    *) echo "$me: warning: $build is a '${build_type:-unknown}' build; benchmark an optimised one (deploy/build makes RelWithDebInfo)" >&2 ;;
-esac
-
-fw_bin="$build/app/fluxwatch"
+bench_positive "$names" "$repeats" "$concurrency" "$score_domains" "$score_probes"
+bench_check_build_type
 ingest_bin="$build/bench/fluxwatch-ingest-bench"
-missing=()
-[[ -x "$fw_bin" && -x "$ingest_bin" ]] || missing+=("a build ($fw_bin, $ingest_bin): run deploy/build (with FLUXWATCH_BUILD_BENCH=ON, the default)")
-for tool in nsd dnsperf psql perl dig; do
-    command -v "$tool" >/dev/null || missing+=("$tool")
-done
-[[ -x /usr/bin/time ]] || missing+=("/usr/bin/time (package time)")
-if [[ ${#missing[@]} -gt 0 ]]; then
-    printf '%s: missing: %s\n' "$me" "${missing[@]}" >&2
-    echo "$me: run deploy/install-deps and deploy/build first" >&2
-    exit 1
-fi
-
-work="$(mktemp -d "${TMPDIR:-/tmp}/fluxwatch-bench.XXXXXX")"
-chmod 755 "$work"   # the managed PostgreSQL runs as `postgres` when we are root
-fw=("$fw_bin" --state-dir "$work/state" -q)
-nsd_port="${BENCH_NSD_PORT:-5390}"
-cleanup() {
-    "${fw[@]}" db stop >/dev/null 2>&1 || true
-    "$src/bench/nsd-server.sh" stop "$work/nsd" >/dev/null 2>&1 || true
-    if [[ "$keep" == 1 ]]; then
-        echo "$me: kept $work"
-    else
-        rm -rf "$work"
-    fi
-}
-trap cleanup EXIT
-log() { [[ -t 2 ]] && printf '%s: %s\n' "$me" "$*" >&2 || true; }
+bench_need_build bench/fluxwatch-ingest-bench
+bench_need_tools nsd dnsperf psql perl dig time
+bench_workdir bench
 skipped() { [[ ",$skip," == *",$1,"* ]]; }
-median() { sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "nan"; else print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
-now() { date +%s.%N; }
 
 # --- set-up: nsd with the zone, MMDBs, PostgreSQL, the watchlist ---------------------------
 log "generating $names names and starting nsd on 127.0.0.1:$nsd_port"
-"$src/bench/nsd-server.sh" start "$work/nsd" "$names" "$nsd_port"
+bench_start_nsd "$names"
 sed 's/$/ A/' "$work/nsd/names.txt" >"$work/dnsperf.txt"
 log "building the lab's MMDBs"
 perl "$src/deploy/lab/build-mmdb.pl" "$src/deploy/lab/lab-networks.psv" "$work/mmdb" >/dev/null

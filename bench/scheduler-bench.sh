@@ -9,24 +9,15 @@
 # Usage: bench/scheduler-bench.sh [NAMES] [BIG] [RUN_SECONDS]     (defaults 20000 1000000 30)
 # Needs a build (FLUXWATCH_BUILD_DIR, default build/). Own lab (port 5380) and own
 # fluxwatch-managed PostgreSQL under a temporary directory; both are stopped at the end.
-set -euo pipefail
-src="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-build="${FLUXWATCH_BUILD_DIR:-$src/build}"
+source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 names="${1:-20000}"
 big="${2:-1000000}"
 seconds="${3:-30}"
 concurrency="${BENCH_CONCURRENCY:-150}"
-work="$(mktemp -d "${TMPDIR:-/tmp}/fluxwatch-schedbench.XXXXXX")"
-chmod 755 "$work"
-export LAB_OUT="$work/lab" LAB_PORT="${BENCH_LAB_PORT:-5380}" LAB_BLACKHOLE_PORT="${BENCH_LAB_BLACKHOLE_PORT:-5381}"
-
-cleanup() {
-    "$build/app/fluxwatch" --state-dir "$work/state" db stop >/dev/null 2>&1 || true
-    "$src/deploy/lab/stop-lab.sh" >/dev/null 2>&1 || true
-    rm -rf "$work"
-}
-trap cleanup EXIT
-"$src/deploy/lab/start-lab.sh" >/dev/null
+bench_positive "$names" "$big" "$seconds" "$concurrency"
+bench_need_build
+bench_workdir schedbench
+bench_start_lab 5380
 
 cat >"$work/config.yaml" <<YAML
 state_dir: $work/state

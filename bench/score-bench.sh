@@ -19,22 +19,15 @@
 #   fluxwatch score: <S> s wall (median of N: ...)
 #   ratio score/copy: <X>   [ratio score/reference score: <Y>]
 # then the label counts and EXPLAIN ANALYZE of the main view queries.
-set -euo pipefail
-src="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-build="${FLUXWATCH_BUILD_DIR:-$src/build}"
+source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 domains="${1:-100000}"
 probes="${2:-100}"
 reps="${SCORE_BENCH_REPS:-3}"
 reference_build="${FLUXWATCH_REFERENCE_BUILD:-}"
 [[ "$domains" =~ ^[0-9]+$ && "$probes" =~ ^[0-9]+$ ]] || { echo "usage: $0 [DOMAINS] [PROBES]" >&2; exit 2; }
-work="$(mktemp -d "${TMPDIR:-/tmp}/fluxwatch-scorebench.XXXXXX")"
-chmod 755 "$work"
-fw=("$build/app/fluxwatch" --state-dir "$work/state" -q)
-cleanup() {
-    "${fw[@]}" db stop >/dev/null 2>&1 || true
-    rm -rf "$work"
-}
-[[ "${BENCH_KEEP:-}" == 1 ]] || trap cleanup EXIT
+bench_need_build
+bench_workdir scorebench
+[[ "${BENCH_KEEP:-}" != 1 ]] || trap - EXIT  # keep the data and the running cluster
 ref=("$reference_build/app/fluxwatch" --state-dir "$work/state" -q)
 if [[ -n "$reference_build" ]]; then
     "${ref[@]}" init >/dev/null  # the reference's schema; ours migrates it later
@@ -43,7 +36,6 @@ else
 fi
 dsn="$("${fw[@]}" db dsn)"
 psql_() { psql "$dsn" -X -q -v ON_ERROR_STOP=1 -v domains="$domains" -v probes="$probes" "$@"; }
-secs() { awk -v s="$1" -v e="$2" 'BEGIN { printf "%.1f", e - s }'; }
 
 start=$(date +%s.%N)
 psql_ -f "$src/bench/lib/history.sql" >/dev/null

@@ -22,34 +22,20 @@
 # in the same run;
 # then the plan of the last repetition of each query (EXPLAIN ANALYZE, BUFFERS).
 # Needs a build (FLUXWATCH_BUILD_DIR, default build/).
-set -euo pipefail
-src="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-build="${FLUXWATCH_BUILD_DIR:-$src/build}"
+source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 domains="${1:-100000}"
 probes="${2:-200}"
 reps="${SQL_BENCH_REPS:-7}"
 [[ "$domains" =~ ^[0-9]+$ && "$probes" =~ ^[0-9]+$ && "$reps" =~ ^[0-9]+$ && "$reps" -ge 2 ]] \
     || { echo "usage: $0 [DOMAINS] [PROBES]  (SQL_BENCH_REPS >= 2)" >&2; exit 2; }
-if [[ -n "${SQL_BENCH_STATE:-}" ]]; then
-    work="$SQL_BENCH_STATE"
-    mkdir -p "$work"
-else
-    work="$(mktemp -d "${TMPDIR:-/tmp}/fluxwatch-sqlbench.XXXXXX")"
-fi
-chmod 755 "$work"
-fw=("$build/app/fluxwatch" --state-dir "$work/state" -q)
-cleanup() {
-    "${fw[@]}" db stop >/dev/null 2>&1 || true
-    [[ -n "${SQL_BENCH_STATE:-}" ]] || rm -rf "$work"
-}
-trap cleanup EXIT
+bench_need_build
+bench_workdir sqlbench "${SQL_BENCH_STATE:-}"   # a kept dataset when SQL_BENCH_STATE is set
 # A kept dataset's cluster was stopped with `db stop` at the end of the last run, and stays
 # stopped until `db start`.
 [[ -z "${SQL_BENCH_STATE:-}" ]] || "${fw[@]}" db start >/dev/null 2>&1 || true
 "${fw[@]}" init >/dev/null  # starts the cluster and applies pending migrations
 dsn="$("${fw[@]}" db dsn)"
 psql_() { psql "$dsn" -X -q -v ON_ERROR_STOP=1 -v domains="$domains" -v probes="$probes" "$@"; }
-secs() { awk -v s="$1" -v e="$2" 'BEGIN { printf "%.1f", e - s }'; }
 
 have="$(psql_ -At -c "SELECT count(*) FROM watchlist")"
 if [[ "$have" != "$domains" ]]; then

@@ -14,47 +14,27 @@
 #   defaults: 100000 names, 3 repetitions, 1000 queries in flight
 # Environment: FLUXWATCH_BUILD_DIR (default build/), BENCH_NSD_PORT (default 5390).
 # Needs: nsd, dnsperf, dig, psql, perl (deploy/install-deps) and a Release build.
-set -euo pipefail
-src="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-build="${FLUXWATCH_BUILD_DIR:-$src/build}"
-me="bench/storage-rounds.sh"
-names=100000 repeats=3 concurrency=1000 keep=0
+source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
+names=100000 repeats=3 concurrency=1000
 while [[ $# -gt 0 ]]; do
     case "$1" in
         --names) names="$2"; shift 2 ;;
         --repeats) repeats="$2"; shift 2 ;;
         --concurrency) concurrency="$2"; shift 2 ;;
-        --keep) keep=1; shift ;;
+        --keep) bench_keep=1; shift ;;
         -h|--help) sed -n '/^# Usage/,/^# Needs/p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "$me: unknown option $1" >&2; exit 2 ;;
     esac
 done
-for n in "$names" "$repeats" "$concurrency"; do
-    [[ "$n" =~ ^[1-9][0-9]*$ ]] || { echo "$me: '$n' is not a positive number" >&2; exit 2; }
-done
-fw_bin="$build/app/fluxwatch"
-[[ -x "$fw_bin" ]] || { echo "$me: build fluxwatch first ($fw_bin)" >&2; exit 1; }
-for tool in nsd dnsperf dig psql; do
-    command -v "$tool" >/dev/null || { echo "$me: $tool is missing (deploy/install-deps)" >&2; exit 1; }
-done
-
-work="$(mktemp -d "${TMPDIR:-/tmp}/fluxwatch-storage-rounds.XXXXXX")"
-chmod 755 "$work"   # the managed PostgreSQL runs as `postgres` when we are root
-fw=("$fw_bin" --state-dir "$work/state" -q)
-nsd_port="${BENCH_NSD_PORT:-5390}"
-cleanup() {
-    "${fw[@]}" db stop >/dev/null 2>&1 || true
-    "$src/bench/nsd-server.sh" stop "$work/nsd" >/dev/null 2>&1 || true
-    if [[ "$keep" == 1 ]]; then echo "$me: kept $work"; else rm -rf "$work"; fi
-}
-trap cleanup EXIT
-log() { printf '%s: %s\n' "$me" "$*" >&2; }
-median() { sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "nan"; else print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
-now() { date +%s.%N; }
+bench_positive "$names" "$repeats" "$concurrency"
+bench_need_build
+bench_need_tools nsd dnsperf dig psql
+bench_workdir storage-rounds
+log() { printf '%s: %s\n' "$me" "$*" >&2; }   # always: a long run says where it is
 load_before="$(uptime)"
 
 log "generating $names names and starting nsd on 127.0.0.1:$nsd_port"
-"$src/bench/nsd-server.sh" start "$work/nsd" "$names" "$nsd_port" >/dev/null
+bench_start_nsd "$names"
 cp "$work/nsd/bench.test.zone" "$work/zone.original"
 # The changed zone: every fifth name answers from 127.65.x.y instead.
 awk '/^n[0-9]+ IN A / { i = substr($1, 2) + 0; if (i % 5 == 0) sub(/127\.64\./, "127.65.") } { print }' \

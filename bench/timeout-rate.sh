@@ -9,26 +9,10 @@
 # Prints per run and the medians: "round rate" counts the wait for the last timeout (one
 # timeout period, 2 tries = 6 s, is the floor of any round that has one); "answered-name
 # rate" is how fast the other names go on while the timeouts are pending.
-set -euo pipefail
-src="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-build="${FLUXWATCH_BUILD_DIR:-$src/build}"
-build_type="$(sed -n 's/^CMAKE_BUILD_TYPE:STRING=//p' "$build/CMakeCache.txt" 2>/dev/null || true)"
-case "$build_type" in
-    Release | RelWithDebInfo) ;;
-    *) echo "timeout-rate.sh: warning: $build is a '${build_type:-unknown}' build; measure an optimised one (deploy/build makes RelWithDebInfo)" >&2 ;;
-esac
-work="$(mktemp -d "${TMPDIR:-/tmp}/fluxwatch-timeouts.XXXXXX")"
-chmod 755 "$work"
-export LAB_OUT="$work/lab" LAB_PORT="${BENCH_LAB_PORT:-5330}" LAB_BLACKHOLE_PORT="${BENCH_LAB_BLACKHOLE_PORT:-5331}"
-cleanup() {
-    "$src/deploy/lab/stop-lab.sh" >/dev/null 2>&1 || true
-    rm -rf "$work"
-}
-trap cleanup EXIT
-if [[ ! -x "$build/bench/fluxwatch-timeout-bench" ]]; then
-    echo "timeout-rate.sh: $build/bench/fluxwatch-timeout-bench is missing: run deploy/build (with FLUXWATCH_BUILD_BENCH=ON, the default)" >&2
-    exit 1
-fi
-"$src/deploy/lab/start-lab.sh" >/dev/null
+source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
+bench_check_build_type
+bench_need_build bench/fluxwatch-timeout-bench
+bench_workdir timeouts
+bench_start_lab 5330
 "$build/bench/fluxwatch-timeout-bench" "127.0.0.1:$LAB_PORT" "127.0.0.1:$LAB_BLACKHOLE_PORT" \
     "${1:-20000}" "${2:-3}" "${3:-150}" "${4:-0.05}" ${5:+"$5"}

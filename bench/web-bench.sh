@@ -9,22 +9,15 @@
 # Usage: bench/web-bench.sh [DOMAINS] [PROBES]   (WEB_BENCH_REPS=N, default 7)
 # Output: page=<name> first_ms=<cold> median_ms=<median of the rest> ratio=<median/healthz>
 # Needs a build (FLUXWATCH_BUILD_DIR, default build/) and curl.
-set -euo pipefail
-src="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-build="${FLUXWATCH_BUILD_DIR:-$src/build}"
+source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 domains="${1:-5000}"
 probes="${2:-200}"
 reps="${WEB_BENCH_REPS:-7}"
-work="${WEB_BENCH_STATE:-$(mktemp -d "${TMPDIR:-/tmp}/fluxwatch-webbench.XXXXXX")}"
-mkdir -p "$work"
-fw=("$build/app/fluxwatch" --state-dir "$work/state" -q)
+bench_need_build
+bench_need_tools curl
+bench_workdir webbench "${WEB_BENCH_STATE:-}"   # a kept dataset when WEB_BENCH_STATE is set
 server_pid=""
-cleanup() {
-    [[ -z "$server_pid" ]] || { kill "$server_pid" 2>/dev/null; wait "$server_pid" 2>/dev/null || true; }
-    "${fw[@]}" db stop >/dev/null 2>&1 || true
-    [[ -n "${WEB_BENCH_STATE:-}" ]] || rm -rf "$work"
-}
-trap cleanup EXIT
+bench_on_exit '[[ -z "$server_pid" ]] || { kill "$server_pid"; wait "$server_pid"; }'
 
 # The dataset (generated once per state directory; sql-bench's own queries run twice here).
 SQL_BENCH_STATE="$work" SQL_BENCH_REPS=2 "$src/bench/sql-bench.sh" "$domains" "$probes" \

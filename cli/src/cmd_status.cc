@@ -34,6 +34,20 @@ int run_status(const config::Config& config, const StatusFlags& flags) {
         status::read_status(dsn, dsn.empty() ? "(PG* environment)" : status::mask_password(dsn));
   }
   report.geo_files = read_geo_files(config);
+  // Only resolvers the config still asks are judged. With none configured (the system's
+  // resolv.conf), every stored one is.
+  if (!config.resolvers.empty()) {
+    std::set<std::string> configured;
+    for (const auto& resolver : config.resolvers) {
+      configured.insert(resolver.to_string());
+    }
+    for (const auto& campaign : config.campaigns) {
+      for (const auto& resolver : campaign.resolvers) {
+        configured.insert(resolver.to_string());
+      }
+    }
+    report.configured_resolvers = std::move(configured);
+  }
   status::HealthLimits limits;
   limits.max_overdue = std::chrono::seconds(flags.max_overdue_seconds);
   limits.max_lateness = std::chrono::seconds(flags.max_lateness_seconds);
@@ -133,7 +147,7 @@ void add_status_commands(CLI::App& app, CommandTable& table) {
       ->add_option("--max-resolver-failures", flags->max_resolver_failures,
                    "Failed queries in a row (since its last answer, last 15 minutes) after "
                    "which a resolver counts as unhealthy and the status is degraded (default 3, "
-                   "as in `run`)")
+                   "as in `run`); a resolver the config no longer lists is shown, not judged")
       ->check(CLI::Range(1, 1000000));
   table.add(command, [flags](const config::Config& config) { return run_status(config, *flags); });
 }

@@ -1,7 +1,11 @@
 #include "service_metrics.h"
 
 #include <chrono>
+#include <set>
+#include <string_view>
 #include <tuple>
+
+#include "fluxwatch/scheduler/engine.h"
 
 namespace fluxwatch::cli {
 namespace {
@@ -83,7 +87,16 @@ ServiceMetrics::ServiceMetrics()
                                    {"database_type", "path"})),
       last_success_(registry_.gauge("fluxwatch_last_success_timestamp_seconds",
                                     "When this process last finished a probe/run successfully "
-                                    "(Unix time)")) {
+                                    "(Unix time)")),
+      resolver_failures_(registry_.gauge(
+          "fluxwatch_resolver_failures_in_row",
+          "Failed queries (timeout, refused, malformed, network error) a resolver gave since "
+          "its last answer, over the results this process observed",
+          {"resolver"})),
+      resolver_healthy_(registry_.gauge("fluxwatch_resolver_healthy",
+                                        "1 while a resolver answers, 0 once it failed the "
+                                        "engine's number of queries in a row (default 3)",
+                                        {"resolver"})) {
   registry_.gauge("fluxwatch_build_info", "The fluxwatch version (value 1)", {"version"})
       .with({FLUXWATCH_VERSION})
       .set(1);
@@ -127,6 +140,32 @@ void ServiceMetrics::observe(const std::string& campaign, std::span<const ProbeR
     answers_.with({campaign, rrtype_name(qtype)}).inc(static_cast<double>(count));
   }
   tcp_fallbacks_.with({campaign}).inc(static_cast<double>(tcp));
+  resolver_health(results);
+}
+
+void ServiceMetrics::resolver_health(std::span<const ProbeResult> results) {
+  std::lock_guard lock(mutex_);
+  std::set<std::string_view> seen;
+  for (const auto& result : results) {
+    if (result.mode == ProbeMode::Authoritative || result.resolver.empty()) {
+      continue;  // a domain's own name server, not a resolver
+    }
+    auto health = resolver_health_.find(result.resolver);
+    if (health == resolver_health_.end()) {
+      health = resolver_health_
+                   .emplace(result.resolver,
+                            scheduler::ResolverHealth(1, scheduler::ResolverHealthOptions{}))
+                   .first;
+    }
+    health->second.record(0, scheduler::is_failure(result.outcome));
+    seen.insert(health->first);
+  }
+  for (const auto resolver : seen) {
+    const auto& health = resolver_health_.find(resolver)->second;
+    const std::vector<std::string> labels{std::string(resolver)};
+    resolver_failures_.with(labels).set(static_cast<double>(health.failures_in_row(0)));
+    resolver_healthy_.with(labels).set(health.healthy(0) ? 1 : 0);
+  }
 }
 
 void ServiceMetrics::worker_totals(const std::string& campaign,

@@ -14,6 +14,7 @@
 #include "fluxwatch/common/types.h"
 #include "fluxwatch/metrics/registry.h"
 #include "fluxwatch/scheduler/observer.h"
+#include "fluxwatch/scheduler/resolver_health.h"
 #include "fluxwatch/scheduler/worker.h"
 #include "fluxwatch/status/status.h"
 
@@ -42,6 +43,9 @@ class ServiceMetrics {
   void finished_now();
 
  private:
+  /// Updates the resolver gauges from a batch's results (the engine's rule, per resolver).
+  void resolver_health(std::span<const ProbeResult> results);
+
   metrics::Registry registry_;
   metrics::Family<metrics::Counter>& queries_;
   metrics::Family<metrics::Counter>& answers_;
@@ -66,9 +70,14 @@ class ServiceMetrics {
   metrics::Family<metrics::Gauge>& overdue_;
   metrics::Family<metrics::Gauge>& geoip_built_;
   metrics::Family<metrics::Gauge>& last_success_;
+  metrics::Family<metrics::Gauge>& resolver_failures_;
+  metrics::Family<metrics::Gauge>& resolver_healthy_;
 
   std::mutex mutex_;
   std::map<std::string, scheduler::WorkerStats> last_totals_;  // per campaign
+  /// Per resolver ("ip:port" asked), the engine's rule over the results observed here, in
+  /// the order their batches arrive (one ResolverHealth of one resolver each).
+  std::map<std::string, scheduler::ResolverHealth, std::less<>> resolver_health_;
 };
 
 }  // namespace fluxwatch::cli

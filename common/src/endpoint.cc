@@ -1,20 +1,20 @@
 #include "fluxwatch/common/endpoint.h"
 
-#include <arpa/inet.h>
-
 #include <charconv>
+
+#include "fluxwatch/common/ip_address.h"
 
 namespace fluxwatch {
 namespace {
 
-bool is_ipv4(const std::string& text) {
-  in_addr address{};
-  return inet_pton(AF_INET, text.c_str(), &address) == 1;
+bool is_ipv4(std::string_view text) {
+  const auto address = IpAddress::parse(text);
+  return address && address->is_v4();
 }
 
-bool is_ipv6(const std::string& text) {
-  in6_addr address{};
-  return inet_pton(AF_INET6, text.c_str(), &address) == 1;
+bool is_ipv6(std::string_view text) {
+  const auto address = IpAddress::parse(text);
+  return address && address->is_v6();
 }
 
 std::optional<std::uint16_t> parse_port(std::string_view text) {

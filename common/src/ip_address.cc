@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include "fluxwatch/common/address_scope.h"
+
 namespace fluxwatch {
 namespace {
 
@@ -143,6 +145,17 @@ std::string IpAddress::to_string() const {
   std::string out;
   append_to(out);
   return out;
+}
+
+bool is_loopback(const IpAddress& address) noexcept {
+  const IpAddress plain = address.unmapped();  // ::ffff:127.x.y.z is 127.x.y.z
+  const auto bytes = plain.bytes();
+  if (bytes.size() == 16) {
+    constexpr std::array<std::uint8_t, 16> kLoopback{0, 0, 0, 0, 0, 0, 0, 0,
+                                                     0, 0, 0, 0, 0, 0, 0, 1};
+    return std::equal(bytes.begin(), bytes.end(), kLoopback.begin());
+  }
+  return bytes[0] == 127;
 }
 
 }  // namespace fluxwatch

@@ -108,7 +108,7 @@ std::vector<PlannedQuery> AuthoritativePlan::on_delegation(const ProbeResult& re
     for (const ResourceRecord& record : result.records) {
       const bool address = record.type == kA || (record.type == kAaaa && options_.ipv6);
       if (address && ns_names_.count(record.owner) > 0 && record.section != Section::Answer) {
-        add_server(record.owner, record.data, next);
+        add_server(record.owner, record.address, next);
         resolved.insert(record.owner);
       }
     }
@@ -158,18 +158,19 @@ std::vector<PlannedQuery> AuthoritativePlan::on_address(const ProbeResult& resul
   const auto wanted = static_cast<std::uint16_t>(result.qtype);
   for (const ResourceRecord& record : result.records) {
     if (record.section == Section::Answer && record.type == wanted) {
-      add_server(result.name, record.data, next);
+      add_server(result.name, record.address, next);
     }
   }
   return next;
 }
 
-void AuthoritativePlan::add_server(const std::string& ns_name, const std::string& address,
+void AuthoritativePlan::add_server(const std::string& ns_name,
+                                   const std::optional<IpAddress>& address,
                                    std::vector<PlannedQuery>& out) {
-  if (servers_.size() >= options_.max_servers) {
+  if (!address || servers_.size() >= options_.max_servers) {
     return;
   }
-  const Endpoint endpoint{address, options_.port};
+  const Endpoint endpoint{address->to_string(), options_.port};
   const std::string text = endpoint.to_string();
   if (!servers_.emplace(ns_name, text).second) {
     return;

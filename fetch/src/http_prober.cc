@@ -1,6 +1,5 @@
 #include "fluxwatch/fetch/http_prober.h"
 
-#include <arpa/inet.h>
 #include <fmt/format.h>
 #include <openssl/evp.h>
 #include <spdlog/spdlog.h>
@@ -15,6 +14,7 @@
 #include "curl_handles.h"
 #include "fluxwatch/common/clock.h"
 #include "fluxwatch/common/error.h"
+#include "fluxwatch/common/ip_address.h"
 #include "fluxwatch/common/text.h"
 
 namespace fluxwatch::fetch {
@@ -126,16 +126,6 @@ std::size_t on_header(char* data, std::size_t size, std::size_t count, void* use
   return size * count;
 }
 
-bool is_ipv6(const std::string& address) {
-  std::array<unsigned char, 16> buffer{};
-  return inet_pton(AF_INET6, address.c_str(), buffer.data()) == 1;
-}
-
-bool is_ip(const std::string& address) {
-  std::array<unsigned char, 16> buffer{};
-  return inet_pton(AF_INET, address.c_str(), buffer.data()) == 1 || is_ipv6(address);
-}
-
 std::optional<std::int64_t> micros(CURL* easy, CURLINFO info) {
   curl_off_t value = 0;
   if (curl_easy_getinfo(easy, info, &value) != CURLE_OK || value <= 0) {
@@ -166,7 +156,9 @@ struct HttpProber::Impl {
     result.url = port == default_port
                      ? fmt::format("{}://{}/", target.scheme, target.domain)
                      : fmt::format("{}://{}:{}/", target.scheme, target.domain, port);
-    const auto address = is_ipv6(target.address) ? "[" + target.address + "]" : target.address;
+    // run() only starts targets whose address parses.
+    const auto ip = IpAddress::parse(target.address);
+    const auto address = ip && ip->is_v6() ? "[" + ip->to_string() + "]" : target.address;
     // HOST:PORT:CONNECT-TO-HOST:CONNECT-TO-PORT: the Host header and SNI stay the domain's.
     transfer->connect_to.append(
         fmt::format("{}:{}:{}:{}", target.domain, port, address, connect_port));
@@ -229,7 +221,7 @@ struct HttpProber::Impl {
     std::deque<std::size_t> pending;
     for (std::size_t i = 0; i < targets.size(); ++i) {
       results[i].target = targets[i];
-      if (!is_ip(targets[i].address) || targets[i].domain.empty() ||
+      if (!IpAddress::parse(targets[i].address) || targets[i].domain.empty() ||
           (targets[i].scheme != "http" && targets[i].scheme != "https")) {
         results[i].started_at = std::chrono::system_clock::now();
         results[i].error = fmt::format("not probed: unusable target {} @ {} ({})",

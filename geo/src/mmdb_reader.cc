@@ -123,46 +123,66 @@ std::optional<MMDB_entry_s> find_entry(const MmdbHandle& db, const SocketAddress
   return result.entry;
 }
 
-}  // namespace
+/// The GeoLite2-ASN fields of an entry, all read before any is stored.
+struct AsnFields {
+  explicit AsnFields(EntryReader& reader)
+      : asn(reader.uint32(kAsnNumber.data())), org(reader.string(kAsnOrg.data())) {}
+  void store_in(GeoRecord& record) && {
+    record.asn = asn;
+    record.as_org = std::move(org).value_or(std::string());
+  }
+  std::optional<std::uint32_t> asn;
+  std::optional<std::string> org;
+};
 
-ReadStatus read_asn(const MmdbHandle& db, const SocketAddress& address, GeoRecord& record) {
+/// The GeoLite2-City fields of an entry, all read before any is stored.
+struct CityFields {
+  explicit CityFields(EntryReader& reader)
+      : country_iso(reader.string(kCountryIso.data())),
+        country_name(reader.string(kCountryName.data())),
+        city(reader.string(kCityName.data())),
+        latitude(in_range(reader.real(kLatitude.data()), 90.0)),
+        longitude(in_range(reader.real(kLongitude.data()), 180.0)) {}
+  void store_in(GeoRecord& record) && {
+    record.country_iso = std::move(country_iso).value_or(std::string());
+    record.country_name = std::move(country_name).value_or(std::string());
+    record.city = std::move(city).value_or(std::string());
+    record.latitude = latitude;
+    record.longitude = longitude;
+  }
+  std::optional<std::string> country_iso;
+  std::optional<std::string> country_name;
+  std::optional<std::string> city;
+  std::optional<double> latitude;
+  std::optional<double> longitude;
+};
+
+/// Looks `address` up and reads its `Fields`; stores them in `record` only when the whole
+/// entry read cleanly (a broken one leaves `record` unchanged: ReadStatus::Error).
+template <typename Fields>
+ReadStatus read_fields(const MmdbHandle& db, const SocketAddress& address, GeoRecord& record) {
   ReadStatus status = ReadStatus::NotFound;
   const auto entry = find_entry(db, address, status);
   if (!entry) {
     return status;
   }
   EntryReader reader(*entry);
-  auto asn = reader.uint32(kAsnNumber.data());
-  auto org = reader.string(kAsnOrg.data());
+  Fields fields(reader);
   if (reader.broken()) {
     return ReadStatus::Error;
   }
-  record.asn = asn;
-  record.as_org = std::move(org).value_or(std::string());
+  std::move(fields).store_in(record);
   return ReadStatus::Found;
 }
 
+}  // namespace
+
+ReadStatus read_asn(const MmdbHandle& db, const SocketAddress& address, GeoRecord& record) {
+  return read_fields<AsnFields>(db, address, record);
+}
+
 ReadStatus read_city(const MmdbHandle& db, const SocketAddress& address, GeoRecord& record) {
-  ReadStatus status = ReadStatus::NotFound;
-  const auto entry = find_entry(db, address, status);
-  if (!entry) {
-    return status;
-  }
-  EntryReader reader(*entry);
-  auto country_iso = reader.string(kCountryIso.data());
-  auto country_name = reader.string(kCountryName.data());
-  auto city = reader.string(kCityName.data());
-  const auto latitude = in_range(reader.real(kLatitude.data()), 90.0);
-  const auto longitude = in_range(reader.real(kLongitude.data()), 180.0);
-  if (reader.broken()) {
-    return ReadStatus::Error;
-  }
-  record.country_iso = std::move(country_iso).value_or(std::string());
-  record.country_name = std::move(country_name).value_or(std::string());
-  record.city = std::move(city).value_or(std::string());
-  record.latitude = latitude;
-  record.longitude = longitude;
-  return ReadStatus::Found;
+  return read_fields<CityFields>(db, address, record);
 }
 
 }  // namespace fluxwatch::geo::detail

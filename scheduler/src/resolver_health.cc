@@ -35,6 +35,10 @@ bool ResolverHealth::healthy(std::size_t resolver) const {
   return resolver >= state_.size() || state_[resolver].healthy;
 }
 
+std::size_t ResolverHealth::failures_in_row(std::size_t resolver) const {
+  return resolver < state_.size() ? state_[resolver].failures_in_row : 0;
+}
+
 std::size_t ResolverHealth::choose(std::size_t preferred, TimePoint now,
                                    const std::function<bool(std::size_t)>& usable) {
   const std::size_t count = state_.size();

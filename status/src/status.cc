@@ -117,7 +117,10 @@ void judge(StatusReport& report, const HealthLimits& limits) {
     }
   }
   for (auto& resolver : report.resolvers) {
-    resolver.healthy = resolver.failures_since_answer < limits.max_resolver_failures;
+    resolver.configured =
+        !report.configured_resolvers || report.configured_resolvers->count(resolver.resolver) > 0;
+    resolver.healthy =
+        !resolver.configured || resolver.failures_since_answer < limits.max_resolver_failures;
     if (!resolver.healthy) {
       problem(fmt::format(
           "resolver {}: {} failed queries in a row, {} (check that it runs and that the "
@@ -186,8 +189,10 @@ std::string render_table(const StatusReport& report) {
                      "failed", "in a row", "last answer"));
     for (const auto& r : report.resolvers) {
       line(fmt::format("{:<24} {:<9} {:>9} {:>9} {:>9}  {}", terminal_safe(r.resolver),
-                       r.healthy ? "healthy" : "UNHEALTHY", r.queries, r.failures,
-                       r.failures_since_answer, iso(r.last_answer)));
+                       !r.configured ? "unlisted"
+                       : r.healthy   ? "healthy"
+                                     : "UNHEALTHY",
+                       r.queries, r.failures, r.failures_since_answer, iso(r.last_answer)));
     }
   }
   if (!report.geo_files.empty() || !report.geo_builds.empty()) {
@@ -245,6 +250,7 @@ std::string render_json(const StatusReport& report) {
   nlohmann::json resolvers = nlohmann::json::array();
   for (const auto& r : report.resolvers) {
     resolvers.push_back({{"resolver", r.resolver},
+                         {"configured", r.configured},
                          {"healthy", r.healthy},
                          {"queries_15m", r.queries},
                          {"failures_15m", r.failures},

@@ -1,13 +1,21 @@
 // Every query `fluxwatch status` and the metrics exporter run, in one place: plain SQL on
 // the tables (watchlist, observations/probe_contexts, schedule, geo_builds, feeds,
-// schema_migrations) so a change of the stored shape is adapted here only. Read-only; each section
-// is its own statement so an old schema without a table still reports the rest.
+// schema_migrations) so a change of the stored shape is adapted here only. Read-only, through
+// storage::Session (its retry policy: a connection lost mid-read reads the snapshot again);
+// each section is its own statement so a missing table still lets the rest report.
+//
+// The probe queries are written for the schema this fluxwatch creates, once. A database at an
+// older schema exists only between installing a newer fluxwatch and its first `init`,
+// `probe` or `run` (each migrates on opening): status says so and reads only the sections
+// whose tables every schema has, instead of keeping a second copy of each query per schema.
 #include <fmt/format.h>
 
 #include <pqxx/pqxx>
 
 #include "fluxwatch/status/campaigns.h"
 #include "fluxwatch/status/status.h"
+#include "fluxwatch/storage/database.h"
+#include "fluxwatch/storage/session.h"
 
 namespace fluxwatch::status {
 namespace {
@@ -37,24 +45,16 @@ constexpr const char* kCountsSql = R"(
 SELECT (SELECT count(*) FROM watchlist),
        coalesce((SELECT max(version) FROM schema_migrations), 0))";
 
-// Schema 9 on stores probes in `observations` (partitioned by day of sent_at, indexed on
-// domain_id); `probes` is a view over it that is slow for time ranges. These
-// read the table; the k...Sql8 variants are for older schemas (`probes` a table).
-constexpr int kObservationsSchema = 9;
+// Probes are read from `observations` (partitioned by day of sent_at, indexed on domain_id)
+// and `probe_contexts`, not through the `probes` view, which is slow for time ranges.
 
 constexpr const char* kProbeTotalEstimateSql = R"(
 SELECT coalesce(sum(greatest(c.reltuples, 0)), 0)::bigint
 FROM pg_class c
 WHERE c.oid = 'observations'::regclass
    OR c.oid IN (SELECT inhrelid FROM pg_inherits WHERE inhparent = 'observations'::regclass))";
-constexpr const char* kProbeTotalEstimateSql8 = R"(
-SELECT coalesce(sum(greatest(c.reltuples, 0)), 0)::bigint
-FROM pg_class c
-WHERE c.oid = 'probes'::regclass
-   OR c.oid IN (SELECT inhrelid FROM pg_inherits WHERE inhparent = 'probes'::regclass))";
 
 constexpr const char* kProbeTotalExactSql = "SELECT count(*) FROM observations";
-constexpr const char* kProbeTotalExactSql8 = "SELECT count(*) FROM probes";
 
 constexpr const char* kRecentProbesSql = R"(
 WITH bounds AS (SELECT now() AS now, date_trunc('day', now() AT TIME ZONE 'UTC')
@@ -65,15 +65,6 @@ SELECT count(*) FILTER (WHERE p.sent_at >= b.today),
        count(*) FILTER (WHERE p.sent_at > b.now - interval '15 minutes')
 FROM bounds b
 LEFT JOIN observations p ON p.sent_at >= least(b.today, b.now - interval '15 minutes'))";
-constexpr const char* kRecentProbesSql8 = R"(
-WITH bounds AS (SELECT now() AS now, date_trunc('day', now() AT TIME ZONE 'UTC')
-                                      AT TIME ZONE 'UTC' AS today)
-SELECT count(*) FILTER (WHERE p.sent_at >= b.today),
-       count(*) FILTER (WHERE p.sent_at > b.now - interval '1 minute'),
-       count(*) FILTER (WHERE p.sent_at > b.now - interval '5 minutes'),
-       count(*) FILTER (WHERE p.sent_at > b.now - interval '15 minutes')
-FROM bounds b
-LEFT JOIN probes p ON p.sent_at >= least(b.today, b.now - interval '15 minutes'))";
 
 constexpr const char* kCampaignsSql = R"(
 SELECT campaign,
@@ -94,13 +85,6 @@ SELECT c.campaign,
 FROM observations o JOIN probe_contexts c USING (context_id)
 WHERE o.due_at IS NOT NULL AND c.campaign <> '' AND o.sent_at > now() - interval '15 minutes'
 GROUP BY c.campaign)";
-constexpr const char* kLatenessSql8 = R"(
-SELECT campaign,
-       percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM sent_at - due_at)),
-       percentile_cont(0.95) WITHIN GROUP (ORDER BY extract(epoch FROM sent_at - due_at))
-FROM probes
-WHERE due_at IS NOT NULL AND campaign IS NOT NULL AND sent_at > now() - interval '15 minutes'
-GROUP BY campaign)";
 
 // Per resolver over the last 15 minutes: queries, failures (no answer measured: as the
 // engine's is_failure()), its last answer and the failures after it. Authoritative
@@ -111,21 +95,6 @@ WITH recent AS (
          c.outcome IN ('TIMEOUT', 'CONNREFUSED', 'MALFORMED', 'NETERROR') AS failed
   FROM observations o JOIN probe_contexts c USING (context_id)
   WHERE o.sent_at > now() - interval '15 minutes' AND c.mode <> 'authoritative'),
-answered AS (
-  SELECT resolver, max(sent_at) FILTER (WHERE NOT failed) AS last_answer
-  FROM recent GROUP BY resolver)
-SELECT r.resolver, count(*), count(*) FILTER (WHERE r.failed),
-       count(*) FILTER (WHERE r.failed AND (a.last_answer IS NULL OR r.sent_at > a.last_answer)),
-       extract(epoch FROM a.last_answer)::float8, extract(epoch FROM max(r.sent_at))::float8
-FROM recent r JOIN answered a USING (resolver)
-GROUP BY r.resolver, a.last_answer
-ORDER BY r.resolver)";
-constexpr const char* kResolversSql8 = R"(
-WITH recent AS (
-  SELECT resolver, sent_at,
-         outcome IN ('TIMEOUT', 'CONNREFUSED', 'MALFORMED', 'NETERROR') AS failed
-  FROM probes
-  WHERE sent_at > now() - interval '15 minutes' AND mode <> 'authoritative'),
 answered AS (
   SELECT resolver, max(sent_at) FILTER (WHERE NOT failed) AS last_answer
   FROM recent GROUP BY resolver)
@@ -153,15 +122,26 @@ SELECT url, extract(epoch FROM last_attempt_at)::float8,
        consecutive_failures, entries
 FROM feeds ORDER BY url)";
 
-/// Runs one section; a failure (e.g. a table an old schema lacks) becomes a problem.
+/// Runs one section; a failure (e.g. a table the schema lacks) becomes a problem, except a
+/// lost connection, which Session::run answers by reading the whole snapshot again.
 template <typename Body>
-void section(StatusReport& report, const char* name, Body body) {
+void section(StatusReport& report, const pqxx::connection& connection, const char* name,
+             Body body) {
   try {
     body();
+  } catch (const pqxx::failure& error) {
+    if (storage::detail::is_connection_loss(error, &connection)) {
+      throw;
+    }
+    report.problems.push_back(
+        fmt::format("could not read {}: {}", name, storage::detail::one_line(error.what())));
   } catch (const std::exception& error) {
     report.problems.push_back(fmt::format("could not read {}: {}", name, error.what()));
   }
 }
+
+/// The snapshot's sections, read into `report` (reachable, with the DSN and time set).
+void read_sections(pqxx::connection& connection, StatusReport& report, Detail detail);
 
 }  // namespace
 
@@ -184,48 +164,60 @@ StatusReport read_status(const std::string& dsn, const std::string& shown_dsn, D
   StatusReport report;
   report.database = shown_dsn;
   report.checked_at = Clock::now();
-  std::optional<pqxx::connection> connection;
   try {
-    connection.emplace(dsn);
+    // Connecting is tried once (a database that is away is reported at once: status is
+    // down); a connection lost while reading is reconnected under the retry policy.
+    storage::Session session(dsn, "status");
+    return session.run("status", [&](pqxx::connection& connection) {
+      StatusReport read = report;  // each attempt starts from nothing read
+      read.reachable = true;
+      read_sections(connection, read, detail);
+      return read;
+    });
   } catch (const std::exception& error) {
-    report.error = error.what();
-    while (!report.error.empty() && report.error.back() == '\n') {
-      report.error.pop_back();
-    }
+    report.reachable = false;
+    report.error = storage::detail::one_line(error.what());
     return report;
   }
-  report.reachable = true;
-  pqxx::nontransaction tx(*connection, "status");
+}
+
+namespace {
+
+void read_sections(pqxx::connection& connection, StatusReport& report, Detail detail) {
+  pqxx::nontransaction tx(connection, "status");
   // A status check must answer: no statement may hang on a busy server.
   tx.exec("SET statement_timeout = '20s'");
-  section(report, "the watchlist", [&] {
+  section(report, connection, "the watchlist", [&] {
     const auto row = tx.exec(kCountsSql)[0];
     report.watched_domains = row[0].as<std::int64_t>();
     report.schema_version = row[1].as<int>();
   });
-  const bool observations = report.schema_version >= kObservationsSchema;
-  if (detail == Detail::Full) {
-    section(report, "probes", [&] {
-      report.probes_total =
-          tx.exec(observations ? kProbeTotalEstimateSql : kProbeTotalEstimateSql8)[0][0]
-              .as<std::int64_t>();
+  // Older: not migrated yet (see the top of this file); newer: a newer fluxwatch's, read as is.
+  const bool current = report.schema_version >= storage::latest_schema_version();
+  if (!current) {
+    report.problems.push_back(fmt::format(
+        "the database is at schema version {}, this fluxwatch's is {}: `fluxwatch init` (or "
+        "the next `probe` or `run`) migrates it; probe rates, lateness and resolvers are read "
+        "after that",
+        report.schema_version, storage::latest_schema_version()));
+  }
+  if (detail == Detail::Full && current) {
+    section(report, connection, "probes", [&] {
+      report.probes_total = tx.exec(kProbeTotalEstimateSql)[0][0].as<std::int64_t>();
       if (report.probes_total == 0) {  // never analysed: a small table, count it
-        report.probes_total =
-            tx.exec(observations ? kProbeTotalExactSql : kProbeTotalExactSql8)[0][0]
-                .as<std::int64_t>();
+        report.probes_total = tx.exec(kProbeTotalExactSql)[0][0].as<std::int64_t>();
       }
-      const auto row = tx.exec(observations ? kRecentProbesSql : kRecentProbesSql8)[0];
+      const auto row = tx.exec(kRecentProbesSql)[0];
       report.probes_today = row[0].as<std::int64_t>();
       report.rate_1m = row[1].as<double>() / 60.0;
       report.rate_5m = row[2].as<double>() / 300.0;
       report.rate_15m = row[3].as<double>() / 900.0;
     });
   }
-  section(report, "the schedule", [&] {
+  section(report, connection, "the schedule", [&] {
     report.campaigns = read_campaigns(tx);
-    for (const auto& row : detail == Detail::Full
-                               ? tx.exec(observations ? kLatenessSql : kLatenessSql8)
-                               : pqxx::result()) {
+    for (const auto& row :
+         detail == Detail::Full && current ? tx.exec(kLatenessSql) : pqxx::result()) {
       const auto name = row[0].as<std::string>();
       for (auto& campaign : report.campaigns) {
         if (campaign.name == name) {
@@ -241,10 +233,13 @@ StatusReport read_status(const std::string& dsn, const std::string& shown_dsn, D
     }
   });
   if (detail == Detail::Schedule) {
-    return report;
+    return;
   }
-  section(report, "resolvers", [&] {
-    for (const auto& row : tx.exec(observations ? kResolversSql : kResolversSql8)) {
+  section(report, connection, "resolvers", [&] {
+    if (!current) {
+      return;
+    }
+    for (const auto& row : tx.exec(kResolversSql)) {
       ResolverStatus resolver;
       resolver.resolver = row[0].as<std::string>();
       resolver.queries = row[1].as<std::int64_t>();
@@ -255,13 +250,13 @@ StatusReport read_status(const std::string& dsn, const std::string& shown_dsn, D
       report.resolvers.push_back(std::move(resolver));
     }
   });
-  section(report, "geo_builds", [&] {
+  section(report, connection, "geo_builds", [&] {
     for (const auto& row : tx.exec(kGeoBuildsSql)) {
       report.geo_builds.push_back(
           GeoBuildStatus{row[0].as<std::string>(), from_epoch(row[1].as<double>())});
     }
   });
-  section(report, "feeds", [&] {
+  section(report, connection, "feeds", [&] {
     for (const auto& row : tx.exec(kFeedsSql)) {
       FeedStatus feed;
       feed.url = row[0].as<std::string>();
@@ -278,7 +273,8 @@ StatusReport read_status(const std::string& dsn, const std::string& shown_dsn, D
       report.feeds.push_back(std::move(feed));
     }
   });
-  return report;
 }
+
+}  // namespace
 
 }  // namespace fluxwatch::status

@@ -135,27 +135,19 @@ std::vector<LeasedDomain> ScheduleStore::lease_due(const std::string& campaign,
 
 std::int64_t ScheduleStore::renew(const std::string& campaign, const std::string& worker,
                                   std::chrono::milliseconds lease) {
-  return impl_->run("renew", [&](pqxx::connection& connection) {
-    pqxx::work tx(connection, "renew");
-    const auto result = tx.exec_params(
-        "UPDATE schedule SET lease_until = now() + make_interval(secs => $3) "
-        "WHERE campaign = $1 AND lease_owner = $2",
-        campaign, worker, static_cast<double>(lease.count()) / 1000.0);
-    impl_->session.commit(tx);
-    return static_cast<std::int64_t>(result.affected_rows());
-  });
+  return static_cast<std::int64_t>(impl_->session.exec_write(
+      "renew",
+      "UPDATE schedule SET lease_until = now() + make_interval(secs => $3) "
+      "WHERE campaign = $1 AND lease_owner = $2",
+      campaign, worker, static_cast<double>(lease.count()) / 1000.0));
 }
 
 std::int64_t ScheduleStore::release(const std::string& campaign, const std::string& worker) {
-  return impl_->run("release", [&](pqxx::connection& connection) {
-    pqxx::work tx(connection, "release");
-    const auto result = tx.exec_params(
-        "UPDATE schedule SET lease_owner = NULL, lease_until = NULL "
-        "WHERE campaign = $1 AND lease_owner = $2",
-        campaign, worker);
-    impl_->session.commit(tx);
-    return static_cast<std::int64_t>(result.affected_rows());
-  });
+  return static_cast<std::int64_t>(
+      impl_->session.exec_write("release",
+                                "UPDATE schedule SET lease_owner = NULL, lease_until = NULL "
+                                "WHERE campaign = $1 AND lease_owner = $2",
+                                campaign, worker));
 }
 
 bool ScheduleStore::try_lock_campaign(const std::string& campaign) {
@@ -169,13 +161,11 @@ bool ScheduleStore::try_lock_campaign(const std::string& campaign) {
 }
 
 std::int64_t ScheduleStore::due_count(const std::string& campaign) {
-  return impl_->run("due_count", [&](pqxx::connection& connection) {
-    pqxx::read_transaction tx(connection, "due_count");
-    return tx
-        .exec_params1("SELECT count(*) FROM schedule WHERE campaign = $1 AND next_due <= now()",
-                      campaign)[0]
-        .as<std::int64_t>();
-  });
+  return impl_->session
+      .exec_read("due_count",
+                 "SELECT count(*) FROM schedule WHERE campaign = $1 AND next_due <= now()",
+                 campaign)[0][0]
+      .as<std::int64_t>();
 }
 
 std::vector<LeaseHolder> ScheduleStore::lease_holders(const std::string& campaign,
@@ -185,31 +175,28 @@ std::vector<LeaseHolder> ScheduleStore::lease_holders(const std::string& campaig
     ids += (i == 0 ? "" : ",") + std::to_string(domain_ids[i]);
   }
   ids += "}";
-  return impl_->run("lease_holders", [&](pqxx::connection& connection) {
-    pqxx::read_transaction tx(connection, "lease_holders");
-    const pqxx::result rows = tx.exec_params(
-        "SELECT s.domain_id, w.domain, s.lease_owner, "
-        "(extract(epoch FROM s.last_sent) * 1000000)::bigint FROM schedule s "
-        "JOIN watchlist w USING (domain_id) WHERE s.campaign = $1 AND s.domain_id = ANY "
-        "($2::bigint[]) "
-        "ORDER BY s.domain_id",
-        campaign, ids);
-    std::vector<LeaseHolder> holders;
-    holders.reserve(rows.size());
-    for (const auto& row : rows) {
-      LeaseHolder holder;
-      holder.domain_id = row[0].as<std::int64_t>();
-      holder.domain = row[1].as<std::string>();
-      if (!row[2].is_null()) {
-        holder.owner = row[2].as<std::string>();
-      }
-      if (!row[3].is_null()) {
-        holder.last_sent = detail::from_unix_micros(row[3].as<long long>());
-      }
-      holders.push_back(std::move(holder));
+  const pqxx::result rows = impl_->session.exec_read(
+      "lease_holders",
+      "SELECT s.domain_id, w.domain, s.lease_owner, "
+      "(extract(epoch FROM s.last_sent) * 1000000)::bigint FROM schedule s "
+      "JOIN watchlist w USING (domain_id) WHERE s.campaign = $1 AND s.domain_id = ANY "
+      "($2::bigint[]) ORDER BY s.domain_id",
+      campaign, ids);
+  std::vector<LeaseHolder> holders;
+  holders.reserve(rows.size());
+  for (const auto& row : rows) {
+    LeaseHolder holder;
+    holder.domain_id = row[0].as<std::int64_t>();
+    holder.domain = row[1].as<std::string>();
+    if (!row[2].is_null()) {
+      holder.owner = row[2].as<std::string>();
     }
-    return holders;
-  });
+    if (!row[3].is_null()) {
+      holder.last_sent = detail::from_unix_micros(row[3].as<long long>());
+    }
+    holders.push_back(std::move(holder));
+  }
+  return holders;
 }
 
 namespace detail {

@@ -210,24 +210,20 @@ std::vector<WatchedDomain> WatchlistStore::find(const std::vector<std::string>& 
 }
 
 bool WatchlistStore::was_removed(const std::string& name) {
-  return impl_->run("was_removed", [&](pqxx::connection& conn) {
-    pqxx::read_transaction tx(conn, "watchlist_was_removed");
-    return !tx.exec_params("SELECT 1 FROM watchlist WHERE domain = $1 AND removed_at IS NOT NULL",
-                           name)
-                .empty();
-  });
+  return !impl_->session
+              .exec_read("was_removed",
+                         "SELECT 1 FROM watchlist WHERE domain = $1 AND removed_at IS NOT NULL",
+                         name)
+              .empty();
 }
 
 bool WatchlistStore::campaign_has_probes(const std::string& name) {
-  return impl_->run("campaign_has_probes", [&](pqxx::connection& conn) {
-    pqxx::read_transaction tx(conn, "campaign_has_probes");
-    return tx
-        .exec_params1(
-            "SELECT EXISTS (SELECT 1 FROM probes WHERE campaign = $1) "
-            "OR EXISTS (SELECT 1 FROM schedule WHERE campaign = $1)",
-            name)[0]
-        .as<bool>();
-  });
+  return impl_->session
+      .exec_read("campaign_has_probes",
+                 "SELECT EXISTS (SELECT 1 FROM probes WHERE campaign = $1) "
+                 "OR EXISTS (SELECT 1 FROM schedule WHERE campaign = $1)",
+                 name)[0][0]
+      .as<bool>();
 }
 
 std::vector<std::string> WatchlistStore::remove(const std::vector<std::string>& names) {
@@ -251,34 +247,28 @@ std::vector<std::string> WatchlistStore::remove(const std::vector<std::string>& 
   });
 }
 
+// Tags: $1 the domains, $2 the tags, each one joined list; rows already as asked are left
+// alone, so the count is of domains that changed.
 std::size_t WatchlistStore::add_tags(const std::vector<std::string>& names,
                                      const std::vector<std::string>& tags) {
-  return impl_->run("tag", [&](pqxx::connection& conn) {
-    pqxx::work tx(conn, "watchlist_tag");
-    const pqxx::result changed = tx.exec_params(
-        "UPDATE watchlist SET tags = ARRAY(SELECT DISTINCT t FROM unnest(tags || "
-        "string_to_array($2, E'\\x1f')) AS t ORDER BY t) "
-        "WHERE removed_at IS NULL AND domain = ANY (string_to_array($1, E'\\x1f')) "
-        "AND NOT string_to_array($2, E'\\x1f') <@ tags",
-        join_list(names), join_list(tags));
-    impl_->session.commit(tx);
-    return static_cast<std::size_t>(changed.affected_rows());
-  });
+  return impl_->session.exec_write(
+      "tag",
+      "UPDATE watchlist SET tags = ARRAY(SELECT DISTINCT t FROM unnest(tags || "
+      "string_to_array($2, E'\\x1f')) AS t ORDER BY t) "
+      "WHERE removed_at IS NULL AND domain = ANY (string_to_array($1, E'\\x1f')) "
+      "AND NOT string_to_array($2, E'\\x1f') <@ tags",
+      join_list(names), join_list(tags));
 }
 
 std::size_t WatchlistStore::remove_tags(const std::vector<std::string>& names,
                                         const std::vector<std::string>& tags) {
-  return impl_->run("untag", [&](pqxx::connection& conn) {
-    pqxx::work tx(conn, "watchlist_untag");
-    const pqxx::result changed = tx.exec_params(
-        "UPDATE watchlist SET tags = ARRAY(SELECT t FROM unnest(tags) AS t "
-        "WHERE t <> ALL (string_to_array($2, E'\\x1f')) ORDER BY t) "
-        "WHERE removed_at IS NULL AND domain = ANY (string_to_array($1, E'\\x1f')) "
-        "AND tags && string_to_array($2, E'\\x1f')",
-        join_list(names), join_list(tags));
-    impl_->session.commit(tx);
-    return static_cast<std::size_t>(changed.affected_rows());
-  });
+  return impl_->session.exec_write(
+      "untag",
+      "UPDATE watchlist SET tags = ARRAY(SELECT t FROM unnest(tags) AS t "
+      "WHERE t <> ALL (string_to_array($2, E'\\x1f')) ORDER BY t) "
+      "WHERE removed_at IS NULL AND domain = ANY (string_to_array($1, E'\\x1f')) "
+      "AND tags && string_to_array($2, E'\\x1f')",
+      join_list(names), join_list(tags));
 }
 
 }  // namespace fluxwatch::storage

@@ -1,7 +1,6 @@
 // All SQL of the web view and of `fluxwatch plot` (see queries.h for what it may read).
 #include "fluxwatch/web/queries.h"
 
-#include <arpa/inet.h>
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -9,7 +8,9 @@
 #include <nlohmann/json.hpp>
 #include <pqxx/pqxx>
 
+#include "fluxwatch/common/ip_address.h"
 #include "fluxwatch/status/campaigns.h"
+#include "fluxwatch/storage/session.h"
 
 namespace fluxwatch::web {
 namespace {
@@ -114,32 +115,52 @@ constexpr const char* kDomainSelection =
 }  // namespace
 
 std::optional<std::string> canonical_address(const std::string& text) {
-  std::array<unsigned char, 16> bytes{};
-  std::array<char, INET6_ADDRSTRLEN> out{};
-  for (int family : {AF_INET, AF_INET6}) {
-    if (inet_pton(family, text.c_str(), bytes.data()) == 1 &&
-        inet_ntop(family, bytes.data(), out.data(), out.size()) != nullptr) {
-      return std::string(out.data());
-    }
+  const auto address = IpAddress::parse(text);
+  if (!address) {
+    return std::nullopt;
   }
-  return std::nullopt;
+  return address->to_string();
 }
 
+/// The page's connection through storage::Session (one connection policy and one set of
+/// messages for every database user). A page does not retry a read cut off midway: see
+/// docs/reliability.md ("Web pages and status").
 struct ReadStore::Session {
-  explicit Session(const std::string& dsn) : conn(dsn) {}
-  pqxx::connection conn;
+  explicit Session(const std::string& dsn) : db(dsn, "web") {}
+
+  /// The connection, set up for reading: again if the session had to reconnect (a new
+  /// backend has none of the settings).
+  pqxx::connection& reader() {
+    pqxx::connection& connection = db.connection();
+    if (connection.backendpid() != configured_backend) {
+      configure(connection);
+      configured_backend = connection.backendpid();
+    }
+    return connection;
+  }
+
+  void configure(pqxx::connection& connection) {
+    pqxx::nontransaction session(connection);
+    session.exec("SET default_transaction_read_only = on");
+    session.exec("SET statement_timeout = '30s'");
+    try {
+      session.exec("SET ROLE fluxwatch_reader");
+      reader_role = true;
+    } catch (const pqxx::sql_error&) {
+      // Not a member (e.g. a login that already is read-only): the transactions stay READ
+      // ONLY.
+      reader_role = false;
+    }
+  }
+
+  storage::Session db;
+  int configured_backend = 0;
+  bool reader_role = false;
 };
 
 ReadStore::ReadStore(const std::string& dsn) : session_(std::make_unique<Session>(dsn)) {
-  pqxx::nontransaction session(session_->conn);
-  session.exec("SET default_transaction_read_only = on");
-  session.exec("SET statement_timeout = '30s'");
-  try {
-    session.exec("SET ROLE fluxwatch_reader");
-    reader_role_ = true;
-  } catch (const pqxx::sql_error&) {
-    // Not a member (e.g. a login that already is read-only): the transactions stay READ ONLY.
-  }
+  session_->reader();
+  reader_role_ = session_->reader_role;
 }
 
 ReadStore::~ReadStore() = default;
@@ -147,7 +168,7 @@ ReadStore::ReadStore(ReadStore&&) noexcept = default;
 ReadStore& ReadStore::operator=(ReadStore&&) noexcept = default;
 
 Overview ReadStore::overview(std::vector<CampaignRow> campaigns) {
-  pqxx::read_transaction tx(session_->conn);
+  pqxx::read_transaction tx(session_->reader());
   Overview view;
   view.watched = tx.exec1("SELECT count(*) FROM watchlist")[0].as<std::int64_t>();
   for (const auto& row :
@@ -207,7 +228,7 @@ Overview ReadStore::overview(std::vector<CampaignRow> campaigns) {
 }
 
 DomainPage ReadStore::domains(const DomainQuery& query) {
-  pqxx::read_transaction tx(session_->conn);
+  pqxx::read_transaction tx(session_->reader());
   const auto sql = fmt::format(
       "SELECT w.domain, w.source, array_to_json(w.tags)::text, s.label, s.holz_score, "
       "s.ipv4_addresses, s.asns, s.countries, s.min_ttl, {}, count(*) OVER () "
@@ -248,7 +269,7 @@ DomainPage ReadStore::domains(const DomainQuery& query) {
 }
 
 std::optional<DomainHistory> ReadStore::domain(const std::string& name, const TimeWindow& window) {
-  pqxx::read_transaction tx(session_->conn);
+  pqxx::read_transaction tx(session_->reader());
   const auto found = tx.exec_params(
       "SELECT domain_id, source, array_to_json(tags)::text FROM watchlist WHERE domain = $1", name);
   if (found.empty()) {
@@ -367,7 +388,7 @@ std::optional<AddressHistory> ReadStore::address(const std::string& address) {
   if (!canonical) {
     return std::nullopt;
   }
-  pqxx::read_transaction tx(session_->conn);
+  pqxx::read_transaction tx(session_->reader());
   AddressHistory h;
   h.address = *canonical;
   const auto info = tx.exec_params(

@@ -1,6 +1,5 @@
 #include "fluxwatch/web/server.h"
 
-#include <arpa/inet.h>
 #include <httplib.h>
 #include <spdlog/spdlog.h>
 
@@ -8,6 +7,7 @@
 #include <sstream>
 
 #include "assets.h"
+#include "fluxwatch/common/address_scope.h"
 #include "fluxwatch/common/error.h"
 #include "fluxwatch/web/pages.h"
 #include "fluxwatch/web/queries.h"
@@ -109,12 +109,8 @@ bool is_loopback(const std::string& host) {
   if (host == "localhost") {
     return true;
   }
-  in_addr v4{};
-  if (inet_pton(AF_INET, host.c_str(), &v4) == 1) {
-    return (ntohl(v4.s_addr) >> 24) == 127;
-  }
-  in6_addr v6{};
-  return inet_pton(AF_INET6, host.c_str(), &v6) == 1 && IN6_IS_ADDR_LOOPBACK(&v6);
+  const auto address = IpAddress::parse(host);
+  return address && fluxwatch::is_loopback(*address);
 }
 
 void require_token_off_loopback(const ListenAddress& listen, const std::string& token) {

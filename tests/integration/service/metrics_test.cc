@@ -174,5 +174,40 @@ TEST_F(MetricsTest, ProbeWritesTheMetricsFileAtomically) {
   std::filesystem::remove_all(dir);
 }
 
+// The resolver health gauges: a dead resolver beside the lab's, each result as the engine
+// counts it (failed queries since the last answer; unhealthy from 3 in a row).
+TEST_F(MetricsTest, ResolverHealthGaugesNameTheDeadResolver) {
+  const auto dir =
+      std::filesystem::temp_directory_path() / fmt::format("fluxwatch-metrics-rh-{}", getpid());
+  std::filesystem::create_directories(dir);
+  const auto file = dir / "fluxwatch.prom";
+  const auto live = testing::lab_server().to_string();
+  const auto dead = testing::lab_blackhole().to_string();
+  const auto result = testing::run_fluxwatch(
+      config_, db_.dsn(),
+      {"probe", "--progress", "never", "--resolver", live, "--resolver", dead, "--timeout-ms",
+       "200", "--tries", "1", "--metrics-file", file.string()});
+  ASSERT_LE(result.exit_code, 3) << result.err;
+  const std::string text = read_file(file.string());
+  std::filesystem::remove_all(dir);
+  const auto check = promtool_check(text);
+  EXPECT_EQ(check.exit_code, 0) << check.out << check.err << text;
+  const auto dead_probes =
+      count(fmt::format("SELECT count(*) FROM probes WHERE resolver = '{}'", dead));
+  ASSERT_GE(dead_probes, 3) << text;
+  EXPECT_EQ(
+      count(fmt::format(
+          "SELECT count(*) FROM probes WHERE resolver = '{}' AND outcome <> 'TIMEOUT'", dead)),
+      0);
+  const auto label = [](const std::string& resolver) {
+    return fmt::format("{{resolver=\"{}\"}}", resolver);
+  };
+  EXPECT_EQ(sum_of(text, "fluxwatch_resolver_failures_in_row", label(dead)), dead_probes) << text;
+  EXPECT_EQ(sum_of(text, "fluxwatch_resolver_healthy", label(dead)), 0) << text;
+  EXPECT_EQ(sum_of(text, "fluxwatch_resolver_failures_in_row", label(live)), 0) << text;
+  EXPECT_EQ(sum_of(text, "fluxwatch_resolver_healthy", label(live)), 1) << text;
+  EXPECT_THAT(text, HasSubstr("fluxwatch_resolver_healthy" + label(live) + " 1\n"));
+}
+
 }  // namespace
 }  // namespace fluxwatch

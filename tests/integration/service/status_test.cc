@@ -214,6 +214,37 @@ TEST(StatusResolverTest, DeadResolverOfRunIsShownAndMakesItDegraded) {
   const auto lenient = fluxwatch({"status", "--max-geoip-age", "3650", "--max-resolver-failures",
                                   std::to_string(in_a_row + 1)});
   EXPECT_EQ(lenient.exit_code, 0) << lenient.out;
+
+  // The dead resolver taken out of the config: its stored failures are still shown (the last
+  // 15 minutes), marked as no longer configured, and no longer make the status degraded.
+  {
+    std::string only_live = config_text;
+    only_live.replace(
+        only_live.find("resolvers: ["),
+        only_live.find('\n', only_live.find("resolvers: [")) - only_live.find("resolvers: ["),
+        fmt::format("resolvers: [\"{}\"]", live));
+    std::ofstream(lab_config, std::ios::trunc) << only_live;
+  }
+  const auto removed = fluxwatch({"status", "--format", "json", "--max-geoip-age", "3650"});
+  EXPECT_EQ(removed.exit_code, 0) << removed.out << removed.err;
+  const auto after = nlohmann::json::parse(removed.out);
+  EXPECT_EQ(after["status"], "healthy") << removed.out;
+  ASSERT_EQ(after["resolvers"].size(), 2U) << removed.out;
+  for (const auto& resolver : after["resolvers"]) {
+    const bool is_dead = resolver["resolver"] == dead;
+    EXPECT_EQ(resolver["configured"].get<bool>(), !is_dead) << removed.out;
+    EXPECT_TRUE(resolver["healthy"].get<bool>()) << removed.out;
+    if (is_dead) {
+      EXPECT_GE(resolver["failures_since_answer"].get<long long>(), 3);  // still shown
+    }
+  }
+  const auto removed_table = fluxwatch({"status", "--max-geoip-age", "3650"});
+  EXPECT_EQ(removed_table.exit_code, 0) << removed_table.out;
+  const auto removed_row = removed_table.out.find("\n" + dead + " ");
+  ASSERT_NE(removed_row, std::string::npos) << removed_table.out;
+  EXPECT_THAT(removed_table.out.substr(
+                  removed_row + 1, removed_table.out.find('\n', removed_row + 1) - removed_row - 1),
+              HasSubstr("unlisted"));
 }
 
 }  // namespace

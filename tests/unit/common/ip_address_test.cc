@@ -7,6 +7,8 @@
 #include <string>
 #include <unordered_set>
 
+#include "fluxwatch/common/address_scope.h"
+
 namespace fluxwatch {
 namespace {
 
@@ -39,6 +41,21 @@ TEST(IpAddress, ParsesIpv6InEveryTextFormAndFormatsCanonically) {
   EXPECT_TRUE(address.is_v6());
   EXPECT_EQ(address.bit_length(), 128U);
   EXPECT_EQ(address.bytes().size(), 16U);
+}
+
+TEST(IpAddress, LoopbackIs127Slash8AndColonColonOneOnly) {
+  for (const char* text : {"127.0.0.1", "127.255.255.254", "127.0.0.0", "::1", "::ffff:127.0.0.1",
+                           "::FFFF:127.9.8.7"}) {
+    EXPECT_TRUE(is_loopback(ip(text))) << text;
+  }
+  for (const char* text : {"126.255.255.255", "128.0.0.1", "0.0.0.0", "10.127.0.1", "::", "::2",
+                           "1::1", "::127.0.0.1", "::ffff:128.0.0.1", "fe80::1", "7f00::1"}) {
+    EXPECT_FALSE(is_loopback(ip(text))) << text;
+  }
+  EXPECT_EQ(ip("::1").family(), IpAddress::Family::V6);
+  EXPECT_EQ(ip("::ffff:127.0.0.1").family(), IpAddress::Family::V6);
+  EXPECT_EQ(IpAddress{}.family(), IpAddress::Family::V4);
+  EXPECT_FALSE(is_loopback(IpAddress{}));  // 0.0.0.0
 }
 
 TEST(IpAddress, V4MappedIpv6StaysIpv6UntilUnmapped) {

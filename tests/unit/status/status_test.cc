@@ -128,6 +128,24 @@ TEST(StatusJudge, ResolverFailingInARowSinceItsLastAnswerIsUnhealthy) {
   limits.max_resolver_failures = 4;
   judge(lenient, limits);
   EXPECT_EQ(lenient.health, Health::Healthy);
+
+  // Taken out of the config: shown as such, not judged, not a problem.
+  auto removed = report;
+  removed.problems.clear();
+  removed.configured_resolvers = std::set<std::string>{report.resolvers[0].resolver};
+  judge(removed, HealthLimits{});
+  EXPECT_EQ(removed.health, Health::Healthy);
+  EXPECT_TRUE(removed.problems.empty());
+  EXPECT_TRUE(removed.resolvers[0].configured);
+  EXPECT_FALSE(removed.resolvers[1].configured);
+  EXPECT_TRUE(removed.resolvers[1].healthy);
+  EXPECT_THAT(render_table(removed), HasSubstr("unlisted"));
+  EXPECT_EQ(nlohmann::json::parse(render_json(removed))["resolvers"][1]["configured"], false);
+  // Still in the config (or no resolvers configured at all): judged as before.
+  removed.configured_resolvers = std::set<std::string>{report.resolvers[1].resolver};
+  judge(removed, HealthLimits{});
+  EXPECT_EQ(removed.health, Health::Degraded);
+  EXPECT_FALSE(removed.resolvers[1].healthy);
 }
 
 TEST(StatusRender, JsonHasTheDocumentedKeys) {

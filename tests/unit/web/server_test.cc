@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "fluxwatch/common/error.h"
+#include "fluxwatch/web/queries.h"
 
 namespace fluxwatch::web {
 namespace {
@@ -43,6 +44,22 @@ TEST(ListenAddress, LoopbackOnly) {
   EXPECT_FALSE(is_loopback("10.1.2.3"));
   EXPECT_FALSE(is_loopback("128.0.0.1"));
   EXPECT_FALSE(is_loopback("example.org"));
+  EXPECT_TRUE(is_loopback("::ffff:127.0.0.1"));  // mapped: the same loopback socket
+  EXPECT_FALSE(is_loopback("127.1"));            // shorthand is no address (IpAddress::parse)
+  EXPECT_FALSE(is_loopback("127.0.0.1:80"));
+  EXPECT_FALSE(is_loopback("[::1]"));
+}
+
+// The address page's parameter: any spelling of an address, shown in canonical text.
+TEST(AddressPage, CanonicalAddressIsIpAddressText) {
+  EXPECT_EQ(canonical_address("192.0.2.7"), "192.0.2.7");
+  EXPECT_EQ(canonical_address("2001:DB8:0::0:1"), "2001:db8::1");
+  EXPECT_EQ(canonical_address("::FFFF:81.2.69.160"), "::ffff:81.2.69.160");
+  EXPECT_FALSE(canonical_address("192.0.2.007"));
+  EXPECT_FALSE(canonical_address("192.0.2.7/32"));
+  EXPECT_FALSE(canonical_address("fe80::1%eth0"));
+  EXPECT_FALSE(canonical_address("example.test"));
+  EXPECT_FALSE(canonical_address(""));
 }
 
 TEST(Token, BearerOrBasicPassword) {

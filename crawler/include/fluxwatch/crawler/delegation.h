@@ -63,7 +63,9 @@ class AuthoritativePlan {
  private:
   std::vector<PlannedQuery> on_delegation(const ProbeResult& result);
   std::vector<PlannedQuery> on_address(const ProbeResult& result);
-  void add_server(const std::string& ns_name, const std::string& address,
+  /// Plans the questions to the server at `address` (an A/AAAA record's parsed address;
+  /// a record whose RDATA held no address brings no server).
+  void add_server(const std::string& ns_name, const std::optional<IpAddress>& address,
                   std::vector<PlannedQuery>& out);
   PlannedQuery lookup(const std::string& name, RrType type) const;
 

@@ -33,6 +33,8 @@ class ResolverHealth {
   /// One result of `resolver`: `failed` for an outcome without a measured answer.
   Change record(std::size_t resolver, bool failed);
   [[nodiscard]] bool healthy(std::size_t resolver) const;
+  /// Failed results of `resolver` since its last answer (0 for an unknown index).
+  [[nodiscard]] std::size_t failures_in_row(std::size_t resolver) const;
   [[nodiscard]] std::size_t resolvers() const noexcept { return state_.size(); }
 
   /**

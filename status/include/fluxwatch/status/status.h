@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstdint>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -66,7 +67,10 @@ struct ResolverStatus {
   std::int64_t failures_since_answer = 0;        ///< failed queries after its last answer
   std::optional<Clock::time_point> last_answer;  ///< none in the window: never answered
   std::optional<Clock::time_point> last_query;
-  bool healthy = true;  ///< set by judge()
+  /// Set by judge(): false when the configuration no longer lists it (its stored results
+  /// are shown, it is not judged).
+  bool configured = true;
+  bool healthy = true;  ///< set by judge(); a resolver no longer configured stays true
 };
 
 enum class Health { Healthy, Degraded, Down };
@@ -89,6 +93,10 @@ struct StatusReport {
   std::vector<GeoFileStatus> geo_files;
   std::vector<FeedStatus> feeds;
   std::vector<ResolverStatus> resolvers;  ///< by resolver; Detail::Full only
+  /// The resolvers ("ip:port") the configuration asks now (top level and campaigns); nullopt
+  /// judges every stored one. A resolver removed from the config keeps its results of the
+  /// last 15 minutes, which must not keep flagging it.
+  std::optional<std::set<std::string>> configured_resolvers;
   Clock::time_point checked_at;
 
   Health health = Health::Down;

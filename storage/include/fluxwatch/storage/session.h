@@ -108,6 +108,27 @@ class Session {
     }
   }
 
+  /// One statement that changes rows, in its own transaction (committed with commit()),
+  /// under the retry policy: how many rows it changed.
+  template <typename... Params>
+  std::size_t exec_write(std::string_view what, const std::string& sql, const Params&... params) {
+    return run(what, [&](pqxx::connection& connection) {
+      pqxx::work tx(connection, std::string(what));
+      const pqxx::result result = tx.exec_params(sql, params...);
+      commit(tx);
+      return static_cast<std::size_t>(result.affected_rows());
+    });
+  }
+
+  /// One read-only statement in a read-only transaction, under the retry policy.
+  template <typename... Params>
+  pqxx::result exec_read(std::string_view what, const std::string& sql, const Params&... params) {
+    return run(what, [&](pqxx::connection& connection) {
+      pqxx::read_transaction tx(connection, std::string(what));
+      return tx.exec_params(sql, params...);
+    });
+  }
+
   /// tx.commit(), settling a COMMIT that got no answer (see the policy above).
   void commit(pqxx::transaction_base& tx);
   /// What the server says of transaction `xid` (pg_xact_status), asked over a new
