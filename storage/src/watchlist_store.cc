@@ -108,17 +108,11 @@ ImportStats import_watchlist(Session& session,
 }
 
 std::vector<WatchedDomain> watched_domains(Session& session) {
-  return session.run("watched_domains", [](pqxx::connection& connection) {
-    pqxx::read_transaction tx(connection, "watched_domains");
-    std::vector<WatchedDomain> domains;
-    const pqxx::result rows = tx.exec(
-        "SELECT domain_id, domain FROM watchlist WHERE removed_at IS NULL ORDER BY domain_id");
-    domains.reserve(rows.size());
-    for (const auto& row : rows) {
-      domains.push_back(WatchedDomain{row[0].as<std::int64_t>(), row[1].as<std::string>()});
-    }
-    return domains;
-  });
+  std::vector<WatchedDomain> domains;
+  watched_domains(
+      session, [&](std::size_t count) { domains.reserve(count); },
+      [&](WatchedDomain&& domain) { domains.push_back(std::move(domain)); });
+  return domains;
 }
 
 void watched_domains(Session& session, const std::function<void(std::size_t)>& on_count,
