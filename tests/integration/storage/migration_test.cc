@@ -228,7 +228,10 @@ TEST_F(MigrationTest, SchemaEightUpgradesInPlaceWithEveryObservationAndView) {
   // as `fluxwatch init` does it.
   const int applied = old_db.migrate();
   EXPECT_GE(applied, 1);
-  EXPECT_EQ(old_db.schema_version(), 14 + applied);
+  // (Versions may skip numbers: each engineer of a round numbers migrations in a range.)
+  EXPECT_EQ(scalar(old_.dsn(), "SELECT count(*) FROM schema_migrations WHERE version > 14"),
+            applied);
+  EXPECT_GT(old_db.schema_version(), 14);
   EXPECT_EQ(rows_of(old_.dsn(), "SELECT * FROM answer_sets"), sets_at_fourteen);
   EXPECT_EQ(rows_of(old_.dsn(), "SELECT * FROM answer_set_records"), set_records_at_fourteen);
   EXPECT_EQ(scalar(old_.dsn(), "SELECT count(*) FROM answer_set_contents"),
