@@ -153,7 +153,7 @@ void FeatureScan::add_set_record(std::int64_t domain_id, std::int64_t set_id, st
     }
     last_set_ = entry->second;
   }
-  SetRecord record{last_set_, ord, ttl_offset, kind, 0, IpAddress(), 0};
+  SetRecord record{ttl_offset, last_set_, ord, 0, 0, IpAddress(), kind};
   if (kind == kNs) {
     record.name = intern(target);
   } else if (kind == kSoa) {
@@ -202,11 +202,28 @@ void FeatureScan::resolve_probes() {
       referenced_[set] = true;  // its host addresses count, whoever's probe it is
     }
   }
+  // Probes come sorted by domain: a domain's probes mostly get the set of one of its two
+  // previous probes (its A set and its NS set), so those are asked first.
+  std::array<std::pair<std::int64_t, std::uint32_t>, 2> recent{};  // (set id, index)
+  std::int32_t recent_domain = -1;
   for (Probe& probe : probes_) {
-    const auto set =
-        probe.set == kNoSet
-            ? kNone
-            : index_of(domains_[static_cast<std::size_t>(probe.domain)].first, probe.set);
+    if (probe.domain != recent_domain) {
+      recent_domain = probe.domain;
+      recent = {std::pair{kNoSet, kNone}, std::pair{kNoSet, kNone}};
+    }
+    std::uint32_t set = kNone;
+    if (probe.set == kNoSet) {
+      set = kNone;
+    } else if (probe.set == recent[0].first) {
+      set = recent[0].second;
+    } else if (probe.set == recent[1].first) {
+      set = recent[1].second;
+      std::swap(recent[0], recent[1]);
+    } else {
+      set = index_of(domains_[static_cast<std::size_t>(probe.domain)].first, probe.set);
+      recent[1] = recent[0];
+      recent[0] = {probe.set, set};
+    }
     if (set != kNone) {
       referenced_[set] = true;
     }
@@ -265,7 +282,8 @@ FeatureScan::SetIndex FeatureScan::index_sets() {
       } else if (r.kind == kNs) {
         add(index.ns_items, index.ns_begin[s], ns_distinct, r.name, r);
       } else if (r.kind == kSoa) {
-        index.serial[s] = std::min(index.serial[s].value_or(r.serial), r.serial);
+        const std::int64_t serial = r.serial;
+        index.serial[s] = std::min(index.serial[s].value_or(serial), serial);
       }
     }
   }
@@ -276,13 +294,13 @@ FeatureScan::SetIndex FeatureScan::index_sets() {
 }
 
 std::vector<std::pair<std::int64_t, Features>> FeatureScan::finish() {
-  resolve_probes();
   // The domain's probes in time order (ties by id), domains in output order: every later
   // pass walks domains and probes in this order.
   std::ranges::sort(probes_, [](const Probe& a, const Probe& b) {
     return std::tie(a.domain, a.sent_at_us, a.probe_id) <
            std::tie(b.domain, b.sent_at_us, b.probe_id);
   });
+  resolve_probes();
   const SetIndex sets = index_sets();
 
   // Addresses of each name that is an NS target in some domain's answers, from the address

@@ -91,15 +91,16 @@ class FeatureScan {
   static std::uint32_t resolved_set(const Probe& probe) {
     return static_cast<std::uint32_t>(probe.set);
   }
-  /// A record of a set as read (only the kinds scoring uses).
+  /// A record of a set as read (only the kinds scoring uses). 48 bytes, 5.4M of them at
+  /// 10M probes.
   struct SetRecord {
+    std::int64_t ttl_offset;
     std::uint32_t set;
     std::int32_t ord;
-    std::int64_t ttl_offset;
-    std::uint8_t kind;       ///< kAnswerA, kAnswerAaaa, kNs, kSoa, kHostOnly
-    std::uint32_t name = 0;  ///< NS target, or the owner of an address (interned)
+    std::uint32_t name = 0;    ///< NS target, or the owner of an address (interned)
+    std::uint32_t serial = 0;  ///< an SOA's serial (32 bits in DNS)
     IpAddress address;
-    std::int64_t serial = 0;
+    std::uint8_t kind;  ///< kAnswerA, kAnswerAaaa, kNs, kSoa, kHostOnly
   };
   /// One address or NS name of a set with the record it came from (for its TTL).
   template <typename T>
