@@ -59,6 +59,12 @@ constexpr const char* kProbeEstimateSql =
     "EXPLAIN SELECT 1 FROM observations o "
     "WHERE o.sent_at >= $1::timestamptz AND o.sent_at < $2::timestamptz";
 
+// The planner's estimate of the window's sets (with the bounds as values: the settings read
+// by kSetContentsCopySql leave it a guess): the room reserved for their records.
+constexpr const char* kSetEstimateSql =
+    "EXPLAIN SELECT 1 FROM answer_set_counters k "
+    "WHERE k.last_seen >= $1::timestamptz AND k.first_seen < $2::timestamptz";
+
 // probe_id, domain_id, context_id, sent_at, answer_set_id, ttl (NULL: the set's own), ttls:
 // every probe of the window (the window selects the daily partitions).
 constexpr const char* kProbesCopySql =

@@ -158,9 +158,17 @@ void PackedSets::add_shared_part(const BinaryRow& row) {
   const std::size_t count = std::max(records(), sections_.size());
   for (std::size_t k = 0; k < count; ++k) {
     const RecordView r = record(k);
-    SharedRecord& out = part.emplace_back();
     // 'u': authority, anything else additional (as the set_records view reads it).
     const bool authority = k < sections_.size() && !sections_.null(k) && sections_.text(k) == "u";
+    const bool address = r.type == static_cast<std::uint16_t>(RrType::A) ||
+                         r.type == static_cast<std::uint16_t>(RrType::AAAA);
+    // Of the authority and additional sections scoring reads the glue and SOA records
+    // (FeatureScan::add_set_record drops the others): only those are kept, with their ord.
+    if (!(address && !authority) && r.type != static_cast<std::uint16_t>(RrType::SOA)) {
+      continue;
+    }
+    SharedRecord& out = part.emplace_back();
+    out.ord = static_cast<std::int32_t>(k);
     out.section = authority ? Section::Authority : Section::Additional;
     out.type = r.type;
     out.owner = r.owner;
@@ -201,10 +209,10 @@ void PackedSets::add_set(const BinaryRow& row, FeatureScan& scan) {
                            : !row.null(8) ? address_ids_.size()
                                           : std::size_t{0};
   const auto offset = row.null(4) ? 0 : row.integer(4);
-  for (std::size_t k = 0; k < shared->second.size(); ++k) {
-    const SharedRecord& r = shared->second[k];
-    scan.add_set_record(domain_id, set_id, static_cast<std::int32_t>(base + k), r.section, r.owner,
-                        r.type, offset + r.ttl_offset, r.address, r.target, r.soa, set_ttl);
+  for (const SharedRecord& r : shared->second) {
+    scan.add_set_record(domain_id, set_id, static_cast<std::int32_t>(base) + r.ord, r.section,
+                        r.owner, r.type, offset + r.ttl_offset, r.address, r.target, r.soa,
+                        set_ttl);
   }
 }
 
@@ -246,6 +254,11 @@ std::vector<std::string> read_window(pqxx::dbtransaction& tx, const std::string&
   spdlog::debug("scoring: {} domains and their enrichment read in {} ms", names.size(),
                 ms_since(phase));
   phase = SteadyClock::now();
+  // Room for the set records: about 4 a set (1-4 addresses, or an NS set with its glue)
+  // spares the copies of a growing array, the peak of the process's memory otherwise.
+  constexpr std::size_t kRecordsPerSet = 4;
+  scan.reserve_set_records(
+      kRecordsPerSet * estimated_rows(tx.exec_params(kSetEstimateSql, window.since, window.until)));
   PackedSets sets;
   copy_binary(tx, kAddressesCopySql,
               [&](const BinaryRow& row) { sets.add_address(row.integer(0), row.inet(1)); });

@@ -58,8 +58,10 @@ class PackedSets {
     std::optional<IpAddress> address;
     std::string_view target;
   };
-  /// A record of a shared part, kept for every set that refers to the part.
+  /// A record of a shared part that scoring reads (glue, SOA), kept for every set that
+  /// refers to the part.
   struct SharedRecord {
+    std::int32_t ord = 0;  ///< in the part
     Section section = Section::Authority;
     std::uint16_t type = 0;
     std::string owner;

@@ -55,6 +55,8 @@ class FeatureScan {
   /// Room for `count` probes (an estimate of the window's): spares the growth of the probe
   /// array, whose copies would otherwise hold up to 1.5 times its size at once.
   void reserve_probes(std::size_t count) { probes_.reserve(count); }
+  /// Likewise for `count` set records (the largest array while the sets are read).
+  void reserve_set_records(std::size_t count) { set_records_.reserve(count); }
   /// The features of every domain, in add_domain() order.
   [[nodiscard]] std::vector<std::pair<std::int64_t, Features>> finish();
 
