@@ -2,8 +2,9 @@
 
 #include <libpq-fe.h>
 
+#include <algorithm>
+#include <array>
 #include <bit>
-#include <cstring>
 #include <string>
 
 #include "fluxwatch/common/error.h"
@@ -14,7 +15,8 @@ namespace {
 /// Microseconds from the Unix epoch to PostgreSQL's (2000-01-01 UTC).
 constexpr std::int64_t kPostgresEpochMicros = 946'684'800'000'000;
 /// "PGCOPY\n\377\r\n\0": the start of binary COPY output.
-constexpr std::uint8_t kSignature[] = {'P', 'G', 'C', 'O', 'P', 'Y', '\n', 0xff, '\r', '\n', 0};
+constexpr std::array<std::uint8_t, 11> kSignature = {'P',  'G',  'C',  'O',  'P', 'Y',
+                                                     '\n', 0xff, '\r', '\n', 0};
 
 [[noreturn]] void malformed(const char* what) {
   throw Error(std::string("scoring: malformed binary COPY data (") + what + ")");
@@ -204,10 +206,10 @@ struct BinaryCopy::Impl {
   bool done = false;
 
   /// Cancels a COPY still running and reads until libpq is idle again.
-  void abandon() noexcept {
+  void abandon() const noexcept {
     if (PGcancel* cancel = PQgetCancel(connection)) {
-      char error[256];
-      PQcancel(cancel, error, sizeof error);
+      std::array<char, 256> error{};
+      PQcancel(cancel, error.data(), static_cast<int>(error.size()));
       PQfreeCancel(cancel);
     }
     char* data = nullptr;
@@ -250,11 +252,11 @@ struct BinaryCopy::Impl {
     unread = Bytes(reinterpret_cast<const std::uint8_t*>(data), static_cast<std::size_t>(size));
     if (!header_read) {
       // The signature, a flags word and the length of a header extension (skipped).
-      if (unread.size() < sizeof kSignature ||
-          std::memcmp(unread.data(), kSignature, sizeof kSignature) != 0) {
+      if (unread.size() < kSignature.size() ||
+          !std::equal(kSignature.begin(), kSignature.end(), unread.begin())) {
         malformed("signature");
       }
-      unread = unread.subspan(sizeof kSignature);
+      unread = unread.subspan(kSignature.size());
       take(unread, 4, "header flags");
       const auto extension = take(unread, 4, "header extension");
       if (extension < 0 || static_cast<std::uint64_t>(extension) > unread.size()) {

@@ -27,7 +27,7 @@ std::size_t estimated_rows(const pqxx::result& plan) {
   if (plan.empty()) {
     return 0;
   }
-  const std::string line = plan[0][0].as<std::string>();
+  const auto line = plan[0][0].as<std::string>();
   const auto at = line.find("rows=");
   std::size_t rows = 0;
   if (at != std::string::npos) {
@@ -39,9 +39,17 @@ std::size_t estimated_rows(const pqxx::result& plan) {
 /// Sets `flag` when it goes out of scope: tells the probe thread to stop when the sets'
 /// side fails (declared after the thread's future, so that it is set before the future
 /// waits for the thread).
-struct RaiseOnExit {
-  std::atomic<bool>& flag;
-  ~RaiseOnExit() { flag = true; }
+class RaiseOnExit {
+ public:
+  explicit RaiseOnExit(std::atomic<bool>& flag) : flag_(flag) {}
+  RaiseOnExit(const RaiseOnExit&) = delete;
+  RaiseOnExit(RaiseOnExit&&) = delete;
+  RaiseOnExit& operator=(const RaiseOnExit&) = delete;
+  RaiseOnExit& operator=(RaiseOnExit&&) = delete;
+  ~RaiseOnExit() { flag_ = true; }
+
+ private:
+  std::atomic<bool>& flag_;
 };
 
 /// Reads the window's probes into `scan` on a new connection to `dsn` that imports
