@@ -1,8 +1,11 @@
 #include "support/test_env.h"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <netinet/in.h>
 #include <poll.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -179,6 +182,21 @@ ScratchDatabase::~ScratchDatabase() {
   } catch (const std::exception&) {
     // Best effort: a leftover scratch database is harmless and named fw_test_*.
   }
+}
+
+std::uint16_t unused_loopback_port(int socket_type) {
+  const int probe = socket(AF_INET, socket_type, 0);
+  if (probe < 0) {
+    return 0;
+  }
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t length = sizeof(address);
+  const bool bound = bind(probe, reinterpret_cast<sockaddr*>(&address), length) == 0 &&
+                     getsockname(probe, reinterpret_cast<sockaddr*>(&address), &length) == 0;
+  close(probe);  // released: nobody holds it now
+  return bound ? ntohs(address.sin_port) : std::uint16_t{0};
 }
 
 }  // namespace fluxwatch::testing

@@ -3,6 +3,7 @@
 /// waiting on a condition with a deadline (never sleeping and hoping).
 
 #include <chrono>
+#include <cstdint>
 #include <filesystem>
 #include <map>
 #include <string>
@@ -29,6 +30,11 @@ namespace fluxwatch::testing {
 [[nodiscard]] std::map<std::string, std::string> doc_queries();
 /// The built fluxwatch executable (FLUXWATCH_BINARY or the build's).
 [[nodiscard]] std::filesystem::path fluxwatch_binary();
+
+/// A port on 127.0.0.1 that the system handed out a moment ago for `socket_type`
+/// (SOCK_STREAM or SOCK_DGRAM) and nothing holds now; 0 if no socket could be bound. Tests
+/// run in parallel with other builds' suites: a fixed port would clash.
+[[nodiscard]] std::uint16_t unused_loopback_port(int socket_type);
 
 /**
  * A fresh, empty database on the test server, dropped again by the destructor, so every

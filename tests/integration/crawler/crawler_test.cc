@@ -373,27 +373,10 @@ TEST(Crawler, UnencodableNameIsANetErrorWithoutSending) {
   EXPECT_EQ(run.stats.failures, 1U);
 }
 
-/// A UDP port on 127.0.0.1 that was free a moment ago and nothing listens on now; port 0
-/// when no socket could be bound.
-Endpoint closed_udp_port() {
-  const int probe = socket(AF_INET, SOCK_DGRAM, 0);
-  if (probe < 0) {
-    return Endpoint{"127.0.0.1", 0};
-  }
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t length = sizeof(address);
-  const bool bound = bind(probe, reinterpret_cast<sockaddr*>(&address), length) == 0 &&
-                     getsockname(probe, reinterpret_cast<sockaddr*>(&address), &length) == 0;
-  close(probe);  // now closed: nobody listens there
-  return Endpoint{"127.0.0.1", bound ? ntohs(address.sin_port) : std::uint16_t{0}};
-}
-
 TEST(Crawler, ClosedPortIsConnRefused) {
   // A UDP port on loopback that nothing listens on: the kernel answers with ICMP port
   // unreachable, which the connected c-ares socket reports as ECONNREFUSED.
-  const Endpoint closed = closed_udp_port();
+  const Endpoint closed{"127.0.0.1", fluxwatch::testing::unused_loopback_port(SOCK_DGRAM)};
   ASSERT_NE(closed.port, 0);
 
   CrawlerOptions options = lab_options();
@@ -413,7 +396,7 @@ TEST(Crawler, ManyQueriesToAClosedPortAreConnRefusedNotTimeouts) {
   // batch brings the ICMP error back at once, so later sends of the same batch may fail
   // with ECONNREFUSED. However c-ares learns of it (a read of the socket, or the failed
   // send handed over as a read error), every query must end as refused, none time out.
-  const Endpoint closed = closed_udp_port();
+  const Endpoint closed{"127.0.0.1", fluxwatch::testing::unused_loopback_port(SOCK_DGRAM)};
   ASSERT_NE(closed.port, 0);
 
   CrawlerOptions options = lab_options();

@@ -56,23 +56,6 @@ std::string read_file(const std::string& path) {
   return text.str();
 }
 
-/// A TCP port on 127.0.0.1 that the system handed out a moment ago and nothing holds now
-/// (0 if none could be had), as crawler_test's closed_udp_port() does for UDP.
-int free_tcp_port() {
-  const int probe = socket(AF_INET, SOCK_STREAM, 0);
-  if (probe < 0) {
-    return 0;
-  }
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t length = sizeof(address);
-  const bool bound = bind(probe, reinterpret_cast<sockaddr*>(&address), length) == 0 &&
-                     getsockname(probe, reinterpret_cast<sockaddr*>(&address), &length) == 0;
-  close(probe);
-  return bound ? ntohs(address.sin_port) : 0;
-}
-
 class MetricsTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -97,7 +80,7 @@ class MetricsTest : public ::testing::Test {
 TEST_F(MetricsTest, RunServesMetricsThatPassPromtoolAndMatchTheStoredRows) {
   // The lab config plus a listen address and one campaign. Not a fixed port: another copy
   // of this suite (another build on the machine) may hold it.
-  const int port = free_tcp_port();
+  const int port = fluxwatch::testing::unused_loopback_port(SOCK_STREAM);
   ASSERT_GT(port, 0);
   {
     std::ofstream(config_, std::ios::app)
