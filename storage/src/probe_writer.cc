@@ -7,8 +7,8 @@
 //      a set another writer stored meanwhile is read back instead. An unchanged answer with a
 //      warm cache skips all of this;
 //   2. what the batch adds to every set's summary (first/last seen, times seen, smallest
-//      TTLs): COPY into a staging table, then one INSERT ... ON CONFLICT DO UPDATE in key order
-//      (in place: HOT);
+//      TTLs): COPY into a staging table, then one UPDATE in key order for the sets stored
+//      before the batch (in place: HOT) and one INSERT ... ON CONFLICT DO UPDATE for the new;
 //   3. one observation row per probe, by COPY into the partitioned table.
 // A set or shared part id whose digest_check differs from the stored one is an id collision:
 // the batch is refused.
@@ -50,7 +50,7 @@ constexpr int kAddressRounds = 5;
 constexpr const char* kStageTablesSql = R"sql(
 CREATE TEMP TABLE IF NOT EXISTS fw_counter_stage (
   domain_id bigint, answer_set_id bigint, first_seen timestamptz, last_seen timestamptz,
-  times_seen bigint, min_ttl bigint, min_ttls bigint[]) ON COMMIT DELETE ROWS;
+  times_seen bigint, min_ttl bigint, min_ttls bigint[], known boolean) ON COMMIT DELETE ROWS;
 CREATE TEMP TABLE IF NOT EXISTS fw_content_stage (LIKE answer_set_contents) ON COMMIT DELETE ROWS;
 CREATE TEMP TABLE IF NOT EXISTS fw_shared_stage (LIKE shared_parts) ON COMMIT DELETE ROWS
 )sql";
@@ -117,20 +117,40 @@ CROSS JOIN LATERAL (
 ) c
 )sql";
 
-// Every set the batch saw, one row each in key order (concurrent writers lock rows in the
-// same order: no deadlock): a new one is inserted with the batch's counters, a stored one
-// gets them added in place.
+// What the batch adds to each set's summary, from fw_counter_stage, in key order (concurrent
+// writers lock rows in the same order). A set whose counters row was committed before the
+// batch (`known`) gets them added by a plain UPDATE: a primary-key probe and a HOT update.
+// INSERT ... ON CONFLICT DO UPDATE also locks the row first and cost twice as much per
+// unchanged answer (docs/performance.md, "Storage rounds, schema 15: counters"); it is kept
+// for the new sets, where a concurrent writer may insert the same row.
+// fluxwatch_least_ttls is an SQL function PostgreSQL does not inline: called only when both
+// sides have per-record TTLs.
+constexpr const char* kUpdateCountersSql = R"sql(
+UPDATE answer_set_counters a
+SET first_seen = least(a.first_seen, s.first_seen),
+    last_seen = greatest(a.last_seen, s.last_seen),
+    times_seen = a.times_seen + s.times_seen,
+    min_ttl = least(a.min_ttl, s.min_ttl),
+    min_ttls = CASE WHEN s.min_ttls IS NULL THEN a.min_ttls
+                    WHEN a.min_ttls IS NULL THEN s.min_ttls
+                    ELSE fluxwatch_least_ttls(a.min_ttls, s.min_ttls) END
+FROM (SELECT * FROM fw_counter_stage WHERE known ORDER BY domain_id, answer_set_id) s
+WHERE a.domain_id = s.domain_id AND a.answer_set_id = s.answer_set_id
+)sql";
+// $1: also the known sets (when one of their rows was missing).
 constexpr const char* kUpsertCountersSql = R"sql(
 INSERT INTO answer_set_counters AS a (domain_id, answer_set_id, first_seen, last_seen,
                                       times_seen, min_ttl, min_ttls)
 SELECT domain_id, answer_set_id, first_seen, last_seen, times_seen, min_ttl, min_ttls
-FROM fw_counter_stage ORDER BY domain_id, answer_set_id
+FROM fw_counter_stage WHERE NOT known OR $1 ORDER BY domain_id, answer_set_id
 ON CONFLICT (domain_id, answer_set_id) DO UPDATE
   SET first_seen = least(a.first_seen, excluded.first_seen),
       last_seen = greatest(a.last_seen, excluded.last_seen),
       times_seen = a.times_seen + excluded.times_seen,
       min_ttl = least(a.min_ttl, excluded.min_ttl),
-      min_ttls = fluxwatch_least_ttls(a.min_ttls, excluded.min_ttls)
+      min_ttls = CASE WHEN excluded.min_ttls IS NULL THEN a.min_ttls
+                      WHEN a.min_ttls IS NULL THEN excluded.min_ttls
+                      ELSE fluxwatch_least_ttls(a.min_ttls, excluded.min_ttls) END
 )sql";
 
 /// "{1,2,3}": a bigint[] parameter.
@@ -521,24 +541,43 @@ std::size_t ProbeWriter::store_new_sets(pqxx::work& tx, const std::vector<SetKey
   return bad_addresses;
 }
 
-void ProbeWriter::upsert_counters(
+void ProbeWriter::add_counters(
     pqxx::work& tx, const std::unordered_map<SetKey, SetCounters, SetKeyHash>& counters) {
-  CopyWriter stage(tx, "fw_counter_stage",
-                   {"domain_id", "answer_set_id", "first_seen", "last_seen", "times_seen",
-                    "min_ttl", "min_ttls"});
-  for (const auto& [key, c] : counters) {
-    CopyTextBuffer& row = stage.row();
-    row.integer(key.domain_id)
-        .integer(key.answer_set_id)
-        .timestamp(c.first)
-        .timestamp(c.last)
-        .integer(c.times);
-    c.min_ttl ? row.integer(*c.min_ttl) : row.null();
-    c.min_ttls.empty() ? row.null() : row.text(array_text(c.min_ttls, std::identity{}));
-    row.end_row();
+  std::size_t known = 0;
+  {
+    CopyWriter stage(tx, "fw_counter_stage",
+                     {"domain_id", "answer_set_id", "first_seen", "last_seen", "times_seen",
+                      "min_ttl", "min_ttls", "known"});
+    for (const auto& [key, c] : counters) {
+      CopyTextBuffer& row = stage.row();
+      row.integer(key.domain_id)
+          .integer(key.answer_set_id)
+          .timestamp(c.first)
+          .timestamp(c.last)
+          .integer(c.times);
+      c.min_ttl ? row.integer(*c.min_ttl) : row.null();
+      c.min_ttls.empty() ? row.null() : row.text(array_text(c.min_ttls, std::identity{}));
+      row.text(c.known ? "t" : "f");
+      row.end_row();
+      known += c.known ? 1 : 0;
+    }
+    stage.complete();
   }
-  stage.complete();
-  tx.exec(kUpsertCountersSql);
+  bool all = false;  // a known set's row was missing: the upsert takes them all
+  if (known > 0) {
+    // Undone if a row was missing (nothing deletes counters rows, but then nothing is lost).
+    tx.exec("SAVEPOINT fw_counters");
+    // A primary-key probe per staged row: the staging table has no statistics, and a hash
+    // join would read the whole counters table.
+    tx.exec("SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off");
+    const auto updated = tx.exec(kUpdateCountersSql).affected_rows();
+    tx.exec("RESET enable_hashjoin; RESET enable_mergejoin");
+    all = updated != known;
+    tx.exec(all ? "ROLLBACK TO SAVEPOINT fw_counters" : "RELEASE SAVEPOINT fw_counters");
+  }
+  if (all || known < counters.size()) {
+    tx.exec_params(kUpsertCountersSql, all);
+  }
 }
 
 void ProbeWriter::look_up_domains(pqxx::work& tx, const std::vector<ProbeResult>& results) {
@@ -639,6 +678,8 @@ std::size_t ProbeWriter::write(pqxx::work& tx, std::int64_t run_id,
   if (!first_probe.empty()) {
     stage_tables(tx);
   }
+  // Sets whose counters row may not exist yet (the others' were committed with them).
+  const std::unordered_set<SetKey, SetKeyHash> new_sets(unknown.begin(), unknown.end());
   if (!unknown.empty()) {
     std::sort(unknown.begin(), unknown.end());
     bad_addresses = store_new_sets(tx, unknown, results, answers, first_probe);
@@ -658,6 +699,7 @@ std::size_t ProbeWriter::write(pqxx::work& tx, std::int64_t run_id,
     if (added) {
       c.first = result.sent_at;
       c.last = result.sent_at;
+      c.known = !new_sets.contains(key);
     }
     c.first = std::min(c.first, result.sent_at);
     c.last = std::max(c.last, result.sent_at);
@@ -675,7 +717,7 @@ std::size_t ProbeWriter::write(pqxx::work& tx, std::int64_t run_id,
     }
   }
   if (!counters.empty()) {
-    upsert_counters(tx, counters);
+    add_counters(tx, counters);
   }
 
   // 3. One observation per probe (contexts first: no query can run during a COPY).
