@@ -164,11 +164,6 @@ std::string array_text(const Range& range, Field&& field) {
   return text;
 }
 
-/// One probe's TTLs in canonical order.
-std::string ttl_array(const ProbeResult& result, const CanonicalAnswer& answer) {
-  return array_text(answer.order, [&](std::uint32_t index) { return result.records[index].ttl; });
-}
-
 /// The array columns of a packed part, in the order of the staging tables.
 void packed_fields(CopyTextBuffer& row, const PackedColumns& columns) {
   for (const auto* column : {&columns.rtypes, &columns.owners, &columns.ttl_offsets,
@@ -545,20 +540,26 @@ void ProbeWriter::add_counters(
     pqxx::work& tx, const std::unordered_map<SetKey, SetCounters, SetKeyHash>& counters) {
   std::size_t known = 0;
   {
-    CopyWriter stage(tx, "fw_counter_stage",
-                     {"domain_id", "answer_set_id", "first_seen", "last_seen", "times_seen",
-                      "min_ttl", "min_ttls", "known"});
+    // Binary: the server parses no timestamps or integers (docs/performance.md).
+    BinaryCopyWriter stage(tx, "fw_counter_stage",
+                           {"domain_id", "answer_set_id", "first_seen", "last_seen", "times_seen",
+                            "min_ttl", "min_ttls", "known"});
+    std::vector<std::int64_t> ttls;
     for (const auto& [key, c] : counters) {
-      CopyTextBuffer& row = stage.row();
-      row.integer(key.domain_id)
-          .integer(key.answer_set_id)
+      CopyBinaryBuffer& row = stage.row();
+      row.int8(key.domain_id)
+          .int8(key.answer_set_id)
           .timestamp(c.first)
           .timestamp(c.last)
-          .integer(c.times);
-      c.min_ttl ? row.integer(*c.min_ttl) : row.null();
-      c.min_ttls.empty() ? row.null() : row.text(array_text(c.min_ttls, std::identity{}));
-      row.text(c.known ? "t" : "f");
-      row.end_row();
+          .int8(c.times);
+      c.min_ttl ? row.int8(*c.min_ttl) : row.null();
+      if (c.min_ttls.empty()) {
+        row.null();
+      } else {
+        ttls.assign(c.min_ttls.begin(), c.min_ttls.end());
+        row.int8_array(ttls);
+      }
+      row.boolean(c.known).end_row();
       known += c.known ? 1 : 0;
     }
     stage.complete();
@@ -725,26 +726,28 @@ std::size_t ProbeWriter::write(pqxx::work& tx, std::int64_t run_id,
   for (std::size_t i = 0; i < results.size(); ++i) {
     contexts[i] = context_id(tx, run_id, results[i]);
   }
-  CopyWriter observations(tx, "observations",
-                          {"domain_id", "sent_at", "probe_id", "answer_set_id", "due_at",
-                           "context_id", "latency_us", "ttl", "qname", "detail", "ttls"});
+  // Binary: the server parses no timestamps or integers (docs/performance.md).
+  BinaryCopyWriter observations(tx, "observations",
+                                {"domain_id", "sent_at", "probe_id", "answer_set_id", "due_at",
+                                 "context_id", "latency_us", "ttl", "qname", "detail", "ttls"});
+  std::vector<std::int64_t> ttls;
   for (std::size_t i = 0; i < results.size(); ++i) {
     const ProbeResult& result = results[i];
     const bool has_set = !result.records.empty();
-    CopyTextBuffer& row = observations.row();
-    row.integer_or_null(result.domain_id).timestamp(result.sent_at).integer(probe_ids[i]);
-    has_set ? row.integer(answers[i].id) : row.null();
+    CopyBinaryBuffer& row = observations.row();
+    row.int8_or_null(result.domain_id).timestamp(result.sent_at).int8(probe_ids[i]);
+    has_set ? row.int8(answers[i].id) : row.null();
     result.due_at ? row.timestamp(*result.due_at) : row.null();
-    row.integer(contexts[i]);
+    row.int4(contexts[i]);
     // 0 (or less) means "not measured", e.g. a local failure before anything was sent.
     result.latency.count() > 0
-        ? row.integer(std::min<std::int64_t>(result.latency.count(),
-                                             std::numeric_limits<std::int32_t>::max()))
+        ? row.int4(static_cast<std::int32_t>(std::min<std::int64_t>(
+              result.latency.count(), std::numeric_limits<std::int32_t>::max())))
         : row.null();
     // NULL: the set's own smallest TTL (answer_set_contents.ttl), as an authoritative server
     // gives it every time.
     if (has_set && stored({result.domain_id, answers[i].id}).ttl != answers[i].min_ttl) {
-      row.integer(answers[i].min_ttl);
+      row.int8(answers[i].min_ttl);
     } else {
       row.null();
     }
@@ -752,7 +755,12 @@ std::size_t ProbeWriter::write(pqxx::work& tx, std::int64_t run_id,
     name != nullptr&&* name == result.name ? row.null() : row.text(result.name);
     row.text_or_null(result.detail);
     if (has_set && stored({result.domain_id, answers[i].id}).ttl_shape != answers[i].ttl_shape) {
-      row.text(ttl_array(result, answers[i]));
+      // One probe's TTLs in canonical order.
+      ttls.clear();
+      for (const std::uint32_t index : answers[i].order) {
+        ttls.push_back(result.records[index].ttl);
+      }
+      row.int8_array(ttls);
     } else {
       row.null();
     }
