@@ -171,13 +171,7 @@ namespace {
 constexpr std::int64_t kPostgresEpochMicros = 946'684'800'000'000;
 /// pg_type oid of int8, the element type of a bigint[].
 constexpr std::uint32_t kInt8Oid = 20;
-// "PGCOPY\n\377\r\n\0", then flags and header extension length (both 0).
-constexpr char kBinaryHeader[] = "PGCOPY\n\377\r\n\0\0\0\0\0\0\0\0\0";
-constexpr char kBinaryTrailer[] = "\377\377";  // a field count of -1
 }  // namespace
-
-const std::string_view CopyBinaryBuffer::kHeader{kBinaryHeader, sizeof kBinaryHeader - 1};
-const std::string_view CopyBinaryBuffer::kTrailer{kBinaryTrailer, sizeof kBinaryTrailer - 1};
 
 CopyBinaryBuffer::CopyBinaryBuffer(std::size_t columns) : columns_(columns) {}
 
@@ -253,7 +247,7 @@ CopyBinaryBuffer& CopyBinaryBuffer::text_or_null(std::string_view value) {
 CopyBinaryBuffer& CopyBinaryBuffer::int8_array(std::span<const std::int64_t> values) {
   // array_recv: dimensions, has-NULLs flag, element type; per dimension its length and
   // lower bound; per element its length and value.
-  constexpr std::size_t kHeaderBytes = 5 * 4;
+  constexpr std::size_t kHeaderBytes = std::size_t{5} * 4;
   const std::size_t bytes = kHeaderBytes + values.size() * 12;
   if (bytes > static_cast<std::size_t>(INT32_MAX)) {
     throw std::length_error("COPY array field over 2 GiB");

@@ -100,8 +100,10 @@ class CopyBinaryBuffer {
  public:
   /// The options of the COPY statement and the file header and trailer of the format.
   static constexpr std::string_view kCopyOptions = " WITH (FORMAT binary)";
-  static const std::string_view kHeader;
-  static const std::string_view kTrailer;
+  /// "PGCOPY\n\377\r\n\0", then the flags and the header extension's length (both 0).
+  static constexpr std::string_view kHeader{"PGCOPY\n\377\r\n\0\0\0\0\0\0\0\0\0", 19};
+  /// A field count of -1.
+  static constexpr std::string_view kTrailer{"\377\377", 2};
 
   explicit CopyBinaryBuffer(std::size_t columns);
 

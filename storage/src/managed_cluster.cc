@@ -421,9 +421,9 @@ void ManagedCluster::ensure_running() {
   }
   if (!running()) {
     logger()->info("storage: starting PostgreSQL in {}", data_dir_);
-    const std::string options = fmt::format(
-        "-c listen_addresses='' -c unix_socket_directories='{}' -p {} {}", data_dir_, kSocketPort,
-        kServerSettings);
+    const std::string options =
+        fmt::format("-c listen_addresses='' -c unix_socket_directories='{}' -p {} {}", data_dir_,
+                    kSocketPort, kServerSettings);
     const int status =
         run_program({bindir + "/pg_ctl", "start", "-D", data.string(), "-l", server_log.string(),
                      "-w", "-t", kStartTimeoutSeconds, "-o", options},

@@ -119,8 +119,8 @@ class ProbeWriter {
   /// Stores the shared parts of `parts` not known to be stored.
   void store_shared_parts(pqxx::work& tx, const std::vector<const PackedAnswer*>& parts);
   /// Adds the batch's counters to every set in `counters` (inserting the new ones' rows).
-  void add_counters(pqxx::work& tx,
-                    const std::unordered_map<SetKey, SetCounters, SetKeyHash>& counters);
+  static void add_counters(pqxx::work& tx,
+                           const std::unordered_map<SetKey, SetCounters, SetKeyHash>& counters);
   /// Learns the watchlist names of the batch's domains not known yet (for qname).
   void look_up_domains(pqxx::work& tx, const std::vector<ProbeResult>& results);
   int context_id(pqxx::work& tx, std::int64_t run_id, const ProbeResult& result);
