@@ -7,8 +7,8 @@
 //      a set another writer stored meanwhile is read back instead. An unchanged answer with a
 //      warm cache skips all of this;
 //   2. what the batch adds to every set's summary (first/last seen, times seen, smallest
-//      TTLs): COPY into a staging table, then one UPDATE in key order for the sets stored
-//      before the batch (in place: HOT) and one INSERT ... ON CONFLICT DO UPDATE for the new;
+//      TTLs): COPY into a staging table, then one UPDATE in key order when every set was
+//      stored before the batch (in place: HOT), else one INSERT ... ON CONFLICT DO UPDATE;
 //   3. one observation row per probe, by COPY into the partitioned table.
 // A set or shared part id whose digest_check differs from the stored one is an id collision:
 // the batch is refused.
@@ -118,11 +118,12 @@ CROSS JOIN LATERAL (
 )sql";
 
 // What the batch adds to each set's summary, from fw_counter_stage, in key order (concurrent
-// writers lock rows in the same order). A set whose counters row was committed before the
-// batch (`known`) gets them added by a plain UPDATE: a primary-key probe and a HOT update.
-// INSERT ... ON CONFLICT DO UPDATE also locks the row first and cost twice as much per
-// unchanged answer (docs/performance.md, "Storage rounds, schema 15: counters"); it is kept
-// for the new sets, where a concurrent writer may insert the same row.
+// writers lock rows in the same order). When every set's counters row was committed before
+// the batch (`known`: an unchanged round), a plain UPDATE adds them: a primary-key probe and
+// a HOT update. INSERT ... ON CONFLICT DO UPDATE also locks the row first and cost twice as
+// much per unchanged answer (docs/performance.md, "PostgreSQL's work per stored probe"); it
+// takes every row of a batch with new sets, where a concurrent writer may insert the same
+// row.
 // fluxwatch_least_ttls is an SQL function PostgreSQL does not inline: called only when both
 // sides have per-record TTLs.
 constexpr const char* kUpdateCountersSql = R"sql(
@@ -137,12 +138,11 @@ SET first_seen = least(a.first_seen, s.first_seen),
 FROM (SELECT * FROM fw_counter_stage WHERE known ORDER BY domain_id, answer_set_id) s
 WHERE a.domain_id = s.domain_id AND a.answer_set_id = s.answer_set_id
 )sql";
-// $1: also the known sets (when one of their rows was missing).
 constexpr const char* kUpsertCountersSql = R"sql(
 INSERT INTO answer_set_counters AS a (domain_id, answer_set_id, first_seen, last_seen,
                                       times_seen, min_ttl, min_ttls)
 SELECT domain_id, answer_set_id, first_seen, last_seen, times_seen, min_ttl, min_ttls
-FROM fw_counter_stage WHERE NOT known OR $1 ORDER BY domain_id, answer_set_id
+FROM fw_counter_stage ORDER BY domain_id, answer_set_id
 ON CONFLICT (domain_id, answer_set_id) DO UPDATE
   SET first_seen = least(a.first_seen, excluded.first_seen),
       last_seen = greatest(a.last_seen, excluded.last_seen),
@@ -564,8 +564,11 @@ void ProbeWriter::add_counters(
     }
     stage.complete();
   }
-  bool all = false;  // a known set's row was missing: the upsert takes them all
-  if (known > 0) {
+  // Only when every set is known: a batch that also inserts would lock in two passes (the
+  // UPDATE's rows, then the INSERT's), and two such writers could deadlock; one ordered
+  // statement cannot.
+  bool upsert = known < counters.size();
+  if (!upsert) {
     // Undone if a row was missing (nothing deletes counters rows, but then nothing is lost).
     tx.exec("SAVEPOINT fw_counters");
     // A primary-key probe per staged row: the staging table has no statistics, and a hash
@@ -573,11 +576,11 @@ void ProbeWriter::add_counters(
     tx.exec("SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off");
     const auto updated = tx.exec(kUpdateCountersSql).affected_rows();
     tx.exec("RESET enable_hashjoin; RESET enable_mergejoin");
-    all = updated != known;
-    tx.exec(all ? "ROLLBACK TO SAVEPOINT fw_counters" : "RELEASE SAVEPOINT fw_counters");
+    upsert = updated != known;
+    tx.exec(upsert ? "ROLLBACK TO SAVEPOINT fw_counters" : "RELEASE SAVEPOINT fw_counters");
   }
-  if (all || known < counters.size()) {
-    tx.exec_params(kUpsertCountersSql, all);
+  if (upsert) {
+    tx.exec(kUpsertCountersSql);
   }
 }
 

@@ -214,21 +214,23 @@ TEST_F(AnswerSetStoreTest, AStoredSetsCountersAreAddedInPlaceAfterAnotherWriters
   EXPECT_EQ(number(dsn_, "SELECT count(*) FROM observations"), 2);
 }
 
-TEST_F(AnswerSetStoreTest, AKnownSetWhoseCountersRowIsGoneIsCountedAgainWithTheNewOnes) {
+TEST_F(AnswerSetStoreTest, AKnownSetWhoseCountersRowIsGoneIsCountedAgain) {
   // Nothing deletes counters rows; if one is gone anyway, the writer (which knows the set)
-  // must neither lose the batch's probe nor count another set twice.
+  // must not lose the batch's probe: its UPDATE finds no row, and the upsert inserts it. A
+  // batch with a new set takes the upsert for all its sets.
   store({a_probe(kT0, {"127.1.0.1"}, 300)});
   EXPECT_EQ(write(dsn_,
                   "WITH d AS (DELETE FROM answer_set_counters RETURNING 1) "
                   "SELECT count(*) FROM d"),
             "1");
-  store({a_probe(kT0 + 1min, {"127.1.0.1"}, 250, 3550), a_probe(kT0 + 2min, {"127.1.0.2"}, 300)});
+  store({a_probe(kT0 + 1min, {"127.1.0.1"}, 250, 3550)});
+  store({a_probe(kT0 + 2min, {"127.1.0.1"}, 240, 3540), a_probe(kT0 + 3min, {"127.1.0.2"}, 300)});
   EXPECT_EQ(text(dsn_,
                  "SELECT string_agg(format('%s %s %s %s', first_seen, last_seen, times_seen, "
                  "min_ttl), ',' ORDER BY first_seen) FROM answer_sets"),
-            "2026-11-22 10:01:00+00 2026-11-22 10:01:00+00 1 250,"
-            "2026-11-22 10:02:00+00 2026-11-22 10:02:00+00 1 300");
-  EXPECT_EQ(number(dsn_, "SELECT count(*) FROM observations"), 3);
+            "2026-11-22 10:01:00+00 2026-11-22 10:02:00+00 2 240,"
+            "2026-11-22 10:03:00+00 2026-11-22 10:03:00+00 1 300");
+  EXPECT_EQ(number(dsn_, "SELECT count(*) FROM observations"), 4);
 }
 
 TEST_F(AnswerSetStoreTest, TheZonesPartIsStoredOnceForEveryDomainThatGetsIt) {
