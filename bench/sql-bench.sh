@@ -16,6 +16,9 @@
 #   SQL_BENCH_STATE=DIR  keep the dataset in DIR and reuse it on the next run (generation of
 #                        50M rows takes minutes); the cluster is stopped at the end either way.
 #   SQL_BENCH_REPS=N     repetitions per query (default 7); the median is reported.
+#   SQL_BENCH_REPORT=1   also time `fluxwatch report --format csv` as a whole process (every
+#                        domain's summary), beside one `count(*)` pass over the probes in the
+#                        same run: report_s=<seconds> reference_s=<seconds> ratio=<report/ref>.
 # Output: one line per query, parseable:
 #   query=<name> first_ms=<first run> median_ms=<median of the others> ratio=<median/ref>
 # where ref is the median of `probe-latest` (one domain's newest observation: one index probe)
@@ -84,5 +87,14 @@ for name in "${order[@]}"; do
     { echo "--- $name: $sql"
       awk -v n="$reps" '{ if (c == n - 1) print } /^Execution Time/ { c++ }' <<<"$out"; } >> "$plans"
 done
+if [[ "${SQL_BENCH_REPORT:-0}" == 1 ]]; then
+    start=$(now)
+    psql_ -At -c "SELECT count(*) FROM observations" >/dev/null
+    reference=$(secs "$start" "$(now)")
+    start=$(now)
+    "${fw[@]}" report --format csv >/dev/null
+    report=$(secs "$start" "$(now)")
+    echo "report_s=$report reference_s=$reference ratio=$(ratio "$report" "$reference")"
+fi
 echo "--- plans of the last repetition:"
 cat "$plans"

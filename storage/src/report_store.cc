@@ -2,10 +2,14 @@
 // database.read_dsn when it is set (a hot standby or a reader login).
 #include "fluxwatch/storage/report_store.h"
 
+#include <spdlog/spdlog.h>
+
+#include <chrono>
 #include <pqxx/pqxx>
 
 #include "copy_text.h"
 #include "migration_store.h"
+#include "report_addresses.h"
 #include "report_queries.h"
 
 namespace fluxwatch::storage {
@@ -20,41 +24,16 @@ std::optional<std::int64_t> optional_int(const pqxx::field& field) {
   return field.as<std::int64_t>();
 }
 
-// One statement for every domain, from the summaries the writer keeps (migrations 0009,
-// 0013, 0015), read straight from the packed sets in whole-table passes (the views are built
-// for one domain or one address at a time): the addresses of each domain's answer sets
-// (answer_set_contents.address_ids, with their counters for the smallest TTL, plus what
-// schema 12 carried over), its NS names (answer section and shared part); and one grouped
-// pass over observations for the probe count and the latest probe (and latest A probe) of
-// every domain: the largest (sent_at, probe_id) with its context, as an array (arrays compare
-// element by element). Per domain, an index probe for its latest row would read all its rows
-// (observations_domain_idx has no time order: a sort per domain, ~1 ms a domain at 50M
-// probes, 15 min for 500,000 domains); the pass reads each row once.
+// Per domain, from the summaries the writer keeps (migrations 0009, 0013, 0015): its NS names
+// (answer section and shared part of its sets), and one grouped pass over observations for
+// the probe count and the latest probe (and latest A probe): the largest (sent_at, probe_id)
+// with its context, as an array (arrays compare element by element). Per domain, an index
+// probe for its latest row would read all its rows (observations_domain_idx has no time
+// order: a sort per domain, ~1 ms a domain at 50M probes, 15 min for 500,000 domains); the
+// pass reads each row once. The addresses, ASNs, countries and TTLs are counted apart
+// (report_addresses.h).
 constexpr const char* kSummariesSql = R"sql(
-WITH domain_address AS (
-  SELECT domain_id, address, min(min_ttl) AS min_ttl
-  FROM (SELECT c.domain_id, a.address,
-               least(k.min_ttl + coalesce(c.ttl_offsets[u.n], 0), k.min_ttls[u.n]) AS min_ttl
-        FROM answer_set_contents c
-        JOIN answer_set_counters k USING (domain_id, answer_set_id)
-        CROSS JOIN LATERAL unnest(c.address_ids) WITH ORDINALITY AS u(address_id, n)
-        JOIN addresses a ON a.address_id = u.address_id
-        WHERE c.domain_id <> 0 AND k.times_seen > 0
-        UNION ALL
-        SELECT domain_id, address, min_ttl FROM domain_address_seen_carried) per_set
-  GROUP BY domain_id, address
-), address_stats AS (
-  SELECT domain_id,
-         count(*) FILTER (WHERE family(address) = 4) AS ipv4,
-         count(*) FILTER (WHERE family(address) = 6) AS ipv6,
-         min(min_ttl) AS min_ttl
-  FROM domain_address GROUP BY domain_id
-), geo_stats AS (
-  SELECT a.domain_id, count(DISTINCT g.asn) AS asns, count(DISTINCT g.country) AS countries
-  FROM domain_address a
-  JOIN address_geo g ON g.address = a.address
-  GROUP BY a.domain_id
-), ns_stats AS (
+WITH ns_stats AS (
   SELECT domain_id, count(DISTINCT target) AS ns_names
   FROM (SELECT c.domain_id, u.target
         FROM answer_set_contents c
@@ -78,19 +57,13 @@ WITH domain_address AS (
   GROUP BY o.domain_id
 )
 SELECT w.domain,
+       w.domain_id,
        coalesce(ps.probes, 0),
-       coalesce(ad.ipv4, 0),
-       coalesce(ad.ipv6, 0),
-       coalesce(gs.asns, 0),
-       coalesce(gs.countries, 0),
        coalesce(ns.ns_names, 0),
-       ad.min_ttl,
        coalesce(latest_a.outcome, latest.outcome)::text,
        ps.latest[1]
 FROM watchlist w
 LEFT JOIN probe_stats ps ON ps.domain_id = w.domain_id
-LEFT JOIN address_stats ad ON ad.domain_id = w.domain_id
-LEFT JOIN geo_stats gs ON gs.domain_id = w.domain_id
 LEFT JOIN ns_stats ns ON ns.domain_id = w.domain_id
 LEFT JOIN probe_contexts latest ON latest.context_id = ps.latest[3]
 LEFT JOIN probe_contexts latest_a ON latest_a.context_id = ps.latest_a[3]
@@ -103,24 +76,34 @@ namespace detail {
 
 std::vector<DomainSummary> domain_summaries(Session& session) {
   return session.run("summaries", [](pqxx::connection& connection) {
-    pqxx::read_transaction tx(connection, "summaries");
+    // One snapshot for the statement and the address streams.
+    pqxx::transaction<pqxx::repeatable_read, pqxx::read_only> tx(connection, "summaries");
     // One hash table of every domain's counters (~350 bytes a domain), not batches on disk.
     tx.exec("SET LOCAL work_mem = '256MB'");
+    const auto addresses = domain_address_stats(tx);
+    const auto start = std::chrono::steady_clock::now();
     const pqxx::result rows = tx.exec(kSummariesSql);
+    spdlog::debug("report: probes and NS names of {} domains read in {} ms", rows.size(),
+                  std::chrono::duration_cast<std::chrono::milliseconds>(
+                      std::chrono::steady_clock::now() - start)
+                      .count());
     std::vector<DomainSummary> summaries;
     summaries.reserve(rows.size());
     for (const auto& row : rows) {
       DomainSummary summary;
       summary.domain = row[0].as<std::string>();
-      summary.probes = row[1].as<std::int64_t>();
-      summary.ipv4_addresses = row[2].as<std::int64_t>();
-      summary.ipv6_addresses = row[3].as<std::int64_t>();
-      summary.asns = row[4].as<std::int64_t>();
-      summary.countries = row[5].as<std::int64_t>();
-      summary.ns_names = row[6].as<std::int64_t>();
-      summary.min_ttl = optional_int(row[7]);
-      summary.last_outcome = row[8].is_null() ? std::string() : row[8].as<std::string>();
-      if (const auto micros = optional_int(row[9])) {
+      summary.probes = row[2].as<std::int64_t>();
+      if (const auto found = addresses.find(row[1].as<std::int64_t>()); found != addresses.end()) {
+        const DomainAddressStats& stats = found->second;
+        summary.ipv4_addresses = stats.ipv4_addresses;
+        summary.ipv6_addresses = stats.ipv6_addresses;
+        summary.asns = stats.asns;
+        summary.countries = stats.countries;
+        summary.min_ttl = stats.min_ttl;
+      }
+      summary.ns_names = row[3].as<std::int64_t>();
+      summary.last_outcome = row[4].is_null() ? std::string() : row[4].as<std::string>();
+      if (const auto micros = optional_int(row[5])) {
         summary.last_probe = from_unix_micros(*micros);
       }
       summaries.push_back(std::move(summary));
