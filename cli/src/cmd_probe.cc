@@ -147,9 +147,11 @@ int run_probe(const config::Config& base, const ProbeFlags& flags) {
   options.engine =
       engine_options(config, config.probe.record_types,
                      engine_mode(flags.authoritative, flags.every_resolver), flags.vantage);
-  // The bounded buffer while the database is away: about scheduler.buffer_limit results.
-  options.queued_batches = std::max<std::size_t>(
-      4, config.scheduler.buffer_limit / std::max<std::size_t>(config.probe.batch_size, 1));
+  // The bounded buffer while the database is away: about scheduler.buffer_limit results
+  // (in normal operation the default few batches keep the writers busy).
+  options.outage_batches = std::max<std::size_t>(
+      options.queued_batches,
+      config.scheduler.buffer_limit / std::max<std::size_t>(config.probe.batch_size, 1));
   options.outage_tolerance =
       std::chrono::milliseconds(static_cast<std::int64_t>(flags.outage_tolerance_seconds * 1000));
   options.qps = flags.qps;

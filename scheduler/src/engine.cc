@@ -17,6 +17,7 @@
 #include "fluxwatch/scheduler/rate_limit.h"
 #include "fluxwatch/storage/database.h"
 #include "fluxwatch/storage/schedule_store.h"
+#include "fluxwatch/storage/session.h"
 
 namespace fluxwatch::scheduler {
 namespace {
@@ -294,9 +295,15 @@ std::size_t hand_to_storage(storage::Database& database, const storage::ProbeBat
 }
 
 void retry_through_outage(const std::string& what, std::chrono::milliseconds tolerance,
-                          const std::function<void()>& body) {
+                          const std::function<void()>& body,
+                          const std::function<void(bool away)>& on_outage) {
   std::optional<SteadyClock::time_point> outage_started;
   auto backoff = std::chrono::milliseconds(200);
+  const auto outage_over = [&] {
+    if (outage_started && on_outage) {
+      on_outage(false);
+    }
+  };
   for (;;) {
     try {
       body();
@@ -304,17 +311,24 @@ void retry_through_outage(const std::string& what, std::chrono::milliseconds tol
         spdlog::info("{}: database back after {:.1f} s; going on", what,
                      std::chrono::duration<double>(SteadyClock::now() - *outage_started).count());
       }
+      outage_over();
       return;
-    } catch (const Error& error) {
+    } catch (const storage::Unavailable& error) {
+      // Only an unreachable database is waited out: any other error (an SQL error, bad
+      // data, a bug) would fail the same way again, so it reaches the caller at once.
       const auto now = SteadyClock::now();
       if (!outage_started) {
         outage_started = now;
         spdlog::warn(
             "{}: database unavailable ({}); keeping the results and retrying for up to {} s", what,
             error.what(), std::chrono::ceil<std::chrono::seconds>(tolerance).count());
+        if (on_outage) {
+          on_outage(true);
+        }
       }
       const auto left = *outage_started + tolerance - now;
       if (left <= SteadyClock::duration::zero()) {
+        outage_over();
         throw;
       }
       std::this_thread::sleep_for(std::min<SteadyClock::duration>(backoff, left));

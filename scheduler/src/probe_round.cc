@@ -24,11 +24,24 @@ namespace {
 using std::chrono::milliseconds;
 
 /// A bounded hand-off between the probing thread and the writer threads: the probing
-/// thread stops starting domains while it is full, so memory stays bounded (also while
-/// the database is away).
+/// thread stops starting domains while it is full, so memory stays bounded. While a writer
+/// waits out a database outage it holds up to `outage_capacity` batches instead, so that
+/// probing goes on meanwhile.
 class BatchQueue {
  public:
-  explicit BatchQueue(std::size_t capacity) : capacity_(std::max<std::size_t>(capacity, 1)) {}
+  BatchQueue(std::size_t capacity, std::size_t outage_capacity)
+      : normal_capacity_(std::max<std::size_t>(capacity, 1)),
+        outage_capacity_(std::max(outage_capacity, normal_capacity_)),
+        capacity_(normal_capacity_) {}
+
+  /// A writer's outage began (true) or ended (false).
+  void writer_away(bool away) {
+    std::lock_guard lock(mutex_);
+    writers_away_ =
+        away ? writers_away_ + 1 : writers_away_ - std::min<std::size_t>(writers_away_, 1);
+    capacity_ = writers_away_ > 0 ? outage_capacity_ : normal_capacity_;
+    not_full_.notify_all();
+  }
 
   /// False, taking nothing, when full or failed.
   bool try_push(storage::ProbeBatch& batch) {
@@ -92,7 +105,10 @@ class BatchQueue {
   std::condition_variable not_full_;
   std::condition_variable not_empty_;
   std::deque<storage::ProbeBatch> queue_;
+  std::size_t normal_capacity_;
+  std::size_t outage_capacity_;
   std::size_t capacity_;
+  std::size_t writers_away_ = 0;
   bool closed_ = false;
   bool failed_ = false;
 };
@@ -107,8 +123,9 @@ class Writers {
       threads_.emplace_back([this, db, &queue, tolerance, &observer] {
         try {
           while (auto batch = queue.pop()) {
-            retry_through_outage("probe: storing results", tolerance,
-                                 [&] { hand_to_storage(*db, *batch); });
+            retry_through_outage(
+                "probe: storing results", tolerance, [&] { hand_to_storage(*db, *batch); },
+                [&queue](bool away) { queue.writer_away(away); });
             if (observer) {
               observer(batch->results);
             }
@@ -182,7 +199,7 @@ RoundSummary run_round(const DomainFeed& domains, crawler::Crawler& crawler,
   Dispatcher dispatcher(crawler, options.engine);
   BatchEnricher batch_enricher(enricher);
   const std::size_t batch_size = std::max<std::size_t>(options.engine.batch_size, 1);
-  BatchQueue queue(options.queued_batches);
+  BatchQueue queue(options.queued_batches, options.outage_batches);
   std::optional<Writers> writer_threads;
   if (options.store) {
     writer_threads.emplace(writers, queue, options.outage_tolerance, options.observer);

@@ -19,6 +19,7 @@
 #include <algorithm>
 #include <array>
 #include <condition_variable>
+#include <exception>
 #include <mutex>
 #include <random>
 #include <thread>
@@ -30,6 +31,7 @@
 #include "fluxwatch/common/error.h"
 #include "fluxwatch/common/logging.h"
 #include "fluxwatch/scheduler/rate_limit.h"
+#include "fluxwatch/storage/session.h"
 
 namespace fluxwatch::scheduler {
 namespace {
@@ -115,6 +117,7 @@ struct Worker::Impl {
   SteadyClock::time_point shutdown_deadline_ = SteadyClock::time_point::max();
   std::optional<ReloadableSettings> reload_probe_;
   std::optional<geo::GeoOptions> reload_geo_;
+  std::exception_ptr writer_failure_;  ///< what ended writer_loop(), if not the end of run
 
   std::atomic<std::size_t> held_{0};      // leased, not yet handed to the writer
   std::atomic<std::size_t> buffered_{0};  // results not yet committed
@@ -224,6 +227,9 @@ void Worker::Impl::writer_loop(const std::atomic<bool>& stop) {
   bool db_ok = true;
   bool window_logged = false;
 
+  // Only an unreachable database is waited out (storage::Unavailable). Any other error (an
+  // SQL error such as a constraint violation, a bug) would fail the same way again: it ends
+  // this loop, and run() fails the campaign with its message.
   auto db_failed = [&](const std::exception& error, SteadyClock::time_point now) {
     if (db_ok) {
       logger()->warn(
@@ -291,7 +297,7 @@ void Worker::Impl::writer_loop(const std::atomic<bool>& stop) {
         parts_.schedule.renew(options_.campaign, options_.worker_id, options_.lease);
         next_renew = now + options_.lease / 3;
         db_back();
-      } catch (const std::exception& error) {
+      } catch (const storage::Unavailable& error) {
         db_failed(error, now);
       }
     }
@@ -322,7 +328,7 @@ void Worker::Impl::writer_loop(const std::atomic<bool>& stop) {
         buffered_ -= total;
         pending.reset();
         last_flush = SteadyClock::now();
-      } catch (const std::exception& error) {
+      } catch (const storage::Unavailable& error) {
         db_failed(error, SteadyClock::now());
       }
       now = SteadyClock::now();
@@ -363,7 +369,7 @@ void Worker::Impl::writer_loop(const std::atomic<bool>& stop) {
         const std::size_t before = held_.load();
         lease_more(wall);
         next_lease = held_.load() == before ? now + kIdleLeaseRetry : now;
-      } catch (const std::exception& error) {
+      } catch (const storage::Unavailable& error) {
         db_failed(error, now);
         next_lease = next_db_try;
       }
@@ -371,7 +377,7 @@ void Worker::Impl::writer_loop(const std::atomic<bool>& stop) {
     if (db_ok && !options_.once && now >= next_resync) {
       try {
         parts_.schedule.sync_campaign(options_.campaign, options_.selection, options_.start);
-      } catch (const std::exception& error) {
+      } catch (const storage::Unavailable& error) {
         db_failed(error, now);
       }
       next_resync = now + options_.resync_interval;
@@ -459,7 +465,20 @@ WorkerStats Worker::Impl::run(const std::atomic<bool>& stop) {
                  options_.campaign, options_.worker_id, domains,
                  parts_.schedule.due_count(options_.campaign), run_id_);
 
-  std::thread writer([&] { writer_loop(stop); });
+  std::thread writer([&] {
+    try {
+      writer_loop(stop);
+    } catch (...) {
+      std::lock_guard lock(mutex_);
+      writer_failure_ = std::current_exception();
+    }
+  });
+  const auto rethrow_writer_failure = [&] {
+    std::lock_guard lock(mutex_);
+    if (writer_failure_) {
+      std::rethrow_exception(writer_failure_);
+    }
+  };
 
   std::vector<storage::LeasedDomain> heap;
   std::unordered_map<std::int64_t, storage::LeasedDomain> active;
@@ -490,6 +509,7 @@ WorkerStats Worker::Impl::run(const std::atomic<bool>& stop) {
         logger()->info("campaign {}: stopping: {} queries in flight, {} results to write",
                        options_.campaign, dispatcher.in_flight(), buffered_.load());
       }
+      rethrow_writer_failure();
       std::optional<ReloadableSettings> reload;
       bool exhausted = false;
       {
@@ -595,6 +615,7 @@ WorkerStats Worker::Impl::run(const std::atomic<bool>& stop) {
     throw;
   }
   finish_probing();
+  rethrow_writer_failure();  // one that came while the last results were written
   return snapshot();
 }
 

@@ -153,7 +153,7 @@ void FeatureScan::add_set_record(std::int64_t domain_id, std::int64_t set_id, st
     }
     last_set_ = entry->second;
   }
-  SetRecord record{last_set_, ord, ttl_offset, kind, 0, IpAddress(), 0};
+  SetRecord record{ttl_offset, last_set_, ord, 0, 0, IpAddress(), kind};
   if (kind == kNs) {
     record.name = intern(target);
   } else if (kind == kSoa) {
@@ -169,16 +169,8 @@ void FeatureScan::add_probe(std::int64_t probe_id, std::int64_t domain_id, RrTyp
                             std::int64_t sent_at_us, bool own, std::optional<std::int64_t> set_id,
                             std::optional<std::int64_t> ttl,
                             const std::vector<std::optional<std::int64_t>>& ttls) {
-  std::uint32_t set = kNone;
-  if (set_id) {
-    if (const auto found = set_index_.find({domain_id, *set_id}); found != set_index_.end()) {
-      set = found->second;
-    }
-  }
-  if (set != kNone) {
-    referenced_.resize(set_keys_.size(), false);
-    referenced_[set] = true;  // its host addresses count, whoever's probe it is
-  }
+  // domain_index_ is complete before any probe arrives: reading it here is safe while
+  // another thread adds set records.
   std::int32_t domain = -1;
   if (own) {
     if (const auto found = domain_index_.find(domain_id); found != domain_index_.end()) {
@@ -186,22 +178,67 @@ void FeatureScan::add_probe(std::int64_t probe_id, std::int64_t domain_id, RrTyp
     }
   }
   if (domain < 0) {
-    return;  // another's probe: only its set's host addresses matter
+    if (set_id) {
+      other_sets_.emplace_back(domain_id, *set_id);  // only its set's host addresses matter
+    }
+    return;
   }
-  std::uint32_t ttl_list = kNone;
-  if (!ttls.empty() && set != kNone) {
-    ttl_list = static_cast<std::uint32_t>(ttl_lists_.size());
-    ttl_lists_.push_back(ttls);
+  const bool has_ttls = !ttls.empty() && set_id;
+  if (has_ttls) {
+    ttl_lists_.insert_or_assign(probe_id, ttls);
   }
-  const std::int64_t smallest = ttl ? *ttl : set != kNone ? set_ttls_[set] : 0;
-  probes_.push_back({probe_id, sent_at_us, domain, set, smallest, ttl_list, qtype_code(qtype)});
+  probes_.push_back({probe_id, sent_at_us, set_id.value_or(kNoSet), ttl.value_or(kNoTtl), domain,
+                     qtype_code(qtype), has_ttls});
+}
+
+void FeatureScan::resolve_probes() {
+  referenced_.assign(set_keys_.size(), false);
+  const auto index_of = [&](std::int64_t domain_id, std::int64_t set_id) {
+    const auto found = set_index_.find({domain_id, set_id});
+    return found == set_index_.end() ? kNone : found->second;
+  };
+  for (const auto& [domain_id, set_id] : other_sets_) {
+    if (const auto set = index_of(domain_id, set_id); set != kNone) {
+      referenced_[set] = true;  // its host addresses count, whoever's probe it is
+    }
+  }
+  // Probes come sorted by domain: a domain's probes mostly get the set of one of its two
+  // previous probes (its A set and its NS set), so those are asked first.
+  std::array<std::pair<std::int64_t, std::uint32_t>, 2> recent{};  // (set id, index)
+  std::int32_t recent_domain = -1;
+  for (Probe& probe : probes_) {
+    if (probe.domain != recent_domain) {
+      recent_domain = probe.domain;
+      recent = {std::pair{kNoSet, kNone}, std::pair{kNoSet, kNone}};
+    }
+    std::uint32_t set = kNone;
+    if (probe.set == kNoSet) {
+      set = kNone;
+    } else if (probe.set == recent[0].first) {
+      set = recent[0].second;
+    } else if (probe.set == recent[1].first) {
+      set = recent[1].second;
+      std::swap(recent[0], recent[1]);
+    } else {
+      set = index_of(domains_[static_cast<std::size_t>(probe.domain)].first, probe.set);
+      recent[1] = recent[0];
+      recent[0] = {probe.set, set};
+    }
+    if (set != kNone) {
+      referenced_[set] = true;
+    }
+    probe.set = set;
+    if (probe.ttl == kNoTtl) {
+      probe.ttl = set != kNone ? set_ttls_[set] : 0;
+    }
+  }
 }
 
 std::int64_t FeatureScan::record_ttl(const Probe& probe, std::int32_t ord,
                                      std::int64_t offset) const {
   // As the records view: coalesce(ttls[ord + 1], ttl + ttl_offset).
-  if (probe.ttls != kNone) {
-    const auto& list = ttl_lists_[probe.ttls];
+  if (probe.has_ttls) {
+    const auto& list = ttl_lists_.at(probe.probe_id);
     if (ord >= 0 && static_cast<std::size_t>(ord) < list.size() &&
         list[static_cast<std::size_t>(ord)]) {
       return *list[static_cast<std::size_t>(ord)];
@@ -245,7 +282,8 @@ FeatureScan::SetIndex FeatureScan::index_sets() {
       } else if (r.kind == kNs) {
         add(index.ns_items, index.ns_begin[s], ns_distinct, r.name, r);
       } else if (r.kind == kSoa) {
-        index.serial[s] = std::min(index.serial[s].value_or(r.serial), r.serial);
+        const std::int64_t serial = r.serial;
+        index.serial[s] = std::min(index.serial[s].value_or(serial), serial);
       }
     }
   }
@@ -262,6 +300,7 @@ std::vector<std::pair<std::int64_t, Features>> FeatureScan::finish() {
     return std::tie(a.domain, a.sent_at_us, a.probe_id) <
            std::tie(b.domain, b.sent_at_us, b.probe_id);
   });
+  resolve_probes();
   const SetIndex sets = index_sets();
 
   // Addresses of each name that is an NS target in some domain's answers, from the address
@@ -269,14 +308,14 @@ std::vector<std::pair<std::int64_t, Features>> FeatureScan::finish() {
   std::vector<bool> is_ns_name(names_.size(), false);
   std::vector<bool> seen_set(set_keys_.size(), false);
   for (const Probe& probe : probes_) {
-    if (probe.set != kNone && !seen_set[probe.set]) {
-      seen_set[probe.set] = true;
-      for (auto i = sets.ns_begin[probe.set]; i < sets.ns_begin[probe.set + 1]; ++i) {
+    const auto s = resolved_set(probe);
+    if (s != kNone && !seen_set[s]) {
+      seen_set[s] = true;
+      for (auto i = sets.ns_begin[s]; i < sets.ns_begin[s + 1]; ++i) {
         is_ns_name[sets.ns_items[i].value] = true;
       }
     }
   }
-  referenced_.resize(set_keys_.size(), false);
   std::vector<std::vector<IpAddress>> name_addresses(names_.size());
   for (const SetRecord& r : set_records_) {
     if (referenced_[r.set] && r.kind <= kHostOnly && is_ns_name[r.name]) {
@@ -331,7 +370,7 @@ Features FeatureScan::features_of(std::int32_t domain, std::size_t& probe_at, co
 
   for (std::size_t i = begin; i < probe_at; ++i) {
     const Probe& probe = probes_[i];
-    const auto s = probe.set;
+    const auto s = resolved_set(probe);
     if (s == kNone) {
       continue;  // no records
     }

@@ -1,4 +1,4 @@
-// ScoreStore: features from one COPY pass over the window (feature_scan_sql.h, FeatureScan),
+// ScoreStore: features from one pass over the window (window_read.cc, FeatureScan),
 // verdicts stored with COPY, scores read back.
 // libpqxx 6.4 cannot read std::optional (see storage/src/database.cc), so NULLs are checked
 // field by field.
@@ -19,6 +19,7 @@
 #include "fluxwatch/common/time_text.h"
 #include "fluxwatch/scoring/feature_scan.h"
 #include "fluxwatch/storage/session.h"
+#include "window_read.h"
 
 namespace fluxwatch::scoring {
 namespace {
@@ -185,89 +186,16 @@ std::vector<DomainFeatures> ScoreStore::compute_features(const Window& window) {
         connection, "features");
     const std::string until = impl_->window_end_text(tx, window);
     tx.exec_params(detail::kScanSettingsSql, window_start_text(window), until);
-    const auto ms = [](SteadyTime since) {
-      return std::chrono::duration_cast<std::chrono::milliseconds>(SteadyClock::now() - since)
-          .count();
-    };
-    auto phase = SteadyClock::now();
     FeatureScan scan;
-    std::vector<std::string> names;
-    for (const auto& row : tx.exec(detail::kDomainsSql)) {
-      scan.add_domain(row[0].as<std::int64_t>(), row[1].as<std::string>());
-      names.push_back(row[1].as<std::string>());
-    }
-    // Per context: the query type, and whether its probes are their domain's own: of the
-    // campaign asked for (any when none), and not an address lookup of authoritative mode's
-    // NS names (mode 'delegation', other than NS: those belong to the name servers; their
-    // sets still give NS host addresses).
-    struct Context {
-      RrType qtype;
-      bool own;
-    };
-    std::unordered_map<std::int64_t, Context> contexts;
-    for (const auto& row : tx.exec(detail::kContextsSql)) {
-      const auto qtype = static_cast<RrType>(stored_rrtype(row[1].c_str()));
-      const bool own = (row[2].as<std::string>() != "delegation" || qtype == RrType::NS) &&
-                       (window.campaign.empty() || row[3].as<std::string>() == window.campaign);
-      contexts.emplace(row[0].as<std::int64_t>(), Context{qtype, own});
-    }
-    detail::CopyFields fields;
-    detail::copy_out(tx, detail::kGeoCopySql, fields, [&] {
-      AddressInfo info;
-      if (!fields.null(1)) {
-        info.asn = fields.int64(1);
-      }
-      if (!fields.null(2)) {
-        info.country = std::string(fields.text(2));
-      }
-      if (!fields.null(3) && !fields.null(4)) {
-        info.latitude = fields.float64(3);
-        info.longitude = fields.float64(4);
-      }
-      if (const auto address = parse_inet_host(fields.text(0))) {
-        scan.add_geo(*address, info);
-      }
-    });
-    spdlog::debug("scoring: {} domains and their enrichment read in {} ms", names.size(),
-                  ms(phase));
-    phase = SteadyClock::now();
-    detail::copy_out(tx, detail::kSetRecordsCopySql, fields, [&] {
-      // The query returns only A, AAAA, NS and SOA records.
-      const auto section = parse_section(fields.text(3));
-      if (!section) {
-        return;
-      }
-      const std::uint16_t type = stored_rrtype(fields.text(5));
-      const bool soa = type == static_cast<std::uint16_t>(RrType::SOA);
-      scan.add_set_record(fields.int64(0), fields.int64(1),
-                          static_cast<std::int32_t>(fields.int64(2)), *section, fields.text(4),
-                          type, fields.int64(6), parse_inet_host(fields.text(7)),
-                          soa ? std::string_view() : fields.text(8),
-                          soa ? SoaRecord::parse(fields.text(8)) : std::nullopt,
-                          fields.null(9) ? 0 : fields.int64(9));
-    });
-    spdlog::debug("scoring: {} records of {} answer sets read in {} ms", scan.set_records(),
-                  scan.sets(), ms(phase));
-    phase = SteadyClock::now();
-    const std::vector<std::optional<std::int64_t>> uniform;
-    detail::copy_out(tx, detail::kProbesCopySql, fields, [&] {
-      const auto context = contexts.find(fields.int64(2));
-      if (context == contexts.end()) {
-        throw Error("scoring: a probe refers to an unknown probe context");
-      }
-      const bool has_set = !fields.null(4);
-      scan.add_probe(fields.int64(0), fields.null(1) ? 0 : fields.int64(1), context->second.qtype,
-                     fields.int64(3), !fields.null(1) && context->second.own,
-                     has_set ? std::optional<std::int64_t>(fields.int64(4)) : std::nullopt,
-                     fields.null(5) ? std::nullopt : std::optional<std::int64_t>(fields.int64(5)),
-                     fields.null(6) ? uniform : detail::parse_bigint_array(fields.text(6)));
-    });
+    auto names = detail::read_window(tx, impl_->reads().dsn(),
+                                     {window_start_text(window), until, window.campaign}, scan);
     tx.commit();
-    spdlog::debug("scoring: {} probes of the window read in {} ms", scan.probes(), ms(phase));
-    phase = SteadyClock::now();
+    const auto phase = SteadyClock::now();
     std::vector<DomainFeatures> out;
     auto features = scan.finish();
-    spdlog::debug("scoring: features computed in {} ms", ms(phase));
+    spdlog::debug(
+        "scoring: features computed in {} ms",
+        std::chrono::duration_cast<std::chrono::milliseconds>(SteadyClock::now() - phase).count());
     out.reserve(features.size());
     for (std::size_t i = 0; i < features.size(); ++i) {
       out.push_back({features[i].first, std::move(names[i]), features[i].second});

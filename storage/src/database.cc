@@ -68,6 +68,20 @@ WHERE i.inhparent = 'observations'::regclass AND c.relname ~ '^observations_p[0-
 ORDER BY c.relname
 )sql";
 
+// The probe contexts of runs that finished a day before the oldest kept partition began:
+// none of their observations is left (every probe of a run is sent before it finishes; the
+// day covers a client clock ahead of the server's), unless a late write put one in the
+// default partition. Contexts grow per run, not per probe, but a `probe` from cron adds a
+// few every time; after a prune they would only ever be joined to nothing.
+constexpr const char* kPruneContextsSql = R"sql(
+DELETE FROM probe_contexts c USING probe_runs r
+WHERE c.run_id = r.run_id
+  AND r.finished_at < date_trunc('day', ($1::timestamptz - make_interval(days => $2))
+                                        AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'
+                      - interval '1 day'
+  AND NOT EXISTS (SELECT 1 FROM observations_default d WHERE d.context_id = c.context_id)
+)sql";
+
 }  // namespace
 
 // --- Impl -------------------------------------------------------------------------------
@@ -305,6 +319,7 @@ std::vector<ObservationPartition> Database::prune(int retention_days, bool dry_r
       for (const auto& partition : partitions) {
         tx.exec("DROP TABLE " + tx.quote_name(partition.name));
       }
+      tx.exec_params(kPruneContextsSql, detail::format_timestamp_utc(now), retention_days);
       impl_->session.commit(tx);
     }
     return partitions;

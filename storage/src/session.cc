@@ -91,6 +91,11 @@ bool is_connection_loss(const pqxx::failure& error, const pqxx::connection* conn
   return connection == nullptr || !connection->is_open();
 }
 
+bool is_conflict(const pqxx::failure& error) {
+  const auto* sql = dynamic_cast<const pqxx::sql_error*>(&error);
+  return sql != nullptr && (sql->sqlstate() == "40P01" || sql->sqlstate() == "40001");
+}
+
 std::string describe_failure(const std::exception& error) {
   if (const auto* sql = dynamic_cast<const pqxx::sql_error*>(&error);
       sql != nullptr && !sql->sqlstate().empty()) {
@@ -117,7 +122,7 @@ Session::Session(std::string dsn, std::string component, RetryPolicy policy)
 pqxx::connection& Session::connection() {
   if (!connection_ || !connection_->is_open()) {
     if (auto error = try_connect()) {
-      throw Error(fmt::format(
+      throw Unavailable(fmt::format(
           "{}: cannot connect to PostgreSQL ({}): {}. Set database.dsn or PGHOST/PGDATABASE, or "
           "leave both unset to let fluxwatch run its own server",
           component_, detail::describe_target(dsn_), *error));
@@ -148,7 +153,7 @@ void Session::retry_after_loss(std::string_view what, const std::exception& erro
   while (true) {
     const auto wait = policy_.wait_before(attempt);
     if (Clock::now() + wait > give_up) {
-      throw Error(fmt::format(
+      throw Unavailable(fmt::format(
           "{}: {} failed: lost the connection to PostgreSQL and could not restore it within "
           "{} s ({} attempts): {}",
           component_, what, policy_.deadline.count() / 1000.0, attempt,
@@ -166,6 +171,14 @@ void Session::retry_after_loss(std::string_view what, const std::exception& erro
       return;
     }
   }
+}
+
+void Session::note_conflict(std::string_view what, const std::exception& error,
+                            std::size_t count) const {
+  logger()->warn(
+      "{}: {}: rolled back by the server to settle a conflict ({}); running it again "
+      "({} of {})",
+      component_, what, detail::describe_failure(error), count, kConflictReruns);
 }
 
 std::string Session::fmt_in_doubt(std::string_view what, const std::string& why) const {
@@ -198,7 +211,8 @@ void Session::commit(pqxx::transaction_base& tx) {
       case CommitOutcome::Unknown:
         break;
     }
-    throw Error(fmt_in_doubt(fmt::format("transaction {}", xid), detail::one_line(error.what())));
+    throw Unavailable(
+        fmt_in_doubt(fmt::format("transaction {}", xid), detail::one_line(error.what())));
   }
 }
 

@@ -123,18 +123,19 @@ void watched_domains(Session& session, const std::function<void(std::size_t)>& o
   std::int64_t last_id = 0;  // a retry after a lost connection goes on after it
   session.run("watched_domains", [&](pqxx::connection& connection) {
     pqxx::transaction<pqxx::repeatable_read, pqxx::read_only> tx(connection, "watched_domains");
-    const auto count = tx.exec1(
+    const auto count = tx.exec_params1(
                              "SELECT count(*) FROM watchlist WHERE removed_at IS NULL "
-                             "AND domain_id > " +
-                             tx.quote(last_id))[0]
+                             "AND domain_id > $1",
+                             last_id)[0]
                            .as<std::size_t>();
     if (delivered == 0) {
       on_count(count);
     }
-    tx.exec(
+    // The bound is a parameter of the cursor's query (DECLARE takes them like any query).
+    tx.exec_params(
         "DECLARE watched NO SCROLL CURSOR FOR SELECT domain_id, domain FROM watchlist "
-        "WHERE removed_at IS NULL AND domain_id > " +
-        tx.quote(last_id) + " ORDER BY domain_id");
+        "WHERE removed_at IS NULL AND domain_id > $1 ORDER BY domain_id",
+        last_id);
     for (;;) {
       const pqxx::result rows = tx.exec("FETCH 5000 FROM watched");
       for (const auto& row : rows) {

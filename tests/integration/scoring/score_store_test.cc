@@ -13,6 +13,7 @@
 #include <map>
 #include <pqxx/pqxx>
 
+#include "binary_copy.h"
 #include "feature_compare.h"
 #include "fluxwatch/scoring/classifier.h"
 #include "fluxwatch/storage/database.h"
@@ -291,6 +292,115 @@ TEST_F(ScoreStoreTest, SetsSeenAgainWithOtherTtlsGiveTheReferenceFeatures) {
   EXPECT_EQ(part.answered_lookups, 3);
   EXPECT_EQ(part.min_ttl, 10);
   EXPECT_EQ(part.ipv4_addresses, 3);
+}
+
+// The scan reads the packed arrays of answer_set_contents and shared_parts itself (binary
+// COPY, window_read.cc): names with quotes, backslashes, commas, braces and spaces, owners
+// that are partly the domain's own name (NULL elements) and partly not, CNAME targets beside
+// addresses (NULL address and target elements), glue in a shared part, and the NS host probed
+// under its awkward name, all give the features the reference computes from the records view.
+TEST_F(ScoreStoreTest, AwkwardNamesInPackedSetsGiveTheReferenceFeatures) {
+  const std::string ns1 = R"(ns"1,{x}\.test)";
+  const std::string ns2 = R"(ns 2\\"NULL".x.test)";
+  const std::string edge = R"(edge,"\".x.test)";
+  storage::ProbeBatch batch;
+  batch.geo_build = "GeoLite2-ASN@1 GeoLite2-City@1";
+  auto& r = batch.results;
+  r.push_back(probe("x.test", "x.test", RrType::A, 0, Outcome::NoError,
+                    {rr(Section::Answer, "x.test", RrType::CNAME, 300, edge),
+                     rr(Section::Answer, edge, RrType::A, 30, "10.7.0.1"),
+                     rr(Section::Answer, edge, RrType::A, 60, "10.7.0.2")}));
+  r.push_back(a("x.test", 1, {"10.7.0.2", "10.7.0.3"}));
+  r.push_back(probe("x.test", "x.test", RrType::NS, 0, Outcome::NoError,
+                    {rr(Section::Answer, "x.test", RrType::NS, 600, ns1),
+                     rr(Section::Answer, "x.test", RrType::NS, 600, ns2),
+                     rr(Section::Additional, ns2, RrType::A, 600, "10.8.0.2"),
+                     rr(Section::Additional, ns2, RrType::AAAA, 600, "2001:db8:8::2")}));
+  r.push_back(probe("", ns1, RrType::A, 1, Outcome::NoError,
+                    {rr(Section::Answer, ns1, RrType::A, 30, "10.8.0.1")}));
+  batch.enrichment = {
+      geo("10.7.0.1", 64501, "DE", 0.0, 0.0), geo("10.7.0.3", 64502, "NL", 10.0, 20.0),
+      geo("10.8.0.1", 64601, "FR", 48.0, 2.0), geo("10.8.0.2", 64602, "FR", 48.0, 2.0)};
+  db_.store(batch);
+  {
+    // The awkward names are stored in the packed arrays (not only in the records view).
+    pqxx::connection conn(scratch_.dsn());
+    pqxx::read_transaction tx(conn);
+    EXPECT_EQ(tx.exec_params1("SELECT count(*) FROM answer_set_contents "
+                              "WHERE $1 = ANY(owners) AND $2 = ANY(targets)",
+                              edge, edge)[0]
+                  .as<int>(),
+              1);
+    EXPECT_EQ(tx.exec_params1("SELECT count(*) FROM shared_parts WHERE $1 = ANY(owners)", ns2)[0]
+                  .as<int>(),
+              1);
+  }
+  ScoreStore store(scratch_.dsn());
+  const auto x = sql_features(store, {}).at("x.test");
+  const auto history = store.history("x.test", {});
+  EXPECT_TRUE(testing::same_features(
+      x, scoring::compute_features(history.domain_probes, history.other_probes, history.geo)));
+  EXPECT_EQ(x.ipv4_addresses, 3);
+  EXPECT_EQ(x.min_ttl, 30);
+  EXPECT_EQ(x.ns_names, 2);
+  EXPECT_EQ(x.ns_addresses, 3);  // ns1: 10.8.0.1 (its own probe); ns2: the glue, v4 and v6
+  EXPECT_EQ(x.ns_asns, 2);
+}
+
+// Binary COPY as PostgreSQL sends it (binary_copy.h): text elements come back byte for byte
+// (no quoting or escaping to undo), NULL elements and fields stay NULL, an empty string is
+// not NULL, and integers, timestamps, floats and host addresses decode.
+TEST_F(ScoreStoreTest, BinaryCopyDecodesWhatPostgresSends) {
+  pqxx::connection conn(scratch_.dsn());
+  pqxx::read_transaction tx(conn);
+  const std::vector<std::string> texts{R"(a"b)", R"(c\d)", "e,f", "", "NULL", "{}", "tab\there"};
+  int seen = 0;
+  scoring::detail::copy_binary(
+      tx,
+      "SELECT ARRAY[$$a\"b$$, $$c\\d$$, 'e,f', NULL, '', 'NULL', '{}', E'tab\\there']::text[], "
+      "ARRAY[30, NULL, -60]::bigint[], ARRAY[7]::integer[], NULL::bigint, "
+      "'2000-01-01 00:00:01.5+00'::timestamptz, 1.25::float8, '10.1.2.3'::inet, "
+      "'10.1.2.0/24'::inet, '2001:db8::1'::inet, 'x'::\"char\", -5::bigint, ''::text "
+      "FROM generate_series(1, 3)",
+      [&](const scoring::detail::BinaryRow& row) {
+        ++seen;
+        ASSERT_EQ(row.size(), 12U);
+        scoring::detail::BinaryArray array;
+        row.array(0, array);
+        ASSERT_EQ(array.size(), 8U);
+        EXPECT_EQ(array.text(0), texts[0]);
+        EXPECT_EQ(array.text(1), texts[1]);
+        EXPECT_EQ(array.text(2), texts[2]);
+        EXPECT_TRUE(array.null(3));
+        EXPECT_FALSE(array.null(4));
+        EXPECT_EQ(array.text(4), "");
+        EXPECT_EQ(array.text(5), "NULL");
+        EXPECT_EQ(array.text(6), "{}");
+        EXPECT_EQ(array.text(7), texts[6]);
+        row.array(1, array);
+        ASSERT_EQ(array.size(), 3U);
+        EXPECT_EQ(array.integer(0), 30);
+        EXPECT_TRUE(array.null(1));
+        EXPECT_EQ(array.integer(2), -60);
+        row.array(2, array);
+        ASSERT_EQ(array.size(), 1U);
+        EXPECT_EQ(array.integer(0), 7);
+        EXPECT_TRUE(row.null(3));
+        EXPECT_EQ(row.unix_micros(4), 946684801500000);
+        EXPECT_DOUBLE_EQ(row.float64(5), 1.25);
+        EXPECT_EQ(row.inet(6), IpAddress::parse("10.1.2.3"));
+        EXPECT_FALSE(row.inet(7).has_value());  // a network, not a host
+        EXPECT_EQ(row.inet(8), IpAddress::parse("2001:db8::1"));
+        EXPECT_EQ(row.text(9), "x");
+        EXPECT_EQ(row.integer(10), -5);
+        EXPECT_FALSE(row.null(11));
+        EXPECT_EQ(row.text(11), "");
+        row.array(3, array);  // a NULL array: no elements
+        EXPECT_EQ(array.size(), 0U);
+      });
+  EXPECT_EQ(seen, 3);
+  // An error in the statement is an SQL error (with its SQLSTATE), not a lost connection.
+  EXPECT_THROW(scoring::detail::copy_binary(tx, "SELECT 1/0", [](const auto&) {}), pqxx::sql_error);
 }
 
 TEST_F(ScoreStoreTest, ScoresAreStoredWithTheirWindowAndReadBack) {

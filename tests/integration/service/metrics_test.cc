@@ -2,10 +2,14 @@
 // a running `fluxwatch run` is scraped over HTTP while it works, its exposition passes
 // Debian's `promtool check metrics`, and its counters equal the rows it stored; `probe
 // --metrics-file` writes the same for node_exporter's textfile collector.
+#include <arpa/inet.h>
 #include <fmt/format.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <httplib.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <fstream>
 #include <map>
@@ -52,6 +56,23 @@ std::string read_file(const std::string& path) {
   return text.str();
 }
 
+/// A TCP port on 127.0.0.1 that the system handed out a moment ago and nothing holds now
+/// (0 if none could be had), as crawler_test's closed_udp_port() does for UDP.
+int free_tcp_port() {
+  const int probe = socket(AF_INET, SOCK_STREAM, 0);
+  if (probe < 0) {
+    return 0;
+  }
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t length = sizeof(address);
+  const bool bound = bind(probe, reinterpret_cast<sockaddr*>(&address), length) == 0 &&
+                     getsockname(probe, reinterpret_cast<sockaddr*>(&address), &length) == 0;
+  close(probe);
+  return bound ? ntohs(address.sin_port) : 0;
+}
+
 class MetricsTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -74,8 +95,10 @@ class MetricsTest : public ::testing::Test {
 };
 
 TEST_F(MetricsTest, RunServesMetricsThatPassPromtoolAndMatchTheStoredRows) {
-  // The lab config plus a listen address and one campaign; 9170-9179 are this suite's.
-  const int port = 9170;
+  // The lab config plus a listen address and one campaign. Not a fixed port: another copy
+  // of this suite (another build on the machine) may hold it.
+  const int port = free_tcp_port();
+  ASSERT_GT(port, 0);
   {
     std::ofstream(config_, std::ios::app)
         << fmt::format("metrics:\n  listen: 127.0.0.1:{}\n", port)

@@ -3,6 +3,7 @@
 // kept by the writer, TTL countdowns that keep
 // their exact TTLs, daily partitions with the default partition as a safety net, and
 // retention (Database::prune) dropping whole days while the summaries stay.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -170,8 +171,8 @@ TEST_F(AnswerSetStoreTest, AWriterThatLosesTheRaceForANewSetCountsItsProbesOnce)
   std::thread writer([&] { EXPECT_NO_THROW(store({a_probe(kT0, {"127.1.0.1"}, 300)})); });
   const auto deadline = steady_clock::now() + 30s;
   while (number(dsn_,
-                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND "
-                "query LIKE '%INSERT INTO addresses%'") == 0 &&
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND "
+                "wait_event_type = 'Lock' AND query LIKE '%INSERT INTO addresses%'") == 0 &&
          steady_clock::now() < deadline) {
     std::this_thread::sleep_for(20ms);
   }
@@ -342,6 +343,38 @@ TEST_F(AnswerSetStoreTest, PartitionsAreCreatedAheadAndPruneDropsWholeOldDays) {
   EXPECT_EQ(number(dsn_, "SELECT count(*) FROM observations_default"), 0);
   EXPECT_EQ(number(dsn_, "SELECT count(*) FROM observations_p20261112"), 1);
   EXPECT_THROW(db_.prune(0, true, kT0), Error);
+}
+
+TEST_F(AnswerSetStoreTest, PruneDropsTheProbeContextsOfRunsThatEndedBeforeTheDaysKept) {
+  // Three runs: one finished long before the days kept, one finished within them, one never
+  // finished (interrupted). Each stores one probe on its own day.
+  const auto day = [](int offset) { return kT0 + days(offset); };
+  const auto run = [&](int offset, const char* finished) {
+    const auto id = db_.begin_run("probe", "{}");
+    db_.store(ProbeBatch{id, {a_probe(day(offset), {"127.1.0.1"}, 300)}, {}, ""});
+    write(dsn_, fmt::format("UPDATE probe_runs SET finished_at = {} WHERE run_id = {} "
+                            "RETURNING run_id",
+                            finished, id));
+    return id;
+  };
+  const auto old_run = run(-20, "'2026-11-02 11:00+00'");
+  const auto kept_run = run(-6, "'2026-11-16 11:00+00'");
+  const auto open_run = run(-19, "NULL");
+  ASSERT_EQ(number(dsn_, "SELECT count(*) FROM probe_contexts"), 3);
+  ASSERT_FALSE(db_.prune(7, true, kT0).empty());
+  EXPECT_EQ(number(dsn_, "SELECT count(*) FROM probe_contexts"), 3) << "a dry run drops nothing";
+  // Seven days kept at kT0: observations from 2026-11-15 00:00 stay, so do the contexts of
+  // runs that finished from 2026-11-14 00:00 (a day for clocks that disagree).
+  db_.prune(7, false, kT0);
+  EXPECT_EQ(text(dsn_, "SELECT string_agg(run_id::text, ',' ORDER BY run_id) FROM probe_contexts"),
+            fmt::format("{},{}", std::min(kept_run, open_run), std::max(kept_run, open_run)));
+  EXPECT_EQ(number(dsn_, fmt::format("SELECT count(*) FROM probes WHERE run_id = {}", old_run)), 0);
+  // Every probe left still has its context.
+  EXPECT_EQ(number(dsn_,
+                   "SELECT count(*) FROM observations o WHERE NOT EXISTS (SELECT 1 FROM "
+                   "probe_contexts c WHERE c.context_id = o.context_id)"),
+            0);
+  EXPECT_EQ(number(dsn_, "SELECT count(*) FROM probes"), 1);
 }
 
 }  // namespace

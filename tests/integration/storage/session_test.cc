@@ -35,12 +35,16 @@ TEST(RetryPolicy, WaitsDoubleFromTheFirstUpToTheLongest) {
   EXPECT_EQ(policy.deadline, std::chrono::seconds(10));
 }
 
-/// True once some backend of `dsn`'s server waits on `wait_event_type`/`wait_event`.
+/// True once some backend of `dsn`'s database waits on `wait_event_type`/`wait_event`
+/// (only that database's: tests on the shared server run in parallel, and another test's
+/// session may wait on the same event meanwhile).
 bool someone_waits(const std::string& dsn, const std::string& type, const std::string& event) {
   return fluxwatch::testing::wait_until(
       [&] {
-        return query_int(dsn, "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = '" +
-                                  type + "' AND wait_event = '" + event + "'") > 0;
+        return query_int(dsn,
+                         "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                         "AND wait_event_type = '" +
+                             type + "' AND wait_event = '" + event + "'") > 0;
       },
       std::chrono::seconds(20));
 }
@@ -113,17 +117,21 @@ TEST(SessionRetry, GivesUpAtTheDeadlineWhenTheServerStaysAway) {
   EXPECT_EQ(session.retries(), retries);
 }
 
-/// A scratch database whose table t holds COMMIT open for a while: a deferred constraint
-/// trigger sleeps at COMMIT time, so the test can cut the connection exactly then.
+/// A scratch database whose table t holds its first COMMIT open: a deferred constraint
+/// trigger sleeps at COMMIT time until the test cuts the connection (a timed sleep could end
+/// first on a loaded machine, and the COMMIT would succeed uncut). The sequence counts
+/// COMMITs across rollbacks, so the COMMIT run again after the cut does not sleep.
 class SessionCommit : public ::testing::Test {
  protected:
   void SetUp() override {
     pqxx::connection connection(scratch_.dsn());
     pqxx::work tx(connection);
     tx.exec("CREATE TABLE t (a int)");
+    tx.exec("CREATE SEQUENCE commits");
     tx.exec(
         "CREATE FUNCTION slow_commit() RETURNS trigger LANGUAGE plpgsql AS "
-        "$$ BEGIN PERFORM pg_sleep(1); RETURN NULL; END $$");
+        "$$ BEGIN IF nextval('commits') = 1 THEN PERFORM pg_sleep(600); END IF; RETURN NULL; "
+        "END $$");
     tx.exec(
         "CREATE CONSTRAINT TRIGGER slow AFTER INSERT ON t DEFERRABLE INITIALLY DEFERRED "
         "FOR EACH ROW EXECUTE FUNCTION slow_commit()");
@@ -143,7 +151,7 @@ class SessionCommit : public ::testing::Test {
 TEST_F(SessionCommit, ACommitCutOffIsAskedAboutAndRunAgainOnlyIfItWasNotCommitted) {
   Session session(scratch_.dsn(), "test");
   auto call = std::async(std::launch::async, [&] { insert(session); });
-  // The first COMMIT sleeps in the trigger: cut its connection there, once.
+  // The first COMMIT sleeps in the trigger until its connection is cut, here.
   ASSERT_TRUE(someone_waits(scratch_.dsn(), "Timeout", "PgSleep"));
   EXPECT_EQ(query_int(scratch_.dsn(),
                       "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "

@@ -176,12 +176,16 @@ std::size_t hand_to_storage(storage::Database& database, const storage::ProbeBat
                             const storage::ScheduleCommit* commit = nullptr);
 
 /**
- * Runs `body` until it succeeds, retrying on fluxwatch::Error (a lost database) with
- * backoff (0.2 s doubling to 10 s) for as long as `tolerance` from the first failure;
- * logs the outage once and its end. Rethrows the last error after that.
+ * Runs `body` until it succeeds, retrying on storage::Unavailable (the database cannot be
+ * reached) with backoff (0.2 s doubling to 10 s) for as long as `tolerance` from the first
+ * failure; logs the outage once and its end. Rethrows the last error after that. Any other
+ * exception (an SQL error such as a constraint violation, bad data, a bug) passes at once:
+ * running the body again would fail the same way. `on_outage` (if set) hears true when an
+ * outage starts and false when it ends (either way).
  */
 void retry_through_outage(const std::string& what, std::chrono::milliseconds tolerance,
-                          const std::function<void()>& body);
+                          const std::function<void()>& body,
+                          const std::function<void(bool away)>& on_outage = {});
 
 /**
  * Resolves plain queries (`fluxwatch query`) at most `qps` per second overall: the

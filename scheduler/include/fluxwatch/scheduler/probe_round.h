@@ -32,6 +32,11 @@ namespace fluxwatch::scheduler {
 struct RoundOptions {
   EngineOptions engine;
   std::size_t queued_batches = 4;  ///< batches waiting for the writers before probing pauses
+  /// The same while a writer waits out a database outage (`probe`: scheduler.buffer_limit
+  /// results), so that probing goes on meanwhile; not in normal operation, where a deep
+  /// queue only holds a whole round's results in memory at once (peak RSS) and stores
+  /// nothing sooner. 0: queued_batches.
+  std::size_t outage_batches = 0;
   /// False: resolve (and enrich) but store nothing, not even a probe_runs row; run_id is
   /// 0. For measuring resolution apart from storage (bench/run.sh).
   bool store = true;

@@ -8,9 +8,12 @@
 /// one narrow row each, and a domain whose answer does not change costs one set.
 /// Input order: add_domain() for every watched domain (the output order), add_geo(), then
 /// add_set_record() for the records of every set the window's probes may reference (any
-/// order; sets no probe references are ignored), then add_probe() for every probe of the
-/// window, then finish().
+/// order; sets no probe references are ignored), and add_probe() for every probe of the
+/// window, then finish(). add_set_record() and add_probe() touch separate state: one thread
+/// may add the sets while another adds the probes (ScoreStore reads both streams at once);
+/// a probe's set is looked up in finish().
 
+#include <climits>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -49,6 +52,11 @@ class FeatureScan {
                  std::int64_t sent_at_us, bool own, std::optional<std::int64_t> set_id,
                  std::optional<std::int64_t> ttl,
                  const std::vector<std::optional<std::int64_t>>& ttls = {});
+  /// Room for `count` probes (an estimate of the window's): spares the growth of the probe
+  /// array, whose copies would otherwise hold up to 1.5 times its size at once.
+  void reserve_probes(std::size_t count) { probes_.reserve(count); }
+  /// Likewise for `count` set records (the largest array while the sets are read).
+  void reserve_set_records(std::size_t count) { set_records_.reserve(count); }
   /// The features of every domain, in add_domain() order.
   [[nodiscard]] std::vector<std::pair<std::int64_t, Features>> finish();
 
@@ -66,24 +74,35 @@ class FeatureScan {
     bool has_point = false;
     LatLon point;
   };
+  /// A probe of a watched domain (own). 40 bytes: at 10M probes the largest array.
   struct Probe {
     std::int64_t probe_id;
     std::int64_t sent_at_us;
-    std::int32_t domain;  ///< index into domains_, -1 when not own
-    std::uint32_t set;    ///< index into set_keys_, kNone without records
-    std::int64_t ttl;     ///< the smallest TTL
-    std::uint32_t ttls;   ///< index into ttl_lists_, kNone when uniform
+    /// As added: the answer set's id (kNoSet: none); after resolve_probes(): the index into
+    /// set_keys_ (kNone: no records, or a set not read).
+    std::int64_t set;
+    /// The smallest TTL as added (kNoTtl: the set's own); after resolve_probes(): the TTL.
+    std::int64_t ttl;
+    std::int32_t domain;  ///< index into domains_
     std::uint8_t qtype;   ///< kA, kAaaa or kOther
+    bool has_ttls;        ///< its record TTLs are in ttl_lists_ (by probe id)
   };
-  /// A record of a set as read (only the kinds scoring uses).
+  static constexpr std::int64_t kNoSet = INT64_MIN;
+  static constexpr std::int64_t kNoTtl = INT64_MIN;
+  /// A probe's set index once resolve_probes() ran.
+  static std::uint32_t resolved_set(const Probe& probe) {
+    return static_cast<std::uint32_t>(probe.set);
+  }
+  /// A record of a set as read (only the kinds scoring uses). 48 bytes, 5.4M of them at
+  /// 10M probes.
   struct SetRecord {
+    std::int64_t ttl_offset;
     std::uint32_t set;
     std::int32_t ord;
-    std::int64_t ttl_offset;
-    std::uint8_t kind;       ///< kAnswerA, kAnswerAaaa, kNs, kSoa, kHostOnly
-    std::uint32_t name = 0;  ///< NS target, or the owner of an address (interned)
+    std::uint32_t name = 0;    ///< NS target, or the owner of an address (interned)
+    std::uint32_t serial = 0;  ///< an SOA's serial (32 bits in DNS)
     IpAddress address;
-    std::int64_t serial = 0;
+    std::uint8_t kind;  ///< kAnswerA, kAnswerAaaa, kNs, kSoa, kHostOnly
   };
   /// One address or NS name of a set with the record it came from (for its TTL).
   template <typename T>
@@ -111,6 +130,8 @@ class FeatureScan {
   };
 
   std::uint32_t intern(std::string_view name);
+  /// Probes' set ids to set indexes and their TTLs; marks the sets some probe got.
+  void resolve_probes();
   std::uint32_t own_name(std::int64_t domain_id);
   [[nodiscard]] std::int64_t record_ttl(const Probe& probe, std::int32_t ord,
                                         std::int64_t offset) const;
@@ -129,7 +150,10 @@ class FeatureScan {
   std::vector<SetRecord> set_records_;
   std::uint32_t last_set_ = kNone;
   std::vector<Probe> probes_;
-  std::vector<std::vector<std::optional<std::int64_t>>> ttl_lists_;
+  /// Record TTLs by probe id, of the few probes whose TTLs are not the set's offsets shifted.
+  std::unordered_map<std::int64_t, std::vector<std::optional<std::int64_t>>> ttl_lists_;
+  /// (domain id, set id) of the probes that are not a domain's own: their sets still count.
+  std::vector<std::pair<std::int64_t, std::int64_t>> other_sets_;
   std::vector<bool> referenced_;  ///< by set: some probe of the window got it
   std::unordered_map<std::string, std::uint32_t> names_;
 };

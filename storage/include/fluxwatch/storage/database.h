@@ -144,7 +144,8 @@ class Database {
 
   /// Retention (`storage.retention_days`): the daily partitions of observations whose whole
   /// day ended more than `retention_days` days before `now`, oldest first; dropped (in one
-  /// transaction) unless `dry_run`. Answer sets, the (domain, address) first/last seen and
+  /// transaction) unless `dry_run`, with the probe contexts of runs that finished a day
+  /// before the oldest day kept. Answer sets, the (domain, address) first/last seen and
   /// scores stay. @throw fluxwatch::Error if retention_days < 1.
   std::vector<ObservationPartition> prune(
       int retention_days, bool dry_run,

@@ -5,8 +5,9 @@
 /// The policy, in full:
 /// - Connecting when a store is created, or at the start of a call after an earlier call
 ///   gave up on the connection, is tried once: a server known to be away fails the call at
-///   once with what to configure (callers that ride out outages, `probe` and `run`, retry
-///   whole calls with their own, longer backoff: retry_through_outage).
+///   once with storage::Unavailable, saying what to configure (callers that ride out
+///   outages, `probe` and `run`, retry whole calls with their own, longer backoff, on that
+///   type only: retry_through_outage).
 /// - A connection lost *during* a call (server restart, pg_terminate_backend, network; also
 ///   one that went stale between calls, which shows at the first statement) is reconnected
 ///   with backoff (RetryPolicy: 0.2 s doubling to 3 s) until the policy's deadline (10 s
@@ -16,10 +17,15 @@
 ///   by asking the server: Session::commit() notes the transaction id before COMMIT and,
 ///   when COMMIT gets no answer, asks `pg_xact_status()` over a new connection. Committed:
 ///   the call succeeds. Aborted: the body runs again (nothing was written). Still unknown at
-///   the deadline: fluxwatch::Error saying so (nothing is retried, so nothing is stored
-///   twice). Bodies that commit with a plain tx.commit() get that last error at once.
-/// - SQL errors (constraint, syntax, bad data) are never retried: fluxwatch::Error with the
-///   SQLSTATE.
+///   the deadline (the server stayed away): storage::Unavailable saying so; the session
+///   does not run the body again. Bodies that commit with a plain tx.commit() get that last
+///   error at once.
+/// - A connection that cannot be restored within the deadline: storage::Unavailable.
+/// - A transaction the server rolled back to settle a conflict with another one (deadlock,
+///   serialization failure: SQLSTATE 40P01, 40001) runs again at once, up to
+///   kConflictReruns times: it wrote nothing, and the other transaction has moved on.
+/// - Other SQL errors (constraint, syntax, bad data) are never retried: fluxwatch::Error
+///   with the SQLSTATE, never Unavailable, so no caller mistakes a bug for an outage.
 
 #include <chrono>
 #include <cstddef>
@@ -34,6 +40,18 @@
 #include "fluxwatch/common/error.h"
 
 namespace fluxwatch::storage {
+
+/**
+ * The database cannot be reached: connecting failed, a lost connection could not be
+ * restored within the retry policy's deadline, or a COMMIT that got no answer could not be
+ * settled because the server stayed away. The one storage error worth waiting out
+ * (retry_through_outage, `run`'s writer); every other fluxwatch::Error (an SQL error, bad
+ * data, a bug) means that running the same call again would fail the same way.
+ */
+class Unavailable : public Error {
+ public:
+  using Error::Error;
+};
 
 /// How long a call keeps reconnecting after its connection was lost.
 struct RetryPolicy {
@@ -56,6 +74,9 @@ std::string one_line(std::string_view text);
 std::string describe_target(const std::string& dsn);
 /// A lost connection (as opposed to an SQL error): worth reconnecting and retrying.
 bool is_connection_loss(const pqxx::failure& error, const pqxx::connection* connection);
+/// A transaction rolled back by the server because of a conflict with another one
+/// (deadlock detected, serialization failure): worth running again as it is.
+bool is_conflict(const pqxx::failure& error);
 /// What a pqxx exception means, as one line (with the SQLSTATE when there is one).
 std::string describe_failure(const std::exception& error);
 /// Thrown by Session::commit() when the server says the in-doubt transaction was aborted:
@@ -72,8 +93,11 @@ struct CommitAborted : std::runtime_error {
  */
 class Session {
  public:
+  /// How many times one call runs again after conflicts with other transactions.
+  static constexpr std::size_t kConflictReruns = 3;
+
   /// `component` prefixes messages ("storage", "scheduler", "feeds", "scoring").
-  /// @throw fluxwatch::Error (with the DSN's host/db and what to do) if it cannot connect.
+  /// @throw Unavailable (with the DSN's host/db and what to do) if it cannot connect.
   Session(std::string dsn, std::string component, RetryPolicy policy = {});
 
   /**
@@ -86,6 +110,7 @@ class Session {
       -> decltype(body(std::declval<pqxx::connection&>())) {
     std::optional<Clock::time_point> lost_at;
     std::size_t attempt = 0;
+    std::size_t conflicts = 0;
     while (true) {
       try {
         return body(connection());
@@ -94,13 +119,16 @@ class Session {
       } catch (const detail::CommitAborted& aborted) {
         retry_after_loss(what, aborted, lost_at, attempt);
       } catch (const pqxx::in_doubt_error& error) {
-        throw Error(fmt_in_doubt(what, detail::describe_failure(error)));
+        throw Unavailable(fmt_in_doubt(what, detail::describe_failure(error)));
       } catch (const pqxx::failure& error) {
-        if (!detail::is_connection_loss(error, connection_.get())) {
+        if (detail::is_connection_loss(error, connection_.get())) {
+          retry_after_loss(what, error, lost_at, attempt);
+        } else if (detail::is_conflict(error) && conflicts < kConflictReruns) {
+          note_conflict(what, error, ++conflicts);
+        } else {
           throw Error(component_ + ": " + std::string(what) +
                       " failed: " + detail::describe_failure(error));
         }
-        retry_after_loss(what, error, lost_at, attempt);
       } catch (const std::exception& error) {
         throw Error(component_ + ": " + std::string(what) +
                     " failed: " + detail::one_line(error.what()));
@@ -135,7 +163,7 @@ class Session {
   /// connection until it is known or the policy's deadline passes.
   [[nodiscard]] CommitOutcome commit_outcome(const std::string& xid);
 
-  /// The open connection, (re)connected if needed. @throw fluxwatch::Error if it cannot.
+  /// The open connection, (re)connected if needed. @throw Unavailable if it cannot.
   pqxx::connection& connection();
   [[nodiscard]] const std::string& dsn() const noexcept { return dsn_; }
   [[nodiscard]] const RetryPolicy& policy() const noexcept { return policy_; }
@@ -146,10 +174,12 @@ class Session {
 
  private:
   using Clock = std::chrono::steady_clock;
-  /// Waits and reconnects per the policy; @throw fluxwatch::Error past the deadline.
+  /// Waits and reconnects per the policy; @throw Unavailable past the deadline.
   void retry_after_loss(std::string_view what, const std::exception& error,
                         std::optional<Clock::time_point>& lost_at, std::size_t& attempt);
   [[nodiscard]] std::string fmt_in_doubt(std::string_view what, const std::string& why) const;
+  /// Logs the `count`th conflict of a call that is about to run again.
+  void note_conflict(std::string_view what, const std::exception& error, std::size_t count) const;
   std::optional<std::string> try_connect();
 
   std::string dsn_;
