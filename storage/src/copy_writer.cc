@@ -164,10 +164,120 @@ void CopyTextBuffer::end_row() {
   fields_ = 0;
 }
 
-// --- CopyWriter -------------------------------------------------------------------------
+// --- CopyBinaryBuffer -------------------------------------------------------------------
 
-CopyWriter::CopyWriter(pqxx::dbtransaction& tx, std::string_view table,
-                       std::initializer_list<std::string_view> columns)
+namespace {
+/// PostgreSQL's epoch (2000-01-01 00:00 UTC) in microseconds since the Unix epoch.
+constexpr std::int64_t kPostgresEpochMicros = 946'684'800'000'000;
+/// pg_type oid of int8, the element type of a bigint[].
+constexpr std::uint32_t kInt8Oid = 20;
+}  // namespace
+
+CopyBinaryBuffer::CopyBinaryBuffer(std::size_t columns) : columns_(columns) {}
+
+void CopyBinaryBuffer::put16(std::uint16_t value) {
+  const std::array<char, 2> bytes{static_cast<char>(value >> 8), static_cast<char>(value)};
+  buffer_.append(bytes.data(), bytes.size());
+}
+
+void CopyBinaryBuffer::put32(std::uint32_t value) {
+  const std::array<char, 4> bytes{static_cast<char>(value >> 24), static_cast<char>(value >> 16),
+                                  static_cast<char>(value >> 8), static_cast<char>(value)};
+  buffer_.append(bytes.data(), bytes.size());
+}
+
+void CopyBinaryBuffer::put64(std::uint64_t value) {
+  put32(static_cast<std::uint32_t>(value >> 32));
+  put32(static_cast<std::uint32_t>(value));
+}
+
+void CopyBinaryBuffer::begin_field(std::int32_t length) {
+  if (fields_ == 0) {
+    put16(static_cast<std::uint16_t>(columns_));
+  }
+  ++fields_;
+  put32(static_cast<std::uint32_t>(length));
+}
+
+CopyBinaryBuffer& CopyBinaryBuffer::null() {
+  begin_field(-1);
+  return *this;
+}
+
+CopyBinaryBuffer& CopyBinaryBuffer::int8(std::int64_t value) {
+  begin_field(8);
+  put64(static_cast<std::uint64_t>(value));
+  return *this;
+}
+
+CopyBinaryBuffer& CopyBinaryBuffer::int8_or_null(std::int64_t value) {
+  return value == 0 ? null() : int8(value);
+}
+
+CopyBinaryBuffer& CopyBinaryBuffer::int4(std::int32_t value) {
+  begin_field(4);
+  put32(static_cast<std::uint32_t>(value));
+  return *this;
+}
+
+CopyBinaryBuffer& CopyBinaryBuffer::boolean(bool value) {
+  begin_field(1);
+  buffer_ += value ? '\1' : '\0';
+  return *this;
+}
+
+CopyBinaryBuffer& CopyBinaryBuffer::timestamp(std::chrono::system_clock::time_point value) {
+  const auto micros = std::chrono::floor<std::chrono::microseconds>(value).time_since_epoch();
+  return int8(micros.count() - kPostgresEpochMicros);
+}
+
+CopyBinaryBuffer& CopyBinaryBuffer::text(std::string_view value) {
+  if (value.size() > static_cast<std::size_t>(INT32_MAX)) {
+    throw std::length_error("COPY text field over 2 GiB");
+  }
+  begin_field(static_cast<std::int32_t>(value.size()));
+  buffer_.append(value);
+  return *this;
+}
+
+CopyBinaryBuffer& CopyBinaryBuffer::text_or_null(std::string_view value) {
+  return value.empty() ? null() : text(value);
+}
+
+CopyBinaryBuffer& CopyBinaryBuffer::int8_array(std::span<const std::int64_t> values) {
+  // array_recv: dimensions, has-NULLs flag, element type; per dimension its length and
+  // lower bound; per element its length and value.
+  constexpr std::size_t kHeaderBytes = std::size_t{5} * 4;
+  const std::size_t bytes = kHeaderBytes + values.size() * 12;
+  if (bytes > static_cast<std::size_t>(INT32_MAX)) {
+    throw std::length_error("COPY array field over 2 GiB");
+  }
+  begin_field(static_cast<std::int32_t>(bytes));
+  put32(1);
+  put32(0);
+  put32(kInt8Oid);
+  put32(static_cast<std::uint32_t>(values.size()));
+  put32(1);
+  for (const std::int64_t value : values) {
+    put32(8);
+    put64(static_cast<std::uint64_t>(value));
+  }
+  return *this;
+}
+
+void CopyBinaryBuffer::end_row() {
+  if (fields_ != columns_) {
+    throw std::logic_error(
+        fmt::format("COPY row with {} fields for {} columns", fields_, columns_));
+  }
+  fields_ = 0;
+}
+
+// --- BasicCopyWriter --------------------------------------------------------------------
+
+template <typename Buffer>
+BasicCopyWriter<Buffer>::BasicCopyWriter(pqxx::dbtransaction& tx, std::string_view table,
+                                         std::initializer_list<std::string_view> columns)
     : connection_(RawConnection::of(tx)), buffer_(columns.size()) {
   statement_ = "COPY " + tx.quote_name(std::string(table)) + " (";
   const char* separator = "";
@@ -177,12 +287,15 @@ CopyWriter::CopyWriter(pqxx::dbtransaction& tx, std::string_view table,
     separator = ", ";
   }
   statement_ += ") FROM STDIN";
+  statement_ += Buffer::kCopyOptions;
   // libpqxx accepts the PGRES_COPY_IN result; from here on the data goes through libpq.
   tx.exec(statement_);
   buffer_.reserve(kFlushBytes + kFlushBytes / 4);
+  buffer_.raw(Buffer::kHeader);
 }
 
-CopyWriter::~CopyWriter() {
+template <typename Buffer>
+BasicCopyWriter<Buffer>::~BasicCopyWriter() {
   if (!open_) {
     return;
   }
@@ -193,7 +306,8 @@ CopyWriter::~CopyWriter() {
   drain_results(connection_);
 }
 
-void CopyWriter::flush() {
+template <typename Buffer>
+void BasicCopyWriter<Buffer>::flush() {
   std::string_view data = buffer_.data();
   while (!data.empty()) {
     // libpq takes an int length; a buffer is about kFlushBytes, but a row may be huge.
@@ -206,10 +320,12 @@ void CopyWriter::flush() {
   buffer_.clear();
 }
 
-void CopyWriter::complete() {
+template <typename Buffer>
+void BasicCopyWriter<Buffer>::complete() {
   if (buffer_.in_row()) {
     throw std::logic_error("CopyWriter::complete() in the middle of a row");
   }
+  buffer_.raw(Buffer::kTrailer);
   flush();
   open_ = false;
   if (PQputCopyEnd(connection_, nullptr) != 1) {
@@ -236,12 +352,16 @@ void CopyWriter::complete() {
   throw pqxx::sql_error(message, statement_, state.empty() ? nullptr : state.c_str());
 }
 
-void CopyWriter::throw_connection_error(std::string_view doing) const {
+template <typename Buffer>
+void BasicCopyWriter<Buffer>::throw_connection_error(std::string_view doing) const {
   const std::string message = fmt::format("{}: {}", doing, PQerrorMessage(connection_));
   if (PQstatus(connection_) == CONNECTION_BAD) {
     throw pqxx::broken_connection(message);
   }
   throw pqxx::failure(message);
 }
+
+template class BasicCopyWriter<CopyTextBuffer>;
+template class BasicCopyWriter<CopyBinaryBuffer>;
 
 }  // namespace fluxwatch::storage::detail

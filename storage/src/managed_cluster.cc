@@ -46,6 +46,15 @@ constexpr const char* kDatabaseName = "fluxwatch";
 constexpr const char* kStartTimeoutSeconds = "60";
 /// Written by `fluxwatch db grant-reader`: local readers are let in (cli/src/cluster_access.cc).
 constexpr const char* kReadersFile = "readers";
+/// Settings for a write-heavy embedded database (docs/performance.md, "Storage rounds, schema
+/// 15: the managed cluster"): each probe round rewrites every counters page and appends
+/// whole observation pages, so most WAL is full-page images after a checkpoint. lz4 makes
+/// those images smaller for little CPU; larger WAL buffers keep backends from writing WAL
+/// themselves (pg_stat_wal.wal_buffers_full); checkpoints spaced further apart mean fewer
+/// full-page images. Durability is untouched: fsync and synchronous_commit stay on.
+constexpr const char* kServerSettings =
+    "-c wal_compression=lz4 -c wal_buffers=16MB -c max_wal_size=4GB "
+    "-c checkpoint_timeout=15min";
 /// sizeof(sockaddr_un::sun_path) on Linux, including the terminating NUL.
 constexpr std::size_t kMaxSocketPath = 108;
 
@@ -412,8 +421,9 @@ void ManagedCluster::ensure_running() {
   }
   if (!running()) {
     logger()->info("storage: starting PostgreSQL in {}", data_dir_);
-    const std::string options = fmt::format(
-        "-c listen_addresses='' -c unix_socket_directories='{}' -p {}", data_dir_, kSocketPort);
+    const std::string options =
+        fmt::format("-c listen_addresses='' -c unix_socket_directories='{}' -p {} {}", data_dir_,
+                    kSocketPort, kServerSettings);
     const int status =
         run_program({bindir + "/pg_ctl", "start", "-D", data.string(), "-l", server_log.string(),
                      "-w", "-t", kStartTimeoutSeconds, "-o", options},

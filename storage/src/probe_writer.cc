@@ -7,8 +7,8 @@
 //      a set another writer stored meanwhile is read back instead. An unchanged answer with a
 //      warm cache skips all of this;
 //   2. what the batch adds to every set's summary (first/last seen, times seen, smallest
-//      TTLs): COPY into a staging table, then one INSERT ... ON CONFLICT DO UPDATE in key order
-//      (in place: HOT);
+//      TTLs): COPY into a staging table, then one UPDATE in key order when every set was
+//      stored before the batch (in place: HOT), else one INSERT ... ON CONFLICT DO UPDATE;
 //   3. one observation row per probe, by COPY into the partitioned table.
 // A set or shared part id whose digest_check differs from the stored one is an id collision:
 // the batch is refused.
@@ -50,7 +50,7 @@ constexpr int kAddressRounds = 5;
 constexpr const char* kStageTablesSql = R"sql(
 CREATE TEMP TABLE IF NOT EXISTS fw_counter_stage (
   domain_id bigint, answer_set_id bigint, first_seen timestamptz, last_seen timestamptz,
-  times_seen bigint, min_ttl bigint, min_ttls bigint[]) ON COMMIT DELETE ROWS;
+  times_seen bigint, min_ttl bigint, min_ttls bigint[], known boolean) ON COMMIT DELETE ROWS;
 CREATE TEMP TABLE IF NOT EXISTS fw_content_stage (LIKE answer_set_contents) ON COMMIT DELETE ROWS;
 CREATE TEMP TABLE IF NOT EXISTS fw_shared_stage (LIKE shared_parts) ON COMMIT DELETE ROWS
 )sql";
@@ -117,9 +117,27 @@ CROSS JOIN LATERAL (
 ) c
 )sql";
 
-// Every set the batch saw, one row each in key order (concurrent writers lock rows in the
-// same order: no deadlock): a new one is inserted with the batch's counters, a stored one
-// gets them added in place.
+// What the batch adds to each set's summary, from fw_counter_stage, in key order (concurrent
+// writers lock rows in the same order). When every set's counters row was committed before
+// the batch (`known`: an unchanged round), a plain UPDATE adds them: a primary-key probe and
+// a HOT update. INSERT ... ON CONFLICT DO UPDATE also locks the row first and cost twice as
+// much per unchanged answer (docs/performance.md, "PostgreSQL's work per stored probe"); it
+// takes every row of a batch with new sets, where a concurrent writer may insert the same
+// row.
+// fluxwatch_least_ttls is an SQL function PostgreSQL does not inline: called only when both
+// sides have per-record TTLs.
+constexpr const char* kUpdateCountersSql = R"sql(
+UPDATE answer_set_counters a
+SET first_seen = least(a.first_seen, s.first_seen),
+    last_seen = greatest(a.last_seen, s.last_seen),
+    times_seen = a.times_seen + s.times_seen,
+    min_ttl = least(a.min_ttl, s.min_ttl),
+    min_ttls = CASE WHEN s.min_ttls IS NULL THEN a.min_ttls
+                    WHEN a.min_ttls IS NULL THEN s.min_ttls
+                    ELSE fluxwatch_least_ttls(a.min_ttls, s.min_ttls) END
+FROM (SELECT * FROM fw_counter_stage WHERE known ORDER BY domain_id, answer_set_id) s
+WHERE a.domain_id = s.domain_id AND a.answer_set_id = s.answer_set_id
+)sql";
 constexpr const char* kUpsertCountersSql = R"sql(
 INSERT INTO answer_set_counters AS a (domain_id, answer_set_id, first_seen, last_seen,
                                       times_seen, min_ttl, min_ttls)
@@ -130,7 +148,9 @@ ON CONFLICT (domain_id, answer_set_id) DO UPDATE
       last_seen = greatest(a.last_seen, excluded.last_seen),
       times_seen = a.times_seen + excluded.times_seen,
       min_ttl = least(a.min_ttl, excluded.min_ttl),
-      min_ttls = fluxwatch_least_ttls(a.min_ttls, excluded.min_ttls)
+      min_ttls = CASE WHEN excluded.min_ttls IS NULL THEN a.min_ttls
+                      WHEN a.min_ttls IS NULL THEN excluded.min_ttls
+                      ELSE fluxwatch_least_ttls(a.min_ttls, excluded.min_ttls) END
 )sql";
 
 /// "{1,2,3}": a bigint[] parameter.
@@ -142,11 +162,6 @@ std::string array_text(const Range& range, Field&& field) {
   }
   text += '}';
   return text;
-}
-
-/// One probe's TTLs in canonical order.
-std::string ttl_array(const ProbeResult& result, const CanonicalAnswer& answer) {
-  return array_text(answer.order, [&](std::uint32_t index) { return result.records[index].ttl; });
 }
 
 /// The array columns of a packed part, in the order of the staging tables.
@@ -521,24 +536,52 @@ std::size_t ProbeWriter::store_new_sets(pqxx::work& tx, const std::vector<SetKey
   return bad_addresses;
 }
 
-void ProbeWriter::upsert_counters(
+void ProbeWriter::add_counters(
     pqxx::work& tx, const std::unordered_map<SetKey, SetCounters, SetKeyHash>& counters) {
-  CopyWriter stage(tx, "fw_counter_stage",
-                   {"domain_id", "answer_set_id", "first_seen", "last_seen", "times_seen",
-                    "min_ttl", "min_ttls"});
-  for (const auto& [key, c] : counters) {
-    CopyTextBuffer& row = stage.row();
-    row.integer(key.domain_id)
-        .integer(key.answer_set_id)
-        .timestamp(c.first)
-        .timestamp(c.last)
-        .integer(c.times);
-    c.min_ttl ? row.integer(*c.min_ttl) : row.null();
-    c.min_ttls.empty() ? row.null() : row.text(array_text(c.min_ttls, std::identity{}));
-    row.end_row();
+  std::size_t known = 0;
+  {
+    // Binary: the server parses no timestamps or integers (docs/performance.md).
+    BinaryCopyWriter stage(tx, "fw_counter_stage",
+                           {"domain_id", "answer_set_id", "first_seen", "last_seen", "times_seen",
+                            "min_ttl", "min_ttls", "known"});
+    std::vector<std::int64_t> ttls;
+    for (const auto& [key, c] : counters) {
+      CopyBinaryBuffer& row = stage.row();
+      row.int8(key.domain_id)
+          .int8(key.answer_set_id)
+          .timestamp(c.first)
+          .timestamp(c.last)
+          .int8(c.times);
+      c.min_ttl ? row.int8(*c.min_ttl) : row.null();
+      if (c.min_ttls.empty()) {
+        row.null();
+      } else {
+        ttls.assign(c.min_ttls.begin(), c.min_ttls.end());
+        row.int8_array(ttls);
+      }
+      row.boolean(c.known).end_row();
+      known += c.known ? 1 : 0;
+    }
+    stage.complete();
   }
-  stage.complete();
-  tx.exec(kUpsertCountersSql);
+  // Only when every set is known: a batch that also inserts would lock in two passes (the
+  // UPDATE's rows, then the INSERT's), and two such writers could deadlock; one ordered
+  // statement cannot.
+  bool upsert = known < counters.size();
+  if (!upsert) {
+    // Undone if a row was missing (nothing deletes counters rows, but then nothing is lost).
+    tx.exec("SAVEPOINT fw_counters");
+    // A primary-key probe per staged row: the staging table has no statistics, and a hash
+    // join would read the whole counters table.
+    tx.exec("SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off");
+    const auto updated = tx.exec(kUpdateCountersSql).affected_rows();
+    tx.exec("RESET enable_hashjoin; RESET enable_mergejoin");
+    upsert = updated != known;
+    tx.exec(upsert ? "ROLLBACK TO SAVEPOINT fw_counters" : "RELEASE SAVEPOINT fw_counters");
+  }
+  if (upsert) {
+    tx.exec(kUpsertCountersSql);
+  }
 }
 
 void ProbeWriter::look_up_domains(pqxx::work& tx, const std::vector<ProbeResult>& results) {
@@ -639,6 +682,8 @@ std::size_t ProbeWriter::write(pqxx::work& tx, std::int64_t run_id,
   if (!first_probe.empty()) {
     stage_tables(tx);
   }
+  // Sets whose counters row may not exist yet (the others' were committed with them).
+  const std::unordered_set<SetKey, SetKeyHash> new_sets(unknown.begin(), unknown.end());
   if (!unknown.empty()) {
     std::sort(unknown.begin(), unknown.end());
     bad_addresses = store_new_sets(tx, unknown, results, answers, first_probe);
@@ -658,6 +703,7 @@ std::size_t ProbeWriter::write(pqxx::work& tx, std::int64_t run_id,
     if (added) {
       c.first = result.sent_at;
       c.last = result.sent_at;
+      c.known = !new_sets.contains(key);
     }
     c.first = std::min(c.first, result.sent_at);
     c.last = std::max(c.last, result.sent_at);
@@ -675,7 +721,7 @@ std::size_t ProbeWriter::write(pqxx::work& tx, std::int64_t run_id,
     }
   }
   if (!counters.empty()) {
-    upsert_counters(tx, counters);
+    add_counters(tx, counters);
   }
 
   // 3. One observation per probe (contexts first: no query can run during a COPY).
@@ -683,26 +729,28 @@ std::size_t ProbeWriter::write(pqxx::work& tx, std::int64_t run_id,
   for (std::size_t i = 0; i < results.size(); ++i) {
     contexts[i] = context_id(tx, run_id, results[i]);
   }
-  CopyWriter observations(tx, "observations",
-                          {"domain_id", "sent_at", "probe_id", "answer_set_id", "due_at",
-                           "context_id", "latency_us", "ttl", "qname", "detail", "ttls"});
+  // Binary: the server parses no timestamps or integers (docs/performance.md).
+  BinaryCopyWriter observations(tx, "observations",
+                                {"domain_id", "sent_at", "probe_id", "answer_set_id", "due_at",
+                                 "context_id", "latency_us", "ttl", "qname", "detail", "ttls"});
+  std::vector<std::int64_t> ttls;
   for (std::size_t i = 0; i < results.size(); ++i) {
     const ProbeResult& result = results[i];
     const bool has_set = !result.records.empty();
-    CopyTextBuffer& row = observations.row();
-    row.integer_or_null(result.domain_id).timestamp(result.sent_at).integer(probe_ids[i]);
-    has_set ? row.integer(answers[i].id) : row.null();
+    CopyBinaryBuffer& row = observations.row();
+    row.int8_or_null(result.domain_id).timestamp(result.sent_at).int8(probe_ids[i]);
+    has_set ? row.int8(answers[i].id) : row.null();
     result.due_at ? row.timestamp(*result.due_at) : row.null();
-    row.integer(contexts[i]);
+    row.int4(contexts[i]);
     // 0 (or less) means "not measured", e.g. a local failure before anything was sent.
     result.latency.count() > 0
-        ? row.integer(std::min<std::int64_t>(result.latency.count(),
-                                             std::numeric_limits<std::int32_t>::max()))
+        ? row.int4(static_cast<std::int32_t>(std::min<std::int64_t>(
+              result.latency.count(), std::numeric_limits<std::int32_t>::max())))
         : row.null();
     // NULL: the set's own smallest TTL (answer_set_contents.ttl), as an authoritative server
     // gives it every time.
     if (has_set && stored({result.domain_id, answers[i].id}).ttl != answers[i].min_ttl) {
-      row.integer(answers[i].min_ttl);
+      row.int8(answers[i].min_ttl);
     } else {
       row.null();
     }
@@ -710,7 +758,12 @@ std::size_t ProbeWriter::write(pqxx::work& tx, std::int64_t run_id,
     name != nullptr&&* name == result.name ? row.null() : row.text(result.name);
     row.text_or_null(result.detail);
     if (has_set && stored({result.domain_id, answers[i].id}).ttl_shape != answers[i].ttl_shape) {
-      row.text(ttl_array(result, answers[i]));
+      // One probe's TTLs in canonical order.
+      ttls.clear();
+      for (const std::uint32_t index : answers[i].order) {
+        ttls.push_back(result.records[index].ttl);
+      }
+      row.int8_array(ttls);
     } else {
       row.null();
     }

@@ -76,6 +76,8 @@ class ProbeWriter {
     std::int64_t times = 0;
     std::optional<std::uint32_t> min_ttl;  ///< probes with the set's stored TTL shape
     std::vector<std::uint32_t> min_ttls;   ///< per record, the other probes (empty: none)
+    /// The set's counters row was committed before the batch (found by UPDATE).
+    bool known = false;
   };
   using SetMap = std::unordered_map<SetKey, std::size_t, SetKeyHash>;
   /// Heterogeneous look-up of std::string keys by std::string_view.
@@ -117,8 +119,8 @@ class ProbeWriter {
   /// Stores the shared parts of `parts` not known to be stored.
   void store_shared_parts(pqxx::work& tx, const std::vector<const PackedAnswer*>& parts);
   /// Adds the batch's counters to every set in `counters` (inserting the new ones' rows).
-  void upsert_counters(pqxx::work& tx,
-                       const std::unordered_map<SetKey, SetCounters, SetKeyHash>& counters);
+  static void add_counters(pqxx::work& tx,
+                           const std::unordered_map<SetKey, SetCounters, SetKeyHash>& counters);
   /// Learns the watchlist names of the batch's domains not known yet (for qname).
   void look_up_domains(pqxx::work& tx, const std::vector<ProbeResult>& results);
   int context_id(pqxx::work& tx, std::int64_t run_id, const ProbeResult& result);

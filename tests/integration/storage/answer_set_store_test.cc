@@ -188,6 +188,52 @@ TEST_F(AnswerSetStoreTest, AWriterThatLosesTheRaceForANewSetCountsItsProbesOnce)
             "A 300,CNAME 3600");
 }
 
+TEST_F(AnswerSetStoreTest, AStoredSetsCountersAreAddedInPlaceAfterAnotherWritersCommit) {
+  // The set is stored (this writer knows it): its counters take the UPDATE path, which waits
+  // for another writer's uncommitted update of the same row and adds to that writer's values.
+  store({a_probe(kT0, {"127.1.0.1"}, 300)});
+  pqxx::connection other_connection(dsn_);
+  pqxx::work other(other_connection);
+  other.exec(
+      "UPDATE answer_set_counters SET times_seen = times_seen + 10, "
+      "last_seen = '2026-11-22 11:00:00+00'");
+  std::thread writer(
+      [&] { EXPECT_NO_THROW(store({a_probe(kT0 + 1min, {"127.1.0.1"}, 250, 3550)})); });
+  const auto deadline = steady_clock::now() + 30s;
+  while (number(dsn_,
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND "
+                "query LIKE '%UPDATE answer_set_counters%'") == 0 &&
+         steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(20ms);
+  }
+  other.commit();
+  writer.join();
+  EXPECT_EQ(text(dsn_,
+                 "SELECT format('%s %s %s %s', first_seen, last_seen, times_seen, min_ttl) "
+                 "FROM answer_sets"),
+            "2026-11-22 10:00:00+00 2026-11-22 11:00:00+00 12 250");
+  EXPECT_EQ(number(dsn_, "SELECT count(*) FROM observations"), 2);
+}
+
+TEST_F(AnswerSetStoreTest, AKnownSetWhoseCountersRowIsGoneIsCountedAgain) {
+  // Nothing deletes counters rows; if one is gone anyway, the writer (which knows the set)
+  // must not lose the batch's probe: its UPDATE finds no row, and the upsert inserts it. A
+  // batch with a new set takes the upsert for all its sets.
+  store({a_probe(kT0, {"127.1.0.1"}, 300)});
+  EXPECT_EQ(write(dsn_,
+                  "WITH d AS (DELETE FROM answer_set_counters RETURNING 1) "
+                  "SELECT count(*) FROM d"),
+            "1");
+  store({a_probe(kT0 + 1min, {"127.1.0.1"}, 250, 3550)});
+  store({a_probe(kT0 + 2min, {"127.1.0.1"}, 240, 3540), a_probe(kT0 + 3min, {"127.1.0.2"}, 300)});
+  EXPECT_EQ(text(dsn_,
+                 "SELECT string_agg(format('%s %s %s %s', first_seen, last_seen, times_seen, "
+                 "min_ttl), ',' ORDER BY first_seen) FROM answer_sets"),
+            "2026-11-22 10:01:00+00 2026-11-22 10:02:00+00 2 240,"
+            "2026-11-22 10:03:00+00 2026-11-22 10:03:00+00 1 300");
+  EXPECT_EQ(number(dsn_, "SELECT count(*) FROM observations"), 4);
+}
+
 TEST_F(AnswerSetStoreTest, TheZonesPartIsStoredOnceForEveryDomainThatGetsIt) {
   // Two domains of one zone: their own A records, the zone's NS set and glue (same for
   // both, with other TTLs relative to the answer), and once the same answer counted down.

@@ -5,7 +5,10 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <limits>
 #include <pqxx/pqxx>
+#include <vector>
 
 #include "fluxwatch/common/error.h"
 #include "fluxwatch/storage/database.h"
@@ -51,6 +54,57 @@ TEST_F(StorageCopyWriter, WritesRowsInManyChunks) {
             "20000|10000|199990000");
   EXPECT_EQ(check.exec1("SELECT DISTINCT b FROM t WHERE b IS NOT NULL")[0].as<std::string>(),
             "text\tand\\more text");
+}
+
+TEST_F(StorageCopyWriter, BinaryRowsReadBackAsTheirTextForms) {
+  // Every field type of the binary format, each against the server's own text of the value.
+  pqxx::work tx(connection_);
+  tx.exec(
+      "CREATE TABLE b (i8 bigint, i4 integer, ok boolean, at timestamptz, name text, "
+      "ttls bigint[], none bigint)");
+  const auto at = std::chrono::sys_days{std::chrono::year{2026} / 11 / 22} +
+                  std::chrono::hours(10) + std::chrono::microseconds(123'456);
+  {
+    detail::BinaryCopyWriter copy(tx, "b", {"i8", "i4", "ok", "at", "name", "ttls", "none"});
+    for (int i = 0; i < 20'000; ++i) {  // more than one chunk
+      const std::vector<std::int64_t> ttls{300, -1, std::numeric_limits<std::int64_t>::max()};
+      copy.row()
+          .int8(-9'000'000'000'000 - i)
+          .int4(-7)
+          .boolean(i % 2 == 0)
+          .timestamp(at)
+          .text("ex\tample.\xc3\xa9")
+          .int8_array(ttls)
+          .null()
+          .end_row();
+    }
+    copy.row()
+        .int8(1)
+        .int4(0)
+        .boolean(false)
+        .timestamp(at)
+        .text_or_null("")
+        .int8_array({})
+        .null()
+        .end_row();
+    copy.complete();
+  }
+  EXPECT_EQ(tx.exec1("SELECT count(*) FROM b")[0].as<int>(), 20'001);
+  EXPECT_EQ(tx.exec1("SELECT format('%s|%s|%s|%s|%s|%s|%s', i8, i4, ok, at AT TIME ZONE 'UTC', "
+                     "name, ttls, none IS NULL) FROM b WHERE i8 = -9000000000001")[0]
+                .as<std::string>(),
+            "-9000000000001|-7|f|2026-11-22 10:00:00.123456|ex\tample.\xc3\xa9|"
+            "{300,-1,9223372036854775807}|t");
+  EXPECT_EQ(tx.exec1("SELECT format('%s|%s', name IS NULL, ttls) FROM b WHERE i8 = 1")[0]
+                .as<std::string>(),
+            "t|{}");
+}
+
+TEST_F(StorageCopyWriter, ABinaryFieldOfTheWrongTypeIsAnSqlError) {
+  pqxx::work tx(connection_);
+  detail::BinaryCopyWriter copy(tx, "t", {"a", "b"});
+  copy.row().int4(1).text("x").end_row();  // a is a bigint: 4 bytes are not one
+  EXPECT_THROW(copy.complete(), pqxx::sql_error);
 }
 
 TEST_F(StorageCopyWriter, AbandonedCopyAbortsItsTransactionAndTheConnectionGoesOn) {

@@ -120,6 +120,29 @@ bool inet_pton_accepts(const std::string& text) {
          inet_pton(AF_INET6, text.c_str(), address.data()) == 1;
 }
 
+TEST(StorageCopyBinaryFormat, FieldsAreBigEndianWithTheirLengthsAfterTheRowsFieldCount) {
+  using namespace std::string_literals;
+  CopyBinaryBuffer buffer(5);
+  const std::array<std::int64_t, 1> ttls{0x0102};
+  // 2000-01-01 00:00:00.000001 UTC: PostgreSQL's epoch plus one microsecond.
+  const auto epoch_plus_one = sys_days{year{2000} / 1 / 1} + microseconds(1);
+  buffer.int4(-2).null().timestamp(epoch_plus_one).text("a\tb").int8_array(ttls);
+  EXPECT_TRUE(buffer.in_row());
+  buffer.end_row();
+  EXPECT_FALSE(buffer.in_row());
+  EXPECT_EQ(std::string(buffer.data()),
+            "\0\5"s                                                  // 5 fields
+            "\0\0\0\4\xff\xff\xff\xfe"s                              // int4 -2
+            "\xff\xff\xff\xff"s                                      // NULL
+            "\0\0\0\x08\0\0\0\0\0\0\0\1"s                            // timestamptz 1
+            "\0\0\0\3a\tb"s                                          // text
+            "\0\0\0\x20\0\0\0\1\0\0\0\0\0\0\0\x14\0\0\0\1\0\0\0\1"s  // bigint[1]
+            "\0\0\0\x08\0\0\0\0\0\0\1\2"s);
+  EXPECT_THROW(buffer.int8(1).end_row(), std::logic_error);  // 1 field for 5 columns
+  EXPECT_EQ(CopyBinaryBuffer::kHeader, "PGCOPY\n\xff\r\n\0\0\0\0\0\0\0\0\0"s);
+  EXPECT_EQ(CopyBinaryBuffer::kTrailer, "\xff\xff"s);
+}
+
 TEST(StorageCopyFormat, IpAddressCheckAgreesWithInetPton) {
   std::vector<std::string> cases = {"",
                                     "0.0.0.0",
