@@ -8,8 +8,12 @@
 #include <string>
 
 #include "fluxwatch/common/error.h"
+#include "fluxwatch/storage/libpq_access.h"
 
 namespace fluxwatch::scoring::detail {
+
+namespace libpq = storage::libpq;
+
 namespace {
 
 /// Microseconds from the Unix epoch to PostgreSQL's (2000-01-01 UTC).
@@ -64,35 +68,9 @@ std::string_view text_of(Bytes value) {
   return {reinterpret_cast<const char*>(value.data()), value.size()};
 }
 
-struct ResultDeleter {
-  void operator()(PGresult* result) const noexcept { PQclear(result); }
-};
-using Result = std::unique_ptr<PGresult, ResultDeleter>;
 struct CopyDataDeleter {
   void operator()(char* data) const noexcept { PQfreemem(data); }
 };
-
-/// The PGconn of a pqxx transaction: libpqxx 6.4 exposes it only to large objects, through
-/// a protected static member this subclass may call (as storage's copy_writer.cc does).
-class RawConnection : pqxx::largeobject {
- public:
-  static PGconn* of(const pqxx::dbtransaction& tx) { return largeobject::raw_connection(tx); }
-};
-
-/// The error libpq reports on `connection` (and in `result`, if any) as a pqxx exception:
-/// broken_connection when the connection is gone, so that storage::Session reconnects.
-[[noreturn]] void throw_failure(PGconn* connection, const PGresult* result,
-                                const std::string& query) {
-  std::string message = result != nullptr ? PQresultErrorMessage(result) : "";
-  if (message.empty()) {
-    message = PQerrorMessage(connection);
-  }
-  if (PQstatus(connection) != CONNECTION_OK) {
-    throw pqxx::broken_connection(message);
-  }
-  const char* state = result != nullptr ? PQresultErrorField(result, PG_DIAG_SQLSTATE) : nullptr;
-  throw pqxx::sql_error(message, query, state);
-}
 
 }  // namespace
 
@@ -216,24 +194,18 @@ struct BinaryCopy::Impl {
     while (PQgetCopyData(connection, &data, 0) > 0) {
       PQfreemem(data);
     }
-    while (Result result{PQgetResult(connection)}) {
-      const auto status = PQresultStatus(result.get());
-      if (status == PGRES_COPY_OUT || status == PGRES_COPY_IN || status == PGRES_COPY_BOTH) {
-        return;  // libpq would return it forever
-      }
-    }
+    libpq::drain_results(connection);
   }
 
   /// The COPY's final result: an error becomes an exception.
   void finish() {
     done = true;
-    Result result{PQgetResult(connection)};
+    libpq::Result result{PQgetResult(connection)};
     const bool ok = result && PQresultStatus(result.get()) == PGRES_COMMAND_OK;
     if (!ok) {
-      throw_failure(connection, result.get(), query);
+      libpq::throw_failure(connection, result.get(), query);
     }
-    while (Result rest{PQgetResult(connection)}) {
-    }
+    libpq::drain_results(connection);
   }
 
   /// The next message of the COPY into `unread`; false at the end.
@@ -247,7 +219,7 @@ struct BinaryCopy::Impl {
     }
     if (size < 0) {
       done = true;
-      throw_failure(connection, nullptr, query);
+      libpq::throw_failure(connection, nullptr, query);
     }
     unread = Bytes(reinterpret_cast<const std::uint8_t*>(data), static_cast<std::size_t>(size));
     if (!header_read) {
@@ -271,12 +243,12 @@ struct BinaryCopy::Impl {
 
 BinaryCopy::BinaryCopy(pqxx::dbtransaction& tx, const std::string& select)
     : impl_(std::make_unique<Impl>()) {
-  impl_->connection = RawConnection::of(tx);
+  impl_->connection = libpq::raw_connection(tx);
   impl_->query = "COPY (" + select + ") TO STDOUT (FORMAT binary)";
-  const Result result{PQexec(impl_->connection, impl_->query.c_str())};
+  const libpq::Result result{PQexec(impl_->connection, impl_->query.c_str())};
   if (!result || PQresultStatus(result.get()) != PGRES_COPY_OUT) {
     impl_->done = true;
-    throw_failure(impl_->connection, result.get(), impl_->query);
+    libpq::throw_failure(impl_->connection, result.get(), impl_->query);
   }
 }
 

@@ -2,6 +2,9 @@
 
 #include <fmt/format.h>
 
+#include <charconv>
+
+#include "fluxwatch/common/error.h"
 #include "fluxwatch/common/ip_address.h"
 
 namespace fluxwatch::storage::detail {
@@ -22,6 +25,62 @@ std::optional<std::string> null_if_empty(std::string_view text) {
     return std::nullopt;
   }
   return std::string(text);
+}
+
+void copy_fields(std::string_view line, std::vector<std::string_view>& fields) {
+  if (!line.empty() && line.back() == '\n') {
+    line.remove_suffix(1);
+  }
+  fields.clear();
+  for (std::size_t tab = line.find('\t'); tab != std::string_view::npos; tab = line.find('\t')) {
+    fields.push_back(line.substr(0, tab));
+    line.remove_prefix(tab + 1);
+  }
+  fields.push_back(line);
+}
+
+std::int64_t copy_integer(std::string_view field) {
+  std::int64_t value = 0;
+  const auto [end, error] = std::from_chars(field.data(), field.data() + field.size(), value);
+  if (error != std::errc() || end != field.data() + field.size()) {
+    throw Error(fmt::format("storage: unexpected COPY field '{}' (an integer)", field));
+  }
+  return value;
+}
+
+std::string copy_text_field(std::string_view field) {
+  std::string text;
+  text.reserve(field.size());
+  for (std::size_t i = 0; i < field.size(); ++i) {
+    if (field[i] != '\\' || i + 1 == field.size()) {
+      text += field[i];
+      continue;
+    }
+    switch (const char c = field[++i]) {
+      case 'b':
+        text += '\b';
+        break;
+      case 'f':
+        text += '\f';
+        break;
+      case 'n':
+        text += '\n';
+        break;
+      case 'r':
+        text += '\r';
+        break;
+      case 't':
+        text += '\t';
+        break;
+      case 'v':
+        text += '\v';
+        break;
+      default:
+        text += c;
+        break;
+    }
+  }
+  return text;
 }
 
 }  // namespace fluxwatch::storage::detail

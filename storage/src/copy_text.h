@@ -3,9 +3,11 @@
 /// parameters. Pure functions, unit-tested without a database.
 
 #include <chrono>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "fluxwatch/common/time_text.h"
 
@@ -22,5 +24,16 @@ using fluxwatch::format_timestamp_utc;
 
 /// `text`, or nullopt (NULL) if it is empty.
 [[nodiscard]] std::optional<std::string> null_if_empty(std::string_view text);
+
+/// The fields of one line of COPY text output (tab-separated; a trailing newline is
+/// dropped), as views into `line`.
+void copy_fields(std::string_view line, std::vector<std::string_view>& fields);
+
+/// An integer field of COPY text output. @throw Error if it is not one.
+[[nodiscard]] std::int64_t copy_integer(std::string_view field);
+
+/// A text field of COPY text output with its backslash escapes undone (COPY TO writes \\,
+/// \b, \f, \n, \r, \t, \v).
+[[nodiscard]] std::string copy_text_field(std::string_view field);
 
 }  // namespace fluxwatch::storage::detail

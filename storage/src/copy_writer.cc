@@ -11,6 +11,7 @@
 #include <stdexcept>
 
 #include "fluxwatch/common/time_text.h"
+#include "fluxwatch/storage/libpq_access.h"
 
 namespace fluxwatch::storage::detail {
 namespace {
@@ -30,29 +31,6 @@ void two_digits(char* out, long long value) {
   out[0] = static_cast<char>('0' + value / 10);
   out[1] = static_cast<char>('0' + value % 10);
 }
-
-struct ResultDeleter {
-  void operator()(PGresult* result) const noexcept { PQclear(result); }
-};
-using Result = std::unique_ptr<PGresult, ResultDeleter>;
-
-/// Reads and discards results until libpq has none left (ends a COPY's result queue). A
-/// COPY state result means libpq is still in COPY mode and would return it forever.
-void drain_results(PGconn* connection) {
-  while (Result result{PQgetResult(connection)}) {
-    const ExecStatusType status = PQresultStatus(result.get());
-    if (status == PGRES_COPY_IN || status == PGRES_COPY_OUT || status == PGRES_COPY_BOTH) {
-      return;
-    }
-  }
-}
-
-/// The PGconn of a pqxx transaction: libpqxx 6.4 exposes it only to large objects, through
-/// a protected static member this subclass may call.
-class RawConnection : pqxx::largeobject {
- public:
-  static PGconn* of(const pqxx::dbtransaction& tx) { return largeobject::raw_connection(tx); }
-};
 
 }  // namespace
 
@@ -278,7 +256,7 @@ void CopyBinaryBuffer::end_row() {
 template <typename Buffer>
 BasicCopyWriter<Buffer>::BasicCopyWriter(pqxx::dbtransaction& tx, std::string_view table,
                                          std::initializer_list<std::string_view> columns)
-    : connection_(RawConnection::of(tx)), buffer_(columns.size()) {
+    : connection_(libpq::raw_connection(tx)), buffer_(columns.size()) {
   statement_ = "COPY " + tx.quote_name(std::string(table)) + " (";
   const char* separator = "";
   for (const std::string_view column : columns) {
@@ -303,7 +281,7 @@ BasicCopyWriter<Buffer>::~BasicCopyWriter() {
   // with it the transaction, which its owner rolls back) and consume the error so that
   // libpq accepts the next command. If the connection is gone, both calls fail harmlessly.
   PQputCopyEnd(connection_, "fluxwatch: COPY abandoned after an error");
-  drain_results(connection_);
+  libpq::drain_results(connection_);
 }
 
 template <typename Buffer>
@@ -313,7 +291,7 @@ void BasicCopyWriter<Buffer>::flush() {
     // libpq takes an int length; a buffer is about kFlushBytes, but a row may be huge.
     const std::size_t chunk = std::min<std::size_t>(data.size(), INT_MAX / 2);
     if (PQputCopyData(connection_, data.data(), static_cast<int>(chunk)) != 1) {
-      throw_connection_error("sending COPY data");
+      libpq::throw_failure(connection_, nullptr, statement_);
     }
     data.remove_prefix(chunk);
   }
@@ -329,36 +307,13 @@ void BasicCopyWriter<Buffer>::complete() {
   flush();
   open_ = false;
   if (PQputCopyEnd(connection_, nullptr) != 1) {
-    throw_connection_error("ending COPY");
+    libpq::throw_failure(connection_, nullptr, statement_);
   }
-  const Result result{PQgetResult(connection_)};
-  if (!result) {
-    throw_connection_error("ending COPY");
+  const libpq::Result result{PQgetResult(connection_)};
+  libpq::drain_results(connection_);
+  if (!result || PQresultStatus(result.get()) != PGRES_COMMAND_OK) {
+    libpq::throw_failure(connection_, result.get(), statement_);
   }
-  if (PQresultStatus(result.get()) == PGRES_COMMAND_OK) {
-    drain_results(connection_);
-    return;
-  }
-  std::string message = PQresultErrorMessage(result.get());
-  if (message.empty()) {
-    message = PQerrorMessage(connection_);
-  }
-  const char* sqlstate = PQresultErrorField(result.get(), PG_DIAG_SQLSTATE);
-  const std::string state = sqlstate != nullptr ? sqlstate : "";
-  drain_results(connection_);
-  if (state.empty() && PQstatus(connection_) == CONNECTION_BAD) {
-    throw pqxx::broken_connection(message);
-  }
-  throw pqxx::sql_error(message, statement_, state.empty() ? nullptr : state.c_str());
-}
-
-template <typename Buffer>
-void BasicCopyWriter<Buffer>::throw_connection_error(std::string_view doing) const {
-  const std::string message = fmt::format("{}: {}", doing, PQerrorMessage(connection_));
-  if (PQstatus(connection_) == CONNECTION_BAD) {
-    throw pqxx::broken_connection(message);
-  }
-  throw pqxx::failure(message);
 }
 
 template class BasicCopyWriter<CopyTextBuffer>;

@@ -190,7 +190,6 @@ class BasicCopyWriter {
 
  private:
   void flush();
-  [[noreturn]] void throw_connection_error(std::string_view doing) const;
 
   pg_conn* connection_;
   std::string statement_;  ///< the COPY statement, for sql_error::query()

@@ -17,7 +17,6 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <charconv>
 #include <limits>
 #include <map>
 #include <memory>
@@ -170,65 +169,6 @@ void packed_fields(CopyTextBuffer& row, const PackedColumns& columns) {
                              &columns.address_ids, &columns.targets}) {
     *column ? row.text(**column) : row.null();
   }
-}
-
-/// The fields of one line of COPY text output (tab-separated; a trailing newline is dropped).
-void copy_fields(std::string_view line, std::vector<std::string_view>& fields) {
-  if (!line.empty() && line.back() == '\n') {
-    line.remove_suffix(1);
-  }
-  fields.clear();
-  for (std::size_t tab = line.find('\t'); tab != std::string_view::npos; tab = line.find('\t')) {
-    fields.push_back(line.substr(0, tab));
-    line.remove_prefix(tab + 1);
-  }
-  fields.push_back(line);
-}
-
-std::int64_t copy_integer(std::string_view field) {
-  std::int64_t value = 0;
-  const auto [end, error] = std::from_chars(field.data(), field.data() + field.size(), value);
-  if (error != std::errc() || end != field.data() + field.size()) {
-    throw Error(fmt::format("storage: unexpected COPY field '{}' (an integer)", field));
-  }
-  return value;
-}
-
-/// A text field of COPY output with its backslash escapes undone (COPY TO writes \\, \b,
-/// \f, \n, \r, \t, \v).
-std::string copy_text_field(std::string_view field) {
-  std::string text;
-  text.reserve(field.size());
-  for (std::size_t i = 0; i < field.size(); ++i) {
-    if (field[i] != '\\' || i + 1 == field.size()) {
-      text += field[i];
-      continue;
-    }
-    switch (const char c = field[++i]) {
-      case 'b':
-        text += '\b';
-        break;
-      case 'f':
-        text += '\f';
-        break;
-      case 'n':
-        text += '\n';
-        break;
-      case 'r':
-        text += '\r';
-        break;
-      case 't':
-        text += '\t';
-        break;
-      case 'v':
-        text += '\v';
-        break;
-      default:
-        text += c;
-        break;
-    }
-  }
-  return text;
 }
 
 [[noreturn]] void throw_collision(std::string_view what, std::int64_t domain_id, std::int64_t id) {

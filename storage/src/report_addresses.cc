@@ -2,18 +2,16 @@
 // header for why).
 #include "report_addresses.h"
 
-#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <charconv>
 #include <chrono>
 #include <limits>
 #include <string>
 #include <string_view>
 #include <vector>
 
-#include "fluxwatch/common/error.h"
+#include "copy_text.h"
 
 namespace fluxwatch::storage::detail {
 namespace {
@@ -47,35 +45,17 @@ void copy_rows(pqxx::transaction_base& tx, const char* query, Row&& row) {
   std::string line;
   std::vector<std::string_view> fields;
   while (stream.get_raw_line(line)) {
-    std::string_view rest(line);
-    if (!rest.empty() && rest.back() == '\n') {
-      rest.remove_suffix(1);
-    }
-    fields.clear();
-    for (auto tab = rest.find('\t'); tab != std::string_view::npos; tab = rest.find('\t')) {
-      fields.push_back(rest.substr(0, tab));
-      rest.remove_prefix(tab + 1);
-    }
-    fields.push_back(rest);
+    copy_fields(line, fields);
     row(fields);
   }
   stream.complete();
-}
-
-std::int64_t integer(std::string_view field) {
-  std::int64_t value = 0;
-  const auto [end, error] = std::from_chars(field.data(), field.data() + field.size(), value);
-  if (error != std::errc() || end != field.data() + field.size()) {
-    throw Error(fmt::format("report: unexpected integer '{}' from the database", field));
-  }
-  return value;
 }
 
 std::optional<std::int64_t> optional_integer(std::string_view field) {
   if (field == kNull) {
     return std::nullopt;
   }
-  return integer(field);
+  return copy_integer(field);
 }
 
 /// The elements of an integer array's text ("{1,NULL,3}", or \N: none), through libpqxx's
@@ -92,7 +72,7 @@ void integer_array(std::string_view field, std::vector<std::optional<std::int64_
     if (kind == pqxx::array_parser::null_value) {
       out.emplace_back();
     } else if (kind == pqxx::array_parser::string_value) {
-      out.emplace_back(integer(value));
+      out.emplace_back(copy_integer(value));
     }
   }
 }
@@ -116,7 +96,7 @@ class AddressBook {
     Facts& facts = facts_[id];
     facts.ipv6 = family == "6";
     if (asn != kNull) {
-      facts.asns.push_back(integer(asn));
+      facts.asns.push_back(copy_integer(asn));
     }
     if (country != kNull) {
       facts.countries.push_back(
@@ -186,7 +166,7 @@ std::unordered_map<std::int64_t, DomainAddressStats> domain_address_stats(
   };
   AddressBook book;
   copy_rows(tx, kAddressFactsSql, [&](const std::vector<std::string_view>& f) {
-    book.add(static_cast<std::int32_t>(integer(f.at(0))), f.at(1), f.at(2), f.at(3));
+    book.add(static_cast<std::int32_t>(copy_integer(f.at(0))), f.at(1), f.at(2), f.at(3));
   });
 
   spdlog::debug("report: addresses and their geo read in {} ms", since_start());
@@ -195,7 +175,7 @@ std::unordered_map<std::int64_t, DomainAddressStats> domain_address_stats(
   std::vector<std::optional<std::int64_t>> offsets;
   std::vector<std::optional<std::int64_t>> min_ttls;
   copy_rows(tx, kSeenSetsSql, [&](const std::vector<std::string_view>& f) {
-    DomainAddresses& domain = domains[integer(f.at(0))];
+    DomainAddresses& domain = domains[copy_integer(f.at(0))];
     integer_array(f.at(1), ids);
     integer_array(f.at(2), offsets);
     const auto set_min_ttl = optional_integer(f.at(3));
@@ -216,9 +196,9 @@ std::unordered_map<std::int64_t, DomainAddressStats> domain_address_stats(
   spdlog::debug("report: answer sets read at {} ms", since_start());
   copy_rows(tx, kCarriedSql, [&](const std::vector<std::string_view>& f) {
     const auto id = f.at(1) == kNull ? book.id_of_unlisted(f.at(2))
-                                     : static_cast<std::int32_t>(integer(f.at(1)));
+                                     : static_cast<std::int32_t>(copy_integer(f.at(1)));
     book.add(id, f.at(3), f.at(5), f.at(6));
-    DomainAddresses& domain = domains[integer(f.at(0))];
+    DomainAddresses& domain = domains[copy_integer(f.at(0))];
     domain.ids.push_back(id);
     domain.min_ttl = least(domain.min_ttl, optional_integer(f.at(4)));
   });

@@ -161,9 +161,10 @@ TEST_F(StorageCopyWriter, LostConnectionIsReportedAsOne) {
   }
   ASSERT_TRUE(fluxwatch::testing::wait_until(
       [&] {
-        pqxx::nontransaction tx(admin);
-        return tx.exec_params1("SELECT count(*) FROM pg_stat_activity WHERE pid = $1",
-                               connection_.backendpid())[0]
+        pqxx::nontransaction check(admin);
+        return check
+                   .exec_params1("SELECT count(*) FROM pg_stat_activity WHERE pid = $1",
+                                 connection_.backendpid())[0]
                    .as<int>() == 0;
       },
       seconds(10)));
