@@ -49,7 +49,7 @@ constexpr int kAddressRounds = 5;
 constexpr const char* kStageTablesSql = R"sql(
 CREATE TEMP TABLE IF NOT EXISTS fw_counter_stage (
   domain_id bigint, answer_set_id bigint, first_seen timestamptz, last_seen timestamptz,
-  times_seen bigint, min_ttl bigint, min_ttls bigint[], known boolean) ON COMMIT DELETE ROWS;
+  times_seen bigint, min_ttl bigint, min_ttls bigint[]) ON COMMIT DELETE ROWS;
 CREATE TEMP TABLE IF NOT EXISTS fw_content_stage (LIKE answer_set_contents) ON COMMIT DELETE ROWS;
 CREATE TEMP TABLE IF NOT EXISTS fw_shared_stage (LIKE shared_parts) ON COMMIT DELETE ROWS
 )sql";
@@ -134,7 +134,7 @@ SET first_seen = least(a.first_seen, s.first_seen),
     min_ttls = CASE WHEN s.min_ttls IS NULL THEN a.min_ttls
                     WHEN a.min_ttls IS NULL THEN s.min_ttls
                     ELSE fluxwatch_least_ttls(a.min_ttls, s.min_ttls) END
-FROM (SELECT * FROM fw_counter_stage WHERE known ORDER BY domain_id, answer_set_id) s
+FROM (SELECT * FROM fw_counter_stage ORDER BY domain_id, answer_set_id) s
 WHERE a.domain_id = s.domain_id AND a.answer_set_id = s.answer_set_id
 )sql";
 constexpr const char* kUpsertCountersSql = R"sql(
@@ -483,7 +483,7 @@ void ProbeWriter::add_counters(
     // Binary: the server parses no timestamps or integers (docs/performance.md).
     BinaryCopyWriter stage(tx, "fw_counter_stage",
                            {"domain_id", "answer_set_id", "first_seen", "last_seen", "times_seen",
-                            "min_ttl", "min_ttls", "known"});
+                            "min_ttl", "min_ttls"});
     std::vector<std::int64_t> ttls;
     for (const auto& [key, c] : counters) {
       CopyBinaryBuffer& row = stage.row();
@@ -499,7 +499,7 @@ void ProbeWriter::add_counters(
         ttls.assign(c.min_ttls.begin(), c.min_ttls.end());
         row.int8_array(ttls);
       }
-      row.boolean(c.known).end_row();
+      row.end_row();
       known += c.known ? 1 : 0;
     }
     stage.complete();
