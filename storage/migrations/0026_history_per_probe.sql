@@ -5,9 +5,9 @@
 -- records), `domain-history` of docs/queries.md spent about as much CPU planning as executing:
 -- `answers` flattened into one join of seven relations (observations and its partitions,
 -- probe_contexts, answer_set_contents, the unnest, addresses, watchlist twice), and PostgreSQL
--- searched every join order of them (~1.7 ms of CPU a query). It also estimated the join of the
--- probes with their sets on two columns at one row, so probe_contexts was scanned whole for each
--- probe (50 rows compared per probe, 5,050 per query). Now:
+-- searched every join order of them (1.3-1.7 ms of planning a query). It also estimated the
+-- join of the probes with their sets on two columns at one row, so probe_contexts was scanned
+-- whole for each probe (50 rows compared per probe, 5,050 per query). Now:
 --   answers  the same columns and rows. A probe's answer-section records are a LATERAL subquery
 --            (the set by its primary key, its arrays unnested, each address by the hash index
 --            of 0020), planned apart (OFFSET 0 keeps it a subquery): the outer join has four
@@ -16,10 +16,11 @@
 --            look-up per probe), and the owner's name comes from the one watchlist join (a
 --            NULL owner element is the watched domain's own name; a name not watched has no
 --            watchlist row either way).
--- Whole-table reads of answers (a filter on owner, address or rtype only) keep their speed: at
--- 1M probes a count over every address record took 2.6-3.7 s against 3.8-5.1 s before (a
--- parallel scan of the probes with the per-probe subquery, against a hash join of the probes
--- with every set).
+-- Whole-table reads of answers (a filter on owner, address or rtype only) become a scan of the
+-- probes with this subquery per probe instead of a hash join of the probes with every set, and
+-- run without parallel workers (PostgreSQL 15 does not run a subquery with parameters from a
+-- LATERAL reference in a worker): at 1M probes a count over every address record took the same
+-- time within the load's noise (8.1-11.1 s against 7.1-12.5 s, load 7-9).
 
 CREATE OR REPLACE VIEW answers AS
 SELECT w.domain, o.domain_id, o.probe_id, c.run_id, coalesce(o.qname, w.domain) AS qname,
