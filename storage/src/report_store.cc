@@ -1,5 +1,6 @@
 // ReportStore: the read-only queries of `fluxwatch report` (and Database::summaries()), on
-// database.read_dsn when it is set (a hot standby or a reader login).
+// database.read_dsn when it is set (a hot standby or a reader login): two connections sharing
+// one snapshot, the probe pass on one and the address streams on the other.
 #include "fluxwatch/storage/report_store.h"
 
 #include <libpq-fe.h>
