@@ -127,6 +127,7 @@ std::vector<DomainSummary> domain_summaries(Session& session) {
   return session.run("summaries", [&session](pqxx::connection& connection) {
     // One snapshot for the address streams here and the probe pass on a second connection.
     ReadOnlyTransaction tx(connection, "summaries");
+    tx.exec("SET LOCAL work_mem = '256MB'");  // as before: the address streams' joins too
     ProbePass probe_pass(session.dsn(),
                          tx.exec("SELECT pg_export_snapshot()")[0][0].as<std::string>());
     std::future<pqxx::result> probes =
