@@ -7,6 +7,8 @@
 #include <future>
 #include <tuple>
 
+#include "fluxwatch/common/error.h"
+
 namespace fluxwatch::scoring {
 namespace {
 
@@ -181,17 +183,20 @@ void FeatureScan::add_set_record(std::int64_t domain_id, std::int64_t set_id, st
     return;  // nothing scoring reads
   }
   const std::pair key(domain_id, set_id);
-  // A set's records mostly arrive together.
+  // A set's records arrive together: the set before is complete when another one starts.
   if (last_set_ == kNone || set_keys_[last_set_] != key) {
+    index_pending_set();
     const auto [entry, fresh] =
         set_index_.try_emplace(key, static_cast<std::uint32_t>(set_keys_.size()));
-    if (fresh) {
-      set_keys_.push_back(key);
-      set_ttls_.push_back(set_ttl);
+    if (!fresh) {
+      throw Error("scoring: the records of an answer set came apart");
     }
+    set_keys_.push_back(key);
+    set_ttls_.push_back(set_ttl);
     last_set_ = entry->second;
   }
-  SetRecord record{ttl_offset, last_set_, ord, 0, 0, IpAddress(), kind};
+  ++record_count_;
+  SetRecord record{ttl_offset, ord, 0, 0, IpAddress(), kind};
   if (kind == kNs) {
     record.name = intern(target);
   } else if (kind == kSoa) {
@@ -201,7 +206,61 @@ void FeatureScan::add_set_record(std::int64_t domain_id, std::int64_t set_id, st
     record.geo = geo_of(*address, address_id);
     record.name = owner.empty() ? own_name(domain_id) : intern(owner);
   }
-  set_records_.push_back(record);
+  pending_.push_back(record);
+}
+
+void FeatureScan::reserve_set_records(std::size_t count) {
+  // Mostly answer addresses; room that is never written costs address space, not memory.
+  sets_.a_items.reserve(count);
+}
+
+void FeatureScan::index_pending_set() {
+  if (last_set_ == kNone) {
+    return;
+  }
+  // The set's records by kind, then value (address or name), then ord: each kind's items
+  // sorted by value, so its distinct values are runs.
+  std::ranges::sort(pending_, [](const SetRecord& a, const SetRecord& b) {
+    return std::tie(a.kind, a.address, a.name, a.ord) < std::tie(b.kind, b.address, b.name, b.ord);
+  });
+  std::uint32_t distinct_a = 0;
+  std::uint32_t distinct_aaaa = 0;
+  std::uint32_t distinct_ns = 0;
+  std::uint32_t distinct_host = 0;
+  std::optional<std::int64_t> serial;
+  const auto add = [](auto& items, std::uint32_t begin, std::uint32_t& distinct, auto value,
+                      const SetRecord& r) {
+    if (items.size() == begin || items.back().value != value) {
+      ++distinct;
+    }
+    items.push_back({value, r.ord, r.ttl_offset, r.geo, r.name});
+  };
+  const std::uint32_t a_begin = sets_.a_begin.back();
+  const std::uint32_t aaaa_begin = sets_.aaaa_begin.back();
+  const std::uint32_t ns_begin = sets_.ns_begin.back();
+  const std::uint32_t host_begin = sets_.host_begin.back();
+  for (const SetRecord& r : pending_) {
+    if (r.kind == kAnswerA) {
+      add(sets_.a_items, a_begin, distinct_a, r.address, r);
+    } else if (r.kind == kAnswerAaaa) {
+      add(sets_.aaaa_items, aaaa_begin, distinct_aaaa, r.address, r);
+    } else if (r.kind == kNs) {
+      add(sets_.ns_items, ns_begin, distinct_ns, r.name, r);
+    } else if (r.kind == kHostOnly) {
+      add(sets_.host_items, host_begin, distinct_host, r.address, r);
+    } else if (r.kind == kSoa) {
+      const std::int64_t value = r.serial;
+      serial = std::min(serial.value_or(value), value);
+    }
+  }
+  sets_.a_begin.push_back(static_cast<std::uint32_t>(sets_.a_items.size()));
+  sets_.aaaa_begin.push_back(static_cast<std::uint32_t>(sets_.aaaa_items.size()));
+  sets_.ns_begin.push_back(static_cast<std::uint32_t>(sets_.ns_items.size()));
+  sets_.host_begin.push_back(static_cast<std::uint32_t>(sets_.host_items.size()));
+  sets_.distinct_a.push_back(distinct_a);
+  sets_.distinct_aaaa.push_back(distinct_aaaa);
+  sets_.serial.push_back(serial);
+  pending_.clear();
 }
 
 void FeatureScan::add_probe(std::int64_t probe_id, std::int64_t domain_id, RrType qtype,
@@ -307,58 +366,14 @@ std::int64_t FeatureScan::record_ttl(const Probe& probe, std::int32_t ord,
   return probe.ttl + offset;
 }
 
-FeatureScan::SetIndex FeatureScan::index_sets() {
-  std::ranges::sort(set_records_, [](const SetRecord& a, const SetRecord& b) {
-    return std::tie(a.set, a.kind, a.address, a.name, a.ord) <
-           std::tie(b.set, b.kind, b.address, b.name, b.ord);
-  });
-  SetIndex index;
-  const std::size_t sets = set_keys_.size();
-  index.a_begin.resize(sets + 1);
-  index.aaaa_begin.resize(sets + 1);
-  index.ns_begin.resize(sets + 1);
-  index.distinct_a.resize(sets);
-  index.distinct_aaaa.resize(sets);
-  index.serial.resize(sets);
-  const auto add = [](auto& items, std::uint32_t begin, std::uint32_t& distinct, auto value,
-                      const SetRecord& r) {
-    if (items.size() == begin || items.back().value != value) {
-      ++distinct;
-    }
-    items.push_back({value, r.ord, r.ttl_offset, r.geo});
-  };
-  std::size_t at = 0;
-  for (std::uint32_t s = 0; s < sets; ++s) {
-    index.a_begin[s] = static_cast<std::uint32_t>(index.a_items.size());
-    index.aaaa_begin[s] = static_cast<std::uint32_t>(index.aaaa_items.size());
-    index.ns_begin[s] = static_cast<std::uint32_t>(index.ns_items.size());
-    std::uint32_t ns_distinct = 0;
-    for (; at < set_records_.size() && set_records_[at].set == s; ++at) {
-      const SetRecord& r = set_records_[at];
-      if (r.kind == kAnswerA) {
-        add(index.a_items, index.a_begin[s], index.distinct_a[s], r.address, r);
-      } else if (r.kind == kAnswerAaaa) {
-        add(index.aaaa_items, index.aaaa_begin[s], index.distinct_aaaa[s], r.address, r);
-      } else if (r.kind == kNs) {
-        add(index.ns_items, index.ns_begin[s], ns_distinct, r.name, r);
-      } else if (r.kind == kSoa) {
-        const std::int64_t serial = r.serial;
-        index.serial[s] = std::min(index.serial[s].value_or(serial), serial);
-      }
-    }
-  }
-  index.a_begin[sets] = static_cast<std::uint32_t>(index.a_items.size());
-  index.aaaa_begin[sets] = static_cast<std::uint32_t>(index.aaaa_items.size());
-  index.ns_begin[sets] = static_cast<std::uint32_t>(index.ns_items.size());
-  return index;
-}
-
 std::vector<std::pair<std::int64_t, Features>> FeatureScan::finish() {
-  // Two threads throughout: the sets are indexed while the first half of the domains (by
-  // probes) has its probes ordered and resolved, then the second half; then each half is
-  // scored on its own thread. Every domain's features depend only on its own probes and on
-  // the shared tables, which are read-only by then, so the result is that of one thread.
-  auto indexing = std::async(std::launch::async, [this] { return index_sets(); });
+  // Two threads: each half of the domains (by probes) has its probes ordered and resolved,
+  // then scored, on its own thread. Every domain's features depend only on its own probes
+  // and on the shared tables, which are read-only by then, so the result is that of one
+  // thread.
+  index_pending_set();  // the last set read
+  last_set_ = kNone;
+  const SetIndex& sets = sets_;
   const auto parts = halves();
   std::array<std::vector<bool>, 2> referenced;
   {
@@ -372,7 +387,6 @@ std::vector<std::pair<std::int64_t, Features>> FeatureScan::finish() {
     referenced_[s] = referenced[0][s] || referenced[1][s];
   }
   referenced = {};
-  const SetIndex sets = indexing.get();
   // The names that are an NS target in some domain's answers.
   std::vector<bool> is_ns_name(names_.size(), false);
   for (std::uint32_t s = 0; s < referenced_.size(); ++s) {
@@ -391,13 +405,21 @@ std::vector<std::pair<std::int64_t, Features>> FeatureScan::finish() {
   // Their addresses, from the address records (answer or additional) of every set a probe
   // of the window got.
   std::vector<std::vector<GeoAddress>> name_addresses(names_.size());
-  for (const SetRecord& r : set_records_) {
-    if (referenced_[r.set] && r.kind <= kHostOnly && is_ns_name[r.name]) {
-      name_addresses[r.name].emplace_back(r.address, r.geo);
+  const auto add_hosts = [&](const std::vector<Item<IpAddress>>& items, std::uint32_t begin,
+                             std::uint32_t end) {
+    for (auto i = begin; i < end; ++i) {
+      if (is_ns_name[items[i].name]) {
+        name_addresses[items[i].name].emplace_back(items[i].value, items[i].geo);
+      }
+    }
+  };
+  for (std::uint32_t s = 0; s < referenced_.size(); ++s) {
+    if (referenced_[s]) {
+      add_hosts(sets.a_items, sets.a_begin[s], sets.a_begin[s + 1]);
+      add_hosts(sets.aaaa_items, sets.aaaa_begin[s], sets.aaaa_begin[s + 1]);
+      add_hosts(sets.host_items, sets.host_begin[s], sets.host_begin[s + 1]);
     }
   }
-  set_records_.clear();
-  set_records_.shrink_to_fit();
   for (auto& list : name_addresses) {
     sort_unique(list);
   }

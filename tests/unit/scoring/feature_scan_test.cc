@@ -296,8 +296,17 @@ TEST(FeatureScanTest, AgreesWithTheReferenceOnRandomHistories) {
     for (const auto& [address, info] : h.geo_) {
       scan.add_geo(address, info);
     }
+    // Sets in a random order, each set's records together (as the packed rows bring them)
+    // in a random order.
     auto entries = stored.entries;
     std::shuffle(entries.begin(), entries.end(), random);
+    std::map<std::pair<std::int64_t, std::int64_t>, std::size_t> first_at;
+    for (const auto& e : entries) {
+      first_at.try_emplace({e.domain_id, e.set_id}, first_at.size());
+    }
+    std::ranges::stable_sort(entries, {}, [&](const SetEntry& e) {
+      return first_at.at({e.domain_id, e.set_id});
+    });
     // A set no probe of the window got: its glue names no NS host.
     scan.add_set_record(1, -1, 0, Section::Answer, "", static_cast<std::uint16_t>(RrType::NS), 0,
                         std::nullopt, "ns1.d1.test", std::nullopt);

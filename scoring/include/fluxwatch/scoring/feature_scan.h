@@ -7,8 +7,9 @@
 /// once per (domain, set)); a probe brings only its set's id and its TTLs. So 10M probes cost
 /// one narrow row each, and a domain whose answer does not change costs one set.
 /// Input order: add_domain() for every watched domain (the output order), add_geo(), then
-/// add_set_record() for the records of every set the window's probes may reference (any
-/// order; sets no probe references are ignored), and add_probe() for every probe of the
+/// add_set_record() for the records of every set the window's probes may reference (sets in
+/// any order, a set's records one after the other, in any order; sets no probe references
+/// are ignored), and add_probe() for every probe of the
 /// window, then finish(). add_set_record() and add_probe() touch separate state: one thread
 /// may add the sets while another adds the probes (ScoreStore reads both streams at once);
 /// a probe's set is looked up in finish().
@@ -60,13 +61,13 @@ class FeatureScan {
   /// array, whose copies would otherwise hold up to 1.5 times its size at once.
   void reserve_probes(std::size_t count);
   /// Likewise for `count` set records (the largest array while the sets are read).
-  void reserve_set_records(std::size_t count) { set_records_.reserve(count); }
+  void reserve_set_records(std::size_t count);
   /// The features of every domain, in add_domain() order.
   [[nodiscard]] std::vector<std::pair<std::int64_t, Features>> finish();
 
   /// For progress messages.
   [[nodiscard]] std::size_t probes() const noexcept { return probe_count_; }
-  [[nodiscard]] std::size_t set_records() const noexcept { return set_records_.size(); }
+  [[nodiscard]] std::size_t set_records() const noexcept { return record_count_; }
   [[nodiscard]] std::size_t sets() const noexcept { return set_keys_.size(); }
 
  private:
@@ -97,11 +98,10 @@ class FeatureScan {
   static std::uint32_t resolved_set(const Probe& probe) {
     return static_cast<std::uint32_t>(probe.set);
   }
-  /// A record of a set as read (only the kinds scoring uses). 48 bytes, 5.4M of them at
-  /// 10M probes.
+  /// A record of the set being read (only the kinds scoring uses), until the set is
+  /// complete and goes into the index.
   struct SetRecord {
     std::int64_t ttl_offset;
-    std::uint32_t set;
     std::int32_t ord;
     std::uint32_t name = 0;    ///< NS target, or the owner of an address (interned)
     std::uint32_t serial = 0;  ///< an SOA's serial (32 bits in DNS)
@@ -115,7 +115,8 @@ class FeatureScan {
     T value;
     std::int32_t ord;
     std::int64_t ttl_offset;
-    std::uint32_t geo;  ///< an address's enrichment in geo_values_ (kNone: none)
+    std::uint32_t geo;   ///< an address's enrichment in geo_values_ (kNone: none)
+    std::uint32_t name;  ///< an address's owner (interned): is it an NS host's?
   };
   /// An address with its enrichment (geo_values_ index, kNone: none): the one look-up per
   /// address made as its records were read travels with it.
@@ -125,14 +126,17 @@ class FeatureScan {
       return std::hash<std::int64_t>()(key.first * 1000003 ^ key.second);
     }
   };
-  /// What a probe's features need of its set, built once per set by finish().
+  /// What a probe's features need of its set, built as each set is read (no array of
+  /// every record to sort afterwards). Each *_begin has one more entry than there are sets.
   struct SetIndex {
-    std::vector<std::uint32_t> a_begin;     ///< into a_items: A answer records by address
-    std::vector<std::uint32_t> aaaa_begin;  ///< into aaaa_items
-    std::vector<std::uint32_t> ns_begin;    ///< into ns_items: NS answer targets by name
+    std::vector<std::uint32_t> a_begin{0};     ///< into a_items: A answer records by address
+    std::vector<std::uint32_t> aaaa_begin{0};  ///< into aaaa_items
+    std::vector<std::uint32_t> ns_begin{0};    ///< into ns_items: NS answer targets by name
+    std::vector<std::uint32_t> host_begin{0};  ///< into host_items: additional A/AAAA (glue)
     std::vector<Item<IpAddress>> a_items;
     std::vector<Item<IpAddress>> aaaa_items;
     std::vector<Item<std::uint32_t>> ns_items;
+    std::vector<Item<IpAddress>> host_items;
     std::vector<std::uint32_t> distinct_a;  ///< distinct addresses per set
     std::vector<std::uint32_t> distinct_aaaa;
     std::vector<std::optional<std::int64_t>> serial;  ///< smallest SOA serial per set
@@ -164,7 +168,8 @@ class FeatureScan {
   std::uint32_t own_name(std::int64_t domain_id);
   [[nodiscard]] std::int64_t record_ttl(const Probe& probe, std::int32_t ord,
                                         std::int64_t offset) const;
-  SetIndex index_sets();
+  /// The set being read (pending_) into sets_.
+  void index_pending_set();
   Features features_of(std::int32_t domain, const SetIndex& sets,
                        const std::vector<std::vector<GeoAddress>>& name_addresses) const;
 
@@ -180,8 +185,10 @@ class FeatureScan {
   std::unordered_map<std::pair<std::int64_t, std::int64_t>, std::uint32_t, SetKeyHash> set_index_;
   std::vector<std::pair<std::int64_t, std::int64_t>> set_keys_;
   std::vector<std::int64_t> set_ttls_;  ///< by set: its own smallest TTL
-  std::vector<SetRecord> set_records_;
+  SetIndex sets_;
+  std::vector<SetRecord> pending_;  ///< the records of set last_set_ so far
   std::uint32_t last_set_ = kNone;
+  std::size_t record_count_ = 0;
   /// By domain index: its probes, as they came (time order once resolve_probes() ran).
   /// Kept apart from the start, so that no pass over all probes has to group them (a sort,
   /// or a scatter, of 10M probes is one cache miss per probe).
