@@ -14,6 +14,7 @@
 #include <map>
 #include <random>
 
+#include "fluxwatch/common/error.h"
 #include "fluxwatch/scoring/features.h"
 
 namespace fluxwatch::scoring {
@@ -341,6 +342,21 @@ TEST(FeatureScanTest, AgreesWithTheReferenceOnRandomHistories) {
                   fmt::format("{} (seed {})", h.names_[i], seed));
     }
   }
+}
+
+TEST(FeatureScanTest, ASetWhoseRecordsComeApartIsRefused) {
+  // The set index is built as each set completes: a set that starts again after another one
+  // would be indexed twice, so it is an error (the packed rows bring each set once, whole).
+  FeatureScan scan;
+  scan.add_domain(1, "d1.test");
+  const auto a = static_cast<std::uint16_t>(RrType::A);
+  scan.add_set_record(1, 7, 0, Section::Answer, "", a, 0, IpAddress::parse("10.0.0.1"), "",
+                      std::nullopt);
+  scan.add_set_record(1, 8, 0, Section::Answer, "", a, 0, IpAddress::parse("10.0.0.2"), "",
+                      std::nullopt);
+  EXPECT_THROW(scan.add_set_record(1, 7, 1, Section::Answer, "", a, 0, IpAddress::parse("10.0.0.3"),
+                                   "", std::nullopt),
+               Error);
 }
 
 TEST(FeatureScanTest, ParsesHostAddressesOnly) {
