@@ -476,8 +476,11 @@ std::size_t ProbeWriter::store_new_sets(pqxx::work& tx, const std::vector<SetKey
   return bad_addresses;
 }
 
-void ProbeWriter::add_counters(
-    pqxx::work& tx, const std::unordered_map<SetKey, SetCounters, SetKeyHash>& counters) {
+void ProbeWriter::add_counters(pqxx::work& tx,
+                               const std::vector<std::pair<SetKey, SetCounters>>& counters) {
+  if (counters.empty()) {
+    return;
+  }
   std::size_t known = 0;
   {
     // Binary: the server parses no timestamps or integers (docs/performance.md).
@@ -599,7 +602,8 @@ std::size_t ProbeWriter::write(pqxx::work& tx, std::int64_t run_id,
   // 1. Answer sets: the canonical form of each probe's records; the sets not known to be
   // stored are stored (or their stored TTL shape learnt).
   std::vector<CanonicalAnswer> answers(results.size());
-  SetMap first_probe;  // the batch's first probe of each set
+  SetMap first_probe;                                 // the batch's first probe of each set
+  std::vector<std::size_t> first_of(results.size());  // each probe's set: its first probe
   std::vector<SetKey> unknown;
   for (std::size_t i = 0; i < results.size(); ++i) {
     if (results[i].records.empty()) {
@@ -607,7 +611,9 @@ std::size_t ProbeWriter::write(pqxx::work& tx, std::int64_t run_id,
     }
     answers[i] = canonical_answer(results[i].records);
     const SetKey key{results[i].domain_id, answers[i].id};
-    if (first_probe.emplace(key, i).second) {
+    const auto [first, added] = first_probe.emplace(key, i);
+    first_of[i] = first->second;
+    if (added) {
       if (const StoredSet* stored = stored_set(key)) {
         if (stored->digest_check != answers[i].digest_check) {
           throw_collision("answer sets", key.domain_id, key.answer_set_id);
@@ -629,18 +635,50 @@ std::size_t ProbeWriter::write(pqxx::work& tx, std::int64_t run_id,
     bad_addresses = store_new_sets(tx, unknown, results, answers, first_probe);
   }
 
-  // 2. What the batch adds to each set's summary: a probe with the set's stored TTL shape
-  // counts in min_ttl, any other in min_ttls per record.
-  std::unordered_map<SetKey, SetCounters, SetKeyHash> counters;
+  // 2. What the batch adds to each set's summary; 3. one observation per probe.
+  const BatchSets sets = batch_sets(results, answers, first_of);
+  add_counters(tx, batch_counters(results, answers, sets, new_sets));
+  copy_observations(tx, run_id, results, probe_ids, answers, sets);
+  return bad_addresses;
+}
+
+ProbeWriter::BatchSets ProbeWriter::batch_sets(const std::vector<ProbeResult>& results,
+                                               const std::vector<CanonicalAnswer>& answers,
+                                               const std::vector<std::size_t>& first_of) const {
+  // One look-up per distinct set (the caches are large: each look-up is a cache miss or
+  // two); the set's other probes take their first probe's.
+  BatchSets sets{std::vector<const StoredSet*>(results.size()),
+                 std::vector<std::size_t>(results.size(), kNoSet), 0};
   for (std::size_t i = 0; i < results.size(); ++i) {
-    const ProbeResult& result = results[i];
-    if (result.records.empty()) {
+    if (results[i].records.empty()) {
       continue;
     }
-    const SetKey key{result.domain_id, answers[i].id};
-    auto [entry, added] = counters.try_emplace(key);
-    SetCounters& c = entry->second;
-    if (added) {
+    const std::size_t first = first_of[i];
+    if (first == i) {
+      sets.stored[i] = &stored({results[i].domain_id, answers[i].id});
+      sets.ordinal[i] = sets.count++;
+    } else {
+      sets.stored[i] = sets.stored[first];
+      sets.ordinal[i] = sets.ordinal[first];
+    }
+  }
+  return sets;
+}
+
+std::vector<std::pair<ProbeWriter::SetKey, ProbeWriter::SetCounters>> ProbeWriter::batch_counters(
+    const std::vector<ProbeResult>& results, const std::vector<CanonicalAnswer>& answers,
+    const BatchSets& sets, const std::unordered_set<SetKey, SetKeyHash>& new_sets) {
+  // A probe with the set's stored TTL shape counts in min_ttl, any other in min_ttls per
+  // record.
+  std::vector<std::pair<SetKey, SetCounters>> counters(sets.count);
+  for (std::size_t i = 0; i < results.size(); ++i) {
+    const ProbeResult& result = results[i];
+    if (sets.ordinal[i] == kNoSet) {
+      continue;
+    }
+    auto& [key, c] = counters[sets.ordinal[i]];
+    if (c.times == 0) {
+      key = SetKey{result.domain_id, answers[i].id};
       c.first = result.sent_at;
       c.last = result.sent_at;
       c.known = !new_sets.contains(key);
@@ -648,7 +686,7 @@ std::size_t ProbeWriter::write(pqxx::work& tx, std::int64_t run_id,
     c.first = std::min(c.first, result.sent_at);
     c.last = std::max(c.last, result.sent_at);
     c.times += 1;
-    if (answers[i].ttl_shape == stored(key).ttl_shape) {
+    if (answers[i].ttl_shape == sets.stored[i]->ttl_shape) {
       c.min_ttl = std::min(c.min_ttl.value_or(answers[i].min_ttl), answers[i].min_ttl);
     } else {
       const auto& order = answers[i].order;
@@ -660,11 +698,15 @@ std::size_t ProbeWriter::write(pqxx::work& tx, std::int64_t run_id,
       }
     }
   }
-  if (!counters.empty()) {
-    add_counters(tx, counters);
-  }
+  return counters;
+}
 
-  // 3. One observation per probe (contexts first: no query can run during a COPY).
+void ProbeWriter::copy_observations(pqxx::work& tx, std::int64_t run_id,
+                                    const std::vector<ProbeResult>& results,
+                                    const std::vector<std::int64_t>& probe_ids,
+                                    const std::vector<CanonicalAnswer>& answers,
+                                    const BatchSets& sets) {
+  // Contexts first: no query can run during a COPY.
   std::vector<int> contexts(results.size());
   for (std::size_t i = 0; i < results.size(); ++i) {
     contexts[i] = context_id(tx, run_id, results[i]);
@@ -676,10 +718,10 @@ std::size_t ProbeWriter::write(pqxx::work& tx, std::int64_t run_id,
   std::vector<std::int64_t> ttls;
   for (std::size_t i = 0; i < results.size(); ++i) {
     const ProbeResult& result = results[i];
-    const bool has_set = !result.records.empty();
+    const StoredSet* set = sets.stored[i];  // null: no records
     CopyBinaryBuffer& row = observations.row();
     row.int8_or_null(result.domain_id).timestamp(result.sent_at).int8(probe_ids[i]);
-    has_set ? row.int8(answers[i].id) : row.null();
+    set != nullptr ? row.int8(answers[i].id) : row.null();
     result.due_at ? row.timestamp(*result.due_at) : row.null();
     row.int4(contexts[i]);
     // 0 (or less) means "not measured", e.g. a local failure before anything was sent.
@@ -689,7 +731,7 @@ std::size_t ProbeWriter::write(pqxx::work& tx, std::int64_t run_id,
         : row.null();
     // NULL: the set's own smallest TTL (answer_set_contents.ttl), as an authoritative server
     // gives it every time.
-    if (has_set && stored({result.domain_id, answers[i].id}).ttl != answers[i].min_ttl) {
+    if (set != nullptr && set->ttl != answers[i].min_ttl) {
       row.int8(answers[i].min_ttl);
     } else {
       row.null();
@@ -697,7 +739,7 @@ std::size_t ProbeWriter::write(pqxx::work& tx, std::int64_t run_id,
     const std::string* name = domain_name(result.domain_id);
     name != nullptr&&* name == result.name ? row.null() : row.text(result.name);
     row.text_or_null(result.detail);
-    if (has_set && stored({result.domain_id, answers[i].id}).ttl_shape != answers[i].ttl_shape) {
+    if (set != nullptr && set->ttl_shape != answers[i].ttl_shape) {
       // One probe's TTLs in canonical order.
       ttls.clear();
       for (const std::uint32_t index : answers[i].order) {
@@ -710,7 +752,6 @@ std::size_t ProbeWriter::write(pqxx::work& tx, std::int64_t run_id,
     row.end_row();
   }
   observations.complete();
-  return bad_addresses;
 }
 
 void ProbeWriter::committed() {
