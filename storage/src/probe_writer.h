@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "answer_set.h"
+#include "binary_params.h"
 #include "fluxwatch/common/types.h"
 #include "packed_set.h"
 
@@ -137,6 +138,12 @@ class ProbeWriter {
   /// Adds the batch's counters to every set in `counters` (inserting the new ones' rows).
   static void add_counters(pqxx::work& tx,
                            const std::vector<std::pair<SetKey, SetCounters>>& counters);
+  /// The counters as the six array parameters of kCountersFromArrays (no min_ttls).
+  [[nodiscard]] static std::vector<BinaryArray> counter_arrays(
+      const std::vector<std::pair<SetKey, SetCounters>>& counters);
+  /// The counters into fw_counter_stage by binary COPY.
+  static void stage_counters(pqxx::work& tx,
+                             const std::vector<std::pair<SetKey, SetCounters>>& counters);
   /// One observation row per probe, by binary COPY.
   void copy_observations(pqxx::work& tx, std::int64_t run_id,
                          const std::vector<ProbeResult>& results,
