@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <memory>
 #include <numeric>
 #include <string_view>
 #include <tuple>
@@ -12,11 +13,36 @@
 
 namespace fluxwatch::storage::detail {
 
+namespace {
+
+struct MdFree {
+  void operator()(EVP_MD* md) const noexcept { EVP_MD_free(md); }
+};
+struct MdContextFree {
+  void operator()(EVP_MD_CTX* context) const noexcept { EVP_MD_CTX_free(context); }
+};
+
+/// SHA-256 fetched from the provider once per process: EVP_Digest(EVP_sha256()) fetches it
+/// again on every call (OpenSSL 3), which took most of the hash's time, ~1 us a probe
+/// (docs/performance.md, "fluxwatch's own CPU per stored name").
+const EVP_MD* sha256_method() {
+  static const std::unique_ptr<EVP_MD, MdFree> method(EVP_MD_fetch(nullptr, "SHA256", nullptr));
+  if (!method) {
+    throw Error("OpenSSL: SHA-256 is not available");
+  }
+  return method.get();
+}
+
+}  // namespace
+
 std::array<unsigned char, 32> sha256(std::string_view text) {
+  // One context per thread, reset by each EVP_DigestInit_ex2 (the writers hash in parallel).
+  thread_local const std::unique_ptr<EVP_MD_CTX, MdContextFree> context(EVP_MD_CTX_new());
   std::array<unsigned char, 32> digest{};
   unsigned int length = 0;
-  if (EVP_Digest(text.data(), text.size(), digest.data(), &length, EVP_sha256(), nullptr) != 1 ||
-      length != digest.size()) {
+  if (!context || EVP_DigestInit_ex2(context.get(), sha256_method(), nullptr) != 1 ||
+      EVP_DigestUpdate(context.get(), text.data(), text.size()) != 1 ||
+      EVP_DigestFinal_ex(context.get(), digest.data(), &length) != 1 || length != digest.size()) {
     throw Error("OpenSSL: SHA-256 failed");
   }
   return digest;

@@ -204,9 +204,13 @@ CopyBinaryBuffer& CopyBinaryBuffer::boolean(bool value) {
   return *this;
 }
 
-CopyBinaryBuffer& CopyBinaryBuffer::timestamp(std::chrono::system_clock::time_point value) {
+std::int64_t postgres_timestamp(std::chrono::system_clock::time_point value) noexcept {
   const auto micros = std::chrono::floor<std::chrono::microseconds>(value).time_since_epoch();
-  return int8(micros.count() - kPostgresEpochMicros);
+  return micros.count() - kPostgresEpochMicros;
+}
+
+CopyBinaryBuffer& CopyBinaryBuffer::timestamp(std::chrono::system_clock::time_point value) {
+  return int8(postgres_timestamp(value));
 }
 
 CopyBinaryBuffer& CopyBinaryBuffer::text(std::string_view value) {

@@ -91,6 +91,10 @@ class CopyTextBuffer {
   std::array<char, 11> cached_date_{};
 };
 
+/// timestamptz's binary value: microseconds since 2000-01-01 00:00 UTC (floored, as the
+/// text form).
+[[nodiscard]] std::int64_t postgres_timestamp(std::chrono::system_clock::time_point value) noexcept;
+
 /// Rows of one table in COPY's binary format (a field count per row, then each field as a
 /// 32-bit length and its binary value, -1 for NULL; big-endian). Every field's C++ type must
 /// be its column's (int8: bigint, int4: integer, timestamp: timestamptz, int8_array:

@@ -7,8 +7,10 @@
 //      a set another writer stored meanwhile is read back instead. An unchanged answer with a
 //      warm cache skips all of this;
 //   2. what the batch adds to every set's summary (first/last seen, times seen, smallest
-//      TTLs): COPY into a staging table, then one UPDATE in key order when every set was
-//      stored before the batch (in place: HOT), else one INSERT ... ON CONFLICT DO UPDATE;
+//      TTLs), counted per set with one cache look-up per set (probe_counters.cc): one UPDATE
+//      in key order when every set was stored before the batch (in place: HOT), else one
+//      INSERT ... ON CONFLICT DO UPDATE, from binary array parameters (or a staging table
+//      when a set has per-record TTLs);
 //   3. one observation row per probe, by COPY into the partitioned table.
 // A set or shared part id whose digest_check differs from the stored one is an id collision:
 // the batch is refused.
@@ -114,42 +116,6 @@ CROSS JOIN LATERAL (
   SELECT c.ttl_shape, c.digest_check, c.ttl FROM answer_set_contents c
   WHERE c.domain_id = k.domain_id AND c.answer_set_id = k.answer_set_id LIMIT 1
 ) c
-)sql";
-
-// What the batch adds to each set's summary, from fw_counter_stage, in key order (concurrent
-// writers lock rows in the same order). When every set's counters row was committed before
-// the batch (`known`: an unchanged round), a plain UPDATE adds them: a primary-key probe and
-// a HOT update. INSERT ... ON CONFLICT DO UPDATE also locks the row first and cost twice as
-// much per unchanged answer (docs/performance.md, "PostgreSQL's work per stored probe"); it
-// takes every row of a batch with new sets, where a concurrent writer may insert the same
-// row.
-// fluxwatch_least_ttls is an SQL function PostgreSQL does not inline: called only when both
-// sides have per-record TTLs.
-constexpr const char* kUpdateCountersSql = R"sql(
-UPDATE answer_set_counters a
-SET first_seen = least(a.first_seen, s.first_seen),
-    last_seen = greatest(a.last_seen, s.last_seen),
-    times_seen = a.times_seen + s.times_seen,
-    min_ttl = least(a.min_ttl, s.min_ttl),
-    min_ttls = CASE WHEN s.min_ttls IS NULL THEN a.min_ttls
-                    WHEN a.min_ttls IS NULL THEN s.min_ttls
-                    ELSE fluxwatch_least_ttls(a.min_ttls, s.min_ttls) END
-FROM (SELECT * FROM fw_counter_stage ORDER BY domain_id, answer_set_id) s
-WHERE a.domain_id = s.domain_id AND a.answer_set_id = s.answer_set_id
-)sql";
-constexpr const char* kUpsertCountersSql = R"sql(
-INSERT INTO answer_set_counters AS a (domain_id, answer_set_id, first_seen, last_seen,
-                                      times_seen, min_ttl, min_ttls)
-SELECT domain_id, answer_set_id, first_seen, last_seen, times_seen, min_ttl, min_ttls
-FROM fw_counter_stage ORDER BY domain_id, answer_set_id
-ON CONFLICT (domain_id, answer_set_id) DO UPDATE
-  SET first_seen = least(a.first_seen, excluded.first_seen),
-      last_seen = greatest(a.last_seen, excluded.last_seen),
-      times_seen = a.times_seen + excluded.times_seen,
-      min_ttl = least(a.min_ttl, excluded.min_ttl),
-      min_ttls = CASE WHEN excluded.min_ttls IS NULL THEN a.min_ttls
-                      WHEN a.min_ttls IS NULL THEN excluded.min_ttls
-                      ELSE fluxwatch_least_ttls(a.min_ttls, excluded.min_ttls) END
 )sql";
 
 /// "{1,2,3}": a bigint[] parameter.
@@ -476,54 +442,6 @@ std::size_t ProbeWriter::store_new_sets(pqxx::work& tx, const std::vector<SetKey
   return bad_addresses;
 }
 
-void ProbeWriter::add_counters(
-    pqxx::work& tx, const std::unordered_map<SetKey, SetCounters, SetKeyHash>& counters) {
-  std::size_t known = 0;
-  {
-    // Binary: the server parses no timestamps or integers (docs/performance.md).
-    BinaryCopyWriter stage(tx, "fw_counter_stage",
-                           {"domain_id", "answer_set_id", "first_seen", "last_seen", "times_seen",
-                            "min_ttl", "min_ttls"});
-    std::vector<std::int64_t> ttls;
-    for (const auto& [key, c] : counters) {
-      CopyBinaryBuffer& row = stage.row();
-      row.int8(key.domain_id)
-          .int8(key.answer_set_id)
-          .timestamp(c.first)
-          .timestamp(c.last)
-          .int8(c.times);
-      c.min_ttl ? row.int8(*c.min_ttl) : row.null();
-      if (c.min_ttls.empty()) {
-        row.null();
-      } else {
-        ttls.assign(c.min_ttls.begin(), c.min_ttls.end());
-        row.int8_array(ttls);
-      }
-      row.end_row();
-      known += c.known ? 1 : 0;
-    }
-    stage.complete();
-  }
-  // Only when every set is known: a batch that also inserts would lock in two passes (the
-  // UPDATE's rows, then the INSERT's), and two such writers could deadlock; one ordered
-  // statement cannot.
-  bool upsert = known < counters.size();
-  if (!upsert) {
-    // Undone if a row was missing (nothing deletes counters rows, but then nothing is lost).
-    tx.exec("SAVEPOINT fw_counters");
-    // A primary-key probe per staged row: the staging table has no statistics, and a hash
-    // join would read the whole counters table.
-    tx.exec("SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off");
-    const auto updated = tx.exec(kUpdateCountersSql).affected_rows();
-    tx.exec("RESET enable_hashjoin; RESET enable_mergejoin");
-    upsert = updated != known;
-    tx.exec(upsert ? "ROLLBACK TO SAVEPOINT fw_counters" : "RELEASE SAVEPOINT fw_counters");
-  }
-  if (upsert) {
-    tx.exec(kUpsertCountersSql);
-  }
-}
-
 void ProbeWriter::look_up_domains(pqxx::work& tx, const std::vector<ProbeResult>& results) {
   std::vector<std::int64_t> missing;
   std::unordered_set<std::int64_t> asked;
@@ -599,7 +517,8 @@ std::size_t ProbeWriter::write(pqxx::work& tx, std::int64_t run_id,
   // 1. Answer sets: the canonical form of each probe's records; the sets not known to be
   // stored are stored (or their stored TTL shape learnt).
   std::vector<CanonicalAnswer> answers(results.size());
-  SetMap first_probe;  // the batch's first probe of each set
+  SetMap first_probe;                                 // the batch's first probe of each set
+  std::vector<std::size_t> first_of(results.size());  // each probe's set: its first probe
   std::vector<SetKey> unknown;
   for (std::size_t i = 0; i < results.size(); ++i) {
     if (results[i].records.empty()) {
@@ -607,7 +526,9 @@ std::size_t ProbeWriter::write(pqxx::work& tx, std::int64_t run_id,
     }
     answers[i] = canonical_answer(results[i].records);
     const SetKey key{results[i].domain_id, answers[i].id};
-    if (first_probe.emplace(key, i).second) {
+    const auto [first, added] = first_probe.emplace(key, i);
+    first_of[i] = first->second;
+    if (added) {
       if (const StoredSet* stored = stored_set(key)) {
         if (stored->digest_check != answers[i].digest_check) {
           throw_collision("answer sets", key.domain_id, key.answer_set_id);
@@ -619,52 +540,50 @@ std::size_t ProbeWriter::write(pqxx::work& tx, std::int64_t run_id,
   }
   look_up_domains(tx, results);  // for the owners of records and the qnames of probes
   std::size_t bad_addresses = 0;
-  if (!first_probe.empty()) {
-    stage_tables(tx);
-  }
   // Sets whose counters row may not exist yet (the others' were committed with them).
   const std::unordered_set<SetKey, SetKeyHash> new_sets(unknown.begin(), unknown.end());
   if (!unknown.empty()) {
+    stage_tables(tx);  // an unchanged round's batches need none (add_counters stages its own)
     std::sort(unknown.begin(), unknown.end());
     bad_addresses = store_new_sets(tx, unknown, results, answers, first_probe);
   }
 
-  // 2. What the batch adds to each set's summary: a probe with the set's stored TTL shape
-  // counts in min_ttl, any other in min_ttls per record.
-  std::unordered_map<SetKey, SetCounters, SetKeyHash> counters;
+  // 2. What the batch adds to each set's summary; 3. one observation per probe.
+  const BatchSets sets = batch_sets(results, answers, first_of);
+  add_counters(tx, batch_counters(results, answers, sets, new_sets));
+  copy_observations(tx, run_id, results, probe_ids, answers, sets);
+  return bad_addresses;
+}
+
+ProbeWriter::BatchSets ProbeWriter::batch_sets(const std::vector<ProbeResult>& results,
+                                               const std::vector<CanonicalAnswer>& answers,
+                                               const std::vector<std::size_t>& first_of) const {
+  // One look-up per distinct set (the caches are large: each look-up is a cache miss or
+  // two); the set's other probes take their first probe's.
+  BatchSets sets{std::vector<const StoredSet*>(results.size()),
+                 std::vector<std::size_t>(results.size(), kNoSet), 0};
   for (std::size_t i = 0; i < results.size(); ++i) {
-    const ProbeResult& result = results[i];
-    if (result.records.empty()) {
+    if (results[i].records.empty()) {
       continue;
     }
-    const SetKey key{result.domain_id, answers[i].id};
-    auto [entry, added] = counters.try_emplace(key);
-    SetCounters& c = entry->second;
-    if (added) {
-      c.first = result.sent_at;
-      c.last = result.sent_at;
-      c.known = !new_sets.contains(key);
-    }
-    c.first = std::min(c.first, result.sent_at);
-    c.last = std::max(c.last, result.sent_at);
-    c.times += 1;
-    if (answers[i].ttl_shape == stored(key).ttl_shape) {
-      c.min_ttl = std::min(c.min_ttl.value_or(answers[i].min_ttl), answers[i].min_ttl);
+    const std::size_t first = first_of[i];
+    if (first == i) {
+      sets.stored[i] = &stored({results[i].domain_id, answers[i].id});
+      sets.ordinal[i] = sets.count++;
     } else {
-      const auto& order = answers[i].order;
-      if (c.min_ttls.empty()) {
-        c.min_ttls.assign(order.size(), std::numeric_limits<std::uint32_t>::max());
-      }
-      for (std::size_t k = 0; k < order.size(); ++k) {
-        c.min_ttls[k] = std::min(c.min_ttls[k], result.records[order[k]].ttl);
-      }
+      sets.stored[i] = sets.stored[first];
+      sets.ordinal[i] = sets.ordinal[first];
     }
   }
-  if (!counters.empty()) {
-    add_counters(tx, counters);
-  }
+  return sets;
+}
 
-  // 3. One observation per probe (contexts first: no query can run during a COPY).
+void ProbeWriter::copy_observations(pqxx::work& tx, std::int64_t run_id,
+                                    const std::vector<ProbeResult>& results,
+                                    const std::vector<std::int64_t>& probe_ids,
+                                    const std::vector<CanonicalAnswer>& answers,
+                                    const BatchSets& sets) {
+  // Contexts first: no query can run during a COPY.
   std::vector<int> contexts(results.size());
   for (std::size_t i = 0; i < results.size(); ++i) {
     contexts[i] = context_id(tx, run_id, results[i]);
@@ -676,10 +595,10 @@ std::size_t ProbeWriter::write(pqxx::work& tx, std::int64_t run_id,
   std::vector<std::int64_t> ttls;
   for (std::size_t i = 0; i < results.size(); ++i) {
     const ProbeResult& result = results[i];
-    const bool has_set = !result.records.empty();
+    const StoredSet* set = sets.stored[i];  // null: no records
     CopyBinaryBuffer& row = observations.row();
     row.int8_or_null(result.domain_id).timestamp(result.sent_at).int8(probe_ids[i]);
-    has_set ? row.int8(answers[i].id) : row.null();
+    set != nullptr ? row.int8(answers[i].id) : row.null();
     result.due_at ? row.timestamp(*result.due_at) : row.null();
     row.int4(contexts[i]);
     // 0 (or less) means "not measured", e.g. a local failure before anything was sent.
@@ -689,7 +608,7 @@ std::size_t ProbeWriter::write(pqxx::work& tx, std::int64_t run_id,
         : row.null();
     // NULL: the set's own smallest TTL (answer_set_contents.ttl), as an authoritative server
     // gives it every time.
-    if (has_set && stored({result.domain_id, answers[i].id}).ttl != answers[i].min_ttl) {
+    if (set != nullptr && set->ttl != answers[i].min_ttl) {
       row.int8(answers[i].min_ttl);
     } else {
       row.null();
@@ -697,7 +616,7 @@ std::size_t ProbeWriter::write(pqxx::work& tx, std::int64_t run_id,
     const std::string* name = domain_name(result.domain_id);
     name != nullptr&&* name == result.name ? row.null() : row.text(result.name);
     row.text_or_null(result.detail);
-    if (has_set && stored({result.domain_id, answers[i].id}).ttl_shape != answers[i].ttl_shape) {
+    if (set != nullptr && set->ttl_shape != answers[i].ttl_shape) {
       // One probe's TTLs in canonical order.
       ttls.clear();
       for (const std::uint32_t index : answers[i].order) {
@@ -710,7 +629,6 @@ std::size_t ProbeWriter::write(pqxx::work& tx, std::int64_t run_id,
     row.end_row();
   }
   observations.complete();
-  return bad_addresses;
 }
 
 void ProbeWriter::committed() {

@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "answer_set.h"
+#include "binary_params.h"
 #include "fluxwatch/common/types.h"
 #include "packed_set.h"
 
@@ -118,9 +119,36 @@ class ProbeWriter {
   [[nodiscard]] std::int32_t address_id(std::string_view address) const;
   /// Stores the shared parts of `parts` not known to be stored.
   void store_shared_parts(pqxx::work& tx, const std::vector<const PackedAnswer*>& parts);
+  /// Each probe's stored set (null: no records) and its set's ordinal in the batch.
+  struct BatchSets {
+    std::vector<const StoredSet*> stored;
+    std::vector<std::size_t> ordinal;  ///< kNoSet: no records
+    std::size_t count = 0;             ///< distinct sets
+  };
+  static constexpr std::size_t kNoSet = static_cast<std::size_t>(-1);
+  /// The stored set of every probe with records (`first_of`: the batch's first probe of the
+  /// same set), looked up once per set. Valid until the caches change (committed()).
+  [[nodiscard]] BatchSets batch_sets(const std::vector<ProbeResult>& results,
+                                     const std::vector<CanonicalAnswer>& answers,
+                                     const std::vector<std::size_t>& first_of) const;
+  /// What the batch adds to each set's summary, one entry per set in batch order.
+  [[nodiscard]] static std::vector<std::pair<SetKey, SetCounters>> batch_counters(
+      const std::vector<ProbeResult>& results, const std::vector<CanonicalAnswer>& answers,
+      const BatchSets& sets, const std::unordered_set<SetKey, SetKeyHash>& new_sets);
   /// Adds the batch's counters to every set in `counters` (inserting the new ones' rows).
   static void add_counters(pqxx::work& tx,
-                           const std::unordered_map<SetKey, SetCounters, SetKeyHash>& counters);
+                           const std::vector<std::pair<SetKey, SetCounters>>& counters);
+  /// The counters as the six array parameters of kCountersFromArrays (no min_ttls).
+  [[nodiscard]] static std::vector<BinaryArray> counter_arrays(
+      const std::vector<std::pair<SetKey, SetCounters>>& counters);
+  /// The counters into fw_counter_stage by binary COPY.
+  static void stage_counters(pqxx::work& tx,
+                             const std::vector<std::pair<SetKey, SetCounters>>& counters);
+  /// One observation row per probe, by binary COPY.
+  void copy_observations(pqxx::work& tx, std::int64_t run_id,
+                         const std::vector<ProbeResult>& results,
+                         const std::vector<std::int64_t>& probe_ids,
+                         const std::vector<CanonicalAnswer>& answers, const BatchSets& sets);
   /// Learns the watchlist names of the batch's domains not known yet (for qname).
   void look_up_domains(pqxx::work& tx, const std::vector<ProbeResult>& results);
   int context_id(pqxx::work& tx, std::int64_t run_id, const ProbeResult& result);

@@ -7,9 +7,12 @@
 
 #include <chrono>
 #include <limits>
+#include <optional>
 #include <pqxx/pqxx>
+#include <span>
 #include <vector>
 
+#include "binary_params.h"
 #include "fluxwatch/common/error.h"
 #include "fluxwatch/storage/database.h"
 #include "storage_test_support.h"
@@ -105,6 +108,44 @@ TEST_F(StorageCopyWriter, ABinaryFieldOfTheWrongTypeIsAnSqlError) {
   detail::BinaryCopyWriter copy(tx, "t", {"a", "b"});
   copy.row().int4(1).text("x").end_row();  // a is a bigint: 4 bytes are not one
   EXPECT_THROW(copy.complete(), pqxx::sql_error);
+}
+
+TEST_F(StorageCopyWriter, BinaryArrayParametersReadBackAsTheirTextForms) {
+  // The counters' path (binary_params.h): bigint and timestamptz arrays with NULL elements,
+  // unnested by the server, and the number of rows the statement affected.
+  using detail::BinaryArray;
+  const auto at = std::chrono::sys_days{std::chrono::year{2026} / 11 / 22} +
+                  std::chrono::hours(10) + std::chrono::microseconds(123'456);
+  std::vector<BinaryArray> arrays{BinaryArray(BinaryArray::Type::Int8),
+                                  BinaryArray(BinaryArray::Type::Timestamptz)};
+  for (int i = 0; i < 5'000; ++i) {
+    arrays[0].int8(std::numeric_limits<std::int64_t>::min() + i);
+    i == 1 ? arrays[1].null() : arrays[1].timestamp(at + std::chrono::seconds(i));
+  }
+  arrays[0].int8_or_null(std::nullopt);
+  arrays[1].timestamp(at);
+  pqxx::work tx(connection_);
+  EXPECT_EQ(detail::exec_with_arrays(tx,
+                                     "INSERT INTO t (a, b) SELECT a, b AT TIME ZONE 'UTC' FROM "
+                                     "unnest($1::bigint[], $2::timestamptz[]) AS u(a, b)",
+                                     arrays),
+            5'001U);
+  EXPECT_EQ(
+      tx.exec1("SELECT string_agg(format('%s|%s', a, coalesce(b::text, 'NULL')), ' ' "
+               "ORDER BY a) FROM (SELECT * FROM t WHERE a IS NOT NULL ORDER BY a LIMIT 3) f")[0]
+          .as<std::string>(),
+      "-9223372036854775808|2026-11-22 10:00:00.123456 "
+      "-9223372036854775807|NULL -9223372036854775806|2026-11-22 10:00:02.123456");
+  EXPECT_EQ(tx.exec1("SELECT b FROM t WHERE a IS NULL")[0].as<std::string>(),
+            "2026-11-22 10:00:00.123456");
+  // The server's error, with its SQLSTATE.
+  try {
+    detail::exec_with_arrays(tx, "SELECT $1::bigint[] FROM no_such_table",
+                             std::span(arrays).first(1));
+    ADD_FAILURE() << "a statement on a missing table succeeded";
+  } catch (const pqxx::sql_error& error) {
+    EXPECT_EQ(error.sqlstate(), "42P01");
+  }
 }
 
 TEST_F(StorageCopyWriter, AbandonedCopyAbortsItsTransactionAndTheConnectionGoesOn) {
