@@ -145,6 +145,12 @@ std::shared_ptr<const ProbeWriter::WarmSnapshot> ProbeWriter::shared_snapshot(pq
   return snapshot;
 }
 
+void ProbeWriter::warm_up(pqxx::work& tx) {
+  if (!snapshot_) {
+    snapshot_ = shared_snapshot(tx);
+  }
+}
+
 std::shared_ptr<const ProbeWriter::WarmSnapshot> ProbeWriter::load_snapshot(pqxx::work& tx) {
   // Committed rows only: what is read here stays true whether this batch commits or not.
   // Parsed from the raw COPY lines (libpqxx 6.4's tuple extraction took ~4 us a row).

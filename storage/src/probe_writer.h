@@ -43,6 +43,10 @@ class ProbeWriter {
   std::size_t write(pqxx::work& tx, std::int64_t run_id, const std::vector<ProbeResult>& results,
                     const std::vector<std::int64_t>& probe_ids);
 
+  /// Reads the process's snapshot of what is stored (once per process and database; the
+  /// first write() reads it otherwise), so that `probe` can read it while it resolves.
+  void warm_up(pqxx::work& tx);
+
   /// The transaction of the last write() committed: keep what it learnt.
   void committed();
   /// It did not: forget what it learnt.
