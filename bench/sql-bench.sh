@@ -21,8 +21,10 @@
 #                        same run: report_s=<seconds> reference_s=<seconds> ratio=<report/ref>.
 # Output: one line per query, parseable:
 #   query=<name> first_ms=<first run> median_ms=<median of the others> ratio=<median/ref>
-# where ref is the median of `probe-latest` (one domain's newest observation: one index probe)
-# in the same run;
+#   plan_ms=<median planning time of the others>
+# where the times are EXPLAIN ANALYZE's execution time (planning is apart: a user waits for
+# both) and ref is the median of `probe-latest` (one domain's newest observation: one index
+# probe) in the same run;
 # then the plan of the last repetition of each query (EXPLAIN ANALYZE, BUFFERS).
 # Needs a build (FLUXWATCH_BUILD_DIR, default build/).
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
@@ -80,10 +82,11 @@ for name in "${order[@]}"; do
     # All repetitions in one session: the first pays for cold buffers, the rest are warm.
     out="$(for _ in $(seq "$reps"); do echo "EXPLAIN (ANALYZE, BUFFERS) $sql;"; done | psql_ -At)"
     times="$(grep -o 'Execution Time: [0-9.]*' <<<"$out" | awk '{ print $3 }')"
+    planning="$(grep -o 'Planning Time: [0-9.]*' <<<"$out" | awk '{ print $3 }' | tail -n +2 | median)"
     first="$(head -1 <<<"$times")"
     med[$name]="$(tail -n +2 <<<"$times" | median)"
     ratio="$(awk -v m="${med[$name]}" -v r="${med[probe-latest]}" 'BEGIN { printf "%.1f", m / r }')"
-    echo "query=$name first_ms=$first median_ms=${med[$name]} ratio=$ratio"
+    echo "query=$name first_ms=$first median_ms=${med[$name]} ratio=$ratio plan_ms=$planning"
     { echo "--- $name: $sql"
       awk -v n="$reps" '{ if (c == n - 1) print } /^Execution Time/ { c++ }' <<<"$out"; } >> "$plans"
 done

@@ -59,8 +59,8 @@ for name in "${order[@]}"; do
     ratio="$(awk -v m="${med[$name]}" -v r="${med[healthz]}" 'BEGIN { printf "%.1f", m / r }')"
     echo "page=$name first_ms=$(head -1 <<<"$ms") median_ms=${med[$name]} ratio=$ratio"
 done
-bytes="$(curl -s "$url${pages[domain-page]}" | wc -c)"
-echo "domain_page_bytes=$bytes"
+page="$(curl -s "$url${pages[domain-page]}")"
+echo "domain_page_bytes=$(printf '%s' "$page" | wc -c) sha256=$(printf '%s' "$page" | sha256sum | cut -c1-16)"
 
 echo "--- plans (EXPLAIN ANALYZE, BUFFERS; the domain page's queries, window open; the address"
 echo "--- page's domains and ASN/country history; the overview's campaigns, status's query):"

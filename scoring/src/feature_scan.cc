@@ -4,7 +4,10 @@
 
 #include <algorithm>
 #include <array>
+#include <future>
 #include <tuple>
+
+#include "fluxwatch/common/error.h"
 
 namespace fluxwatch::scoring {
 namespace {
@@ -84,7 +87,13 @@ void sort_unique(std::vector<T>& values) {
 void FeatureScan::add_domain(std::int64_t domain_id, std::string domain) {
   domain_index_.emplace(domain_id, static_cast<std::int32_t>(domains_.size()));
   domains_.emplace_back(domain_id, std::move(domain));
+  domain_probes_.emplace_back();
   own_names_.push_back(kNone);
+}
+
+std::int32_t FeatureScan::domain_of(std::int64_t domain_id) const {
+  const std::int32_t* found = domain_index_.find(domain_id);
+  return found == nullptr ? -1 : *found;
 }
 
 void FeatureScan::add_geo(const IpAddress& address, const AddressInfo& info) {
@@ -101,23 +110,54 @@ void FeatureScan::add_geo(const IpAddress& address, const AddressInfo& info) {
     geo.has_point = true;
     geo.point = {*info.latitude, *info.longitude};
   }
-  geo_.insert_or_assign(address, geo);
+  const auto [entry, fresh] =
+      geo_index_.try_emplace(address, static_cast<std::uint32_t>(geo_values_.size()));
+  if (fresh) {
+    geo_values_.push_back(geo);
+  } else {
+    geo_values_[entry->second] = geo;  // the last one given counts
+  }
+}
+
+std::uint32_t FeatureScan::geo_of(const IpAddress& address, std::int64_t address_id) {
+  const auto find = [&] {
+    const auto found = geo_index_.find(address);
+    return found == geo_index_.end() ? kNone : found->second;
+  };
+  // Address ids are dense (bigserial): a hash look-up per address, not per record (a flux
+  // address is in thousands of sets).
+  constexpr std::int64_t kDenseIds = std::int64_t{1} << 26;
+  if (address_id < 0 || address_id >= kDenseIds) {
+    return find();
+  }
+  const auto at = static_cast<std::size_t>(address_id);
+  if (at >= geo_by_address_id_.size()) {
+    geo_by_address_id_.resize(std::max(at + 1, 2 * geo_by_address_id_.size()), kUnresolved);
+  }
+  auto& slot = geo_by_address_id_[at];
+  if (slot == kUnresolved) {
+    slot = find();
+  }
+  return slot;
 }
 
 std::uint32_t FeatureScan::intern(std::string_view name) {
-  const auto [entry, fresh] =
-      names_.try_emplace(std::string(name), static_cast<std::uint32_t>(names_.size()));
-  return entry->second;
+  if (const auto found = names_.find(name); found != names_.end()) {
+    return found->second;  // no string made for a name already known
+  }
+  const auto id = static_cast<std::uint32_t>(names_.size());
+  names_.emplace(std::string(name), id);
+  return id;
 }
 
 std::uint32_t FeatureScan::own_name(std::int64_t domain_id) {
-  const auto found = domain_index_.find(domain_id);
-  if (found == domain_index_.end()) {
+  const auto domain = domain_of(domain_id);
+  if (domain < 0) {
     return intern("");  // no name: never an NS target (empty targets are not kept)
   }
-  auto& id = own_names_[static_cast<std::size_t>(found->second)];
+  auto& id = own_names_[static_cast<std::size_t>(domain)];
   if (id == kNone) {
-    id = intern(domains_[static_cast<std::size_t>(found->second)].second);
+    id = intern(domains_[static_cast<std::size_t>(domain)].second);
   }
   return id;
 }
@@ -126,7 +166,7 @@ void FeatureScan::add_set_record(std::int64_t domain_id, std::int64_t set_id, st
                                  Section section, std::string_view owner, std::uint16_t type,
                                  std::int64_t ttl_offset, const std::optional<IpAddress>& address,
                                  std::string_view target, const std::optional<SoaRecord>& soa,
-                                 std::int64_t set_ttl) {
+                                 std::int64_t set_ttl, std::int64_t address_id) {
   std::uint8_t kind = 0;
   if ((is(type, RrType::A) || is(type, RrType::AAAA)) && address) {
     if (section == Section::Answer) {
@@ -143,40 +183,93 @@ void FeatureScan::add_set_record(std::int64_t domain_id, std::int64_t set_id, st
     return;  // nothing scoring reads
   }
   const std::pair key(domain_id, set_id);
-  // A set's records mostly arrive together.
+  // A set's records arrive together: the set before is complete when another one starts.
   if (last_set_ == kNone || set_keys_[last_set_] != key) {
+    index_pending_set();
     const auto [entry, fresh] =
         set_index_.try_emplace(key, static_cast<std::uint32_t>(set_keys_.size()));
-    if (fresh) {
-      set_keys_.push_back(key);
-      set_ttls_.push_back(set_ttl);
+    if (!fresh) {
+      throw Error("scoring: the records of an answer set came apart");
     }
+    set_keys_.push_back(key);
+    set_ttls_.push_back(set_ttl);
     last_set_ = entry->second;
   }
-  SetRecord record{ttl_offset, last_set_, ord, 0, 0, IpAddress(), kind};
+  ++record_count_;
+  SetRecord record{ttl_offset, ord, 0, 0, IpAddress(), kind};
   if (kind == kNs) {
     record.name = intern(target);
   } else if (kind == kSoa) {
     record.serial = soa->serial;
   } else {
     record.address = *address;
+    record.geo = geo_of(*address, address_id);
     record.name = owner.empty() ? own_name(domain_id) : intern(owner);
   }
-  set_records_.push_back(record);
+  pending_.push_back(record);
+}
+
+void FeatureScan::reserve_set_records(std::size_t count) {
+  // Mostly answer addresses; room that is never written costs address space, not memory.
+  sets_.a_items.reserve(count);
+}
+
+void FeatureScan::index_pending_set() {
+  if (last_set_ == kNone) {
+    return;
+  }
+  // The set's records by kind, then value (address or name), then ord: each kind's items
+  // sorted by value, so its distinct values are runs.
+  std::ranges::sort(pending_, [](const SetRecord& a, const SetRecord& b) {
+    return std::tie(a.kind, a.address, a.name, a.ord) < std::tie(b.kind, b.address, b.name, b.ord);
+  });
+  std::uint32_t distinct_a = 0;
+  std::uint32_t distinct_aaaa = 0;
+  std::uint32_t distinct_ns = 0;
+  std::uint32_t distinct_host = 0;
+  std::optional<std::int64_t> serial;
+  const auto add = [](auto& items, std::uint32_t begin, std::uint32_t& distinct, auto value,
+                      const SetRecord& r) {
+    if (items.size() == begin || items.back().value != value) {
+      ++distinct;
+    }
+    items.push_back({value, r.ord, r.ttl_offset, r.geo, r.name});
+  };
+  const std::uint32_t a_begin = sets_.a_begin.back();
+  const std::uint32_t aaaa_begin = sets_.aaaa_begin.back();
+  const std::uint32_t ns_begin = sets_.ns_begin.back();
+  const std::uint32_t host_begin = sets_.host_begin.back();
+  for (const SetRecord& r : pending_) {
+    if (r.kind == kAnswerA) {
+      add(sets_.a_items, a_begin, distinct_a, r.address, r);
+    } else if (r.kind == kAnswerAaaa) {
+      add(sets_.aaaa_items, aaaa_begin, distinct_aaaa, r.address, r);
+    } else if (r.kind == kNs) {
+      add(sets_.ns_items, ns_begin, distinct_ns, r.name, r);
+    } else if (r.kind == kHostOnly) {
+      add(sets_.host_items, host_begin, distinct_host, r.address, r);
+    } else if (r.kind == kSoa) {
+      const std::int64_t value = r.serial;
+      serial = std::min(serial.value_or(value), value);
+    }
+  }
+  sets_.a_begin.push_back(static_cast<std::uint32_t>(sets_.a_items.size()));
+  sets_.aaaa_begin.push_back(static_cast<std::uint32_t>(sets_.aaaa_items.size()));
+  sets_.ns_begin.push_back(static_cast<std::uint32_t>(sets_.ns_items.size()));
+  sets_.host_begin.push_back(static_cast<std::uint32_t>(sets_.host_items.size()));
+  sets_.distinct_a.push_back(distinct_a);
+  sets_.distinct_aaaa.push_back(distinct_aaaa);
+  sets_.serial.push_back(serial);
+  pending_.clear();
 }
 
 void FeatureScan::add_probe(std::int64_t probe_id, std::int64_t domain_id, RrType qtype,
                             std::int64_t sent_at_us, bool own, std::optional<std::int64_t> set_id,
                             std::optional<std::int64_t> ttl,
                             const std::vector<std::optional<std::int64_t>>& ttls) {
-  // domain_index_ is complete before any probe arrives: reading it here is safe while
+  // The domains are complete before any probe arrives: reading them here is safe while
   // another thread adds set records.
-  std::int32_t domain = -1;
-  if (own) {
-    if (const auto found = domain_index_.find(domain_id); found != domain_index_.end()) {
-      domain = found->second;
-    }
-  }
+  const std::int32_t domain = own ? domain_of(domain_id) : -1;
   if (domain < 0) {
     if (set_id) {
       other_sets_.emplace_back(domain_id, *set_id);  // only its set's host addresses matter
@@ -187,49 +280,75 @@ void FeatureScan::add_probe(std::int64_t probe_id, std::int64_t domain_id, RrTyp
   if (has_ttls) {
     ttl_lists_.insert_or_assign(probe_id, ttls);
   }
-  probes_.push_back({probe_id, sent_at_us, set_id.value_or(kNoSet), ttl.value_or(kNoTtl), domain,
-                     qtype_code(qtype), has_ttls});
+  ++probe_count_;
+  domain_probes_[static_cast<std::size_t>(domain)].push_back(
+      {probe_id, sent_at_us, set_id.value_or(kNoSet), ttl.value_or(kNoTtl), qtype_code(qtype),
+       has_ttls});
 }
 
-void FeatureScan::resolve_probes() {
-  referenced_.assign(set_keys_.size(), false);
+void FeatureScan::reserve_probes(std::size_t count) {
+  // Each domain's share and an eighth more (the planner's estimate is not exact; a domain
+  // past its room doubles it).
+  if (domains_.empty()) {
+    return;
+  }
+  const std::size_t each = count / domains_.size();
+  for (auto& probes : domain_probes_) {
+    probes.reserve(each + each / 8 + 2);
+  }
+}
+
+std::array<FeatureScan::DomainRange, 2> FeatureScan::halves() const {
+  const auto domains = static_cast<std::int32_t>(domains_.size());
+  std::size_t before = 0;
+  std::int32_t cut = 0;
+  while (cut < domains && 2 * before < probe_count_) {
+    before += domain_probes_[static_cast<std::size_t>(cut++)].size();
+  }
+  return {DomainRange{0, cut}, DomainRange{cut, domains}};
+}
+
+void FeatureScan::resolve_probes(DomainRange range, std::vector<bool>& referenced) {
+  referenced.assign(set_keys_.size(), false);
   const auto index_of = [&](std::int64_t domain_id, std::int64_t set_id) {
     const auto found = set_index_.find({domain_id, set_id});
     return found == set_index_.end() ? kNone : found->second;
   };
-  for (const auto& [domain_id, set_id] : other_sets_) {
-    if (const auto set = index_of(domain_id, set_id); set != kNone) {
-      referenced_[set] = true;  // its host addresses count, whoever's probe it is
-    }
-  }
-  // Probes come sorted by domain: a domain's probes mostly get the set of one of its two
-  // previous probes (its A set and its NS set), so those are asked first.
-  std::array<std::pair<std::int64_t, std::uint32_t>, 2> recent{};  // (set id, index)
-  std::int32_t recent_domain = -1;
-  for (Probe& probe : probes_) {
-    if (probe.domain != recent_domain) {
-      recent_domain = probe.domain;
-      recent = {std::pair{kNoSet, kNone}, std::pair{kNoSet, kNone}};
-    }
-    std::uint32_t set = kNone;
-    if (probe.set == kNoSet) {
-      set = kNone;
-    } else if (probe.set == recent[0].first) {
-      set = recent[0].second;
-    } else if (probe.set == recent[1].first) {
-      set = recent[1].second;
-      std::swap(recent[0], recent[1]);
-    } else {
-      set = index_of(domains_[static_cast<std::size_t>(probe.domain)].first, probe.set);
-      recent[1] = recent[0];
-      recent[0] = {probe.set, set};
-    }
-    if (set != kNone) {
-      referenced_[set] = true;
-    }
-    probe.set = set;
-    if (probe.ttl == kNoTtl) {
-      probe.ttl = set != kNone ? set_ttls_[set] : 0;
+  for (std::int32_t d = range.begin; d < range.end; ++d) {
+    auto& probes = domain_probes_[static_cast<std::size_t>(d)];
+    const auto first = probes.begin();
+    const auto last = probes.end();
+    // The domain's probes in time order (ties by id): every later pass walks them so. They
+    // mostly come in that order already (observations are written round after round).
+    std::sort(first, last, [](const Probe& a, const Probe& b) {
+      return std::tie(a.sent_at_us, a.probe_id) < std::tie(b.sent_at_us, b.probe_id);
+    });
+    // A domain's probes mostly get the set of one of its two previous probes (its A set and
+    // its NS set), so those are asked first.
+    std::array<std::pair<std::int64_t, std::uint32_t>, 2> recent{
+        {{kNoSet, kNone}, {kNoSet, kNone}}};  // (set id, index)
+    const std::int64_t domain_id = domains_[static_cast<std::size_t>(d)].first;
+    for (auto probe = first; probe != last; ++probe) {
+      std::uint32_t set = kNone;
+      if (probe->set == kNoSet) {
+        set = kNone;
+      } else if (probe->set == recent[0].first) {
+        set = recent[0].second;
+      } else if (probe->set == recent[1].first) {
+        set = recent[1].second;
+        std::swap(recent[0], recent[1]);
+      } else {
+        set = index_of(domain_id, probe->set);
+        recent[1] = recent[0];
+        recent[0] = {probe->set, set};
+      }
+      if (set != kNone) {
+        referenced[set] = true;
+      }
+      probe->set = set;
+      if (probe->ttl == kNoTtl) {
+        probe->ttl = set != kNone ? set_ttls_[set] : 0;
+      }
     }
   }
 }
@@ -247,105 +366,85 @@ std::int64_t FeatureScan::record_ttl(const Probe& probe, std::int32_t ord,
   return probe.ttl + offset;
 }
 
-FeatureScan::SetIndex FeatureScan::index_sets() {
-  std::ranges::sort(set_records_, [](const SetRecord& a, const SetRecord& b) {
-    return std::tie(a.set, a.kind, a.address, a.name, a.ord) <
-           std::tie(b.set, b.kind, b.address, b.name, b.ord);
-  });
-  SetIndex index;
-  const std::size_t sets = set_keys_.size();
-  index.a_begin.resize(sets + 1);
-  index.aaaa_begin.resize(sets + 1);
-  index.ns_begin.resize(sets + 1);
-  index.distinct_a.resize(sets);
-  index.distinct_aaaa.resize(sets);
-  index.serial.resize(sets);
-  const auto add = [](auto& items, std::uint32_t begin, std::uint32_t& distinct, auto value,
-                      const SetRecord& r) {
-    if (items.size() == begin || items.back().value != value) {
-      ++distinct;
-    }
-    items.push_back({value, r.ord, r.ttl_offset});
-  };
-  std::size_t at = 0;
-  for (std::uint32_t s = 0; s < sets; ++s) {
-    index.a_begin[s] = static_cast<std::uint32_t>(index.a_items.size());
-    index.aaaa_begin[s] = static_cast<std::uint32_t>(index.aaaa_items.size());
-    index.ns_begin[s] = static_cast<std::uint32_t>(index.ns_items.size());
-    std::uint32_t ns_distinct = 0;
-    for (; at < set_records_.size() && set_records_[at].set == s; ++at) {
-      const SetRecord& r = set_records_[at];
-      if (r.kind == kAnswerA) {
-        add(index.a_items, index.a_begin[s], index.distinct_a[s], r.address, r);
-      } else if (r.kind == kAnswerAaaa) {
-        add(index.aaaa_items, index.aaaa_begin[s], index.distinct_aaaa[s], r.address, r);
-      } else if (r.kind == kNs) {
-        add(index.ns_items, index.ns_begin[s], ns_distinct, r.name, r);
-      } else if (r.kind == kSoa) {
-        const std::int64_t serial = r.serial;
-        index.serial[s] = std::min(index.serial[s].value_or(serial), serial);
-      }
-    }
-  }
-  index.a_begin[sets] = static_cast<std::uint32_t>(index.a_items.size());
-  index.aaaa_begin[sets] = static_cast<std::uint32_t>(index.aaaa_items.size());
-  index.ns_begin[sets] = static_cast<std::uint32_t>(index.ns_items.size());
-  return index;
-}
-
 std::vector<std::pair<std::int64_t, Features>> FeatureScan::finish() {
-  // The domain's probes in time order (ties by id), domains in output order: every later
-  // pass walks domains and probes in this order.
-  std::ranges::sort(probes_, [](const Probe& a, const Probe& b) {
-    return std::tie(a.domain, a.sent_at_us, a.probe_id) <
-           std::tie(b.domain, b.sent_at_us, b.probe_id);
-  });
-  resolve_probes();
-  const SetIndex sets = index_sets();
-
-  // Addresses of each name that is an NS target in some domain's answers, from the address
-  // records (answer or additional) of every set a probe of the window got.
+  // Two threads: each half of the domains (by probes) has its probes ordered and resolved,
+  // then scored, on its own thread. Every domain's features depend only on its own probes
+  // and on the shared tables, which are read-only by then, so the result is that of one
+  // thread.
+  index_pending_set();  // the last set read
+  last_set_ = kNone;
+  const SetIndex& sets = sets_;
+  const auto parts = halves();
+  std::array<std::vector<bool>, 2> referenced;
+  {
+    auto second = std::async(std::launch::async, [&] { resolve_probes(parts[1], referenced[1]); });
+    resolve_probes(parts[0], referenced[0]);
+    second.get();
+  }
+  // The sets the domains' own probes got, then with the other probes' sets.
+  referenced_.assign(set_keys_.size(), false);
+  for (std::size_t s = 0; s < referenced_.size(); ++s) {
+    referenced_[s] = referenced[0][s] || referenced[1][s];
+  }
+  referenced = {};
+  // The names that are an NS target in some domain's answers.
   std::vector<bool> is_ns_name(names_.size(), false);
-  std::vector<bool> seen_set(set_keys_.size(), false);
-  for (const Probe& probe : probes_) {
-    const auto s = resolved_set(probe);
-    if (s != kNone && !seen_set[s]) {
-      seen_set[s] = true;
+  for (std::uint32_t s = 0; s < referenced_.size(); ++s) {
+    if (referenced_[s]) {
       for (auto i = sets.ns_begin[s]; i < sets.ns_begin[s + 1]; ++i) {
         is_ns_name[sets.ns_items[i].value] = true;
       }
     }
   }
-  std::vector<std::vector<IpAddress>> name_addresses(names_.size());
-  for (const SetRecord& r : set_records_) {
-    if (referenced_[r.set] && r.kind <= kHostOnly && is_ns_name[r.name]) {
-      name_addresses[r.name].push_back(r.address);
+  for (const auto& [domain_id, set_id] : other_sets_) {
+    if (const auto found = set_index_.find({domain_id, set_id}); found != set_index_.end()) {
+      referenced_[found->second] = true;  // its host addresses count, whoever's probe it is
     }
   }
-  set_records_.clear();
-  set_records_.shrink_to_fit();
+
+  // Their addresses, from the address records (answer or additional) of every set a probe
+  // of the window got.
+  std::vector<std::vector<GeoAddress>> name_addresses(names_.size());
+  const auto add_hosts = [&](const std::vector<Item<IpAddress>>& items, std::uint32_t begin,
+                             std::uint32_t end) {
+    for (auto i = begin; i < end; ++i) {
+      if (is_ns_name[items[i].name]) {
+        name_addresses[items[i].name].emplace_back(items[i].value, items[i].geo);
+      }
+    }
+  };
+  for (std::uint32_t s = 0; s < referenced_.size(); ++s) {
+    if (referenced_[s]) {
+      add_hosts(sets.a_items, sets.a_begin[s], sets.a_begin[s + 1]);
+      add_hosts(sets.aaaa_items, sets.aaaa_begin[s], sets.aaaa_begin[s + 1]);
+      add_hosts(sets.host_items, sets.host_begin[s], sets.host_begin[s + 1]);
+    }
+  }
   for (auto& list : name_addresses) {
     sort_unique(list);
   }
 
-  std::vector<std::pair<std::int64_t, Features>> out;
-  out.reserve(domains_.size());
-  std::size_t probe_at = 0;
-  for (std::int32_t d = 0; d < static_cast<std::int32_t>(domains_.size()); ++d) {
-    out.emplace_back(domains_[static_cast<std::size_t>(d)].first,
-                     features_of(d, probe_at, sets, name_addresses));
-  }
+  std::vector<std::pair<std::int64_t, Features>> out(domains_.size());
+  const auto score = [&](DomainRange range) {
+    for (std::int32_t d = range.begin; d < range.end; ++d) {
+      out[static_cast<std::size_t>(d)] = {domains_[static_cast<std::size_t>(d)].first,
+                                          features_of(d, sets, name_addresses)};
+    }
+  };
+  auto second = std::async(std::launch::async, [&] { score(parts[1]); });
+  score(parts[0]);
+  second.get();
   return out;
 }
 
-Features FeatureScan::features_of(std::int32_t domain, std::size_t& probe_at, const SetIndex& sets,
-                                  const std::vector<std::vector<IpAddress>>& name_addresses) const {
+Features FeatureScan::features_of(
+    std::int32_t domain, const SetIndex& sets,
+    const std::vector<std::vector<GeoAddress>>& name_addresses) const {
   Features f;
-  const std::size_t begin = probe_at;
-  while (probe_at < probes_.size() && probes_[probe_at].domain == domain) {
+  const auto& probes = domain_probes_[static_cast<std::size_t>(domain)];
+  for (const Probe& probe : probes) {
     f.probes += 1;
-    f.address_probes += probes_[probe_at].qtype != kOther ? 1 : 0;
-    ++probe_at;
+    f.address_probes += probe.qtype != kOther ? 1 : 0;
   }
 
   // Lookups: the distinct addresses of each answered A/AAAA probe, in time order; a probe
@@ -368,8 +467,7 @@ Features FeatureScan::features_of(std::int32_t domain, std::size_t& probe_at, co
   std::optional<std::int64_t> previous_serial;
   std::int64_t serial_changes = 0;
 
-  for (std::size_t i = begin; i < probe_at; ++i) {
-    const Probe& probe = probes_[i];
+  for (const Probe& probe : probes) {
     const auto s = resolved_set(probe);
     if (s == kNone) {
       continue;  // no records
@@ -437,13 +535,15 @@ Features FeatureScan::features_of(std::int32_t domain, std::size_t& probe_at, co
 
   // Enrichment of the distinct addresses, from the distinct sets of the lookups.
   sort_unique(lookup_sets);
-  std::vector<IpAddress> distinct;
+  // With its enrichment: an address has one, so (address, geo) pairs are distinct exactly
+  // when the addresses are, and sort in address order.
+  std::vector<GeoAddress> distinct;
   for (const auto& [s, type] : lookup_sets) {
     const bool v4 = type == kA;
     const auto& items = v4 ? sets.a_items : sets.aaaa_items;
     const auto& starts = v4 ? sets.a_begin : sets.aaaa_begin;
     for (auto k = starts[s]; k < starts[s + 1]; ++k) {
-      distinct.push_back(items[k].value);
+      distinct.emplace_back(items[k].value, items[k].geo);
     }
   }
   sort_unique(distinct);
@@ -452,15 +552,14 @@ Features FeatureScan::features_of(std::int32_t domain, std::size_t& probe_at, co
   std::vector<std::int64_t> per_country(countries_.size(), 0);
   std::vector<IpAddress> prefixes;
   std::vector<LatLon> points;
-  for (const auto& address : distinct) {
+  for (const auto& [address, geo_at] : distinct) {
     const bool v4 = address.is_v4();
     (v4 ? f.ipv4_addresses : f.ipv6_addresses) += 1;
     prefixes.push_back(address_prefix(address));
-    const auto found = geo_.find(address);
-    if (found == geo_.end()) {
+    if (geo_at == kNone) {
       continue;
     }
-    const Geo& geo = found->second;
+    const Geo& geo = geo_values_[geo_at];
     if (geo.asn) {
       asns.push_back(*geo.asn);
       if (v4) {
@@ -509,16 +608,16 @@ Features FeatureScan::features_of(std::int32_t domain, std::size_t& probe_at, co
   }
   sort_unique(ns_names);
   f.ns_names = static_cast<std::int64_t>(ns_names.size());
-  std::vector<IpAddress> ns_addresses;
+  std::vector<GeoAddress> ns_addresses;
   for (const auto name : ns_names) {
     const auto& list = name_addresses[name];
     ns_addresses.insert(ns_addresses.end(), list.begin(), list.end());
   }
   sort_unique(ns_addresses);
   std::vector<std::int64_t> ns_asns;
-  for (const auto& address : ns_addresses) {
-    if (const auto found = geo_.find(address); found != geo_.end() && found->second.asn) {
-      ns_asns.push_back(*found->second.asn);
+  for (const auto& [address, geo_at] : ns_addresses) {
+    if (geo_at != kNone && geo_values_[geo_at].asn) {
+      ns_asns.push_back(*geo_values_[geo_at].asn);
     }
   }
   sort_unique(ns_asns);

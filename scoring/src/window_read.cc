@@ -138,8 +138,9 @@ PackedSets::RecordView PackedSets::record(std::size_t k) const {
   const auto has = [k](const BinaryArray& array) { return k < array.size() && !array.null(k); };
   RecordView r;
   if (has(address_ids_)) {
-    if (const auto found = addresses_.find(address_ids_.integer(k)); found != addresses_.end()) {
-      r.address = found->second;
+    if (const IpAddress* found = addresses_.find(address_ids_.integer(k))) {
+      r.address = *found;
+      r.address_id = address_ids_.integer(k);
     }
   }
   if (has(rtypes_)) {
@@ -182,6 +183,7 @@ void PackedSets::add_shared_part(const BinaryRow& row) {
     out.owner = r.owner;
     out.ttl_offset = r.ttl_offset;
     out.address = r.address;
+    out.address_id = r.address_id;
     if (r.type == static_cast<std::uint16_t>(RrType::SOA)) {
       out.soa = SoaRecord::parse(r.target);
     } else {
@@ -203,7 +205,7 @@ void PackedSets::add_set(const BinaryRow& row, FeatureScan& scan) {
     const bool soa = r.type == static_cast<std::uint16_t>(RrType::SOA);
     scan.add_set_record(domain_id, set_id, static_cast<std::int32_t>(k), Section::Answer, r.owner,
                         r.type, r.ttl_offset, r.address, soa ? std::string_view() : r.target,
-                        soa ? SoaRecord::parse(r.target) : std::nullopt, set_ttl);
+                        soa ? SoaRecord::parse(r.target) : std::nullopt, set_ttl, r.address_id);
   }
   if (row.null(3)) {
     return;  // no authority or additional section
@@ -219,8 +221,8 @@ void PackedSets::add_set(const BinaryRow& row, FeatureScan& scan) {
   const auto offset = row.null(4) ? 0 : row.integer(4);
   for (const SharedRecord& r : shared->second) {
     scan.add_set_record(domain_id, set_id, static_cast<std::int32_t>(base) + r.ord, r.section,
-                        r.owner, r.type, offset + r.ttl_offset, r.address, r.target, r.soa,
-                        set_ttl);
+                        r.owner, r.type, offset + r.ttl_offset, r.address, r.target, r.soa, set_ttl,
+                        r.address_id);
   }
 }
 

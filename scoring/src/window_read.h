@@ -12,6 +12,7 @@
 #include "binary_copy.h"
 #include "fluxwatch/common/ip_address.h"
 #include "fluxwatch/common/soa_record.h"
+#include "fluxwatch/scoring/dense_id_map.h"
 #include "fluxwatch/scoring/feature_scan.h"
 
 namespace fluxwatch::scoring::detail {
@@ -56,6 +57,7 @@ class PackedSets {
     std::string_view owner;  ///< empty: the domain's own name (answer section)
     std::int64_t ttl_offset = 0;
     std::optional<IpAddress> address;
+    std::int64_t address_id = -1;
     std::string_view target;
   };
   /// A record of a shared part that scoring reads (glue, SOA), kept for every set that
@@ -67,6 +69,7 @@ class PackedSets {
     std::string owner;
     std::int64_t ttl_offset = 0;
     std::optional<IpAddress> address;
+    std::int64_t address_id = -1;
     std::string target;
     std::optional<SoaRecord> soa;
   };
@@ -77,7 +80,7 @@ class PackedSets {
   [[nodiscard]] std::size_t records() const;
   [[nodiscard]] RecordView record(std::size_t k) const;
 
-  std::unordered_map<std::int64_t, IpAddress> addresses_;
+  DenseIdMap<IpAddress> addresses_;  ///< by address_id
   std::unordered_map<std::int64_t, std::vector<SharedRecord>> shared_;
   // The arrays of the row being unpacked.
   BinaryArray sections_;

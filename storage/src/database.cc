@@ -87,7 +87,7 @@ WHERE c.run_id = r.run_id
 // --- Impl -------------------------------------------------------------------------------
 
 struct Database::Impl {
-  explicit Impl(std::string dsn) : session(std::move(dsn), "storage") {}
+  Impl(std::string dsn, const RetryPolicy& policy) : session(std::move(dsn), "storage", policy) {}
 
   /// The geo_builds id of `tag`, created on first use. Only committed ids are cached.
   int geo_build_id(pqxx::work& tx, const std::string& tag) {
@@ -103,17 +103,83 @@ struct Database::Impl {
         .as<int>();
   }
 
-  void store_once(pqxx::connection& connection, const ProbeBatch& batch);
+  /// Stores `batch` in one transaction under the session's retry policy; a batch left in
+  /// doubt by an earlier call is settled first.
+  std::size_t store(const ProbeBatch& batch, const ScheduleCommit* commit);
   std::size_t store_once(pqxx::connection& connection, const ProbeBatch& batch,
                          const ScheduleCommit* commit);
 
+  /// A batch whose COMMIT got no answer while the server stayed away too long to be asked
+  /// (Unavailable with the transaction's id). The callers that ride out outages store the
+  /// same batch again once the server is back; it may have been committed, so the server is
+  /// asked first: storing it again then would count every probe of it twice.
+  struct InDoubtBatch {
+    const ProbeBatch* batch = nullptr;
+    std::int64_t run_id = 0;
+    std::size_t size = 0;
+    std::string xid;
+    std::size_t stored = 0;  ///< what store() returns for it once it is known committed
+
+    [[nodiscard]] bool is(const ProbeBatch& other) const {
+      return batch == &other && run_id == other.run_id && size == other.results.size();
+    }
+  };
+  /// For the batch in doubt, if `batch` is it: how many probes it stored if it was committed,
+  /// nullopt if it must be stored (again). @throw Unavailable while the server cannot say.
+  std::optional<std::size_t> settle_in_doubt(const ProbeBatch& batch);
+
   Session session;
+  std::optional<InDoubtBatch> in_doubt_;
   std::map<std::string, int, std::less<>> geo_build_ids_;
   detail::ProbeWriter writer_;
 };
 
-void Database::Impl::store_once(pqxx::connection& connection, const ProbeBatch& batch) {
-  store_once(connection, batch, nullptr);
+std::size_t Database::Impl::store(const ProbeBatch& batch, const ScheduleCommit* commit) {
+  if (const auto stored = settle_in_doubt(batch)) {
+    return *stored;
+  }
+  return session.run(
+      "store", [&](pqxx::connection& connection) { return store_once(connection, batch, commit); });
+}
+
+std::optional<std::size_t> Database::Impl::settle_in_doubt(const ProbeBatch& batch) {
+  if (!in_doubt_) {
+    return std::nullopt;
+  }
+  if (!in_doubt_->is(batch)) {
+    // The caller moved on without storing that batch again; its fate stays in the log.
+    logger()->warn("storage: transaction {} (a batch of {} probes) was never settled",
+                   in_doubt_->xid, in_doubt_->size);
+    in_doubt_.reset();
+    return std::nullopt;
+  }
+  switch (session.commit_outcome(in_doubt_->xid)) {
+    case CommitOutcome::Committed: {
+      logger()->warn(
+          "storage: the batch of {} probes whose COMMIT got no answer (transaction {}) was "
+          "committed; it is not stored again",
+          in_doubt_->size, in_doubt_->xid);
+      writer_.committed();  // what the writer learnt in that transaction holds now
+      const std::size_t stored = in_doubt_->stored;
+      in_doubt_.reset();
+      return stored;
+    }
+    case CommitOutcome::Aborted:
+      logger()->info(
+          "storage: the batch of {} probes whose COMMIT got no answer (transaction {}) was not "
+          "committed; storing it again",
+          in_doubt_->size, in_doubt_->xid);
+      in_doubt_.reset();
+      return std::nullopt;
+    case CommitOutcome::Unknown:
+      break;
+  }
+  throw Unavailable(
+      fmt::format("storage: the server is still away, so whether transaction {} (a batch of {} "
+                  "probes whose COMMIT got no answer) was committed is not known yet; the batch "
+                  "is stored again only once the server says it was not",
+                  in_doubt_->xid, in_doubt_->size),
+      in_doubt_->xid);
 }
 
 std::size_t Database::Impl::store_once(pqxx::connection& connection, const ProbeBatch& all,
@@ -197,7 +263,15 @@ std::size_t Database::Impl::store_once(pqxx::connection& connection, const Probe
         build_id);
   }
 
-  session.commit(tx);
+  try {
+    session.commit(tx);
+  } catch (const Unavailable& error) {
+    if (!error.in_doubt_transaction().empty()) {
+      in_doubt_ = InDoubtBatch{&all, all.run_id, all.results.size(), error.in_doubt_transaction(),
+                               batch.results.size()};
+    }
+    throw;
+  }
   writer_.committed();
   if (new_build) {
     geo_build_ids_.insert(*new_build);
@@ -211,7 +285,9 @@ std::size_t Database::Impl::store_once(pqxx::connection& connection, const Probe
 
 // --- Database ---------------------------------------------------------------------------
 
-Database::Database(const std::string& dsn) : impl_(std::make_unique<Impl>(dsn)) {}
+Database::Database(const std::string& dsn) : Database(dsn, RetryPolicy{}) {}
+Database::Database(const std::string& dsn, const RetryPolicy& policy)
+    : impl_(std::make_unique<Impl>(dsn, policy)) {}
 Database::~Database() = default;
 Database::Database(Database&&) noexcept = default;
 Database& Database::operator=(Database&&) noexcept = default;
@@ -286,17 +362,14 @@ void Database::finish_run(std::int64_t run_id, const RunTotals& totals) {
 }
 
 std::size_t Database::store(const ProbeBatch& batch, const ScheduleCommit& commit) {
-  return impl_->session.run("store", [&](pqxx::connection& connection) {
-    return impl_->store_once(connection, batch, &commit);
-  });
+  return impl_->store(batch, &commit);
 }
 
 void Database::store(const ProbeBatch& batch) {
   if (batch.results.empty() && batch.enrichment.empty()) {
     return;
   }
-  impl_->session.run("store",
-                     [&](pqxx::connection& connection) { impl_->store_once(connection, batch); });
+  impl_->store(batch, nullptr);
 }
 
 std::vector<DomainSummary> Database::summaries() {

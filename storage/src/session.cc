@@ -184,7 +184,8 @@ void Session::note_conflict(std::string_view what, const std::exception& error,
 std::string Session::fmt_in_doubt(std::string_view what, const std::string& why) const {
   return fmt::format(
       "{}: {}: the connection broke during COMMIT and the server could not say whether the "
-      "transaction was committed, so it is not run again (that could store it twice): {}",
+      "transaction was committed, so it is not run again until the server can say (running it "
+      "again could store it twice): {}",
       component_, what, why);
 }
 
@@ -212,7 +213,7 @@ void Session::commit(pqxx::transaction_base& tx) {
         break;
     }
     throw Unavailable(
-        fmt_in_doubt(fmt::format("transaction {}", xid), detail::one_line(error.what())));
+        fmt_in_doubt(fmt::format("transaction {}", xid), detail::one_line(error.what())), xid);
   }
 }
 

@@ -1,7 +1,8 @@
 // storage::Session, the one retry policy of every store, against real PostgreSQL servers: a
 // private one restarted in the middle of a store() call, and the shared one for a COMMIT
 // whose connection is cut (a deferred trigger holds COMMIT open while the test terminates
-// the backend). Rows are counted exactly.
+// the backend), and a store() whose COMMIT is cut by a relay that then plays a server that
+// is away. Rows are counted exactly.
 
 #include "fluxwatch/storage/session.h"
 
@@ -15,6 +16,7 @@
 #include "fluxwatch/common/error.h"
 #include "fluxwatch/storage/database.h"
 #include "storage_test_support.h"
+#include "support/cutting_proxy.h"
 #include "support/private_postgres.h"
 #include "support/test_env.h"
 
@@ -182,6 +184,76 @@ TEST_F(SessionCommit, TheServerSaysWhetherATransactionWasCommitted) {
   }
   EXPECT_EQ(session.commit_outcome(committed), CommitOutcome::Committed);
   EXPECT_EQ(session.commit_outcome(aborted), CommitOutcome::Aborted);
+}
+
+/// A database reached through a CuttingProxy, with a 1 s reconnection deadline, and one
+/// batch already stored (so the next store() creates no partition and commits only once).
+class StoreInDoubt : public ::testing::Test {
+ protected:
+  StoreInDoubt() {
+    Database setup(scratch_.dsn());
+    setup.migrate();
+    setup.import_watchlist({{"restart.test", "t", {}}});
+    domain_id_ = setup.watched_domains().at(0).id;
+    db_.store(one_probe(domain_id_));
+  }
+  [[nodiscard]] std::int64_t probes() const {
+    return query_int(scratch_.dsn(), "SELECT count(*) FROM probes");
+  }
+  /// Stores `batch` while the proxy cuts its COMMIT `how`: the Unavailable it throws.
+  std::string store_cut(const ProbeBatch& batch, testing::CuttingProxy::Cut how) {
+    proxy_.cut_next_commit(how);
+    try {
+      db_.store(batch);
+    } catch (const Unavailable& error) {
+      EXPECT_TRUE(proxy_.cut_done());
+      EXPECT_FALSE(error.in_doubt_transaction().empty()) << error.what();
+      return error.what();
+    }
+    ADD_FAILURE() << "store() did not fail although its COMMIT was cut";
+    return {};
+  }
+
+  ScratchDatabase scratch_;
+  testing::CuttingProxy proxy_{scratch_.dsn()};
+  Database db_{proxy_.through(scratch_.dsn()),
+               RetryPolicy{std::chrono::milliseconds(50), std::chrono::milliseconds(200),
+                           std::chrono::milliseconds(1000)}};
+  std::int64_t domain_id_ = 0;
+};
+
+TEST_F(StoreInDoubt, ABatchCommittedWhoseAnswerWasLostIsNotStoredAgain) {
+  const ProbeBatch batch = one_probe(domain_id_);
+  EXPECT_THAT(store_cut(batch, testing::CuttingProxy::Cut::AfterTheServerAnswers),
+              HasSubstr("could not say whether the transaction was committed"));
+  EXPECT_EQ(probes(), 2);  // the server committed it; only the answer was lost
+
+  // The server is back: the same batch again (as the writer's outage loop does) is settled
+  // by asking, and not stored a second time.
+  proxy_.come_back();
+  ASSERT_NO_THROW(db_.store(batch));
+  EXPECT_EQ(probes(), 2);
+  db_.store(one_probe(domain_id_));  // and the session goes on
+  EXPECT_EQ(probes(), 3);
+}
+
+TEST_F(StoreInDoubt, ABatchRolledBackWhileTheServerWasAwayIsStoredOnceItIsBack) {
+  const ProbeBatch batch = one_probe(domain_id_);
+  (void)store_cut(batch, testing::CuttingProxy::Cut::BeforeTheServer);
+  EXPECT_EQ(probes(), 1);  // the COMMIT never reached the server
+
+  // Still away: the batch cannot be settled yet, so it is neither stored nor dropped.
+  try {
+    db_.store(batch);
+    ADD_FAILURE() << "store() went on while the server was away";
+  } catch (const Unavailable& error) {
+    EXPECT_FALSE(error.in_doubt_transaction().empty());
+    EXPECT_THAT(error.what(), HasSubstr("still away"));
+  }
+  proxy_.come_back();
+  ASSERT_NO_THROW(db_.store(batch));
+  EXPECT_EQ(probes(), 2);
+  EXPECT_EQ(query_int(scratch_.dsn(), "SELECT count(*) FROM records"), 2);
 }
 
 }  // namespace

@@ -14,6 +14,7 @@
 #include <map>
 #include <random>
 
+#include "fluxwatch/common/error.h"
 #include "fluxwatch/scoring/features.h"
 
 namespace fluxwatch::scoring {
@@ -296,8 +297,17 @@ TEST(FeatureScanTest, AgreesWithTheReferenceOnRandomHistories) {
     for (const auto& [address, info] : h.geo_) {
       scan.add_geo(address, info);
     }
+    // Sets in a random order, each set's records together (as the packed rows bring them)
+    // in a random order.
     auto entries = stored.entries;
     std::shuffle(entries.begin(), entries.end(), random);
+    std::map<std::pair<std::int64_t, std::int64_t>, std::size_t> first_at;
+    for (const auto& e : entries) {
+      first_at.try_emplace({e.domain_id, e.set_id}, first_at.size());
+    }
+    std::ranges::stable_sort(entries, {}, [&](const SetEntry& e) {
+      return first_at.at({e.domain_id, e.set_id});
+    });
     // A set no probe of the window got: its glue names no NS host.
     scan.add_set_record(1, -1, 0, Section::Answer, "", static_cast<std::uint16_t>(RrType::NS), 0,
                         std::nullopt, "ns1.d1.test", std::nullopt);
@@ -332,6 +342,21 @@ TEST(FeatureScanTest, AgreesWithTheReferenceOnRandomHistories) {
                   fmt::format("{} (seed {})", h.names_[i], seed));
     }
   }
+}
+
+TEST(FeatureScanTest, ASetWhoseRecordsComeApartIsRefused) {
+  // The set index is built as each set completes: a set that starts again after another one
+  // would be indexed twice, so it is an error (the packed rows bring each set once, whole).
+  FeatureScan scan;
+  scan.add_domain(1, "d1.test");
+  const auto a = static_cast<std::uint16_t>(RrType::A);
+  scan.add_set_record(1, 7, 0, Section::Answer, "", a, 0, IpAddress::parse("10.0.0.1"), "",
+                      std::nullopt);
+  scan.add_set_record(1, 8, 0, Section::Answer, "", a, 0, IpAddress::parse("10.0.0.2"), "",
+                      std::nullopt);
+  EXPECT_THROW(scan.add_set_record(1, 7, 1, Section::Answer, "", a, 0, IpAddress::parse("10.0.0.3"),
+                                   "", std::nullopt),
+               Error);
 }
 
 TEST(FeatureScanTest, ParsesHostAddressesOnly) {

@@ -18,6 +18,7 @@
 namespace fluxwatch::storage {
 
 struct ScheduleCommit;  // schedule_store.h
+struct RetryPolicy;     // session.h
 
 /// One line of a watchlist, normalised, ready to import.
 struct WatchEntry {
@@ -94,6 +95,8 @@ class Database {
  public:
   /// `dsn`: a libpq connection string or URI; empty uses the PG* environment variables.
   explicit Database(const std::string& dsn);
+  /// The same with its session's reconnection policy (tests shorten the deadline).
+  Database(const std::string& dsn, const RetryPolicy& policy);
   ~Database();
   Database(const Database&) = delete;
   Database& operator=(const Database&) = delete;

@@ -17,9 +17,10 @@
 ///   by asking the server: Session::commit() notes the transaction id before COMMIT and,
 ///   when COMMIT gets no answer, asks `pg_xact_status()` over a new connection. Committed:
 ///   the call succeeds. Aborted: the body runs again (nothing was written). Still unknown at
-///   the deadline (the server stayed away): storage::Unavailable saying so; the session
-///   does not run the body again. Bodies that commit with a plain tx.commit() get that last
-///   error at once.
+///   the deadline (the server stayed away): storage::Unavailable saying so, carrying the
+///   transaction id; the session does not run the body again, and a caller that does (the
+///   writer, Database::store) asks about that id first. Bodies that commit with a plain
+///   tx.commit() get that last error at once.
 /// - A connection that cannot be restored within the deadline: storage::Unavailable.
 /// - A transaction the server rolled back to settle a conflict with another one (deadlock,
 ///   serialization failure: SQLSTATE 40P01, 40001) runs again at once, up to
@@ -51,6 +52,18 @@ namespace fluxwatch::storage {
 class Unavailable : public Error {
  public:
   using Error::Error;
+  Unavailable(const std::string& what, std::string in_doubt_transaction)
+      : Error(what), in_doubt_transaction_(std::move(in_doubt_transaction)) {}
+
+  /// When a COMMIT got no answer and the server could not be asked in time: the id of that
+  /// transaction, which may have been committed. A caller that would run the same work again
+  /// asks Session::commit_outcome() about it first, so nothing is stored twice. "" otherwise.
+  [[nodiscard]] const std::string& in_doubt_transaction() const noexcept {
+    return in_doubt_transaction_;
+  }
+
+ private:
+  std::string in_doubt_transaction_;
 };
 
 /// How long a call keeps reconnecting after its connection was lost.
