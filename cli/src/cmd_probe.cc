@@ -113,6 +113,20 @@ int run_probe(const config::Config& base, const ProbeFlags& flags) {
       domains.fail(std::current_exception());
     }
   });
+  // The writers' snapshot of what is stored (answer sets, watched names) is read on a
+  // connection of its own while the round starts: the first batch waits for it only if it
+  // is not read yet (docs/performance.md, "Round 1: the new sets").
+  std::jthread warm_up;
+  if (!flags.no_store) {
+    warm_up = std::jthread([&dsn] {
+      try {
+        storage::Database(dsn).warm_up_writer();
+      } catch (const std::exception& error) {
+        spdlog::debug("probe: the writers' warm-up read failed ({}); their first batch reads it",
+                      error.what());
+      }
+    });
+  }
   std::vector<std::future<storage::Database>> connecting;
   for (std::size_t i = 1; !flags.no_store && i < flags.writers; ++i) {
     connecting.push_back(std::async(std::launch::async, [&dsn] { return storage::Database(dsn); }));

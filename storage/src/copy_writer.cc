@@ -147,8 +147,6 @@ void CopyTextBuffer::end_row() {
 namespace {
 /// PostgreSQL's epoch (2000-01-01 00:00 UTC) in microseconds since the Unix epoch.
 constexpr std::int64_t kPostgresEpochMicros = 946'684'800'000'000;
-/// pg_type oid of int8, the element type of a bigint[].
-constexpr std::uint32_t kInt8Oid = 20;
 }  // namespace
 
 CopyBinaryBuffer::CopyBinaryBuffer(std::size_t columns) : columns_(columns) {}
@@ -227,23 +225,86 @@ CopyBinaryBuffer& CopyBinaryBuffer::text_or_null(std::string_view value) {
 }
 
 CopyBinaryBuffer& CopyBinaryBuffer::int8_array(std::span<const std::int64_t> values) {
-  // array_recv: dimensions, has-NULLs flag, element type; per dimension its length and
-  // lower bound; per element its length and value.
-  constexpr std::size_t kHeaderBytes = std::size_t{5} * 4;
-  const std::size_t bytes = kHeaderBytes + values.size() * 12;
+  begin_array(kInt8Oid);
+  for (const std::int64_t value : values) {
+    element_int8(value);
+  }
+  return end_array();
+}
+
+void CopyBinaryBuffer::patch32(std::size_t at, std::uint32_t value) {
+  buffer_[at] = static_cast<char>(value >> 24);
+  buffer_[at + 1] = static_cast<char>(value >> 16);
+  buffer_[at + 2] = static_cast<char>(value >> 8);
+  buffer_[at + 3] = static_cast<char>(value);
+}
+
+CopyBinaryBuffer& CopyBinaryBuffer::begin_array(std::uint32_t element_oid) {
+  begin_field(0);  // the length is patched in by end_array()
+  array_at_ = buffer_.size() - 4;
+  array_elements_ = 0;
+  array_nulls_ = false;
+  put32(1);  // dimensions
+  put32(0);  // has NULLs (patched)
+  put32(element_oid);
+  put32(0);  // length of the dimension (patched)
+  put32(1);  // its lower bound
+  return *this;
+}
+
+CopyBinaryBuffer& CopyBinaryBuffer::element_null() {
+  ++array_elements_;
+  array_nulls_ = true;
+  put32(static_cast<std::uint32_t>(-1));
+  return *this;
+}
+
+CopyBinaryBuffer& CopyBinaryBuffer::element_char(char value) {
+  ++array_elements_;
+  put32(1);
+  buffer_ += value;
+  return *this;
+}
+
+CopyBinaryBuffer& CopyBinaryBuffer::element_int4(std::int32_t value) {
+  ++array_elements_;
+  put32(4);
+  put32(static_cast<std::uint32_t>(value));
+  return *this;
+}
+
+CopyBinaryBuffer& CopyBinaryBuffer::element_int8(std::int64_t value) {
+  ++array_elements_;
+  put32(8);
+  put64(static_cast<std::uint64_t>(value));
+  return *this;
+}
+
+CopyBinaryBuffer& CopyBinaryBuffer::element_text(std::string_view value) {
+  if (value.size() > static_cast<std::size_t>(INT32_MAX)) {
+    throw std::length_error("COPY array element over 2 GiB");
+  }
+  ++array_elements_;
+  put32(static_cast<std::uint32_t>(value.size()));
+  buffer_.append(value);
+  return *this;
+}
+
+CopyBinaryBuffer& CopyBinaryBuffer::end_array() {
+  constexpr std::size_t kDimensionBytes = 8;
+  if (array_elements_ == 0) {
+    // The empty array has no dimensions (array_recv: ndim 0, no length or lower bound).
+    buffer_.resize(buffer_.size() - kDimensionBytes);
+    patch32(array_at_ + 4, 0);
+  } else {
+    patch32(array_at_ + 8, array_nulls_ ? 1 : 0);
+    patch32(array_at_ + 16, array_elements_);
+  }
+  const std::size_t bytes = buffer_.size() - array_at_ - 4;
   if (bytes > static_cast<std::size_t>(INT32_MAX)) {
     throw std::length_error("COPY array field over 2 GiB");
   }
-  begin_field(static_cast<std::int32_t>(bytes));
-  put32(1);
-  put32(0);
-  put32(kInt8Oid);
-  put32(static_cast<std::uint32_t>(values.size()));
-  put32(1);
-  for (const std::int64_t value : values) {
-    put32(8);
-    put64(static_cast<std::uint64_t>(value));
-  }
+  patch32(array_at_, static_cast<std::uint32_t>(bytes));
   return *this;
 }
 

@@ -126,6 +126,24 @@ class CopyBinaryBuffer {
   /// A one-dimensional bigint[] (lower bound 1) without NULL elements.
   CopyBinaryBuffer& int8_array(std::span<const std::int64_t> values);
 
+  /// pg_type oids of the array element types the writer sends.
+  static constexpr std::uint32_t kCharOid = 18;  ///< "char"
+  static constexpr std::uint32_t kInt8Oid = 20;
+  static constexpr std::uint32_t kInt4Oid = 23;
+  static constexpr std::uint32_t kTextOid = 25;
+  /// A one-dimensional array field (lower bound 1; no elements: the empty array) of
+  /// `element_oid`: begin_array(), one element_*() of that type per element, end_array().
+  /// array_recv's layout: dimensions, has-NULLs flag, element type, per dimension its length
+  /// and lower bound, per element its length (-1: NULL) and value.
+  CopyBinaryBuffer& begin_array(std::uint32_t element_oid);
+  CopyBinaryBuffer& element_null();
+  CopyBinaryBuffer& element_char(char value);
+  CopyBinaryBuffer& element_int4(std::int32_t value);
+  CopyBinaryBuffer& element_int8(std::int64_t value);
+  CopyBinaryBuffer& element_text(std::string_view value);
+  /// Ends the array. @throw std::length_error if it is 2 GiB or more.
+  CopyBinaryBuffer& end_array();
+
   /// Ends the row. @throw std::logic_error if it does not have one field per column.
   void end_row();
 
@@ -143,10 +161,16 @@ class CopyBinaryBuffer {
   void put16(std::uint16_t value);
   void put32(std::uint32_t value);
   void put64(std::uint64_t value);
+  /// Overwrites the 4 bytes at `at` with `value`, big-endian.
+  void patch32(std::size_t at, std::uint32_t value);
 
   std::string buffer_;
   std::size_t columns_;
   std::size_t fields_ = 0;
+  // The array in progress: where its field length is, its elements, whether one is NULL.
+  std::size_t array_at_ = 0;
+  std::uint32_t array_elements_ = 0;
+  bool array_nulls_ = false;
 };
 
 /**

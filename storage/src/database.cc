@@ -323,6 +323,14 @@ void Database::watched_domains(const std::function<void(std::size_t)>& on_count,
   detail::watched_domains(impl_->session, on_count, each);
 }
 
+void Database::warm_up_writer() {
+  impl_->session.run("warm-up", [&](pqxx::connection& connection) {
+    pqxx::work tx(connection, "warm-up");
+    impl_->writer_.warm_up(tx);
+    tx.commit();
+  });
+}
+
 std::int64_t Database::begin_run(const std::string& kind, const std::string& settings_json) {
   if (!settings_json.empty() && !nlohmann::json::accept(settings_json)) {
     throw Error("storage: begin_run: the run settings are not valid JSON");

@@ -20,22 +20,6 @@ std::uint16_t type_of_address(std::string_view address) {
                                                                                 : RrType::AAAA);
 }
 
-/// "{a,b,NULL}": `element(record, literal)` appends one element or returns false for NULL.
-template <typename Element>
-std::string array_literal(const std::vector<PackedRecord>& part, Element&& element) {
-  std::string literal = "{";
-  for (std::size_t i = 0; i < part.size(); ++i) {
-    if (i != 0) {
-      literal += ',';
-    }
-    if (!element(i, literal)) {
-      literal += "NULL";
-    }
-  }
-  literal += '}';
-  return literal;
-}
-
 }  // namespace
 
 void append_array_text(std::string& literal, std::string_view element) {
@@ -108,63 +92,55 @@ std::string shared_text(const std::vector<PackedRecord>& shared) {
   return text;
 }
 
-PackedColumns packed_columns_with_ids(const std::vector<PackedRecord>& part, bool with_sections,
-                                      const std::vector<std::int64_t>& ids) {
-  PackedColumns columns;
-  if (part.empty()) {
-    return columns;
-  }
-  const auto all = [&](auto&& predicate) {
-    return std::all_of(part.begin(), part.end(), predicate);
+PackedLayout packed_layout(const std::vector<PackedRecord>& part) {
+  const auto any = [&](auto&& predicate) {
+    return std::any_of(part.begin(), part.end(), predicate);
+  };
+  PackedLayout layout;
+  layout.rtypes = any(
+      [](const PackedRecord& r) { return !r.address || r.type != type_of_address(*r.address); });
+  layout.owners = any([](const PackedRecord& r) { return r.owner.has_value(); });
+  layout.ttl_offsets = any([](const PackedRecord& r) { return r.ttl_offset != 0; });
+  layout.address_ids = any([](const PackedRecord& r) { return r.address.has_value(); });
+  layout.targets = any([](const PackedRecord& r) { return r.target.has_value(); });
+  return layout;
+}
+
+void write_packed_fields_with_ids(CopyBinaryBuffer& row, const std::vector<PackedRecord>& part,
+                                  bool with_sections, const std::vector<std::int64_t>& ids) {
+  const PackedLayout layout = packed_layout(part);
+  // One array column: NULL when `present` is false, else `element(record index)` per record.
+  const auto column = [&](bool present, std::uint32_t oid, auto&& element) {
+    if (!present) {
+      row.null();
+      return;
+    }
+    row.begin_array(oid);
+    for (std::size_t i = 0; i < part.size(); ++i) {
+      element(i);
+    }
+    row.end_array();
+  };
+  // An element that may be NULL.
+  const auto text_or_null = [&](const std::optional<std::string_view>& text) {
+    text ? row.element_text(*text) : row.element_null();
   };
   if (with_sections) {
-    columns.sections = array_literal(part, [&](std::size_t i, std::string& literal) {
-      literal += part[i].section == Section::Authority ? 'u' : 'd';
-      return true;
+    column(!part.empty(), CopyBinaryBuffer::kCharOid, [&](std::size_t i) {
+      row.element_char(part[i].section == Section::Authority ? 'u' : 'd');
     });
   }
-  if (!all([](const PackedRecord& r) {
-        return r.address && r.type == type_of_address(*r.address);
-      })) {
-    columns.rtypes = array_literal(part, [&](std::size_t i, std::string& literal) {
-      append_array_text(literal, rrtype_name(part[i].type));
-      return true;
-    });
-  }
-  if (!all([](const PackedRecord& r) { return !r.owner; })) {
-    columns.owners = array_literal(part, [&](std::size_t i, std::string& literal) {
-      if (!part[i].owner) {
-        return false;
-      }
-      append_array_text(literal, *part[i].owner);
-      return true;
-    });
-  }
-  if (!all([](const PackedRecord& r) { return r.ttl_offset == 0; })) {
-    columns.ttl_offsets = array_literal(part, [&](std::size_t i, std::string& literal) {
-      fmt::format_to(std::back_inserter(literal), "{}", part[i].ttl_offset);
-      return true;
-    });
-  }
-  if (!all([](const PackedRecord& r) { return !r.address; })) {
-    columns.address_ids = array_literal(part, [&](std::size_t i, std::string& literal) {
-      if (ids[i] < 0) {
-        return false;
-      }
-      fmt::format_to(std::back_inserter(literal), "{}", ids[i]);
-      return true;
-    });
-  }
-  if (!all([](const PackedRecord& r) { return !r.target; })) {
-    columns.targets = array_literal(part, [&](std::size_t i, std::string& literal) {
-      if (!part[i].target) {
-        return false;
-      }
-      append_array_text(literal, *part[i].target);
-      return true;
-    });
-  }
-  return columns;
+  column(layout.rtypes, CopyBinaryBuffer::kTextOid,
+         [&](std::size_t i) { row.element_text(rrtype_name(part[i].type)); });
+  column(layout.owners, CopyBinaryBuffer::kTextOid,
+         [&](std::size_t i) { text_or_null(part[i].owner); });
+  column(layout.ttl_offsets, CopyBinaryBuffer::kInt8Oid,
+         [&](std::size_t i) { row.element_int8(part[i].ttl_offset); });
+  column(layout.address_ids, CopyBinaryBuffer::kInt4Oid, [&](std::size_t i) {
+    ids[i] < 0 ? row.element_null() : row.element_int4(static_cast<std::int32_t>(ids[i]));
+  });
+  column(layout.targets, CopyBinaryBuffer::kTextOid,
+         [&](std::size_t i) { text_or_null(part[i].target); });
 }
 
 }  // namespace fluxwatch::storage::detail

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "answer_set.h"
+#include "copy_writer.h"
 #include "fluxwatch/common/types.h"
 
 namespace fluxwatch::storage::detail {
@@ -51,22 +52,24 @@ struct PackedAnswer {
 /// per record (the SQL of migration 0015 builds the same text).
 [[nodiscard]] std::string shared_text(const std::vector<PackedRecord>& shared);
 
-/// The array columns of a part, as PostgreSQL array literals (nullopt: the NULL array, the
-/// column's default for every record); migration 0015 gives each column's rule.
-struct PackedColumns {
-  std::optional<std::string> sections;  ///< "char"[] (shared parts only)
-  std::optional<std::string> rtypes;
-  std::optional<std::string> owners;
-  std::optional<std::string> ttl_offsets;
-  std::optional<std::string> address_ids;
-  std::optional<std::string> targets;
+/// Which array columns of a part are not NULL (a NULL array is the column's default for
+/// every record; migration 0015 gives each column's rule).
+struct PackedLayout {
+  bool rtypes = false;
+  bool owners = false;
+  bool ttl_offsets = false;
+  bool address_ids = false;
+  bool targets = false;
 };
+[[nodiscard]] PackedLayout packed_layout(const std::vector<PackedRecord>& part);
 
-/// The columns of `part`; `address_id` gives the id of each record's address (called only
-/// for records with one).
+/// Writes the array columns of `part` to `row` in COPY's binary format, in the order of the
+/// tables: (sections when `with_sections`,) rtypes, owners, ttl_offsets, address_ids,
+/// targets. `address_id` gives the id of each record's address (called only for records
+/// with one).
 template <typename AddressId>
-[[nodiscard]] PackedColumns packed_columns(const std::vector<PackedRecord>& part,
-                                           bool with_sections, AddressId&& address_id);
+void write_packed_fields(CopyBinaryBuffer& row, const std::vector<PackedRecord>& part,
+                         bool with_sections, AddressId&& address_id);
 
 /// One element of a text[] literal: double-quoted, with backslash and double quote escaped
 /// (so "NULL" or "{" stay text).
@@ -74,21 +77,20 @@ void append_array_text(std::string& literal, std::string_view element);
 
 // --- template implementation ------------------------------------------------------------
 
-/// The column builder behind packed_columns() (address ids already looked up, one per
-/// record, -1 where the record has none).
-[[nodiscard]] PackedColumns packed_columns_with_ids(const std::vector<PackedRecord>& part,
-                                                    bool with_sections,
-                                                    const std::vector<std::int64_t>& ids);
+/// The writer behind write_packed_fields() (address ids already looked up, one per record,
+/// -1 where the record has none).
+void write_packed_fields_with_ids(CopyBinaryBuffer& row, const std::vector<PackedRecord>& part,
+                                  bool with_sections, const std::vector<std::int64_t>& ids);
 
 template <typename AddressId>
-PackedColumns packed_columns(const std::vector<PackedRecord>& part, bool with_sections,
-                             AddressId&& address_id) {
+void write_packed_fields(CopyBinaryBuffer& row, const std::vector<PackedRecord>& part,
+                         bool with_sections, AddressId&& address_id) {
   std::vector<std::int64_t> ids;
   ids.reserve(part.size());
   for (const PackedRecord& record : part) {
     ids.push_back(record.address ? static_cast<std::int64_t>(address_id(*record.address)) : -1);
   }
-  return packed_columns_with_ids(part, with_sections, ids);
+  write_packed_fields_with_ids(row, part, with_sections, ids);
 }
 
 }  // namespace fluxwatch::storage::detail

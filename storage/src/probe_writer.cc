@@ -2,18 +2,16 @@
 // (their headers describe the tables). Order within the caller's transaction:
 //   1. the answer sets the writer does not know to be stored (its caches are warmed at the
 //      first batch from the sets seen in the last days): their addresses' ids, their shared
-//      parts (authority and additional sections, once for all domains) and one packed row
-//      each, COPied into session staging tables and inserted with ON CONFLICT DO NOTHING;
-//      a set another writer stored meanwhile is read back instead. An unchanged answer with a
-//      warm cache skips all of this;
+//      parts and one packed row each (probe_writer_sets.cc). An unchanged answer with a warm
+//      cache skips all of this;
 //   2. what the batch adds to every set's summary (first/last seen, times seen, smallest
 //      TTLs), counted per set with one cache look-up per set (probe_counters.cc): one UPDATE
 //      in key order when every set was stored before the batch (in place: HOT), else one
 //      INSERT ... ON CONFLICT DO UPDATE, from binary array parameters (or a staging table
 //      when a set has per-record TTLs);
 //   3. one observation row per probe, by COPY into the partitioned table.
-// A set or shared part id whose digest_check differs from the stored one is an id collision:
-// the batch is refused.
+// A set id whose digest_check differs from the stored one is an id collision: the batch is
+// refused.
 #include "probe_writer.h"
 
 #include <fmt/format.h>
@@ -42,11 +40,6 @@ constexpr std::size_t kMaxKnownSets = 4'000'000;
 constexpr const char* kWarmUpWindow = "2 days";
 /// Watched domains' names kept before that cache starts over.
 constexpr std::size_t kMaxDomainNames = 1'000'000;
-/// Address ids (and shared part ids) kept before that cache starts over.
-constexpr std::size_t kMaxAddresses = 4'000'000;
-/// Rounds of "create what is missing, read it back" before an address is given up on (only
-/// a concurrent writer's commit between the two makes a second round necessary).
-constexpr int kAddressRounds = 5;
 
 constexpr const char* kStageTablesSql = R"sql(
 CREATE TEMP TABLE IF NOT EXISTS fw_counter_stage (
@@ -59,92 +52,14 @@ CREATE TEMP TABLE IF NOT EXISTS fw_shared_stage (LIKE shared_parts) ON COMMIT DE
 constexpr const char* kLookUpDomainsSql =
     "SELECT domain_id, domain FROM watchlist WHERE domain_id = ANY($1::bigint[])";
 
-// The ids of the addresses $1 (k: position in $1): those stored, and the others inserted
-// now. An address a concurrent writer inserts meanwhile comes back without an id (asked
-// again in the next statement).
-constexpr const char* kResolveAddressesSql = R"sql(
-WITH wanted AS (
-  SELECT x.address, x.k FROM unnest($1::inet[]) WITH ORDINALITY AS x(address, k)
-), found AS (
-  -- LIMIT: a look-up in the unique index per address, never a scan of the table.
-  SELECT w.k, a.address_id FROM wanted w
-  CROSS JOIN LATERAL (SELECT address_id FROM addresses a WHERE a.address = w.address LIMIT 1) a
-), inserted AS (
-  INSERT INTO addresses (address)
-  SELECT address FROM wanted WHERE k NOT IN (SELECT k FROM found) ORDER BY address
-  ON CONFLICT (address) DO NOTHING
-  RETURNING address_id, address
-)
-SELECT k, address_id FROM found
-UNION ALL
-SELECT w.k, i.address_id FROM inserted i JOIN wanted w USING (address)
-)sql";
+}  // namespace
 
-constexpr const char* kInsertSharedSql =
-    "INSERT INTO shared_parts SELECT * FROM fw_shared_stage ORDER BY shared_id "
-    "ON CONFLICT (shared_id) DO NOTHING";
-constexpr const char* kSharedCollisionsSql =
-    "SELECT s.shared_id FROM fw_shared_stage s JOIN shared_parts p USING (shared_id) "
-    "WHERE p.digest_check <> s.digest_check";
-
-// Each staged set: whether it is stored now (inserted, or found), and its stored TTL shape,
-// digest check and TTL. Not found: a concurrent writer stored it after this statement's
-// snapshot.
-constexpr const char* kInsertContentsSql = R"sql(
-WITH inserted AS (
-  INSERT INTO answer_set_contents SELECT * FROM fw_content_stage ORDER BY domain_id, answer_set_id
-  ON CONFLICT (domain_id, answer_set_id) DO NOTHING
-  RETURNING domain_id, answer_set_id
-)
-SELECT s.domain_id, s.answer_set_id, i.domain_id IS NOT NULL OR c.ttl_shape IS NOT NULL,
-       coalesce(c.ttl_shape, s.ttl_shape), coalesce(c.digest_check, s.digest_check),
-       CASE WHEN i.domain_id IS NOT NULL THEN s.ttl ELSE c.ttl END
-FROM fw_content_stage s
-LEFT JOIN inserted i USING (domain_id, answer_set_id)
-LEFT JOIN LATERAL (
-  -- LIMIT: a primary-key probe per set the insert skipped, never a scan of the table.
-  SELECT c.ttl_shape, c.digest_check, c.ttl FROM answer_set_contents c
-  WHERE i.domain_id IS NULL AND c.domain_id = s.domain_id AND c.answer_set_id = s.answer_set_id
-  LIMIT 1
-) c ON true
-)sql";
-
-constexpr const char* kReadContentsSql = R"sql(
-SELECT k.domain_id, k.answer_set_id, c.ttl_shape, c.digest_check, c.ttl
-FROM unnest($1::bigint[], $2::bigint[]) AS k(domain_id, answer_set_id)
-CROSS JOIN LATERAL (
-  SELECT c.ttl_shape, c.digest_check, c.ttl FROM answer_set_contents c
-  WHERE c.domain_id = k.domain_id AND c.answer_set_id = k.answer_set_id LIMIT 1
-) c
-)sql";
-
-/// "{1,2,3}": a bigint[] parameter.
-template <typename Range, typename Field>
-std::string array_text(const Range& range, Field&& field) {
-  std::string text = "{";
-  for (const auto& item : range) {
-    text += fmt::format("{}{}", text.size() > 1 ? "," : "", field(item));
-  }
-  text += '}';
-  return text;
-}
-
-/// The array columns of a packed part, in the order of the staging tables.
-void packed_fields(CopyTextBuffer& row, const PackedColumns& columns) {
-  for (const auto* column : {&columns.rtypes, &columns.owners, &columns.ttl_offsets,
-                             &columns.address_ids, &columns.targets}) {
-    *column ? row.text(**column) : row.null();
-  }
-}
-
-[[noreturn]] void throw_collision(std::string_view what, std::int64_t domain_id, std::int64_t id) {
+void ProbeWriter::throw_collision(std::string_view what, std::int64_t domain_id, std::int64_t id) {
   throw Error(fmt::format(
       "storage: two different {} of domain {} hash to the id {}: a 128-bit SHA-256 prefix "
       "collision; please report it",
       what, domain_id, id));
 }
-
-}  // namespace
 
 void ProbeWriter::ensure_partitions(pqxx::connection& connection,
                                     const std::vector<ProbeResult>& results) {
@@ -196,6 +111,12 @@ std::shared_ptr<const ProbeWriter::WarmSnapshot> ProbeWriter::shared_snapshot(pq
   return snapshot;
 }
 
+void ProbeWriter::warm_up(pqxx::work& tx) {
+  if (!snapshot_) {
+    snapshot_ = shared_snapshot(tx);
+  }
+}
+
 std::shared_ptr<const ProbeWriter::WarmSnapshot> ProbeWriter::load_snapshot(pqxx::work& tx) {
   // Committed rows only: what is read here stays true whether this batch commits or not.
   // Parsed from the raw COPY lines (libpqxx 6.4's tuple extraction took ~4 us a row).
@@ -227,6 +148,7 @@ std::shared_ptr<const ProbeWriter::WarmSnapshot> ProbeWriter::load_snapshot(pqxx
                                         : std::optional<std::int64_t>(copy_integer(fields[4]))});
   }
   sets.complete();
+  snapshot->all_sets = recent.empty() && snapshot->sets.size() < kMaxKnownSets / 2;
   pqxx::stream_from names(
       tx, fmt::format("(SELECT domain_id, domain FROM watchlist LIMIT {})", kMaxDomainNames));
   while (names.get_raw_line(line)) {
@@ -269,177 +191,6 @@ const ProbeWriter::StoredSet& ProbeWriter::stored(const SetKey& key) const {
     return *set;
   }
   throw std::logic_error("ProbeWriter: an answer set of the batch was not stored first");
-}
-
-void ProbeWriter::resolve_addresses(pqxx::work& tx, const std::vector<std::string_view>& texts) {
-  std::vector<std::string_view> missing;
-  std::unordered_set<std::string_view> asked;
-  for (const std::string_view text : texts) {
-    if (!address_ids_.contains(text) && !pending_address_ids_.contains(text) &&
-        asked.insert(text).second) {
-      missing.push_back(text);
-    }
-  }
-  if (address_ids_.size() + pending_address_ids_.size() + missing.size() > kMaxAddresses) {
-    address_ids_.clear();
-  }
-  for (int round = 0; round < kAddressRounds && !missing.empty(); ++round) {
-    std::string literal = "{";
-    for (const std::string_view text : missing) {
-      if (literal.size() > 1) {
-        literal += ',';
-      }
-      append_array_text(literal, text);
-    }
-    literal += '}';
-    std::vector<bool> resolved(missing.size());
-    for (const auto& row : tx.exec_params(kResolveAddressesSql, literal)) {
-      const auto k = row[0].as<std::size_t>() - 1;
-      pending_address_ids_.insert_or_assign(std::string(missing.at(k)), row[1].as<std::int32_t>());
-      resolved[k] = true;
-    }
-    std::vector<std::string_view> left;
-    for (std::size_t k = 0; k < missing.size(); ++k) {
-      if (!resolved[k]) {
-        left.push_back(missing[k]);
-      }
-    }
-    missing.swap(left);
-  }
-  if (!missing.empty()) {
-    throw Error(fmt::format("storage: no address id for {} after {} attempts", missing.front(),
-                            kAddressRounds));
-  }
-}
-
-void ProbeWriter::store_shared_parts(pqxx::work& tx,
-                                     const std::vector<const PackedAnswer*>& parts) {
-  std::vector<const PackedAnswer*> unknown;
-  std::unordered_set<std::int64_t> staged;
-  for (const PackedAnswer* part : parts) {
-    if (!part->shared.empty() && !known_shared_.contains(part->shared_id) &&
-        !pending_shared_.contains(part->shared_id) && staged.insert(part->shared_id).second) {
-      unknown.push_back(part);
-    }
-  }
-  if (unknown.empty()) {
-    return;
-  }
-  {
-    CopyWriter stage(tx, "fw_shared_stage",
-                     {"shared_id", "digest_check", "sections", "rtypes", "owners", "ttl_offsets",
-                      "address_ids", "targets"});
-    for (const PackedAnswer* part : unknown) {
-      const PackedColumns columns = packed_columns(
-          part->shared, true, [this](std::string_view address) { return address_id(address); });
-      CopyTextBuffer& row = stage.row();
-      row.integer(part->shared_id).integer(part->shared_digest_check).text(*columns.sections);
-      packed_fields(row, columns);
-      row.end_row();
-    }
-    stage.complete();
-  }
-  tx.exec(kInsertSharedSql);
-  if (const auto collisions = tx.exec(kSharedCollisionsSql); !collisions.empty()) {
-    throw_collision("shared parts", 0, collisions[0][0].as<std::int64_t>());
-  }
-  if (known_shared_.size() + pending_shared_.size() + staged.size() > kMaxAddresses) {
-    known_shared_.clear();
-  }
-  pending_shared_.insert(staged.begin(), staged.end());
-}
-
-std::int32_t ProbeWriter::address_id(std::string_view address) const {
-  if (const auto found = pending_address_ids_.find(address); found != pending_address_ids_.end()) {
-    return found->second;
-  }
-  return address_ids_.find(address)->second;  // resolve_addresses() asked for every one
-}
-
-std::size_t ProbeWriter::store_new_sets(pqxx::work& tx, const std::vector<SetKey>& keys,
-                                        const std::vector<ProbeResult>& results,
-                                        const std::vector<CanonicalAnswer>& answers,
-                                        const SetMap& first_probe) {
-  std::vector<PackedAnswer> packed;
-  packed.reserve(keys.size());
-  std::vector<std::string_view> addresses;
-  std::size_t bad_addresses = 0;
-  for (const SetKey& key : keys) {
-    const std::size_t i = first_probe.at(key);
-    const std::string* name = domain_name(key.domain_id);
-    packed.push_back(pack_answer(results[i].records, answers[i],
-                                 name != nullptr ? std::string_view(*name) : std::string_view()));
-    bad_addresses += packed.back().bad_addresses;
-    for (const auto* part : {&packed.back().own, &packed.back().shared}) {
-      for (const PackedRecord& record : *part) {
-        if (record.address) {
-          addresses.push_back(*record.address);
-        }
-      }
-    }
-  }
-  resolve_addresses(tx, addresses);
-  std::vector<const PackedAnswer*> parts;
-  parts.reserve(packed.size());
-  for (const PackedAnswer& answer : packed) {
-    parts.push_back(&answer);
-  }
-  store_shared_parts(tx, parts);
-
-  {
-    CopyWriter stage(
-        tx, "fw_content_stage",
-        {"domain_id", "answer_set_id", "digest_check", "ttl_shape", "ttl", "shared_id",
-         "shared_ttl_offset", "rtypes", "owners", "ttl_offsets", "address_ids", "targets"});
-    const auto id_of = [this](std::string_view address) { return address_id(address); };
-    for (std::size_t n = 0; n < keys.size(); ++n) {
-      const CanonicalAnswer& answer = answers[first_probe.at(keys[n])];
-      const PackedAnswer& set = packed[n];
-      CopyTextBuffer& row = stage.row();
-      row.integer(keys[n].domain_id)
-          .integer(keys[n].answer_set_id)
-          .integer(answer.digest_check)
-          .integer(answer.ttl_shape)
-          .integer(answer.min_ttl);
-      set.shared.empty() ? row.null().null()
-                         : row.integer(set.shared_id).integer(set.shared_ttl_offset);
-      packed_fields(row, packed_columns(set.own, false, id_of));
-      row.end_row();
-    }
-    stage.complete();
-  }
-  std::vector<SetKey> raced;  // stored by a concurrent writer after the statement began
-  // Learns the stored set of `row`: its shape, digest check and TTL from column `at` on.
-  const auto learn = [&](const SetKey& key, const pqxx::row& row, pqxx::row::size_type at) {
-    const StoredSet set{row[at].as<std::int64_t>(), row[at + 1].as<std::int64_t>(),
-                        row[at + 2].is_null()
-                            ? std::nullopt
-                            : std::optional<std::int64_t>(row[at + 2].as<std::int64_t>())};
-    if (set.digest_check != answers[first_probe.at(key)].digest_check) {
-      throw_collision("answer sets", key.domain_id, key.answer_set_id);
-    }
-    pending_sets_.insert_or_assign(key, set);
-  };
-  for (const auto& row : tx.exec(kInsertContentsSql)) {
-    const SetKey key{row[0].as<std::int64_t>(), row[1].as<std::int64_t>()};
-    if (!row[2].as<bool>()) {
-      raced.push_back(key);
-      continue;
-    }
-    learn(key, row, 3);
-  }
-  if (!raced.empty()) {
-    const auto rows = tx.exec_params(
-        kReadContentsSql, array_text(raced, [](const SetKey& k) { return k.domain_id; }),
-        array_text(raced, [](const SetKey& k) { return k.answer_set_id; }));
-    for (const auto& row : rows) {
-      learn({row[0].as<std::int64_t>(), row[1].as<std::int64_t>()}, row, 2);
-    }
-    if (rows.size() != raced.size()) {
-      throw Error("storage: an answer set stored by another writer could not be read back");
-    }
-  }
-  return bad_addresses;
 }
 
 void ProbeWriter::look_up_domains(pqxx::work& tx, const std::vector<ProbeResult>& results) {
@@ -634,6 +385,7 @@ void ProbeWriter::copy_observations(pqxx::work& tx, std::int64_t run_id,
 void ProbeWriter::committed() {
   if (known_sets_.size() + pending_sets_.size() > kMaxKnownSets) {
     known_sets_.clear();
+    lost_track_of_sets_ = true;
   }
   known_sets_.merge(pending_sets_);
   pending_sets_.clear();

@@ -44,6 +44,10 @@ class ProbeWriter {
   std::size_t write(pqxx::work& tx, std::int64_t run_id, const std::vector<ProbeResult>& results,
                     const std::vector<std::int64_t>& probe_ids);
 
+  /// Reads the process's snapshot of what is stored (once per process and database; the
+  /// first write() reads it otherwise), so that `probe` can read it while it resolves.
+  void warm_up(pqxx::work& tx);
+
   /// The transaction of the last write() committed: keep what it learnt.
   void committed();
   /// It did not: forget what it learnt.
@@ -95,6 +99,8 @@ class ProbeWriter {
   /// the watched domains' names. Read once per process and database, shared read-only.
   struct WarmSnapshot {
     std::unordered_map<SetKey, StoredSet, SetKeyHash> sets;
+    /// `sets` is every set stored when it was read (not only those seen lately).
+    bool all_sets = false;
     std::unordered_map<std::int64_t, std::string> names;
   };
   /// The process's snapshot of the database of `tx`, read now (two streamed COPYs) if no
@@ -113,6 +119,16 @@ class ProbeWriter {
                              const std::vector<ProbeResult>& results,
                              const std::vector<CanonicalAnswer>& answers,
                              const SetMap& first_probe);
+  /// Learns which of `keys` are stored (committed) and how; returns their positions.
+  std::vector<bool> read_stored_sets(pqxx::work& tx, const std::vector<SetKey>& keys,
+                                     const std::vector<CanonicalAnswer>& answers,
+                                     const SetMap& first_probe);
+  /// Learns the stored set `set` of `key`. @throw Error if its digest check is not the
+  /// answer's (a 128-bit id collision).
+  void learn_set(const SetKey& key, const StoredSet& set, const CanonicalAnswer& answer);
+  /// Whether a set this writer does not know may be stored: its snapshot was not every set,
+  /// its cache started over, or another writer stored one it did not know.
+  [[nodiscard]] bool unknown_sets_may_be_stored() const;
   /// Learns the addresses.address_id of every address in `texts` (created where missing).
   void resolve_addresses(pqxx::work& tx, const std::vector<std::string_view>& texts);
   /// The id of an address resolve_addresses() learnt.
@@ -135,6 +151,19 @@ class ProbeWriter {
   [[nodiscard]] static std::vector<std::pair<SetKey, SetCounters>> batch_counters(
       const std::vector<ProbeResult>& results, const std::vector<CanonicalAnswer>& answers,
       const BatchSets& sets, const std::unordered_set<SetKey, SetKeyHash>& new_sets);
+  /// "{1,2,3}": a bigint[] parameter of `field(item)` for each item of `range`.
+  template <typename Range, typename Field>
+  static std::string array_text(const Range& range, Field&& field) {
+    std::string text = "{";
+    for (const auto& item : range) {
+      text += text.size() > 1 ? "," : "";
+      text += std::to_string(field(item));
+    }
+    text += '}';
+    return text;
+  }
+  [[noreturn]] static void throw_collision(std::string_view what, std::int64_t domain_id,
+                                           std::int64_t id);
   /// Adds the batch's counters to every set in `counters` (inserting the new ones' rows).
   static void add_counters(pqxx::work& tx,
                            const std::vector<std::pair<SetKey, SetCounters>>& counters);
@@ -172,6 +201,8 @@ class ProbeWriter {
   std::string context_key_;  ///< reused buffer
   std::set<std::chrono::sys_days> partitions_;
   std::shared_ptr<const WarmSnapshot> snapshot_;
+  /// The known sets started over, or a set thought new was stored (by another writer).
+  bool lost_track_of_sets_ = false;
 };
 
 }  // namespace fluxwatch::storage::detail

@@ -188,6 +188,54 @@ TEST_F(AnswerSetStoreTest, AWriterThatLosesTheRaceForANewSetCountsItsProbesOnce)
             "A 300,CNAME 3600");
 }
 
+TEST_F(AnswerSetStoreTest, SetsAnotherWriterStoredSinceTheSnapshotAreStoredOnceAndCountedOnce) {
+  // Both writers share the process's snapshot (read at this writer's first batch: no sets).
+  // The other writer then stores a set this one thinks new: its COPY of the set meets the
+  // stored key, the savepoint undoes it, the set is learnt, the probe counted once. From then
+  // on this writer looks its new sets up first.
+  store({a_probe(kT0, {"127.1.0.9"}, 300)});
+  Database second(dsn_);
+  const auto probe_of = [&](Database& db, system_clock::time_point at, const char* address) {
+    db.store(ProbeBatch{0, {a_probe(at, {address}, 300)}, {}, ""});
+  };
+  probe_of(second, kT0 + 1min, "127.1.0.1");
+  probe_of(db_, kT0 + 2min, "127.1.0.1");
+  probe_of(second, kT0 + 3min, "127.1.0.2");
+  store({a_probe(kT0 + 4min, {"127.1.0.2"}, 300), a_probe(kT0 + 5min, {"127.1.0.3"}, 300)});
+  EXPECT_EQ(text(dsn_,
+                 "SELECT string_agg(format('%s %s %s', host(address), times_seen, last_seen), "
+                 "', ' ORDER BY address) FROM domain_addresses"),
+            "127.1.0.1 2 2026-11-22 10:02:00+00, 127.1.0.2 2 2026-11-22 10:04:00+00, "
+            "127.1.0.3 1 2026-11-22 10:05:00+00, 127.1.0.9 1 2026-11-22 10:00:00+00");
+  EXPECT_EQ(number(dsn_, "SELECT count(*) FROM answer_set_contents"), 4);
+  EXPECT_EQ(number(dsn_, "SELECT count(*) FROM observations"), 6);
+  EXPECT_EQ(number(dsn_, "SELECT count(*) FROM observations WHERE ttl IS NULL"), 6)
+      << "every probe's TTL is its set's own, as the writer learnt it";
+}
+
+TEST_F(AnswerSetStoreTest, AwkwardRecordTextReadsBackFromThePackedArrays) {
+  // Binary COPY of the packed arrays: quotes, backslashes, commas, braces, the word NULL and
+  // empty data (a NULL element) in the set's own records and in its shared part.
+  auto probe = a_probe(kT0, {"127.1.0.1"}, 300);
+  probe.records.push_back(
+      ResourceRecord{Section::Answer, "flux.test", 16, 300, R"("a \"quoted\" \\ {b,c}")"});
+  probe.records.push_back(ResourceRecord{Section::Answer, "flux.test", 16, 300, "NULL"});
+  probe.records.push_back(ResourceRecord{Section::Answer, "x,{y}.flux.test", 16, 300, ""});
+  probe.records.push_back(ResourceRecord{Section::Authority, "te\\st", 6, 60,
+                                         R"(ns."q".test. host\master.test. 1 2 3 4 5)"});
+  store({probe});
+  EXPECT_EQ(text(dsn_,
+                 "SELECT string_agg(format('%s|%s|%s|%s|%s', section, owner, rtype, "
+                 "coalesce(host(address), '-'), coalesce(target, '<null>')), E'\\n' ORDER BY ord) "
+                 "FROM answer_set_records"),
+            "answer|flux.test|A|127.1.0.1|<null>\n"
+            "answer|www.flux.test|CNAME|-|flux.test\n"
+            "answer|flux.test|TXT|-|\"a \\\"quoted\\\" \\\\ {b,c}\"\n"
+            "answer|flux.test|TXT|-|NULL\n"
+            "answer|x,{y}.flux.test|TXT|-|<null>\n"
+            "authority|te\\st|SOA|-|ns.\"q\".test. host\\master.test. 1 2 3 4 5");
+}
+
 TEST_F(AnswerSetStoreTest, AStoredSetsCountersAreAddedInPlaceAfterAnotherWritersCommit) {
   // The set is stored (this writer knows it): its counters take the UPDATE path, which waits
   // for another writer's uncommitted update of the same row and adds to that writer's values.

@@ -21,6 +21,7 @@
 namespace fluxwatch::storage {
 namespace {
 
+using detail::CopyBinaryBuffer;
 using fluxwatch::testing::ScratchDatabase;
 using ::testing::HasSubstr;
 
@@ -101,6 +102,59 @@ TEST_F(StorageCopyWriter, BinaryRowsReadBackAsTheirTextForms) {
   EXPECT_EQ(tx.exec1("SELECT format('%s|%s', name IS NULL, ttls) FROM b WHERE i8 = 1")[0]
                 .as<std::string>(),
             "t|{}");
+}
+
+TEST_F(StorageCopyWriter, BinaryArraysKeepNullElementsAndAwkwardText) {
+  // The packed sets' array columns: text[] with quotes, backslashes, commas, braces, the word
+  // NULL, an empty string and NULL elements; integer[] with NULLs; "char"[]; the empty array.
+  pqxx::work tx(connection_);
+  tx.exec(
+      "CREATE TABLE arrays (n integer, texts text[], ids integer[], big bigint[], s \"char\"[])");
+  {
+    detail::BinaryCopyWriter copy(tx, "arrays", {"n", "texts", "ids", "big", "s"});
+    for (int i = 0; i < 3'000; ++i) {  // more than one chunk
+      CopyBinaryBuffer& row = copy.row();
+      row.int4(i).begin_array(CopyBinaryBuffer::kTextOid);
+      for (const char* text : {R"(a "quoted" \ back,slash {braced})", "NULL", "", "tab\there"}) {
+        row.element_text(text);
+      }
+      row.element_null().element_text("\xc3\xa9").end_array();
+      row.begin_array(CopyBinaryBuffer::kInt4Oid)
+          .element_null()
+          .element_int4(-2'147'483'647)
+          .element_int4(7)
+          .end_array();
+      row.begin_array(CopyBinaryBuffer::kInt8Oid).element_int8(-1).end_array();
+      row.begin_array(CopyBinaryBuffer::kCharOid).element_char('u').element_char('d').end_array();
+      row.end_row();
+    }
+    copy.row()
+        .int4(-1)
+        .begin_array(CopyBinaryBuffer::kTextOid)
+        .end_array()
+        .null()
+        .begin_array(CopyBinaryBuffer::kInt8Oid)
+        .end_array()
+        .begin_array(CopyBinaryBuffer::kCharOid)
+        .element_null()
+        .end_array()
+        .end_row();
+    copy.complete();
+  }
+  EXPECT_EQ(tx.exec1("SELECT count(*) FROM arrays")[0].as<int>(), 3'001);
+  // Element by element, as the server holds them (NULL elements stay NULL, not the text).
+  EXPECT_EQ(tx.exec1("SELECT string_agg(coalesce(t, '<null>'), '|' ORDER BY k) "
+                     "FROM arrays, unnest(texts) WITH ORDINALITY AS u(t, k) WHERE n = 2999")[0]
+                .as<std::string>(),
+            "a \"quoted\" \\ back,slash {braced}|NULL||tab\there|<null>|\xc3\xa9");
+  EXPECT_EQ(tx.exec1("SELECT format('%s|%s|%s|%s|%s', ids, big, s, array_lower(texts, 1), "
+                     "texts[2] IS NULL) FROM arrays WHERE n = 0")[0]
+                .as<std::string>(),
+            "{NULL,-2147483647,7}|{-1}|{u,d}|1|f");
+  EXPECT_EQ(tx.exec1("SELECT format('%s|%s|%s|%s', texts, ids IS NULL, big, s) FROM arrays "
+                     "WHERE n = -1")[0]
+                .as<std::string>(),
+            "{}|t|{}|{NULL}");
 }
 
 TEST_F(StorageCopyWriter, ABinaryFieldOfTheWrongTypeIsAnSqlError) {

@@ -134,6 +134,12 @@ class Database {
   std::int64_t begin_run(const std::string& kind, const std::string& settings_json);
   void finish_run(std::int64_t run_id, const RunTotals& totals);
 
+  /// Reads now what the writers of this process keep of the stored answer sets and the
+  /// watched names (their first batch reads it otherwise, shared by every Database of the
+  /// process on the same database): `probe` does it on a connection of its own while the
+  /// round starts.
+  void warm_up_writer();
+
   /// Writes a batch in one transaction with COPY: probes, their records, and new
   /// enrichment rows (address, build) not yet stored. Safe to call with an empty batch.
   void store(const ProbeBatch& batch);
