@@ -1,6 +1,5 @@
 #include "binary_params.h"
 
-#include <array>
 #include <charconv>
 #include <limits>
 #include <stdexcept>
@@ -9,24 +8,10 @@
 #include "fluxwatch/storage/libpq_access.h"
 
 namespace fluxwatch::storage::detail {
-namespace {
-
-void put32(std::string& out, std::uint32_t value) {
-  const std::array<char, 4> bytes{static_cast<char>(value >> 24), static_cast<char>(value >> 16),
-                                  static_cast<char>(value >> 8), static_cast<char>(value)};
-  out.append(bytes.data(), bytes.size());
-}
-
-void put64(std::string& out, std::uint64_t value) {
-  put32(out, static_cast<std::uint32_t>(value >> 32));
-  put32(out, static_cast<std::uint32_t>(value));
-}
-
-}  // namespace
 
 BinaryArray& BinaryArray::int8(std::int64_t value) {
-  put32(elements_, 8);
-  put64(elements_, static_cast<std::uint64_t>(value));
+  append_be32(elements_, 8);
+  append_be64(elements_, static_cast<std::uint64_t>(value));
   ++count_;
   return *this;
 }
@@ -36,7 +21,7 @@ BinaryArray& BinaryArray::timestamp(std::chrono::system_clock::time_point value)
 }
 
 BinaryArray& BinaryArray::null() {
-  put32(elements_, static_cast<std::uint32_t>(-1));
+  append_be32(elements_, static_cast<std::uint32_t>(-1));
   has_null_ = true;
   ++count_;
   return *this;
@@ -48,11 +33,8 @@ std::string BinaryArray::bytes() const {
   }
   std::string out;
   out.reserve(20 + elements_.size());
-  put32(out, 1);  // dimensions
-  put32(out, has_null_ ? 1 : 0);
-  put32(out, static_cast<std::uint32_t>(type_));
-  put32(out, static_cast<std::uint32_t>(count_));
-  put32(out, 1);  // lower bound
+  append_array_header(out, static_cast<std::uint32_t>(type_), static_cast<std::uint32_t>(count_),
+                      has_null_);
   out.append(elements_);
   return out;
 }

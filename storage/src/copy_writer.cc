@@ -156,16 +156,29 @@ void CopyBinaryBuffer::put16(std::uint16_t value) {
   buffer_.append(bytes.data(), bytes.size());
 }
 
-void CopyBinaryBuffer::put32(std::uint32_t value) {
+void append_be32(std::string& out, std::uint32_t value) {
   const std::array<char, 4> bytes{static_cast<char>(value >> 24), static_cast<char>(value >> 16),
                                   static_cast<char>(value >> 8), static_cast<char>(value)};
-  buffer_.append(bytes.data(), bytes.size());
+  out.append(bytes.data(), bytes.size());
 }
 
-void CopyBinaryBuffer::put64(std::uint64_t value) {
-  put32(static_cast<std::uint32_t>(value >> 32));
-  put32(static_cast<std::uint32_t>(value));
+void append_be64(std::string& out, std::uint64_t value) {
+  append_be32(out, static_cast<std::uint32_t>(value >> 32));
+  append_be32(out, static_cast<std::uint32_t>(value));
 }
+
+void append_array_header(std::string& out, std::uint32_t element_oid, std::uint32_t count,
+                         bool has_null) {
+  append_be32(out, 1);  // dimensions
+  append_be32(out, has_null ? 1 : 0);
+  append_be32(out, element_oid);
+  append_be32(out, count);  // the dimension's length
+  append_be32(out, 1);      // its lower bound
+}
+
+void CopyBinaryBuffer::put32(std::uint32_t value) { append_be32(buffer_, value); }
+
+void CopyBinaryBuffer::put64(std::uint64_t value) { append_be64(buffer_, value); }
 
 void CopyBinaryBuffer::begin_field(std::int32_t length) {
   if (fields_ == 0) {
@@ -244,11 +257,7 @@ CopyBinaryBuffer& CopyBinaryBuffer::begin_array(std::uint32_t element_oid) {
   array_at_ = buffer_.size() - 4;
   array_elements_ = 0;
   array_nulls_ = false;
-  put32(1);  // dimensions
-  put32(0);  // has NULLs (patched)
-  put32(element_oid);
-  put32(0);  // length of the dimension (patched)
-  put32(1);  // its lower bound
+  append_array_header(buffer_, element_oid, 0, false);  // the count and NULL flag are patched
   return *this;
 }
 

@@ -95,6 +95,16 @@ class CopyTextBuffer {
 /// text form).
 [[nodiscard]] std::int64_t postgres_timestamp(std::chrono::system_clock::time_point value) noexcept;
 
+/// Big-endian integers, as PostgreSQL's binary formats write them, appended to `out`.
+void append_be32(std::string& out, std::uint32_t value);
+void append_be64(std::string& out, std::uint64_t value);
+/// array_recv's header of a one-dimensional array (lower bound 1) of `count` elements of type
+/// `element_oid`, appended to `out`: dimensions, has-NULLs flag, element type, the dimension's
+/// length and lower bound. Each element follows as its length (-1: NULL) and its bytes. The
+/// COPY fields (CopyBinaryBuffer) and the binary statement parameters (BinaryArray) share it.
+void append_array_header(std::string& out, std::uint32_t element_oid, std::uint32_t count,
+                         bool has_null);
+
 /// Rows of one table in COPY's binary format (a field count per row, then each field as a
 /// 32-bit length and its binary value, -1 for NULL; big-endian). Every field's C++ type must
 /// be its column's (int8: bigint, int4: integer, timestamp: timestamptz, int8_array:
